@@ -1,0 +1,108 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/paperboy-bot/paperboy/bot/store"
+	"github.com/paperboy-bot/paperboy/sources"
+)
+
+// App is a configured paperboy: its store, fetcher, sources and poller. cmd/paperboy builds one per command.
+type App struct {
+	Config  *Config
+	Store   *store.Store
+	Fetcher *sources.Fetcher
+	Poller  *Poller
+	Logger  *slog.Logger
+}
+
+// NewLogger builds the slog logger described by the [log] table, writing to w.
+func NewLogger(cfg LogConfig, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.Level)) // validated by LoadConfig; info on the zero value
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Version describes this build: module version and VCS revision when Go recorded them.
+func Version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " rev " + s.Value[:12]
+		}
+		if s.Key == "vcs.modified" && s.Value == "true" {
+			v += "+dirty"
+		}
+	}
+	return v + " " + bi.GoVersion
+}
+
+// NewApp opens the store and builds the fetcher and sources of cfg. Close releases them.
+func NewApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error) {
+	st, err := store.Open(ctx, cfg.Store.Path)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", cfg.Store.Path, err)
+	}
+	f := sources.NewFetcher(sources.FetcherOptions{
+		UserAgent:     cfg.Fetch.UserAgent,
+		Timeout:       time.Duration(cfg.Fetch.Timeout),
+		MaxBodyBytes:  cfg.Fetch.MaxBodyBytes,
+		HostIntervals: map[string]time.Duration{"export.arxiv.org": time.Duration(cfg.Fetch.ArxivAPIInterval)},
+		Logger:        logger,
+	})
+	app := &App{Config: cfg, Store: st, Fetcher: f, Logger: logger}
+	p := &Poller{Store: st, Logger: logger, Backoff: sources.Backoff{Base: 30 * time.Second, Max: time.Hour}}
+	for _, sc := range cfg.Sources {
+		src, err := sources.New(sc.SourceConfig(), f, time.Now)
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("source %s: %w", sc.Name, err)
+		}
+		p.Sources = append(p.Sources, ScheduledSource{Source: src, Interval: time.Duration(sc.Interval)})
+	}
+	app.Poller = p
+	return app, nil
+}
+
+// Close closes the store.
+func (a *App) Close() error { return a.Store.Close() }
+
+// PollAll polls every source once, concurrently (the fetcher keeps per-host politeness), and returns one report
+// per source in configuration order.
+func (a *App) PollAll(ctx context.Context) []PollReport {
+	reps := make([]PollReport, len(a.Poller.Sources))
+	var wg sync.WaitGroup
+	for i, s := range a.Poller.Sources {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			reps[i] = a.Poller.PollOnce(ctx, s.Source)
+		}()
+	}
+	wg.Wait()
+	return reps
+}
+
+// Search returns up to limit stored papers matching query, newest first.
+func (a *App) Search(ctx context.Context, query string, limit int) ([]sources.Paper, error) {
+	words := strings.Fields(query)
+	if len(words) == 0 {
+		return nil, fmt.Errorf("empty query")
+	}
+	return a.Store.Search(ctx, words, limit)
+}

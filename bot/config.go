@@ -1,0 +1,285 @@
+// Package bot is paperboy's core: configuration, polling and ingestion, and (in later layers) matching, the
+// outbox and commands. It knows no platform SDK.
+package bot
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+
+	"github.com/paperboy-bot/paperboy/sources"
+)
+
+// Config is the whole configuration file. Secrets never live here: they come from the environment.
+type Config struct {
+	Store   StoreConfig    `toml:"store"`
+	Log     LogConfig      `toml:"log"`
+	Fetch   FetchConfig    `toml:"fetch"`
+	Sources []SourceConfig `toml:"sources"`
+
+	// path is the file the config was read from, for error messages.
+	path string
+}
+
+// StoreConfig is the [store] table.
+type StoreConfig struct {
+	// Path is the SQLite file; relative paths are relative to the working directory.
+	Path string `toml:"path"`
+}
+
+// LogConfig is the [log] table.
+type LogConfig struct {
+	Level  string `toml:"level"`  // debug, info, warn, error
+	Format string `toml:"format"` // text or json
+}
+
+// FetchConfig is the [fetch] table: settings of the one HTTP fetcher all sources share.
+type FetchConfig struct {
+	UserAgent    string   `toml:"user_agent"`
+	Timeout      Duration `toml:"timeout"`
+	MaxBodyBytes int64    `toml:"max_body_bytes"`
+	// ArxivAPIInterval is the minimum gap between requests to export.arxiv.org (arXiv asks for 3 s).
+	ArxivAPIInterval Duration `toml:"arxiv_api_interval"`
+}
+
+// SourceConfig is one [[sources]] entry.
+type SourceConfig struct {
+	Name     string   `toml:"name"`
+	Kind     Kind     `toml:"kind"`
+	Interval Duration `toml:"interval"`
+	URL      string   `toml:"url"`
+	// Categories are arXiv categories (kind "arxiv"), joined with "+" in the feed URL.
+	Categories []string `toml:"categories"`
+	// Query is the arXiv API search_query (kind "arxiv-api").
+	Query      string `toml:"query"`
+	MaxResults int    `toml:"max_results"`
+	// MinUpvotes drops Hugging Face papers below this many upvotes (kind "hf-daily").
+	MinUpvotes int `toml:"min_upvotes"`
+	// Days is how many recent UTC days of Hugging Face daily papers each poll reads (kind "hf-daily").
+	Days int `toml:"days"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("30m", "1h30m") in the config.
+type Duration time.Duration
+
+// UnmarshalText parses a Go duration string; the decoder attaches the line number to any error.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q (use e.g. \"30m\" or \"1h\")", b)
+	}
+	if v < 0 {
+		return fmt.Errorf("negative duration %q", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Kind is a source kind.
+type Kind string
+
+// The source kinds.
+const (
+	KindArxiv    Kind = "arxiv"
+	KindArxivAPI Kind = "arxiv-api"
+	KindHFDaily  Kind = "hf-daily"
+	KindRSS      Kind = "rss"
+)
+
+// UnmarshalText accepts only the known kinds, so a typo is reported with its line.
+func (k *Kind) UnmarshalText(b []byte) error {
+	switch v := Kind(b); v {
+	case KindArxiv, KindArxivAPI, KindHFDaily, KindRSS:
+		*k = v
+		return nil
+	default:
+		return fmt.Errorf("unknown source kind %q (want arxiv, arxiv-api, hf-daily or rss)", b)
+	}
+}
+
+// Defaults applied to keys left out.
+const (
+	DefaultStorePath        = "paperboy.db"
+	DefaultInterval         = 30 * time.Minute
+	MinInterval             = time.Minute
+	DefaultArxivAPIInterval = 3 * time.Second
+)
+
+var sourceNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+
+// ConfigError is a problem in the configuration file; Line is 0 when the problem has no single line.
+type ConfigError struct {
+	Path string
+	Line int
+	Msg  string
+}
+
+func (e *ConfigError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.Path, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s", e.Path, e.Msg)
+}
+
+// LoadConfig reads and validates the TOML file at path. Unknown keys, wrong types and bad values are errors that
+// name the file and line. All problems found by validation are returned together (errors.Join).
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return ParseConfig(path, data)
+}
+
+// ParseConfig is LoadConfig on bytes already read; path is only used in messages.
+func ParseConfig(path string, data []byte) (*Config, error) {
+	cfg := &Config{path: path}
+	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
+	if err := dec.Decode(cfg); err != nil {
+		var strict *toml.StrictMissingError
+		if errors.As(err, &strict) {
+			errs := make([]error, 0, len(strict.Errors))
+			for i := range strict.Errors {
+				row, _ := strict.Errors[i].Position()
+				errs = append(errs, &ConfigError{Path: path, Line: row,
+					Msg: fmt.Sprintf("unknown key %q", strings.Join(strict.Errors[i].Key(), "."))})
+			}
+			return nil, errors.Join(errs...)
+		}
+		var de *toml.DecodeError
+		if errors.As(err, &de) {
+			row, _ := de.Position()
+			return nil, &ConfigError{Path: path, Line: row, Msg: de.Error()}
+		}
+		return nil, &ConfigError{Path: path, Msg: err.Error()}
+	}
+	cfg.applyDefaults()
+	if err := cfg.validate(data); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func (c *Config) applyDefaults() {
+	if c.Store.Path == "" {
+		c.Store.Path = DefaultStorePath
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "text"
+	}
+	if c.Fetch.ArxivAPIInterval == 0 {
+		c.Fetch.ArxivAPIInterval = Duration(DefaultArxivAPIInterval)
+	}
+	for i := range c.Sources {
+		if c.Sources[i].Interval == 0 {
+			c.Sources[i].Interval = Duration(DefaultInterval)
+		}
+	}
+}
+
+func (c *Config) validate(data []byte) error {
+	var errs []error
+	bad := func(line int, format string, args ...any) {
+		errs = append(errs, &ConfigError{Path: c.path, Line: line, Msg: fmt.Sprintf(format, args...)})
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.Log.Level)); err != nil {
+		bad(keyLine(data, "log", -1, "level"), "log.level %q: want debug, info, warn or error", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad(keyLine(data, "log", -1, "format"), "log.format %q: want text or json", c.Log.Format)
+	}
+	if c.Fetch.MaxBodyBytes < 0 {
+		bad(keyLine(data, "fetch", -1, "max_body_bytes"), "fetch.max_body_bytes must not be negative")
+	}
+	if len(c.Sources) == 0 {
+		bad(0, "no [[sources]]: configure at least one feed (see config.example.toml)")
+	}
+	seen := map[string]bool{}
+	for i, s := range c.Sources {
+		line := func(key string) int { return keyLine(data, "sources", i, key) }
+		switch {
+		case s.Name == "":
+			bad(line(""), "sources[%d]: name is required", i)
+		case !sourceNameRe.MatchString(s.Name):
+			bad(line("name"), "source name %q: use lowercase letters, digits, '-', '_' or '.'", s.Name)
+		case seen[s.Name]:
+			bad(line("name"), "source name %q is used twice", s.Name)
+		}
+		seen[s.Name] = true
+		if s.Kind == "" {
+			bad(line(""), "source %q: kind is required (arxiv, arxiv-api, hf-daily or rss)", s.Name)
+		}
+		if time.Duration(s.Interval) < MinInterval {
+			bad(line("interval"), "source %q: interval %s is below the minimum of %s", s.Name, time.Duration(s.Interval), MinInterval)
+		}
+		if _, err := sources.New(s.SourceConfig(), nil, time.Now); err != nil && s.Kind != "" {
+			bad(line(""), "source %q: %v", s.Name, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// SourceConfig converts the file's source entry into the sources package's config.
+func (s SourceConfig) SourceConfig() sources.Config {
+	return sources.Config{
+		Name:       s.Name,
+		Kind:       string(s.Kind),
+		URL:        s.URL,
+		Categories: s.Categories,
+		Query:      s.Query,
+		MaxResults: s.MaxResults,
+		MinUpvotes: s.MinUpvotes,
+		Days:       s.Days,
+	}
+}
+
+// keyLine finds the 1-based line of key inside the table (or the index-th entry of the array of tables) named
+// table, so that validation errors found after decoding still point at a line. key "" means the table header. It
+// returns 0 when not found; the message then still names the source.
+func keyLine(data []byte, table string, index int, key string) int {
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	n, entry, header := 0, -1, 0
+	in := false
+	for sc.Scan() {
+		n++
+		l := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(l, "[") {
+			name := strings.TrimSpace(strings.Trim(l, "[]"))
+			if i := strings.IndexByte(l, '#'); i >= 0 {
+				name = strings.TrimSpace(strings.Trim(l[:i], "[] \t"))
+			}
+			in = false
+			if name == table {
+				if strings.HasPrefix(l, "[[") {
+					entry++
+					in = entry == index
+				} else {
+					in = index < 0
+				}
+				if in {
+					header = n
+				}
+			}
+			continue
+		}
+		if in && key != "" {
+			if k, _, ok := strings.Cut(l, "="); ok && strings.TrimSpace(k) == key {
+				return n
+			}
+		}
+	}
+	return header
+}

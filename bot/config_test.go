@@ -1,0 +1,90 @@
+package bot
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestExampleConfigIsValid(t *testing.T) {
+	cfg, err := LoadConfig(filepath.Join("..", "config.example.toml"))
+	if err != nil {
+		t.Fatalf("config.example.toml: %v", err)
+	}
+	if len(cfg.Sources) < 2 {
+		t.Fatalf("example has %d sources, want arXiv and Hugging Face at least", len(cfg.Sources))
+	}
+	kinds := map[Kind]bool{}
+	for _, s := range cfg.Sources {
+		kinds[s.Kind] = true
+	}
+	if !kinds[KindArxiv] || !kinds[KindHFDaily] {
+		t.Errorf("example polls kinds %v, want arxiv and hf-daily", kinds)
+	}
+}
+
+func TestConfigDefaults(t *testing.T) {
+	cfg, err := ParseConfig("t.toml", []byte(`
+[[sources]]
+name = "hf"
+kind = "hf-daily"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Store.Path != DefaultStorePath || time.Duration(cfg.Sources[0].Interval) != DefaultInterval ||
+		cfg.Log.Level != "info" || cfg.Log.Format != "text" {
+		t.Errorf("defaults not applied: %+v", cfg)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		name     string
+		toml     string
+		wantLine int
+		wantMsg  string
+	}{
+		{"unknown top-level key", "[store]\npath = \"x.db\"\ncolour = 3\n", 3, `unknown key "store.colour"`},
+		{"unknown source key", "[[sources]]\nname = \"a\"\nkind = \"rss\"\nurl = \"http://x\"\ncategorie = [\"cs.LG\"]\n", 5, `unknown key "sources.categorie"`},
+		{"bad kind", "[[sources]]\nname = \"a\"\nkind = \"atom\"\n", 3, "unknown source kind"},
+		{"bad duration", "[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\ninterval = \"often\"\n", 4, "invalid duration"},
+		{"interval too short", "[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\ninterval = \"5s\"\n", 4, "below the minimum"},
+		{"wrong type", "[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\nmin_upvotes = \"ten\"\n", 4, ""},
+		{"duplicate name", "[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 5, "used twice"},
+		{"missing name", "[[sources]]\nkind = \"hf-daily\"\n", 1, "name is required"},
+		{"arxiv without categories", "[[sources]]\nname = \"a\"\nkind = \"arxiv\"\n", 1, `source "a"`},
+		{"rss without url", "[[sources]]\nname = \"a\"\nkind = \"rss\"\n", 1, `source "a"`},
+		{"bad log level", "[log]\nlevel = \"loud\"\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, "log.level"},
+		{"no sources", "[store]\npath = \"x.db\"\n", 0, "no [[sources]]"},
+		{"syntax error", "[store\npath = 1\n", 1, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseConfig("paperboy.toml", []byte(tt.toml))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %v (%T) is not a *ConfigError", err, err)
+			}
+			if ce.Line != tt.wantLine {
+				t.Errorf("line = %d, want %d (%v)", ce.Line, tt.wantLine, err)
+			}
+			if !strings.Contains(err.Error(), tt.wantMsg) || !strings.Contains(err.Error(), "paperboy.toml") {
+				t.Errorf("error %q does not name the file and say %q", err, tt.wantMsg)
+			}
+		})
+	}
+}
+
+func TestLoadConfigMissingFile(t *testing.T) {
+	_, err := LoadConfig(filepath.Join(t.TempDir(), "nope.toml"))
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("err = %v, want os.ErrNotExist", err)
+	}
+}

@@ -1,0 +1,168 @@
+// Command paperboy announces new research papers in Slack and Discord channels. See README.md.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/paperboy-bot/paperboy/bot"
+)
+
+const usage = `paperboy announces new research papers in Slack and Discord channels.
+
+Usage:
+  paperboy <command> [flags]
+
+Commands:
+  run       poll every source on its schedule until SIGINT/SIGTERM
+  poll      poll every source (--once: one round, print a report, exit 1 if any source failed)
+  search    search the local store: paperboy search [--json] [--limit N] [--] QUERY...
+  check     validate the configuration file and exit 0 (valid) or 1
+  version   print the version
+
+Every command but version takes --config FILE (default $PAPERBOY_CONFIG, else paperboy.toml).
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := realMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// realMain runs one command until it finishes or ctx ends, and returns the exit code: 0 ok, 1 failure, 2 usage
+// error.
+func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "paperboy", bot.Version())
+		return 0
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "check", "poll", "search", "run":
+	default:
+		fmt.Fprintf(stderr, "paperboy: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+
+	fs := flag.NewFlagSet("paperboy "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	defConfig := os.Getenv("PAPERBOY_CONFIG")
+	if defConfig == "" {
+		defConfig = "paperboy.toml"
+	}
+	configPath := fs.String("config", defConfig, "configuration file (env PAPERBOY_CONFIG)")
+	once := fs.Bool("once", false, "poll: one round over every source, then exit")
+	asJSON := fs.Bool("json", false, "search: print one JSON object per line")
+	limit := fs.Int("limit", 20, "search: at most this many papers")
+	if err := fs.Parse(rest); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	cfg, err := bot.LoadConfig(*configPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "paperboy: invalid configuration:\n%v\n", err)
+		return 1
+	}
+	if cmd == "check" {
+		fmt.Fprintf(stdout, "%s: ok (%d sources)\n", *configPath, len(cfg.Sources))
+		return 0
+	}
+	logger := bot.NewLogger(cfg.Log, stderr)
+	app, err := bot.NewApp(ctx, cfg, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "paperboy: %v\n", err)
+		return 1
+	}
+	defer app.Close()
+
+	switch cmd {
+	case "poll":
+		if !*once {
+			return runLoop(ctx, app, stderr)
+		}
+		return pollOnce(ctx, app, stdout)
+	case "search":
+		if *limit <= 0 {
+			fmt.Fprintln(stderr, "paperboy search: --limit must be positive")
+			return 2
+		}
+		return search(ctx, app, strings.Join(fs.Args(), " "), *limit, *asJSON, stdout, stderr)
+	default: // run
+		return runLoop(ctx, app, stderr)
+	}
+}
+
+func runLoop(ctx context.Context, app *bot.App, stderr io.Writer) int {
+	app.Logger.Info("paperboy starting", "version", bot.Version(), "store", app.Config.Store.Path, "sources", len(app.Config.Sources))
+	if err := app.Poller.Run(ctx); err != nil {
+		fmt.Fprintf(stderr, "paperboy: %v\n", err)
+		return 1
+	}
+	app.Logger.Info("paperboy stopped")
+	return 0
+}
+
+func pollOnce(ctx context.Context, app *bot.App, stdout io.Writer) int {
+	reps := app.PollAll(ctx)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SOURCE\tFETCHED\tNEW\tUPDATED\tNOT MODIFIED\tERROR")
+	code := 0
+	for _, r := range reps {
+		errText := "-"
+		if r.Err != nil {
+			errText = r.Err.Error()
+			code = 1
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%t\t%s\n", r.Source, r.Fetched, r.New, r.Updated, r.NotModified, errText)
+	}
+	tw.Flush()
+	return code
+}
+
+func search(ctx context.Context, app *bot.App, query string, limit int, asJSON bool, stdout, stderr io.Writer) int {
+	if strings.TrimSpace(query) == "" {
+		fmt.Fprintln(stderr, "paperboy search: give a query, e.g. paperboy search eeg transformer")
+		return 2
+	}
+	papers, err := app.Search(ctx, query, limit)
+	if err != nil {
+		fmt.Fprintf(stderr, "paperboy search: %v\n", err)
+		return 1
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		for _, p := range papers {
+			if err := enc.Encode(p); err != nil {
+				fmt.Fprintf(stderr, "paperboy search: %v\n", err)
+				return 1
+			}
+		}
+		return 0
+	}
+	if len(papers) == 0 {
+		fmt.Fprintln(stdout, "no matching papers")
+		return 0
+	}
+	for _, p := range papers {
+		fmt.Fprintf(stdout, "%s  %s  %s\n    %s\n", p.Published.Format("2006-01-02"), p.Key, p.Title, p.URL)
+	}
+	return 0
+}

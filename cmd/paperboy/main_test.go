@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// feedServer serves the captured fixtures with ETag support, plus a broken feed, like the real endpoints would.
+func feedServer(t *testing.T) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	var requests atomic.Int32
+	serve := func(file, ctype string) http.HandlerFunc {
+		data, err := os.ReadFile(filepath.Join("testdata", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		etag := fmt.Sprintf(`"%x"`, len(data))
+		return func(w http.ResponseWriter, r *http.Request) {
+			requests.Add(1)
+			if r.Header.Get("If-None-Match") == etag {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+			w.Header().Set("ETag", etag)
+			w.Header().Set("Content-Type", ctype)
+			w.Write(data)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/rss/cs.LG+cs.AI+cs.CL+stat.ML", serve("arxiv_rss2_multi_category_captured.xml", "application/rss+xml"))
+	mux.Handle("/api/daily_papers", serve("hf_api_daily_papers_trimmed_2items.json", "application/json"))
+	mux.Handle("/api/query", serve("arxiv_api_query_response_docs_example.xml", "application/atom+xml"))
+	mux.HandleFunc("/broken", func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.Header().Set("Content-Type", "application/rss+xml")
+		fmt.Fprint(w, `<?xml version="1.0"?><rss version="2.0"><channel><title>half a feed</title><item><title>cut`)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv, &requests
+}
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "paperboy.toml")
+	cfg := fmt.Sprintf("[store]\npath = %q\n[log]\nlevel = \"warn\"\n%s", filepath.Join(dir, "paperboy.db"), body)
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func run(t *testing.T, ctx context.Context, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = realMain(ctx, args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// TestPollAndSearchEndToEnd runs the real binary's commands against local servers speaking the real formats: a
+// broken source fails alone, the others ingest, a second poll is answered 304, and search finds the papers.
+func TestPollAndSearchEndToEnd(t *testing.T) {
+	srv, _ := feedServer(t)
+	cfg := writeConfig(t, fmt.Sprintf(`
+[[sources]]
+name = "arxiv-ml"
+kind = "arxiv"
+categories = ["cs.LG", "cs.AI", "cs.CL", "stat.ML"]
+url = "%[1]s/rss/cs.LG+cs.AI+cs.CL+stat.ML"
+
+[[sources]]
+name = "hf"
+kind = "hf-daily"
+url = "%[1]s/api/daily_papers"
+days = 1
+
+[[sources]]
+name = "api"
+kind = "arxiv-api"
+query = "all:electron"
+url = "%[1]s/api/query"
+
+[[sources]]
+name = "broken"
+kind = "rss"
+url = "%[1]s/broken"
+`, srv.URL))
+	ctx := context.Background()
+
+	code, out, errOut := run(t, ctx, "poll", "--once", "--config", cfg)
+	if code != 1 {
+		t.Fatalf("poll with a broken source: exit %d, want 1\n%s%s", code, out, errOut)
+	}
+	rows := pollRows(t, out)
+	for name, want := range map[string][2]string{"arxiv-ml": {"4", "3"}, "hf": {"2", "2"}, "api": {"1", "1"}} {
+		r := rows[name]
+		if r == nil || r[1] != want[0] || r[2] != want[1] || r[5] != "-" {
+			t.Errorf("source %s: row %q, want fetched %s new %s and no error", name, r, want[0], want[1])
+		}
+	}
+	if r := rows["broken"]; r == nil || r[5] == "-" {
+		t.Errorf("broken source: row %q, want an error", r)
+	}
+
+	// Second round: the healthy sources answer 304, nothing is new.
+	_, out, _ = run(t, ctx, "poll", "--once", "--config", cfg)
+	rows = pollRows(t, out)
+	for _, name := range []string{"arxiv-ml", "hf", "api"} {
+		if r := rows[name]; r == nil || r[4] != "true" || r[2] != "0" {
+			t.Errorf("second poll of %s: row %q, want not modified", name, r)
+		}
+	}
+
+	code, out, errOut = run(t, ctx, "search", "--config", cfg, "--json", "--limit", "10", "--", "neuroimaging", "networks")
+	if code != 0 {
+		t.Fatalf("search: exit %d: %s", code, errOut)
+	}
+	var hits []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("search --json line %q: %v", line, err)
+		}
+		hits = append(hits, m)
+	}
+	if len(hits) != 1 || hits[0]["key"] != "arxiv:2205.06398" {
+		t.Fatalf("search hits = %v, want only arxiv:2205.06398", hits)
+	}
+	for _, field := range []string{"key", "title", "url", "authors", "published", "sources", "categories"} {
+		if _, ok := hits[0][field]; !ok {
+			t.Errorf("search --json object lacks %q: %v", field, hits[0])
+		}
+	}
+
+	code, out, _ = run(t, ctx, "search", "--config", cfg, "no-such-word-anywhere")
+	if code != 0 || !strings.Contains(out, "no matching papers") {
+		t.Errorf("empty search: exit %d, %q", code, out)
+	}
+}
+
+// pollRows parses poll --once's table into source -> columns.
+func pollRows(t *testing.T, out string) map[string][]string {
+	t.Helper()
+	rows := map[string][]string{}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 6 || f[0] == "SOURCE" {
+			continue
+		}
+		rows[f[0]] = append(f[:5:5], strings.Join(f[5:], " "))
+	}
+	return rows
+}
+
+func TestCheck(t *testing.T) {
+	good := writeConfig(t, "[[sources]]\nname = \"hf\"\nkind = \"hf-daily\"\n")
+	bad := writeConfig(t, "[[sources]]\nname = \"hf\"\nkind = \"hf-daily\"\nintervall = \"1h\"\n")
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantOut  string
+	}{
+		{"valid", []string{"check", "--config", good}, 0, "ok (1 sources)"},
+		{"unknown key with line", []string{"check", "--config", bad}, 1, `paperboy.toml:8: unknown key "sources.intervall"`},
+		{"missing file", []string{"check", "--config", filepath.Join(t.TempDir(), "none.toml")}, 1, "no such file"},
+		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
+		{"version", []string{"version"}, 0, "paperboy"},
+		{"example config", []string{"check", "--config", filepath.Join("..", "..", "config.example.toml")}, 0, "ok"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := run(t, context.Background(), tt.args...)
+			if code != tt.wantCode || !strings.Contains(out+errOut, tt.wantOut) {
+				t.Errorf("exit %d, output %q; want exit %d and %q", code, out+errOut, tt.wantCode, tt.wantOut)
+			}
+		})
+	}
+}
+
+func TestConfigFromEnvironment(t *testing.T) {
+	t.Setenv("PAPERBOY_CONFIG", writeConfig(t, "[[sources]]\nname = \"hf\"\nkind = \"hf-daily\"\n"))
+	if code, out, errOut := run(t, context.Background(), "check"); code != 0 {
+		t.Fatalf("check with PAPERBOY_CONFIG: exit %d %s%s", code, out, errOut)
+	}
+}
+
+// TestRunOfflineKeepsRunning points run at a port nobody listens on: it must log that it cannot reach the feed,
+// keep running (retrying with backoff) and stop cleanly when its context ends.
+func TestRunOfflineKeepsRunning(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	dead := srv.URL
+	srv.Close()
+	cfg := writeConfig(t, fmt.Sprintf("[[sources]]\nname = \"offline\"\nkind = \"rss\"\nurl = %q\n", dead+"/feed"))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncBuffer
+	done := make(chan int)
+	go func() { done <- realMain(ctx, []string{"run", "--config", cfg}, &out, &errOut) }()
+	// Wait for the first failed poll to be logged, then stop the bot as SIGTERM would.
+	for !strings.Contains(errOut.String(), "poll failed") {
+		select {
+		case code := <-done:
+			t.Fatalf("run exited (%d) on its own while the feed was unreachable:\n%s", code, errOut.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("run exit %d after cancel, want 0: %s", code, errOut.String())
+	}
+	log := errOut.String()
+	if !strings.Contains(log, "source=offline") || !strings.Contains(log, "retry_in") || !strings.Contains(log, "paperboy stopped") {
+		t.Errorf("run did not log the unreachable feed and the clean stop clearly:\n%s", log)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger's writes racing the test's reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

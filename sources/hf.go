@@ -1,0 +1,143 @@
+package sources
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// hfPaper is the paper object of the Hugging Face API, both inside a daily_papers item and as the whole
+// /api/papers/{id} response.
+type hfPaper struct {
+	ID      string `json:"id"`
+	Authors []struct {
+		Name string `json:"name"`
+	} `json:"authors"`
+	PublishedAt string   `json:"publishedAt"`
+	Title       string   `json:"title"`
+	Summary     string   `json:"summary"`
+	Upvotes     int      `json:"upvotes"`
+	NumComments int      `json:"numComments"`
+	GitHubRepo  string   `json:"githubRepo"`
+	AIKeywords  []string `json:"ai_keywords"`
+}
+
+// hfDailyItem is one element of /api/daily_papers. Title, summary and thumbnail also appear at the top level.
+type hfDailyItem struct {
+	Paper       *hfPaper `json:"paper"`
+	Title       string   `json:"title"`
+	Summary     string   `json:"summary"`
+	Thumbnail   string   `json:"thumbnail"`
+	NumComments int      `json:"numComments"`
+}
+
+// hfErrorBody is what the Hugging Face API answers for a bad request, with a 200 or 4xx status.
+type hfErrorBody struct {
+	Error string `json:"error"`
+}
+
+// ParseHFDaily parses a huggingface.co/api/daily_papers JSON array, or the single paper object of
+// /api/papers/{id}. Every paper is an arXiv paper (paper.id is its arXiv id); items without one are skipped, and a
+// list whose items all lack one is an error (ErrNoItems).
+func ParseHFDaily(data []byte) ([]Paper, error) {
+	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
+	switch {
+	case len(trimmed) > 0 && trimmed[0] == '{':
+		return parseHFSingle(data)
+	case len(trimmed) == 0 || trimmed[0] != '[':
+		return nil, fmt.Errorf("parse hf daily papers: not a JSON array or object (%s)", sniff(data))
+	}
+	var items []hfDailyItem
+	if err := json.Unmarshal(data, &items); err != nil {
+		return nil, fmt.Errorf("parse hf daily papers: %w", err)
+	}
+	papers := make([]Paper, 0, len(items))
+	for _, it := range items {
+		if it.Paper == nil {
+			continue
+		}
+		if p, ok := hfToPaper(*it.Paper, it); ok {
+			papers = append(papers, p)
+		}
+	}
+	if len(papers) == 0 && len(items) > 0 {
+		return nil, fmt.Errorf("parse hf daily papers: %d items without an arXiv paper id: %w", len(items), ErrNoItems)
+	}
+	return papers, nil
+}
+
+// parseHFSingle parses the /api/papers/{id} shape, or reports the API's {"error": ...} answer.
+func parseHFSingle(data []byte) ([]Paper, error) {
+	var hp hfPaper
+	if err := json.Unmarshal(data, &hp); err != nil {
+		return nil, fmt.Errorf("parse hf paper: %w", err)
+	}
+	if hp.ID == "" {
+		var e hfErrorBody
+		if json.Unmarshal(data, &e) == nil && e.Error != "" {
+			return nil, fmt.Errorf("parse hf paper: api error %q", e.Error)
+		}
+		return nil, errors.New("parse hf paper: object has no paper id")
+	}
+	p, ok := hfToPaper(hp, hfDailyItem{})
+	if !ok {
+		return nil, fmt.Errorf("parse hf paper: id %q is not an arXiv id or title is empty: %w", hp.ID, ErrNoItems)
+	}
+	return []Paper{p}, nil
+}
+
+// hfToPaper converts one paper; item carries the daily-list fields when there is a list.
+func hfToPaper(hp hfPaper, item hfDailyItem) (Paper, bool) {
+	id, _, ok := ParseArxivID(hp.ID)
+	if !ok {
+		return Paper{}, false
+	}
+	p := Paper{
+		ArxivID:     id,
+		Title:       collapseSpace(hp.Title),
+		Abstract:    cleanHTML(hp.Summary),
+		HasHF:       true,
+		Upvotes:     max(0, hp.Upvotes),
+		NumComments: max(0, item.NumComments, hp.NumComments),
+		GitHubRepo:  strings.TrimSpace(hp.GitHubRepo),
+		Thumbnail:   strings.TrimSpace(item.Thumbnail),
+		HFURL:       "https://huggingface.co/papers/" + id,
+		URL:         "https://arxiv.org/abs/" + id,
+		PDFURL:      arxivPDFURL(id, 0),
+	}
+	if p.Title == "" {
+		p.Title = collapseSpace(item.Title)
+	}
+	if p.Abstract == "" {
+		p.Abstract = cleanHTML(item.Summary)
+	}
+	if p.Title == "" {
+		return Paper{}, false
+	}
+	// Hidden authors are only hidden from the HF author-claim UI; their names are public on arXiv.
+	for _, a := range hp.Authors {
+		if n := collapseSpace(a.Name); n != "" {
+			p.Authors = append(p.Authors, n)
+		}
+	}
+	for _, k := range hp.AIKeywords {
+		p.Keywords = appendUnique(p.Keywords, collapseSpace(k))
+	}
+	p.Published = parseHFTime(hp.PublishedAt)
+	p.Key = KeyOf(p)
+	return p, true
+}
+
+// parseHFTime parses the API's timestamps ("2026-05-14T00:00:00.000Z"). A missing or odd date must not reject the
+// paper, so failures give the zero time.
+func parseHFTime(s string) time.Time {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02"} {
+		if t, err := time.Parse(layout, strings.TrimSpace(s)); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}

@@ -1,0 +1,155 @@
+package sources
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/mmcdole/gofeed"
+)
+
+// ParseFeed parses any RSS 1.0/2.0, Atom or JSON Feed (journals, bioRxiv/medRxiv subject feeds, blogs). Identity
+// comes from an arXiv id when the item's link or guid is an arXiv record, else from a DOI (dc:identifier,
+// prism:doi, a doi.org or /doi/ link, the guid), else from the normalized link (see KeyOf). Items without a title are
+// skipped; a feed whose items all lack one is an error (ErrNoItems).
+func ParseFeed(data []byte) ([]Paper, error) {
+	feed, err := parseGofeed(data)
+	if err != nil {
+		return nil, fmt.Errorf("parse feed: %w", err)
+	}
+	papers := make([]Paper, 0, len(feed.Items))
+	for _, it := range feed.Items {
+		if it == nil {
+			continue
+		}
+		if p, ok := feedItem(it); ok {
+			papers = append(papers, p)
+		}
+	}
+	if len(papers) == 0 && len(feed.Items) > 0 {
+		return nil, fmt.Errorf("parse feed: %d items without a title: %w", len(feed.Items), ErrNoItems)
+	}
+	return papers, nil
+}
+
+// feedItem converts one generic feed item.
+func feedItem(it *gofeed.Item) (Paper, bool) {
+	var p Paper
+	// Journal feeds put markup in titles (<i>Drosophila</i>); arXiv never does, which is why only this parser strips it.
+	p.Title = cleanHTML(it.Title)
+	if p.Title == "" && it.DublinCoreExt != nil && len(it.DublinCoreExt.Title) > 0 {
+		p.Title = cleanHTML(it.DublinCoreExt.Title[0])
+	}
+	if p.Title == "" {
+		return Paper{}, false
+	}
+	desc := it.Description
+	if desc == "" {
+		desc = it.Content
+	}
+	p.Abstract = cleanHTML(desc)
+	if m := arxivDescPrefixRe.FindStringIndex(p.Abstract); m != nil {
+		p.Abstract = p.Abstract[m[1]:]
+	}
+
+	link := strings.TrimSpace(it.Link)
+	for _, s := range append([]string{it.GUID, link}, it.Links...) {
+		if isArxivRef(s) {
+			if id, v, ok := ParseArxivID(s); ok {
+				p.ArxivID, p.Version = id, v
+				break
+			}
+		}
+	}
+	p.DOI = itemDOI(it)
+
+	creators := dcCreators(it)
+	if len(creators) == 1 {
+		p.Authors = splitAuthors(cleanHTML(creators[0]))
+	} else {
+		for _, c := range creators {
+			p.Authors = appendUnique(p.Authors, cleanHTML(c))
+		}
+	}
+	for _, c := range it.Categories {
+		p.Categories = appendUnique(p.Categories, collapseSpace(c))
+	}
+
+	switch {
+	case p.ArxivID != "":
+		p.URL = "https://arxiv.org/abs/" + p.ArxivID
+		p.PDFURL = arxivPDFURL(p.ArxivID, p.Version)
+	case isHTTPURL(link):
+		p.URL = link
+	case p.DOI != "":
+		p.URL = "https://doi.org/" + p.DOI
+	case isHTTPURL(it.GUID):
+		p.URL = strings.TrimSpace(it.GUID)
+	}
+	p.Published = itemTime(it)
+	p.Key = KeyOf(p)
+	return p, true
+}
+
+// itemDOI finds a DOI in the places publishers put one, most explicit first.
+func itemDOI(it *gofeed.Item) string {
+	var cands []string
+	cands = append(cands, extText(it.Extensions, "prism", "doi"))
+	if it.DublinCoreExt != nil {
+		cands = append(cands, it.DublinCoreExt.Identifier...)
+	}
+	for _, s := range append([]string{it.Link, it.GUID}, it.Links...) {
+		if isDOIRef(s) {
+			cands = append(cands, s)
+		}
+	}
+	for _, c := range cands {
+		c = strings.TrimSpace(c)
+		// A bare identifier may be anything (an ISBN, a URL); only a "doi:" prefix or a DOI-shaped value counts.
+		if d := NormalizeDOI(c); d != "" && (strings.HasPrefix(strings.ToLower(c), "doi:") ||
+			strings.HasPrefix(c, "10.") || isDOIRef(c)) {
+			return d
+		}
+	}
+	return ""
+}
+
+// isDOIRef reports whether s is a DOI or a link that is a DOI: "doi:10...", a doi.org URL or a publisher URL with
+// the DOI as a path after /doi/ (Wiley, ACS, Science, Taylor & Francis...).
+func isDOIRef(s string) bool {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(strings.ToLower(s), "doi:") {
+		return true
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	host := strings.TrimPrefix(strings.ToLower(u.Host), "www.")
+	return host == "doi.org" || host == "dx.doi.org" || strings.Contains(u.Path, "/doi/")
+}
+
+// isHTTPURL reports whether s is an absolute http(s) URL, the only kind worth linking from a card.
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(strings.TrimSpace(s))
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// itemTime is the item's publication date: pubDate/published/dc:date, else updated, else zero.
+func itemTime(it *gofeed.Item) time.Time {
+	switch {
+	case it.PublishedParsed != nil:
+		return it.PublishedParsed.UTC()
+	case it.UpdatedParsed != nil:
+		return it.UpdatedParsed.UTC()
+	}
+	if it.DublinCoreExt != nil {
+		for _, d := range it.DublinCoreExt.Date {
+			if t, err := time.Parse("2006-01-02", strings.TrimSpace(d)); err == nil {
+				return t
+			}
+		}
+	}
+	return time.Time{}
+}
