@@ -6,11 +6,11 @@ import (
 	"io"
 	"log/slog"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/paperboy-bot/paperboy/bot/store"
+	"github.com/paperboy-bot/paperboy/filters"
 	"github.com/paperboy-bot/paperboy/sources"
 )
 
@@ -20,7 +20,9 @@ type App struct {
 	Store   *store.Store
 	Fetcher *sources.Fetcher
 	Poller  *Poller
-	Logger  *slog.Logger
+	// Commander answers /papers commands from any platform and from `paperboy cmd`.
+	Commander *Commander
+	Logger    *slog.Logger
 }
 
 // NewLogger builds the slog logger described by the [log] table, writing to w.
@@ -61,7 +63,7 @@ func NewApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error)
 	f := sources.NewFetcher(sources.FetcherOptions{
 		UserAgent:     cfg.Fetch.UserAgent,
 		Timeout:       time.Duration(cfg.Fetch.Timeout),
-		MaxBodyBytes:  cfg.Fetch.MaxBodyBytes,
+		MaxBodySize:   cfg.Fetch.MaxBodyBytes,
 		HostIntervals: map[string]time.Duration{"export.arxiv.org": time.Duration(cfg.Fetch.ArxivAPIInterval)},
 		Logger:        logger,
 	})
@@ -76,7 +78,29 @@ func NewApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error)
 		p.Sources = append(p.Sources, ScheduledSource{Source: src, Interval: time.Duration(sc.Interval)})
 	}
 	app.Poller = p
+	app.Commander = &Commander{Store: st}
+	if err := st.SyncConfigChannels(ctx, configChannels(cfg.Channels)); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("seed channels from config: %w", err)
+	}
 	return app, nil
+}
+
+// configChannels converts the [[channels]] entries into the store's seed form, with canonical queries.
+func configChannels(chs []ChannelConfig) []store.ConfigChannel {
+	out := make([]store.ConfigChannel, 0, len(chs))
+	for _, ch := range chs {
+		cc := store.ConfigChannel{Ref: store.ChannelRef{Platform: ch.Platform, ID: ch.ID}}
+		for _, q := range ch.Subscriptions {
+			parsed, err := filters.Parse(q)
+			if err != nil {
+				continue // LoadConfig already rejected invalid queries
+			}
+			cc.Subscriptions = append(cc.Subscriptions, store.Subscription{Query: q, Canonical: parsed.String()})
+		}
+		out = append(out, cc)
+	}
+	return out
 }
 
 // Close closes the store.
@@ -98,11 +122,13 @@ func (a *App) PollAll(ctx context.Context) []PollReport {
 	return reps
 }
 
-// Search returns up to limit stored papers matching query, newest first.
-func (a *App) Search(ctx context.Context, query string, limit int) ([]sources.Paper, error) {
-	words := strings.Fields(query)
-	if len(words) == 0 {
-		return nil, fmt.Errorf("empty query")
+// Search returns up to limit stored papers matching query (the query language of the filters package), newest
+// first, with the terms that matched. An invalid query is a *filters.SyntaxError.
+func (a *App) Search(ctx context.Context, query string, limit int) ([]Card, error) {
+	q, err := filters.Parse(query)
+	if err != nil {
+		return nil, err
 	}
-	return a.Store.Search(ctx, words, limit)
+	cards, _, err := a.Commander.matching(ctx, q, time.Time{}, limit)
+	return cards, err
 }

@@ -10,11 +10,13 @@ import (
 	"log/slog"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/paperboy-bot/paperboy/filters"
 	"github.com/paperboy-bot/paperboy/sources"
 )
 
@@ -24,6 +26,8 @@ type Config struct {
 	Log     LogConfig      `toml:"log"`
 	Fetch   FetchConfig    `toml:"fetch"`
 	Sources []SourceConfig `toml:"sources"`
+	// Channels seed channels and their subscriptions; they are kept in sync with the store at start.
+	Channels []ChannelConfig `toml:"channels"`
 
 	// path is the file the config was read from, for error messages.
 	path string
@@ -66,6 +70,18 @@ type SourceConfig struct {
 	// Days is how many recent UTC days of Hugging Face daily papers each poll reads (kind "hf-daily").
 	Days int `toml:"days"`
 }
+
+// ChannelConfig is one [[channels]] entry: subscriptions managed by the configuration file rather than by commands.
+type ChannelConfig struct {
+	// Platform is "slack", "discord" or "console".
+	Platform string `toml:"platform"`
+	// ID is the platform's channel id (Slack C0123ABCD, a Discord snowflake, any name for console).
+	ID            string   `toml:"id"`
+	Subscriptions []string `toml:"subscriptions"`
+}
+
+// Platforms paperboy knows.
+var knownPlatforms = []string{"slack", "discord", "console"}
 
 // Duration is a time.Duration written as a Go duration string ("30m", "1h30m") in the config.
 type Duration time.Duration
@@ -226,6 +242,26 @@ func (c *Config) validate(data []byte) error {
 		}
 		if _, err := sources.New(s.SourceConfig(), nil, time.Now); err != nil && s.Kind != "" {
 			bad(line(""), "source %q: %v", s.Name, err)
+		}
+	}
+	chans := map[string]bool{}
+	for i, ch := range c.Channels {
+		line := func(key string) int { return keyLine(data, "channels", i, key) }
+		if !slices.Contains(knownPlatforms, ch.Platform) {
+			bad(line("platform"), "channels[%d]: platform %q: want slack, discord or console", i, ch.Platform)
+		}
+		if strings.TrimSpace(ch.ID) == "" || strings.ContainsAny(ch.ID, " :") {
+			bad(line("id"), "channels[%d]: id %q: want the platform's channel id", i, ch.ID)
+		}
+		ref := ch.Platform + ":" + ch.ID
+		if chans[ref] {
+			bad(line("id"), "channel %s is configured twice", ref)
+		}
+		chans[ref] = true
+		for _, q := range ch.Subscriptions {
+			if _, err := filters.Parse(q); err != nil {
+				bad(line("subscriptions"), "channel %s: subscription %q: %v", ref, q, err)
+			}
 		}
 	}
 	return errors.Join(errs...)

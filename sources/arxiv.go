@@ -22,7 +22,7 @@ var (
 	// The rss.arxiv.org description/summary prefix: "arXiv:2401.01234v2 Announce Type: replace \nAbstract: ".
 	arxivDescPrefixRe = regexp.MustCompile(`^\s*arXiv:(\S+)\s+Announce Type:\s*([A-Za-z-]+)\s*(?:Abstract:\s*)?`)
 	// The legacy export.arxiv.org title suffix: "Title. (arXiv:1805.06430v2 [nucl-th] UPDATED)".
-	legacyTitleRe = regexp.MustCompile(`\s*\(arXiv:(\S+)\s+\[([^\]\s]+)\](?:\s+([A-Z][A-Z ]*[A-Z]))?\)\s*$`)
+	legacyTitleRe = regexp.MustCompile(`\.?\s*\(arXiv:(\S+)\s+\[([^\]\s]+)\](?:\s+([A-Z][A-Z ]*[A-Z]))?\)\s*$`)
 	// HTML tags in abstracts. A tag must start with a letter, "/" or "!" so that "a < b" in plain text survives.
 	htmlTagRe = regexp.MustCompile(`<(?:[a-zA-Z/!][^<>]*)>`)
 	// Initials as bioRxiv writes them after a surname: "J.", "J. A.", "J.-P.", "JA".
@@ -36,6 +36,9 @@ func ParseArxivFeed(data []byte) ([]Paper, error) {
 	feed, err := parseGofeed(data)
 	if err != nil {
 		return nil, fmt.Errorf("parse arxiv feed: %w", err)
+	}
+	if feed.FeedType == "json" {
+		return nil, fmt.Errorf("parse arxiv feed: a JSON Feed is not an arXiv listing: %w", gofeed.ErrFeedTypeNotDetected)
 	}
 	var feedDate time.Time
 	switch {
@@ -68,6 +71,10 @@ func parseGofeed(data []byte) (*gofeed.Feed, error) {
 	feed, err := gofeed.NewParser().Parse(bytes.NewReader(data))
 	if err != nil {
 		return nil, err
+	}
+	// gofeed takes any JSON object for a JSON Feed; an API error object must not pass for an empty feed.
+	if feed.FeedType == "json" && !strings.Contains(feed.FeedVersion, "jsonfeed.org/version/") {
+		return nil, fmt.Errorf("JSON without a JSON Feed version (%s): %w", sniff(data), gofeed.ErrFeedTypeNotDetected)
 	}
 	return feed, nil
 }
@@ -173,6 +180,12 @@ func dcCreators(it *gofeed.Item) []string {
 		return it.DublinCoreExt.Creator
 	}
 	var names []string
+	for _, x := range it.Extensions["dc"]["creator"] {
+		names = append(names, x.Value)
+	}
+	if len(names) > 0 {
+		return names
+	}
 	for _, a := range it.Authors {
 		if a != nil && a.Name != "" {
 			names = append(names, a.Name)

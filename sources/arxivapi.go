@@ -18,6 +18,7 @@ type APIError struct {
 	Message string
 }
 
+// Error returns the API's message, which names the offending parameter.
 func (e *APIError) Error() string {
 	return "arxiv api error: " + e.Message
 }

@@ -101,8 +101,9 @@ type Source interface {
 var (
 	// New-style ids: 0704.0001 to 2401.01234, optional version.
 	newIDRe = regexp.MustCompile(`(?i)(?:^|[^0-9.])(\d{4}\.\d{4,5})(?:v(\d+))?(?:$|[^0-9])`)
-	// Old-style ids: hep-ex/0601001, math.AG/0601001, optional version.
-	oldIDRe = regexp.MustCompile(`(?i)(?:^|[^a-z\-.])([a-z][a-z\-]*(?:\.[a-z]{2})?/\d{7})(?:v(\d+))?(?:$|[^0-9])`)
+	// Old-style ids: hep-ex/0601001, math.AG/0601001, cond-mat.str-el/0601001, optional version. The subject
+	// class is not part of the id: arXiv knows math.AG/0601001 as math/0601001.
+	oldIDRe = regexp.MustCompile(`(?i)(?:^|[^a-z\-.])([a-z][a-z\-]*)(?:\.[a-z][a-z\-]*)?/(\d{7})(?:v(\d+))?(?:$|[^0-9])`)
 	doiRe   = regexp.MustCompile(`(?i)\b(10\.\d{4,9}/\S+)`)
 )
 
@@ -116,8 +117,8 @@ func ParseArxivID(s string) (id string, version int, ok bool) {
 		return m[1], v, true
 	}
 	if m := oldIDRe.FindStringSubmatch(s); m != nil {
-		v, _ := strconv.Atoi(m[2])
-		return strings.ToLower(m[1][:strings.IndexByte(m[1], '/')]) + m[1][strings.IndexByte(m[1], '/'):], v, true
+		v, _ := strconv.Atoi(m[3])
+		return strings.ToLower(m[1]) + "/" + m[2], v, true
 	}
 	return "", 0, false
 }

@@ -63,6 +63,16 @@ func feedItem(it *gofeed.Item) (Paper, bool) {
 		}
 	}
 	p.DOI = itemDOI(it)
+	if p.ArxivID != "" {
+		// An arXiv listing configured as a plain feed still carries the arxiv: extension elements.
+		p.AnnounceType = AnnounceType(strings.ToLower(extText(it.Extensions, "arxiv", "announce_type")))
+		if p.DOI == "" {
+			p.DOI = NormalizeDOI(extText(it.Extensions, "arxiv", "DOI"))
+		}
+		if m := arxivDescPrefixRe.FindStringSubmatch(desc); m != nil && p.AnnounceType == "" {
+			p.AnnounceType = AnnounceType(strings.ToLower(m[2]))
+		}
+	}
 
 	creators := dcCreators(it)
 	if len(creators) == 1 {
@@ -100,9 +110,14 @@ func itemDOI(it *gofeed.Item) string {
 		cands = append(cands, it.DublinCoreExt.Identifier...)
 	}
 	for _, s := range append([]string{it.Link, it.GUID}, it.Links...) {
-		if isDOIRef(s) {
-			cands = append(cands, s)
+		if !isDOIRef(s) {
+			continue
 		}
+		// In a URL the DOI is the path; the query is the publisher's (?af=R, ?rss=1), not part of the DOI.
+		if u, err := url.Parse(strings.TrimSpace(s)); err == nil && u.Host != "" {
+			s = u.Scheme + "://" + u.Host + u.Path
+		}
+		cands = append(cands, s)
 	}
 	for _, c := range cands {
 		c = strings.TrimSpace(c)

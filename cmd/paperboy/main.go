@@ -15,6 +15,9 @@ import (
 	"text/tabwriter"
 
 	"github.com/paperboy-bot/paperboy/bot"
+	"github.com/paperboy-bot/paperboy/bot/store"
+	"github.com/paperboy-bot/paperboy/filters"
+	"github.com/paperboy-bot/paperboy/sources"
 )
 
 const usage = `paperboy announces new research papers in Slack and Discord channels.
@@ -26,6 +29,8 @@ Commands:
   run       poll every source on its schedule until SIGINT/SIGTERM
   poll      poll every source (--once: one round, print a report, exit 1 if any source failed)
   search    search the local store: paperboy search [--json] [--limit N] [--] QUERY...
+  cmd       run a /papers command as if typed in a channel:
+            paperboy cmd --channel PLATFORM:ID [--manager] [--user ID] [--] TEXT...
   check     validate the configuration file and exit 0 (valid) or 1
   version   print the version
 
@@ -54,7 +59,7 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return 0
-	case "check", "poll", "search", "run":
+	case "check", "poll", "search", "run", "cmd":
 	default:
 		fmt.Fprintf(stderr, "paperboy: unknown command %q\n\n%s", cmd, usage)
 		return 2
@@ -70,6 +75,9 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	once := fs.Bool("once", false, "poll: one round over every source, then exit")
 	asJSON := fs.Bool("json", false, "search: print one JSON object per line")
 	limit := fs.Int("limit", 20, "search: at most this many papers")
+	channel := fs.String("channel", "", "cmd: the channel, as PLATFORM:ID (e.g. slack:C0123ABCD)")
+	manager := fs.Bool("manager", false, "cmd: act as someone who may manage the channel")
+	user := fs.String("user", "cli", "cmd: the user id to act as")
 	if err := fs.Parse(rest); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -105,6 +113,8 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return 2
 		}
 		return search(ctx, app, strings.Join(fs.Args(), " "), *limit, *asJSON, stdout, stderr)
+	case "cmd":
+		return command(ctx, app, *channel, *user, *manager, strings.Join(fs.Args(), " "), stdout, stderr)
 	default: // run
 		return runLoop(ctx, app, stderr)
 	}
@@ -142,27 +152,54 @@ func search(ctx context.Context, app *bot.App, query string, limit int, asJSON b
 		fmt.Fprintln(stderr, "paperboy search: give a query, e.g. paperboy search eeg transformer")
 		return 2
 	}
-	papers, err := app.Search(ctx, query, limit)
+	cards, err := app.Search(ctx, query, limit)
+	var syn *filters.SyntaxError
+	if errors.As(err, &syn) {
+		fmt.Fprintf(stderr, "paperboy search: invalid query: %v\n", err)
+		return 2
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "paperboy search: %v\n", err)
 		return 1
 	}
 	if asJSON {
 		enc := json.NewEncoder(stdout)
-		for _, p := range papers {
-			if err := enc.Encode(p); err != nil {
+		for _, c := range cards {
+			if err := enc.Encode(searchResult{Paper: c.Paper, Matched: c.Matched}); err != nil {
 				fmt.Fprintf(stderr, "paperboy search: %v\n", err)
 				return 1
 			}
 		}
 		return 0
 	}
-	if len(papers) == 0 {
+	if len(cards) == 0 {
 		fmt.Fprintln(stdout, "no matching papers")
 		return 0
 	}
-	for _, p := range papers {
-		fmt.Fprintf(stdout, "%s  %s  %s\n    %s\n", p.Published.Format("2006-01-02"), p.Key, p.Title, p.URL)
+	for _, c := range cards {
+		p := c.Paper
+		fmt.Fprintf(stdout, "%s  %s  %s\n    %s  matched: %s\n", p.Published.Format("2006-01-02"), p.Key, p.Title, p.URL, strings.Join(c.Matched, ", "))
 	}
+	return 0
+}
+
+// searchResult is one line of search --json: the paper's fields plus the terms that matched.
+type searchResult struct {
+	sources.Paper
+	Matched []string `json:"matched"`
+}
+
+func command(ctx context.Context, app *bot.App, channel, user string, manager bool, text string, stdout, stderr io.Writer) int {
+	ref, err := store.ParseChannelRef(channel)
+	if err != nil {
+		fmt.Fprintf(stderr, "paperboy cmd: --channel: %v\n", err)
+		return 2
+	}
+	reply, err := app.Commander.Handle(ctx, bot.Request{Channel: ref, User: user, CanManage: manager, Text: text})
+	if err != nil {
+		fmt.Fprintf(stderr, "paperboy cmd: %v\n", err)
+		return 1
+	}
+	fmt.Fprint(stdout, bot.RenderText(reply))
 	return 0
 }

@@ -56,7 +56,7 @@ func writeConfig(t *testing.T, body string) string {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "paperboy.toml")
-	cfg := fmt.Sprintf("[store]\npath = %q\n[log]\nlevel = \"warn\"\n%s", filepath.Join(dir, "paperboy.db"), body)
+	cfg := fmt.Sprintf("[store]\npath = %q\n[log]\nlevel = \"info\"\n%s", filepath.Join(dir, "paperboy.db"), body)
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

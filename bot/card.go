@@ -1,0 +1,139 @@
+package bot
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// ShortAuthors shortens an author list for a card: up to three names, then "et al.".
+func ShortAuthors(authors []string) string {
+	switch {
+	case len(authors) == 0:
+		return ""
+	case len(authors) <= 3:
+		return strings.Join(authors, ", ")
+	default:
+		return strings.Join(authors[:3], ", ") + " et al."
+	}
+}
+
+// Truncate shortens s to at most n runes, ending with an ellipsis when it cut, preferring a word boundary in the
+// last fifth so that words are not chopped. It never splits a rune.
+func Truncate(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	if n == 1 {
+		return "…"
+	}
+	// Byte offset of the rune that would be the n-th, leaving room for the ellipsis.
+	cut := 0
+	for range n - 1 {
+		_, size := utf8.DecodeRuneInString(s[cut:])
+		cut += size
+	}
+	head := s[:cut]
+	if sp := strings.LastIndexAny(head, " \n\t"); sp > 0 && utf8.RuneCountInString(head[sp:]) < n/5 {
+		head = head[:sp]
+	}
+	return strings.TrimRight(head, " \n\t,;:") + "…"
+}
+
+var (
+	latexCmdRe = regexp.MustCompile(`\\([A-Za-z]+)`)
+	latexGrpRe = regexp.MustCompile(`\\(?:mathrm|mathbf|mathit|mathcal|textbf|textit|emph|text|texttt|mathbb|operatorname)\s*\{([^{}]*)\}`)
+	spacesRe   = regexp.MustCompile(`\s+`)
+)
+
+// latexSymbols maps the commands common in paper titles and abstracts to the characters they stand for.
+var latexSymbols = map[string]string{
+	"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε", "zeta": "ζ",
+	"eta": "η", "theta": "θ", "kappa": "κ", "lambda": "λ", "mu": "μ", "nu": "ν", "xi": "ξ", "pi": "π",
+	"rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ", "varphi": "φ", "chi": "χ", "psi": "ψ", "omega": "ω",
+	"Gamma": "Γ", "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Pi": "Π", "Sigma": "Σ", "Phi": "Φ", "Psi": "Ψ",
+	"Omega": "Ω", "times": "×", "cdot": "·", "pm": "±", "leq": "≤", "le": "≤", "geq": "≥", "ge": "≥",
+	"neq": "≠", "approx": "≈", "sim": "~", "infty": "∞", "to": "→", "rightarrow": "→", "leftarrow": "←",
+	"in": "∈", "sum": "∑", "prod": "∏", "partial": "∂", "nabla": "∇", "ell": "ℓ", "log": "log", "sqrt": "√",
+	"circ": "°", "dagger": "†", "ldots": "…", "dots": "…", "cdots": "⋯",
+}
+
+// CleanLaTeX lightly rewrites LaTeX in feed text for reading: $\alpha$ reads as α, \textbf{x} as x, and stray $,
+// \, braces are removed. It is deliberately shallow: cards need readable text, not typesetting.
+func CleanLaTeX(s string) string {
+	if !strings.ContainsAny(s, `$\{}`) {
+		return s
+	}
+	for range 3 { // nested groups, innermost first
+		s = latexGrpRe.ReplaceAllString(s, "$1")
+	}
+	s = latexCmdRe.ReplaceAllStringFunc(s, func(m string) string {
+		if sym, ok := latexSymbols[m[1:]]; ok {
+			return sym
+		}
+		return m[1:] // unknown command: keep its name, which is usually a readable word
+	})
+	s = strings.NewReplacer("$", "", `\`, "", "{", "", "}", "", "^", "", "~", " ").Replace(s)
+	return strings.TrimSpace(spacesRe.ReplaceAllString(s, " "))
+}
+
+// RenderText renders a reply as plain text, for the terminal (paperboy cmd, the console platform).
+func RenderText(r Reply) string {
+	var b strings.Builder
+	for _, t := range r.Text {
+		b.WriteString(t)
+		b.WriteByte('\n')
+	}
+	for i, c := range r.Cards {
+		if i > 0 || len(r.Text) > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(CardText(c))
+	}
+	return b.String()
+}
+
+// CardText renders one paper card as a few lines of plain text.
+func CardText(c Card) string {
+	p := c.Paper
+	var b strings.Builder
+	fmt.Fprintf(&b, "* %s\n", Truncate(CleanLaTeX(p.Title), 300))
+	meta := []string{}
+	if a := ShortAuthors(p.Authors); a != "" {
+		meta = append(meta, a)
+	}
+	if !p.Published.IsZero() {
+		meta = append(meta, p.Published.Format("2006-01-02"))
+	}
+	if len(p.Categories) > 0 {
+		meta = append(meta, strings.Join(p.Categories, " "))
+	}
+	if p.HasHF {
+		meta = append(meta, fmt.Sprintf("%d upvotes", p.Upvotes))
+	}
+	if len(meta) > 0 {
+		fmt.Fprintf(&b, "  %s\n", strings.Join(meta, " | "))
+	}
+	if p.Abstract != "" {
+		fmt.Fprintf(&b, "  %s\n", Truncate(CleanLaTeX(p.Abstract), 280))
+	}
+	links := []string{p.URL}
+	if p.PDFURL != "" {
+		links = append(links, "pdf "+p.PDFURL)
+	}
+	if p.HFURL != "" {
+		links = append(links, "hf "+p.HFURL)
+	}
+	if p.GitHubRepo != "" {
+		links = append(links, "code "+p.GitHubRepo)
+	}
+	fmt.Fprintf(&b, "  %s\n", strings.Join(links, "  "))
+	if len(c.Matched) > 0 {
+		fmt.Fprintf(&b, "  matched: %s\n", strings.Join(c.Matched, ", "))
+	}
+	return b.String()
+}

@@ -1,0 +1,86 @@
+package bot
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestShortAuthors(t *testing.T) {
+	tests := []struct {
+		in   []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"Ada Lovelace"}, "Ada Lovelace"},
+		{[]string{"A", "B", "C"}, "A, B, C"},
+		{[]string{"A", "B", "C", "D"}, "A, B, C et al."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			if got := ShortAuthors(tt.in); got != tt.want {
+				t.Errorf("ShortAuthors(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestTruncate(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		n    int
+		want string
+	}{
+		{"short stays", "EEG decoding", 20, "EEG decoding"},
+		{"exact stays", "abcde", 5, "abcde"},
+		{"cuts at a word near the end", "spiking neural networks for EEG", 20, "spiking neural…"},
+		{"multi-byte runes are not split", "Schrödinger ψψψψψψψψ", 13, "Schrödinger…"},
+		{"one rune", "abc", 1, "…"},
+		{"zero", "abc", 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Truncate(tt.in, tt.n)
+			if got != tt.want {
+				t.Errorf("Truncate(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+			}
+			if !utf8.ValidString(got) || utf8.RuneCountInString(got) > max(tt.n, 0) {
+				t.Errorf("Truncate(%q, %d) = %q: invalid or too long", tt.in, tt.n, got)
+			}
+		})
+	}
+}
+
+func FuzzTruncate(f *testing.F) {
+	f.Add("Schrödinger bridges for ψ-EEG", 7)
+	f.Add(strings.Repeat("日本語 ", 50), 30)
+	f.Fuzz(func(t *testing.T, s string, n int) {
+		n = n % 5000
+		got := Truncate(s, n)
+		if utf8.ValidString(s) && !utf8.ValidString(got) {
+			t.Fatalf("Truncate(%q, %d) produced invalid UTF-8 %q", s, n, got)
+		}
+		if utf8.RuneCountInString(got) > max(n, 0) {
+			t.Fatalf("Truncate(%q, %d) = %q is longer than %d runes", s, n, got, n)
+		}
+	})
+}
+
+func TestCleanLaTeX(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Plain title", "Plain title"},
+		{`Learning $\alpha$-divergences`, "Learning α-divergences"},
+		{`$O(n \log n)$ sorting`, "O(n log n) sorting"},
+		{`A \textbf{bold} claim with $\mathcal{L}_2$ loss`, "A bold claim with L_2 loss"},
+		{`Costs \$5 and 10\% more`, "Costs 5 and 10% more"},
+		{`$\beta \leq \gamma$`, "β ≤ γ"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if got := CleanLaTeX(tt.in); got != tt.want {
+				t.Errorf("CleanLaTeX(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,397 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/paperboy-bot/paperboy/bot/store"
+	"github.com/paperboy-bot/paperboy/filters"
+	"github.com/paperboy-bot/paperboy/sources"
+)
+
+// Request is one /papers command as a platform adapter hands it over, whatever the platform.
+type Request struct {
+	// Channel is where the command was typed.
+	Channel store.ChannelRef
+	// User is the platform's user id of who typed it, recorded with subscriptions.
+	User string
+	// CanManage says whether the user may manage this channel's subscriptions, as the platform decided it
+	// (Slack: channel member or configured manager; Discord: Manage Channels).
+	CanManage bool
+	// Text is everything after "/papers".
+	Text string
+}
+
+// Reply is the platform-neutral answer: text paragraphs and paper cards.
+type Reply struct {
+	// Private replies are shown only to the caller (Slack ephemeral, Discord ephemeral); look-ups are private.
+	Private bool
+	// Text holds paragraphs of plain text; adapters escape it for their markup.
+	Text []string
+	// Cards are papers to show, in order.
+	Cards []Card
+}
+
+// Card is one paper to show, with why it matched.
+type Card struct {
+	Paper sources.Paper
+	// Matched lists the query terms that hit, for "matched: eeg, foundation model".
+	Matched []string
+}
+
+// CommandStore is what the command core needs from the store.
+type CommandStore interface {
+	AddSubscription(ctx context.Context, sub store.Subscription) (store.Subscription, error)
+	RemoveSubscription(ctx context.Context, ch store.ChannelRef, id int64) error
+	Subscriptions(ctx context.Context, ch store.ChannelRef) ([]store.Subscription, error)
+	Channel(ctx context.Context, ch store.ChannelRef) (store.Channel, error)
+	SetChannelMode(ctx context.Context, c store.Channel) error
+	SourceStates(ctx context.Context) ([]store.SourceState, error)
+	Candidates(ctx context.Context, ftsQuery string, since time.Time, limit int) ([]sources.Paper, error)
+	Recent(ctx context.Context, since time.Time, limit int) ([]sources.Paper, error)
+}
+
+// Commander answers /papers commands from the local store. It is safe for concurrent use.
+type Commander struct {
+	Store CommandStore
+	Now   func() time.Time
+	// OnChange, if set, is called after a channel's subscriptions or mode changed, so the engine can recompile
+	// its matcher.
+	OnChange func(ch store.ChannelRef)
+}
+
+// Limits of the command core.
+const (
+	SearchResults    = 5
+	SubscribeWindow  = 7 * 24 * time.Hour
+	SubscribeSamples = 3
+	// candidateLimit bounds how many FTS candidates one look-up examines, newest first, so that a very common
+	// word stays fast; the matcher then decides.
+	candidateLimit = 5000
+	// MaxSubscriptions per channel keeps one channel from turning the matcher into its private database.
+	MaxSubscriptions = 100
+)
+
+// Handle runs one command and returns the reply. Problems the user can fix (bad query, no permission, unknown
+// command) are replies, not errors; an error means the bot itself failed (store down) and the adapter should
+// say so generically and log it.
+func (c *Commander) Handle(ctx context.Context, req Request) (Reply, error) {
+	verb, rest := splitVerb(req.Text)
+	switch verb {
+	case "", "help":
+		return helpReply(), nil
+	case "search", "s":
+		return c.search(ctx, rest)
+	case "subscribe", "sub":
+		return c.subscribe(ctx, req, rest)
+	case "unsubscribe", "unsub":
+		return c.unsubscribe(ctx, req, rest)
+	case "list", "ls":
+		return c.list(ctx, req)
+	case "digest":
+		return c.digest(ctx, req, rest)
+	case "sources":
+		return c.sources(ctx)
+	default:
+		// Anything else is a look-up: "/papers eeg transformer".
+		return c.search(ctx, strings.TrimSpace(req.Text))
+	}
+}
+
+func splitVerb(text string) (verb, rest string) {
+	text = strings.TrimSpace(text)
+	verb, rest, _ = strings.Cut(text, " ")
+	return strings.ToLower(verb), strings.TrimSpace(rest)
+}
+
+func private(lines ...string) Reply { return Reply{Private: true, Text: lines} }
+
+func refuse(what string) Reply {
+	return private(fmt.Sprintf("Only people who can manage this channel may %s. Ask a channel manager, or see /papers help.", what))
+}
+
+// parseQuery parses q and turns a syntax error into a reply that shows where it is.
+func parseQuery(q string) (*filters.Query, *Reply) {
+	parsed, err := filters.Parse(q)
+	if err == nil {
+		return parsed, nil
+	}
+	var se *filters.SyntaxError
+	msg := err.Error()
+	if errors.As(err, &se) && se.Pos > 0 {
+		caret := strings.Repeat(" ", max(0, se.Pos-1)) + "^"
+		msg = fmt.Sprintf("%s\n    %s\n    %s", err, q, caret)
+	}
+	r := private("That query is not valid: "+msg, `Examples: eeg transformer | "foundation model" -survey | title:(snn OR "spiking network") cat:cs.NE`)
+	return nil, &r
+}
+
+// matching returns up to limit papers published since since that q matches, newest first, with explanations.
+// FTS narrows the candidates; the query's own matcher decides, so look-ups and subscriptions always agree.
+func (c *Commander) matching(ctx context.Context, q *filters.Query, since time.Time, limit int) ([]Card, int, error) {
+	var (
+		cands []sources.Paper
+		err   error
+	)
+	if fts := q.FTS(); fts != "" {
+		cands, err = c.Store.Candidates(ctx, fts, since, candidateLimit)
+	} else {
+		cands, err = c.Store.Recent(ctx, since, candidateLimit)
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	var cards []Card
+	total := 0
+	for i := range cands {
+		exp, ok := q.Match(&cands[i])
+		if !ok {
+			continue
+		}
+		total++
+		if len(cards) < limit {
+			cards = append(cards, Card{Paper: cands[i], Matched: exp.Terms()})
+		}
+	}
+	return cards, total, nil
+}
+
+func (c *Commander) search(ctx context.Context, text string) (Reply, error) {
+	if text == "" {
+		return private("What should I look for? Try /papers eeg transformer, or /papers help."), nil
+	}
+	q, bad := parseQuery(text)
+	if bad != nil {
+		return *bad, nil
+	}
+	cards, total, err := c.matching(ctx, q, time.Time{}, SearchResults)
+	if err != nil {
+		return Reply{}, fmt.Errorf("search %q: %w", text, err)
+	}
+	if total == 0 {
+		return private(fmt.Sprintf("No stored paper matches %s.", q)), nil
+	}
+	r := private(fmt.Sprintf("%d of %d papers matching %s, newest first:", len(cards), total, q))
+	r.Cards = cards
+	return r, nil
+}
+
+func (c *Commander) subscribe(ctx context.Context, req Request, text string) (Reply, error) {
+	if !req.CanManage {
+		return refuse("subscribe this channel"), nil
+	}
+	if text == "" {
+		return private("Subscribe to what? Example: /papers subscribe eeg -survey"), nil
+	}
+	q, bad := parseQuery(text)
+	if bad != nil {
+		return *bad, nil
+	}
+	subs, err := c.Store.Subscriptions(ctx, req.Channel)
+	if err != nil {
+		return Reply{}, fmt.Errorf("subscribe: %w", err)
+	}
+	canon := q.String()
+	for i, s := range subs {
+		if s.Canonical == canon {
+			return private(fmt.Sprintf("This channel already follows %s (number %d in /papers list).", canon, i+1)), nil
+		}
+	}
+	if len(subs) >= MaxSubscriptions {
+		return private(fmt.Sprintf("This channel already has %d subscriptions, the most it may have. Remove one with /papers unsubscribe.", len(subs))), nil
+	}
+	now := c.now()
+	if _, err := c.Store.AddSubscription(ctx, store.Subscription{Channel: req.Channel, Query: text, Canonical: canon, AddedBy: req.User, AddedAt: now}); err != nil {
+		return Reply{}, fmt.Errorf("subscribe %s to %q: %w", req.Channel, canon, err)
+	}
+	c.changed(req.Channel)
+	cards, total, err := c.matching(ctx, q, now.Add(-SubscribeWindow), SubscribeSamples)
+	if err != nil {
+		return Reply{}, fmt.Errorf("subscribe: preview: %w", err)
+	}
+	r := Reply{Text: []string{fmt.Sprintf("This channel now follows %s: new matching papers will be posted here.", canon)}}
+	switch {
+	case total == 0:
+		r.Text = append(r.Text, "No paper of the last 7 days would have matched; check the spelling, or try a broader query.")
+	default:
+		r.Text = append(r.Text, fmt.Sprintf("In the last 7 days it would have matched %d papers, for example:", total))
+		r.Cards = cards
+	}
+	return r, nil
+}
+
+func (c *Commander) unsubscribe(ctx context.Context, req Request, text string) (Reply, error) {
+	if !req.CanManage {
+		return refuse("unsubscribe this channel"), nil
+	}
+	subs, err := c.Store.Subscriptions(ctx, req.Channel)
+	if err != nil {
+		return Reply{}, fmt.Errorf("unsubscribe: %w", err)
+	}
+	if text == "" {
+		return private("Unsubscribe from what? Give its number from /papers list, or the query itself."), nil
+	}
+	target := -1
+	if n, err := strconv.Atoi(text); err == nil {
+		if n < 1 || n > len(subs) {
+			return private(fmt.Sprintf("There is no subscription number %d here; /papers list shows %d.", n, len(subs))), nil
+		}
+		target = n - 1
+	} else {
+		q, bad := parseQuery(text)
+		if bad != nil {
+			return *bad, nil
+		}
+		for i, s := range subs {
+			if s.Canonical == q.String() {
+				target = i
+			}
+		}
+		if target < 0 {
+			return private(fmt.Sprintf("This channel does not follow %s. /papers list shows what it follows.", q)), nil
+		}
+	}
+	s := subs[target]
+	if s.FromConfig {
+		return private(fmt.Sprintf("%s comes from the bot's configuration file; remove it there.", s.Canonical)), nil
+	}
+	if err := c.Store.RemoveSubscription(ctx, req.Channel, s.ID); err != nil {
+		return Reply{}, fmt.Errorf("unsubscribe %s from %q: %w", req.Channel, s.Canonical, err)
+	}
+	c.changed(req.Channel)
+	return Reply{Text: []string{fmt.Sprintf("This channel no longer follows %s.", s.Canonical)}}, nil
+}
+
+func (c *Commander) list(ctx context.Context, req Request) (Reply, error) {
+	subs, err := c.Store.Subscriptions(ctx, req.Channel)
+	if err != nil {
+		return Reply{}, fmt.Errorf("list: %w", err)
+	}
+	ch, err := c.Store.Channel(ctx, req.Channel)
+	if err != nil {
+		return Reply{}, fmt.Errorf("list: %w", err)
+	}
+	if len(subs) == 0 {
+		return private("This channel follows nothing yet. Try /papers subscribe eeg -survey"), nil
+	}
+	lines := []string{fmt.Sprintf("This channel follows %d queries (%s); papers matched in the last 7 days:", len(subs), ch.ModeString())}
+	since := c.now().Add(-SubscribeWindow)
+	for i, s := range subs {
+		count := "?"
+		if q, err := filters.Parse(s.Query); err == nil {
+			if _, total, err := c.matching(ctx, q, since, 0); err == nil {
+				count = strconv.Itoa(total)
+			} else {
+				return Reply{}, fmt.Errorf("list: count %q: %w", s.Canonical, err)
+			}
+		}
+		lines = append(lines, fmt.Sprintf("%d. %s  (%s)", i+1, s.Canonical, count))
+	}
+	return private(lines...), nil
+}
+
+func (c *Commander) digest(ctx context.Context, req Request, text string) (Reply, error) {
+	if !req.CanManage {
+		return refuse("change how this channel receives papers"), nil
+	}
+	ch, err := c.Store.Channel(ctx, req.Channel)
+	if err != nil {
+		return Reply{}, fmt.Errorf("digest: %w", err)
+	}
+	f := strings.Fields(text)
+	switch {
+	case len(f) == 1 && strings.EqualFold(f[0], "off"):
+		ch.Mode, ch.DigestAt, ch.DigestTZ = store.ModeInstant, "", ""
+	case (len(f) == 2 || len(f) == 3) && strings.EqualFold(f[0], "daily"):
+		t, err := time.Parse("15:04", f[1])
+		if err != nil {
+			return private(fmt.Sprintf("%q is not a time of day; use 24-hour HH:MM, e.g. /papers digest daily 09:00 Europe/Berlin", f[1])), nil
+		}
+		tz := "UTC"
+		if len(f) == 3 {
+			tz = f[2]
+		}
+		if _, err := time.LoadLocation(tz); err != nil || tz == "Local" {
+			return private(fmt.Sprintf("%q is not a time zone I know; use an IANA name such as Europe/Berlin or America/New_York.", tz)), nil
+		}
+		ch.Mode, ch.DigestAt, ch.DigestTZ = store.ModeDigest, t.Format("15:04"), tz
+	default:
+		return private("Usage: /papers digest off | /papers digest daily HH:MM [TZ], e.g. /papers digest daily 09:00 Europe/Berlin"), nil
+	}
+	if err := c.Store.SetChannelMode(ctx, ch); err != nil {
+		return Reply{}, fmt.Errorf("digest: %w", err)
+	}
+	c.changed(req.Channel)
+	if ch.Mode == store.ModeInstant {
+		return Reply{Text: []string{"This channel now gets each matching paper as soon as it is announced."}}, nil
+	}
+	return Reply{Text: []string{fmt.Sprintf("This channel now gets one digest a day at %s %s.", ch.DigestAt, ch.DigestTZ)}}, nil
+}
+
+func (c *Commander) sources(ctx context.Context) (Reply, error) {
+	states, err := c.Store.SourceStates(ctx)
+	if err != nil {
+		return Reply{}, fmt.Errorf("sources: %w", err)
+	}
+	if len(states) == 0 {
+		return private("No source has been polled yet."), nil
+	}
+	now := c.now()
+	lines := []string{"Sources:"}
+	for _, s := range states {
+		line := fmt.Sprintf("%s: last poll %s, last success %s, last new paper %s, %d papers", s.Source,
+			ago(now, s.LastPoll), ago(now, s.LastSuccess), ago(now, s.LastNewPaper), s.Papers)
+		if s.LastError != "" && !s.LastErrorAt.Before(s.LastSuccess) {
+			line += fmt.Sprintf("; failing since %s: %s", ago(now, s.LastErrorAt), s.LastError)
+		}
+		lines = append(lines, line)
+	}
+	return private(lines...), nil
+}
+
+func ago(now, t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d.Hours()))
+	default:
+		return fmt.Sprintf("%dd ago", int(d.Hours()/24))
+	}
+}
+
+func helpReply() Reply {
+	return private(
+		"/papers <query>: up to 5 recent papers matching the query, shown only to you",
+		"/papers subscribe <query>: post new matching papers in this channel (channel managers)",
+		"/papers unsubscribe <number or query>: stop one (channel managers)",
+		"/papers list: what this channel follows",
+		"/papers digest off | daily HH:MM [TZ]: one message a day instead of one per paper (channel managers)",
+		"/papers sources: feeds, last poll, errors",
+		`Queries: words match whole words, plurals included (snn finds SNNs); "foundation model" is a phrase; neuro* a prefix; words are ANDed; OR or | for alternatives; -survey or NOT survey excludes; (parentheses) group; fields title: abs: au: cat:cs.LG cat:cs.* source: upvotes:>=10.`,
+		`Examples: /papers subscribe eeg -survey | /papers subscribe "foundation model" (eeg OR meg) | /papers title:snn cat:cs.NE`,
+	)
+}
+
+func (c *Commander) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+func (c *Commander) changed(ch store.ChannelRef) {
+	if c.OnChange != nil {
+		c.OnChange(ch)
+	}
+}

@@ -1,0 +1,122 @@
+package bot
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// DigestSchedule is a channel's daily digest time: the local wall-clock time At ("09:00") in the IANA zone TZ.
+// Build one with ParseDigestSchedule; the zero value is not usable.
+type DigestSchedule struct {
+	// At is the local time of day, 24-hour "15:04".
+	At string
+	// TZ is an IANA zone name such as Europe/Berlin; ParseDigestSchedule turns "" into "UTC".
+	TZ string
+
+	loc          *time.Location
+	hour, minute int
+}
+
+// ParseDigestSchedule validates a digest time and zone. at is a 24-hour "HH:MM"; tz an IANA zone name, "" meaning
+// UTC. "Local" is refused: a digest time must not change meaning when the bot moves to another host.
+func ParseDigestSchedule(at, tz string) (DigestSchedule, error) {
+	t, err := time.Parse("15:04", at)
+	if err != nil {
+		return DigestSchedule{}, fmt.Errorf("digest time %q: want 24-hour HH:MM", at)
+	}
+	if tz == "" {
+		tz = "UTC"
+	}
+	if tz == "Local" {
+		return DigestSchedule{}, errors.New(`digest time zone "Local": want an IANA name such as Europe/Berlin`)
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return DigestSchedule{}, fmt.Errorf("digest time zone %q: %w", tz, err)
+	}
+	return DigestSchedule{At: t.Format("15:04"), TZ: tz, loc: loc, hour: t.Hour(), minute: t.Minute()}, nil
+}
+
+// String is "09:00 Europe/Berlin", as the commands show it.
+func (d DigestSchedule) String() string { return d.At + " " + d.TZ }
+
+// Next returns the first instant strictly after after at which the wall clock in TZ reads At: one fire per local
+// calendar day. Daylight-saving changes follow what people expect of an alarm clock:
+//
+//   - When At does not exist that day (spring forward: 02:30 in Europe/Berlin on the last Sunday of March, when
+//     clocks jump from 02:00 to 03:00), the digest fires at the first instant after the gap, which reads 03:00.
+//     Firing late beats skipping a day's digest.
+//   - When At occurs twice (fall back: 02:30 in Europe/Berlin on the last Sunday of October), it fires once, at the
+//     first occurrence; the repeated hour must not post a second digest.
+//   - A calendar day the zone skips entirely (Pacific/Apia on 2011-12-30) has no digest; the next day's carries
+//     its papers.
+//
+// Next returns the zero Time for a schedule that did not come from ParseDigestSchedule.
+func (d DigestSchedule) Next(after time.Time) time.Time {
+	if d.loc == nil {
+		return time.Time{}
+	}
+	y, m, day := after.In(d.loc).Date()
+	// A week is far more than any zone needs: the fire on after's own local date may have passed, and a skipped
+	// day may follow.
+	for i := range 7 {
+		yy, mm, dd := time.Date(y, m, day+i, 12, 0, 0, 0, time.UTC).Date()
+		if t, ok := d.on(yy, mm, dd); ok && t.After(after) {
+			return t
+		}
+	}
+	return time.Time{} // unreachable for real zones; a zero Time is safer than a busy loop
+}
+
+// on returns the fire instant on the local date y-m-dd, and false when the zone skips that date.
+func (d DigestSchedule) on(y int, m time.Month, dd int) (time.Time, bool) {
+	// wall is the wanted reading as if it were UTC: subtracting a zone's offset from it gives the instant at which
+	// that zone's clock shows it.
+	wall := time.Date(y, m, dd, d.hour, d.minute, 0, 0, time.UTC)
+	// time.Date picks one of the zones around a transition without saying which, so try the zone it picked and both
+	// neighbours and keep every instant whose reading really is the wanted one.
+	guess := time.Date(y, m, dd, d.hour, d.minute, 0, 0, d.loc)
+	start, end := guess.ZoneBounds()
+	probes := []time.Time{guess}
+	if !start.IsZero() {
+		probes = append(probes, start.Add(-time.Nanosecond))
+	}
+	if !end.IsZero() {
+		probes = append(probes, end)
+	}
+	var first time.Time
+	for _, p := range probes {
+		_, off := p.Zone()
+		t := wall.Add(-time.Duration(off) * time.Second)
+		if d.reads(t, y, m, dd) && (first.IsZero() || t.Before(first)) {
+			first = t
+		}
+	}
+	if !first.IsZero() {
+		return first, true
+	}
+	// At falls in a gap: no instant reads it. The gap ends at the transition next to guess, on the side where the
+	// clock is past At.
+	gapEnd := end
+	if local := guess.In(d.loc); wallOf(local).After(wall) {
+		gapEnd = start
+	}
+	if gy, gm, gd := gapEnd.In(d.loc).Date(); gapEnd.IsZero() || gy != y || gm != m || gd != dd {
+		return time.Time{}, false
+	}
+	return gapEnd, true
+}
+
+// reads reports whether t's wall clock in d's zone shows At on y-m-dd.
+func (d DigestSchedule) reads(t time.Time, y int, m time.Month, dd int) bool {
+	l := t.In(d.loc)
+	ly, lm, ld := l.Date()
+	return ly == y && lm == m && ld == dd && l.Hour() == d.hour && l.Minute() == d.minute && l.Second() == 0 &&
+		l.Nanosecond() == 0
+}
+
+// wallOf returns t's wall-clock reading in its own zone, relabelled as UTC so that readings compare.
+func wallOf(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
+}

@@ -1,0 +1,263 @@
+package bot
+
+import (
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Values of the result label of paperboy_polls_total.
+const (
+	PollOK          = "ok"
+	PollNotModified = "not_modified"
+	PollError       = "error"
+)
+
+// Values of the kind label of paperboy_delivery_errors_total.
+const (
+	// DeliveryRetry is a failure that will be retried (network error, 5xx).
+	DeliveryRetry = "retry"
+	// DeliveryRateLimited is a 429 the sender waits out.
+	DeliveryRateLimited = "rate_limited"
+	// DeliveryPermanent is an ErrPermanent failure that stops the channel.
+	DeliveryPermanent = "permanent"
+)
+
+// deliveryLatencyBuckets span ingest-to-post latencies from an instant post (seconds) to a daily digest (a day),
+// at steps an operator reads at a glance.
+var deliveryLatencyBuckets = []float64{1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 4 * 3600, 8 * 3600, 12 * 3600, 24 * 3600}
+
+// Metrics holds paperboy's Prometheus collectors on a registry of its own, so that several instances (tests, two
+// apps in one process) never collide on the global default registry. A nil *Metrics records nothing, so code can
+// call it unconditionally when metrics are disabled. Its methods are safe for concurrent use.
+type Metrics struct {
+	reg             *prometheus.Registry
+	polls           *prometheus.CounterVec
+	fetchErrors     *prometheus.CounterVec
+	papersIngested  *prometheus.CounterVec
+	matches         prometheus.Counter
+	deliveries      *prometheus.CounterVec
+	deliveryErrors  *prometheus.CounterVec
+	deliveryLatency prometheus.Histogram
+}
+
+// NewMetrics builds and registers paperboy's collectors, plus the Go runtime and process collectors. outboxDepth,
+// if not nil, is called at every scrape for paperboy_outbox_depth, so it must be cheap and safe to call from any
+// goroutine (read a value the sender keeps up to date rather than querying the store); when nil the gauge is
+// left out instead of reporting a made-up 0.
+func NewMetrics(outboxDepth func() float64) *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		polls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paperboy_polls_total",
+			Help: "Source polls by result (ok, not_modified, error).",
+		}, []string{"source", "result"}),
+		fetchErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paperboy_fetch_errors_total",
+			Help: "Failed feed fetches by source.",
+		}, []string{"source"}),
+		papersIngested: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paperboy_papers_ingested_total",
+			Help: "Papers stored for the first time, by the source that delivered them.",
+		}, []string{"source"}),
+		matches: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "paperboy_matches_total",
+			Help: "(channel, paper) matches queued for delivery.",
+		}),
+		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paperboy_deliveries_total",
+			Help: "Messages posted, by platform.",
+		}, []string{"platform"}),
+		deliveryErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "paperboy_delivery_errors_total",
+			Help: "Failed posts by platform and kind (retry, rate_limited, permanent).",
+		}, []string{"platform", "kind"}),
+		deliveryLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "paperboy_delivery_latency_seconds",
+			Help:    "Time from a paper's ingestion to its post in a channel.",
+			Buckets: deliveryLatencyBuckets,
+		}),
+	}
+	m.reg.MustRegister(m.polls, m.fetchErrors, m.papersIngested, m.matches, m.deliveries, m.deliveryErrors,
+		m.deliveryLatency, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if outboxDepth != nil {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "paperboy_outbox_depth",
+			Help: "Matched papers waiting to be posted.",
+		}, outboxDepth))
+	}
+	return m
+}
+
+// Registry returns the registry the collectors live on, for serving it or registering more collectors.
+func (m *Metrics) Registry() *prometheus.Registry {
+	if m == nil {
+		return nil
+	}
+	return m.reg
+}
+
+// InitSource creates a source's series at zero, so that rate() and alerts see them before the first event.
+func (m *Metrics) InitSource(source string) {
+	if m == nil {
+		return
+	}
+	for _, r := range []string{PollOK, PollNotModified, PollError} {
+		m.polls.WithLabelValues(source, r)
+	}
+	m.fetchErrors.WithLabelValues(source)
+	m.papersIngested.WithLabelValues(source)
+}
+
+// InitPlatform creates a platform's series at zero, so that rate() and alerts see them before the first event.
+func (m *Metrics) InitPlatform(platform string) {
+	if m == nil {
+		return
+	}
+	m.deliveries.WithLabelValues(platform)
+	for _, k := range []string{DeliveryRetry, DeliveryRateLimited, DeliveryPermanent} {
+		m.deliveryErrors.WithLabelValues(platform, k)
+	}
+}
+
+// Poll counts one poll of source; result is PollOK, PollNotModified or PollError.
+func (m *Metrics) Poll(source, result string) {
+	if m == nil {
+		return
+	}
+	m.polls.WithLabelValues(source, result).Inc()
+}
+
+// FetchError counts one failed fetch of one of source's URLs.
+func (m *Metrics) FetchError(source string) {
+	if m == nil {
+		return
+	}
+	m.fetchErrors.WithLabelValues(source).Inc()
+}
+
+// PapersIngested counts n papers that source delivered and the store did not know yet.
+func (m *Metrics) PapersIngested(source string, n int) {
+	if m == nil || n <= 0 {
+		return
+	}
+	m.papersIngested.WithLabelValues(source).Add(float64(n))
+}
+
+// Matches counts n (channel, paper) matches written to the outbox.
+func (m *Metrics) Matches(n int) {
+	if m == nil || n <= 0 {
+		return
+	}
+	m.matches.Add(float64(n))
+}
+
+// Delivered counts one message posted on platform, and records for each paper it carried the time since the
+// paper was ingested. Clock steps can make a latency negative; it then counts as 0 rather than corrupting the sum.
+func (m *Metrics) Delivered(platform string, latencies ...time.Duration) {
+	if m == nil {
+		return
+	}
+	m.deliveries.WithLabelValues(platform).Inc()
+	for _, l := range latencies {
+		m.deliveryLatency.Observe(max(l, 0).Seconds())
+	}
+}
+
+// DeliveryError counts one failed post on platform; kind is DeliveryRetry, DeliveryRateLimited or
+// DeliveryPermanent.
+func (m *Metrics) DeliveryError(platform, kind string) {
+	if m == nil {
+		return
+	}
+	m.deliveryErrors.WithLabelValues(platform, kind).Inc()
+}
+
+// Health answers /healthz from the time of the last successful poll of any source. A bot whose feeds have all
+// been failing for hours is alive but useless, which is what an orchestrator's health check should catch.
+type Health struct {
+	// MaxSilence is how long the bot may go without any successful poll before it is unhealthy; 0 or less
+	// disables the check. Set it before serving.
+	MaxSilence time.Duration
+	// Now is the clock, time.Now when nil. Set it before serving.
+	Now func() time.Time
+
+	mu          sync.Mutex
+	started     time.Time
+	lastSuccess time.Time
+}
+
+// NewHealth returns a Health whose grace period starts now: during the first maxSilence after start it is healthy
+// even though nothing has been polled yet, since the first polls may legitimately take a while.
+func NewHealth(maxSilence time.Duration, now func() time.Time) *Health {
+	if now == nil {
+		now = time.Now
+	}
+	return &Health{MaxSilence: maxSilence, Now: now, started: now()}
+}
+
+// PollSucceeded records a successful poll (new papers or not modified) of any source at at.
+func (h *Health) PollSucceeded(at time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if at.After(h.lastSuccess) {
+		h.lastSuccess = at
+	}
+}
+
+// Check returns nil when healthy, else an error whose message is the one-line reason.
+func (h *Health) Check() error {
+	if h.MaxSilence <= 0 {
+		return nil
+	}
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	h.mu.Lock()
+	since := h.lastSuccess
+	h.mu.Unlock()
+	if since.IsZero() {
+		since = h.started
+	}
+	silence := now().Sub(since)
+	if silence < h.MaxSilence {
+		return nil
+	}
+	return fmt.Errorf("no source has polled successfully for %s", silence.Round(time.Second))
+}
+
+// ServeHTTP answers 200 "ok" when healthy, else 503 with the reason.
+func (h *Health) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := h.Check(); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintln(w, err)
+		return
+	}
+	fmt.Fprintln(w, "ok")
+}
+
+// NewOpsHandler serves /healthz from h and /metrics from m's registry. A nil h answers /healthz with 200 as long
+// as the process serves requests; a nil m leaves /metrics out (404).
+func NewOpsHandler(m *Metrics, h *Health) http.Handler {
+	mux := http.NewServeMux()
+	if h != nil {
+		mux.Handle("GET /healthz", h)
+	} else {
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			fmt.Fprintln(w, "ok")
+		})
+	}
+	if m != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg}))
+	}
+	return mux
+}

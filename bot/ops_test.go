@@ -1,0 +1,241 @@
+package bot
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// fakeClock is a settable clock for Health.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+func get(t *testing.T, h http.Handler, path string) (int, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	body, err := io.ReadAll(rec.Result().Body)
+	if err != nil {
+		t.Fatalf("read %s body: %v", path, err)
+	}
+	return rec.Code, string(body)
+}
+
+func TestHealthz(t *testing.T) {
+	start := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	type step struct {
+		poll     time.Duration // if > 0, a poll succeeds at start+poll before the check
+		at       time.Duration // the clock reads start+at when /healthz is asked
+		wantCode int
+		wantBody string
+	}
+	tests := []struct {
+		name       string
+		maxSilence time.Duration
+		steps      []step
+	}{
+		{
+			name:       "grace period, then silence",
+			maxSilence: 3 * time.Hour,
+			steps: []step{
+				{at: 0, wantCode: 200, wantBody: "ok\n"},
+				{at: 3*time.Hour - time.Second, wantCode: 200, wantBody: "ok\n"},
+				{at: 3 * time.Hour, wantCode: 503, wantBody: "no source has polled successfully for 3h0m0s\n"},
+			},
+		},
+		{
+			name:       "success recovers, silence fails again",
+			maxSilence: 3 * time.Hour,
+			steps: []step{
+				{at: 5 * time.Hour, wantCode: 503, wantBody: "no source has polled successfully for 5h0m0s\n"},
+				{poll: 5 * time.Hour, at: 5 * time.Hour, wantCode: 200, wantBody: "ok\n"},
+				{at: 7 * time.Hour, wantCode: 200, wantBody: "ok\n"},
+				{at: 8*time.Hour + 30*time.Minute + 400*time.Millisecond, wantCode: 503, wantBody: "no source has polled successfully for 3h30m0s\n"},
+			},
+		},
+		{
+			name:       "an older success does not move the clock back",
+			maxSilence: time.Hour,
+			steps: []step{
+				{poll: 2 * time.Hour, at: 2 * time.Hour, wantCode: 200, wantBody: "ok\n"},
+				{poll: time.Hour, at: 2*time.Hour + 30*time.Minute, wantCode: 200, wantBody: "ok\n"},
+				{at: 3 * time.Hour, wantCode: 503, wantBody: "no source has polled successfully for 1h0m0s\n"},
+			},
+		},
+		{
+			name:       "disabled",
+			maxSilence: 0,
+			steps:      []step{{at: 1000 * time.Hour, wantCode: 200, wantBody: "ok\n"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := &fakeClock{now: start}
+			h := NewHealth(tt.maxSilence, clock.Now)
+			srv := NewOpsHandler(NewMetrics(nil), h)
+			for i, s := range tt.steps {
+				if s.poll > 0 {
+					h.PollSucceeded(start.Add(s.poll))
+				}
+				clock.Set(start.Add(s.at))
+				code, body := get(t, srv, "/healthz")
+				if code != s.wantCode || body != s.wantBody {
+					t.Errorf("step %d at +%s: got %d %q, want %d %q", i, s.at, code, body, s.wantCode, s.wantBody)
+				}
+			}
+		})
+	}
+}
+
+func TestHealthzNilHealth(t *testing.T) {
+	code, body := get(t, NewOpsHandler(nil, nil), "/healthz")
+	if code != http.StatusOK || body != "ok\n" {
+		t.Errorf("got %d %q, want 200 ok", code, body)
+	}
+	if code, _ := get(t, NewOpsHandler(nil, nil), "/metrics"); code != http.StatusNotFound {
+		t.Errorf("/metrics without Metrics: got %d, want 404", code)
+	}
+}
+
+func TestMetricsExposition(t *testing.T) {
+	depth := 0.0
+	m := NewMetrics(func() float64 { return depth })
+	depth = 7
+	m.Poll("arxiv-cs", PollOK)
+	m.Poll("arxiv-cs", PollNotModified)
+	m.FetchError("hf")
+	m.PapersIngested("arxiv-cs", 3)
+	m.PapersIngested("arxiv-cs", 0)
+	m.Matches(2)
+	m.Delivered("slack", 90*time.Second, -time.Second)
+	m.DeliveryError("discord", DeliveryRateLimited)
+	m.InitSource("rss")
+	m.InitPlatform("console")
+
+	code, body := get(t, NewOpsHandler(m, NewHealth(time.Hour, nil)), "/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("/metrics: %d\n%s", code, body)
+	}
+	tests := []struct{ name, line string }{
+		{"polls ok", `paperboy_polls_total{result="ok",source="arxiv-cs"} 1`},
+		{"polls not modified", `paperboy_polls_total{result="not_modified",source="arxiv-cs"} 1`},
+		{"polls initialized", `paperboy_polls_total{result="error",source="rss"} 0`},
+		{"fetch errors", `paperboy_fetch_errors_total{source="hf"} 1`},
+		{"ingested", `paperboy_papers_ingested_total{source="arxiv-cs"} 3`},
+		{"matches", `paperboy_matches_total 2`},
+		{"deliveries", `paperboy_deliveries_total{platform="slack"} 1`},
+		{"deliveries initialized", `paperboy_deliveries_total{platform="console"} 0`},
+		{"delivery errors", `paperboy_delivery_errors_total{kind="rate_limited",platform="discord"} 1`},
+		{"delivery errors initialized", `paperboy_delivery_errors_total{kind="permanent",platform="console"} 0`},
+		{"outbox depth from callback at scrape time", `paperboy_outbox_depth 7`},
+		{"latency count", `paperboy_delivery_latency_seconds_count 2`},
+		{"latency sum, negative clamped", `paperboy_delivery_latency_seconds_sum 90`},
+		{"latency smallest bucket", `paperboy_delivery_latency_seconds_bucket{le="1"} 1`},
+		{"latency day bucket", `paperboy_delivery_latency_seconds_bucket{le="86400"} 2`},
+		{"go runtime", `# TYPE go_goroutines gauge`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !strings.Contains(body, tt.line+"\n") {
+				t.Errorf("/metrics lacks %q", tt.line)
+			}
+		})
+	}
+}
+
+func TestMetricsOwnRegistry(t *testing.T) {
+	// Two instances in one process must not collide, which they would on a shared registry.
+	a, b := NewMetrics(func() float64 { return 1 }), NewMetrics(nil)
+	a.Matches(1)
+	b.Matches(5)
+	for _, tt := range []struct {
+		name string
+		m    *Metrics
+		want string
+	}{{"a", a, "paperboy_matches_total 1\n"}, {"b", b, "paperboy_matches_total 5\n"}} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, body := get(t, NewOpsHandler(tt.m, nil), "/metrics")
+			if !strings.Contains(body, tt.want) {
+				t.Errorf("/metrics lacks %q", tt.want)
+			}
+		})
+	}
+	t.Run("no gauge without callback", func(t *testing.T) {
+		if _, body := get(t, NewOpsHandler(b, nil), "/metrics"); strings.Contains(body, "paperboy_outbox_depth") {
+			t.Error("paperboy_outbox_depth exported without a callback")
+		}
+	})
+	t.Run("default registry untouched", func(t *testing.T) {
+		mfs, err := prometheus.DefaultGatherer.Gather()
+		if err != nil {
+			t.Fatalf("gather default registry: %v", err)
+		}
+		for _, mf := range mfs {
+			if strings.HasPrefix(mf.GetName(), "paperboy_") {
+				t.Errorf("%s is on the default registry", mf.GetName())
+			}
+		}
+	})
+	t.Run("handler built twice on one registry", func(t *testing.T) {
+		NewOpsHandler(a, nil)
+		if code, _ := get(t, NewOpsHandler(a, nil), "/metrics"); code != http.StatusOK {
+			t.Errorf("second handler: %d", code)
+		}
+	})
+}
+
+func TestNilMetricsIsNoop(t *testing.T) {
+	var m *Metrics
+	m.Poll("s", PollOK)
+	m.FetchError("s")
+	m.PapersIngested("s", 1)
+	m.Matches(1)
+	m.Delivered("p", time.Second)
+	m.DeliveryError("p", DeliveryRetry)
+	m.InitSource("s")
+	m.InitPlatform("p")
+	if m.Registry() != nil {
+		t.Error("nil Metrics has a registry")
+	}
+}
+
+func TestMetricsConcurrent(t *testing.T) {
+	m := NewMetrics(nil)
+	h := NewHealth(time.Hour, nil)
+	srv := NewOpsHandler(m, h)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				m.Poll("s", PollOK)
+				m.Delivered("p", time.Second)
+				h.PollSucceeded(time.Now())
+				get(t, srv, "/healthz")
+			}
+		})
+	}
+	wg.Wait()
+	if _, body := get(t, srv, "/metrics"); !strings.Contains(body, `paperboy_polls_total{result="ok",source="s"} 400`+"\n") {
+		t.Error("concurrent polls were lost")
+	}
+}

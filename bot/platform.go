@@ -1,0 +1,70 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/paperboy-bot/paperboy/bot/store"
+)
+
+// Message is one announcement to post: a single card (instant mode) or a digest of several.
+type Message struct {
+	Channel store.ChannelRef
+	// Cards holds one card in instant mode, the best first in a digest.
+	Cards []Card
+	// Digest is true for a digest message, even one holding a single card.
+	Digest bool
+	// Overflow counts matches left out of a digest for lack of room ("and 12 more").
+	Overflow int
+	// Title heads a digest ("12 new papers since Tuesday").
+	Title string
+	// Nonce identifies this send across retries (derived from the outbox rows), so platforms that deduplicate by
+	// nonce (Discord's enforce_nonce) post it at most once.
+	Nonce string
+}
+
+// Platform posts messages to one chat platform. Adapters live in bot/slack, bot/discord and bot/console.
+type Platform interface {
+	// Name is "slack", "discord" or "console": the Platform of the channels it serves.
+	Name() string
+	// Send posts msg and returns the platform's id of the posted message. Errors that can never succeed for
+	// this channel wrap ErrPermanent; a rate limit is a *RateLimitError.
+	Send(ctx context.Context, msg Message) (messageID string, err error)
+}
+
+// ErrPermanent marks send errors that retrying cannot fix: the channel was deleted, the bot was removed from it or
+// lacks access. The sender stops that channel (keeping its outbox) instead of retrying forever.
+var ErrPermanent = errors.New("permanent platform error")
+
+// PermanentError wraps a platform's reason for a permanent failure.
+type PermanentError struct {
+	Reason string // e.g. channel_not_found, not_in_channel, 403 Missing Access
+	Err    error
+}
+
+func (e *PermanentError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %v", e.Reason, e.Err)
+	}
+	return e.Reason
+}
+
+// Unwrap lets errors.Is(err, ErrPermanent) hold, and exposes the cause.
+func (e *PermanentError) Unwrap() []error { return []error{ErrPermanent, e.Err} }
+
+// RateLimitError is a platform's 429: nothing may be sent before RetryAfter has passed.
+type RateLimitError struct {
+	RetryAfter time.Duration
+	// Global is true when the limit applies to the whole bot, not just this channel.
+	Global bool
+}
+
+func (e *RateLimitError) Error() string {
+	scope := "channel"
+	if e.Global {
+		scope = "global"
+	}
+	return fmt.Sprintf("rate limited (%s), retry after %s", scope, e.RetryAfter)
+}

@@ -1,0 +1,268 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// channelsMigration adds channels and their subscriptions. A channel row exists once anything was configured for
+// it; a channel without a row is in instant mode with no subscriptions.
+const channelsMigration = `
+CREATE TABLE channels (
+	platform   TEXT    NOT NULL,
+	id         TEXT    NOT NULL,
+	mode       TEXT    NOT NULL DEFAULT 'instant' CHECK (mode IN ('instant', 'digest')),
+	digest_at  TEXT    NOT NULL DEFAULT '',
+	digest_tz  TEXT    NOT NULL DEFAULT '',
+	created_at INTEGER NOT NULL,
+	PRIMARY KEY (platform, id)
+) WITHOUT ROWID;
+
+CREATE TABLE subscriptions (
+	id          INTEGER PRIMARY KEY,
+	platform    TEXT    NOT NULL,
+	channel_id  TEXT    NOT NULL,
+	query       TEXT    NOT NULL,
+	canonical   TEXT    NOT NULL,
+	added_by    TEXT    NOT NULL DEFAULT '',
+	added_at    INTEGER NOT NULL,
+	from_config INTEGER NOT NULL DEFAULT 0,
+	UNIQUE (platform, channel_id, canonical),
+	FOREIGN KEY (platform, channel_id) REFERENCES channels(platform, id) ON DELETE CASCADE
+);
+`
+
+// ErrDuplicate is returned when a channel already has a subscription with the same canonical query.
+var ErrDuplicate = errors.New("already subscribed")
+
+// ErrNotFound is returned when a subscription to remove does not exist in that channel.
+var ErrNotFound = errors.New("not found")
+
+// ChannelRef names a channel on a platform.
+type ChannelRef struct {
+	Platform string // "slack", "discord" or "console"
+	ID       string
+}
+
+func (c ChannelRef) String() string { return c.Platform + ":" + c.ID }
+
+// ParseChannelRef parses "PLATFORM:ID", e.g. "slack:C0123ABCD".
+func ParseChannelRef(s string) (ChannelRef, error) {
+	p, id, ok := strings.Cut(strings.TrimSpace(s), ":")
+	if !ok || id == "" || strings.ContainsAny(id, " \t") {
+		return ChannelRef{}, fmt.Errorf("channel %q: want PLATFORM:ID, e.g. slack:C0123ABCD", s)
+	}
+	switch p {
+	case "slack", "discord", "console":
+		return ChannelRef{Platform: p, ID: id}, nil
+	}
+	return ChannelRef{}, fmt.Errorf("channel %q: unknown platform %q (want slack, discord or console)", s, p)
+}
+
+// Delivery modes of a channel.
+const (
+	ModeInstant = "instant"
+	ModeDigest  = "digest"
+)
+
+// Channel is a channel's delivery settings.
+type Channel struct {
+	Ref  ChannelRef
+	Mode string // ModeInstant or ModeDigest
+	// DigestAt ("09:00") and DigestTZ (IANA name) are set in digest mode.
+	DigestAt string
+	DigestTZ string
+}
+
+// ModeString describes the mode for people: "instant" or "daily digest at 09:00 Europe/Berlin".
+func (c Channel) ModeString() string {
+	if c.Mode == ModeDigest {
+		return fmt.Sprintf("daily digest at %s %s", c.DigestAt, c.DigestTZ)
+	}
+	return "each paper as it arrives"
+}
+
+// Subscription is one query a channel follows.
+type Subscription struct {
+	ID      int64
+	Channel ChannelRef
+	// Query is as typed; Canonical is the parsed query's canonical form, which identifies it within the channel.
+	Query     string
+	Canonical string
+	AddedBy   string
+	AddedAt   time.Time
+	// FromConfig subscriptions are managed by the [[channels]] table of the configuration file.
+	FromConfig bool
+}
+
+// ConfigChannel is a channel and the subscriptions the configuration file gives it.
+type ConfigChannel struct {
+	Ref           ChannelRef
+	Subscriptions []Subscription // Query and Canonical are used
+}
+
+func ensureChannel(ctx context.Context, tx *sql.Tx, ref ChannelRef, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO channels (platform, id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
+		ref.Platform, ref.ID, now.UnixNano())
+	if err != nil {
+		return fmt.Errorf("create channel %s: %w", ref, err)
+	}
+	return nil
+}
+
+// inTx runs fn in one write transaction.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// AddSubscription stores sub (its ID is ignored) and returns it with its new ID. A subscription whose canonical
+// query the channel already follows is ErrDuplicate.
+func (s *Store) AddSubscription(ctx context.Context, sub Subscription) (Subscription, error) {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := ensureChannel(ctx, tx, sub.Channel, sub.AddedAt); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (platform, channel_id, query, canonical, added_by, added_at, from_config)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			sub.Channel.Platform, sub.Channel.ID, sub.Query, sub.Canonical, sub.AddedBy, sub.AddedAt.UnixNano(), sub.FromConfig)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrDuplicate
+		}
+		sub.ID, err = res.LastInsertId()
+		return err
+	})
+	if err != nil {
+		return Subscription{}, fmt.Errorf("add subscription %q to %s: %w", sub.Canonical, sub.Channel, err)
+	}
+	return sub, nil
+}
+
+// RemoveSubscription deletes subscription id of channel ch; ErrNotFound if the channel has no such subscription.
+func (s *Store) RemoveSubscription(ctx context.Context, ch ChannelRef, id int64) error {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM subscriptions WHERE id = ? AND platform = ? AND channel_id = ?`, id, ch.Platform, ch.ID)
+	if err != nil {
+		return fmt.Errorf("remove subscription %d of %s: %w", id, ch, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("remove subscription %d of %s: %w", id, ch, ErrNotFound)
+	}
+	return nil
+}
+
+const subColumns = `id, platform, channel_id, query, canonical, added_by, added_at, from_config`
+
+func scanSubs(rows *sql.Rows) ([]Subscription, error) {
+	defer rows.Close()
+	var out []Subscription
+	for rows.Next() {
+		var sub Subscription
+		var at int64
+		if err := rows.Scan(&sub.ID, &sub.Channel.Platform, &sub.Channel.ID, &sub.Query, &sub.Canonical, &sub.AddedBy, &at, &sub.FromConfig); err != nil {
+			return nil, err
+		}
+		sub.AddedAt = time.Unix(0, at).UTC()
+		out = append(out, sub)
+	}
+	return out, rows.Err()
+}
+
+// Subscriptions returns channel ch's subscriptions in the order they were added (their numbers in /papers list).
+func (s *Store) Subscriptions(ctx context.Context, ch ChannelRef) ([]Subscription, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+subColumns+` FROM subscriptions WHERE platform = ? AND channel_id = ? ORDER BY id`, ch.Platform, ch.ID)
+	if err != nil {
+		return nil, fmt.Errorf("subscriptions of %s: %w", ch, err)
+	}
+	subs, err := scanSubs(rows)
+	if err != nil {
+		return nil, fmt.Errorf("subscriptions of %s: %w", ch, err)
+	}
+	return subs, nil
+}
+
+// AllSubscriptions returns every channel's subscriptions, for compiling the matcher.
+func (s *Store) AllSubscriptions(ctx context.Context) ([]Subscription, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+subColumns+` FROM subscriptions ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("all subscriptions: %w", err)
+	}
+	subs, err := scanSubs(rows)
+	if err != nil {
+		return nil, fmt.Errorf("all subscriptions: %w", err)
+	}
+	return subs, nil
+}
+
+// Channel returns ch's settings; a channel never configured is instant.
+func (s *Store) Channel(ctx context.Context, ch ChannelRef) (Channel, error) {
+	c := Channel{Ref: ch, Mode: ModeInstant}
+	err := s.r.QueryRowContext(ctx, `SELECT mode, digest_at, digest_tz FROM channels WHERE platform = ? AND id = ?`, ch.Platform, ch.ID).
+		Scan(&c.Mode, &c.DigestAt, &c.DigestTZ)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return Channel{}, fmt.Errorf("channel %s: %w", ch, err)
+	}
+	return c, nil
+}
+
+// SetChannelMode stores c's mode and digest time.
+func (s *Store) SetChannelMode(ctx context.Context, c Channel) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO channels (platform, id, mode, digest_at, digest_tz, created_at) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (platform, id) DO UPDATE SET mode = excluded.mode, digest_at = excluded.digest_at, digest_tz = excluded.digest_tz`,
+		c.Ref.Platform, c.Ref.ID, c.Mode, c.DigestAt, c.DigestTZ, time.Now().UnixNano())
+	if err != nil {
+		return fmt.Errorf("set mode of %s: %w", c.Ref, err)
+	}
+	return nil
+}
+
+// SyncConfigChannels makes the configuration-managed subscriptions match chans, in one transaction: missing ones
+// are added, ones no longer configured are removed. Subscriptions added by commands are left alone; a configured
+// query that a command already added becomes configuration-managed.
+func (s *Store) SyncConfigChannels(ctx context.Context, chans []ConfigChannel) error {
+	now := time.Now()
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS keep (platform TEXT, channel_id TEXT, canonical TEXT)`); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM temp.keep`); err != nil {
+			return err
+		}
+		for _, ch := range chans {
+			if err := ensureChannel(ctx, tx, ch.Ref, now); err != nil {
+				return err
+			}
+			for _, sub := range ch.Subscriptions {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (platform, channel_id, query, canonical, added_by, added_at, from_config)
+					VALUES (?, ?, ?, ?, 'config', ?, 1)
+					ON CONFLICT (platform, channel_id, canonical) DO UPDATE SET from_config = 1`,
+					ch.Ref.Platform, ch.Ref.ID, sub.Query, sub.Canonical, now.UnixNano()); err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, `INSERT INTO temp.keep VALUES (?, ?, ?)`, ch.Ref.Platform, ch.Ref.ID, sub.Canonical); err != nil {
+					return err
+				}
+			}
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE from_config = 1 AND NOT EXISTS (
+			SELECT 1 FROM temp.keep k WHERE k.platform = subscriptions.platform AND k.channel_id = subscriptions.channel_id AND k.canonical = subscriptions.canonical)`)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sync configured channels: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,481 @@
+package store
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/paperboy-bot/paperboy/sources"
+	"golang.org/x/text/unicode/norm"
+)
+
+// IngestResult says what one Ingest did, by paper key, in the order the papers first appeared in the batch.
+type IngestResult struct {
+	// New are papers announced for the first time: never stored before and not a replacement.
+	New []string
+	// Updated are known papers whose stored description changed, and replacements of unknown papers.
+	Updated []string
+	// Unchanged counts known papers the batch taught nothing new.
+	Unchanged int
+}
+
+// maxErrorLen caps a stored poll error: errors can embed whole response bodies.
+const maxErrorLen = 1000
+
+// idShift splits a papers.id into published seconds (high bits) and a counter within the second (low bits).
+// 2^20 papers per second is far more than any source publishes, and 2^43 seconds of range is plenty.
+const (
+	idShift = 20
+	maxSec  = 1<<(62-idShift) - 1
+)
+
+// incoming is one distinct paper of a batch, already merged with its duplicates.
+type incoming struct {
+	p sources.Paper
+	// announce is true if any copy in the batch was not a replacement.
+	announce bool
+}
+
+// stored is a paper as loaded from the database for merging.
+type stored struct {
+	id        int64
+	firstSeen int64
+	p         sources.Paper
+}
+
+// writeOp is one row to write, sorted by id before writing: FTS5 keeps accumulating a transaction's index
+// entries in memory only while rowids increase, and flushes a new segment each time they do not.
+type writeOp struct {
+	id    int64 // the id after the write
+	oldID int64 // 0 for an insert
+	p     sources.Paper
+	first int64
+	touch bool // only last_seen changes
+}
+
+// Ingest stores one poll of one source in ONE transaction: it merges each paper into the stored one by key
+// (sources.Merge), saves the validators for the source's URLs and marks the source's last success (and last new
+// paper). A paper is New exactly when its key was never stored before and its AnnounceType is not a replacement
+// (a replacement of an unknown paper is stored but counted Updated). A known key is Updated if the merge changed
+// anything, else Unchanged. Duplicate keys within the batch are merged first. The source's name is added to every
+// paper's Sources. Papers without a Key get sources.KeyOf.
+func (s *Store) Ingest(ctx context.Context, source string, papers []sources.Paper, validators map[string]sources.Validators, at time.Time) (IngestResult, error) {
+	res, err := s.ingest(ctx, source, papers, validators, at)
+	if err != nil {
+		return IngestResult{}, fmt.Errorf("ingest %s: %w", source, err)
+	}
+	return res, nil
+}
+
+func (s *Store) ingest(ctx context.Context, source string, papers []sources.Paper, validators map[string]sources.Validators, at time.Time) (res IngestResult, err error) {
+	if source == "" {
+		return res, errors.New("empty source name")
+	}
+	batch, keys := dedupe(source, papers)
+	keysJSON, err := json.Marshal(keys)
+	if err != nil {
+		return res, fmt.Errorf("encode keys: %w", err)
+	}
+	now := at.UnixMilli()
+
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return res, fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+
+	old, err := loadStored(ctx, tx, keysJSON)
+	if err != nil {
+		return res, err
+	}
+	alloc, err := newIDAllocator(ctx, tx)
+	if err != nil {
+		return res, err
+	}
+	defer alloc.close()
+
+	ops := make([]writeOp, 0, len(keys))
+	gained := 0
+	for _, k := range keys {
+		in := batch[k]
+		prev, known := old[k]
+		if !known {
+			id, err := alloc.next(ctx, sortSec(in.p, now))
+			if err != nil {
+				return res, err
+			}
+			ops = append(ops, writeOp{id: id, p: in.p, first: now})
+			gained++
+			if in.announce {
+				res.New = append(res.New, k)
+			} else {
+				res.Updated = append(res.Updated, k)
+			}
+			continue
+		}
+		if !slices.Contains(prev.p.Sources, source) {
+			gained++
+		}
+		merged := sources.Merge(prev.p, in.p)
+		changed, err := differ(prev.p, merged)
+		if err != nil {
+			return res, err
+		}
+		if !changed {
+			res.Unchanged++
+			ops = append(ops, writeOp{id: prev.id, oldID: prev.id, touch: true})
+			continue
+		}
+		res.Updated = append(res.Updated, k)
+		id := prev.id
+		if sec := sortSec(merged, prev.firstSeen); sec != prev.id>>idShift {
+			// The merge moved Published (an earlier date became known): move the row so the id order stays the
+			// published order.
+			if id, err = alloc.next(ctx, sec); err != nil {
+				return res, err
+			}
+		}
+		ops = append(ops, writeOp{id: id, oldID: prev.id, p: merged, first: prev.firstSeen})
+	}
+	slices.SortFunc(ops, func(a, b writeOp) int { return cmp.Compare(a.id, b.id) })
+	if err := writePapers(ctx, tx, ops, now); err != nil {
+		return res, err
+	}
+	if err := saveValidators(ctx, tx, source, validators); err != nil {
+		return res, err
+	}
+	var lastNew any
+	if len(res.New) > 0 {
+		lastNew = at.UnixNano()
+	}
+	if _, err := tx.ExecContext(ctx, `
+INSERT INTO source_state (source, last_poll, last_success, last_new_at, polls, papers) VALUES (?1, ?2, ?2, ?3, 1, ?4)
+ON CONFLICT (source) DO UPDATE SET
+	last_poll = excluded.last_poll, last_success = excluded.last_success,
+	last_new_at = coalesce(excluded.last_new_at, last_new_at),
+	polls = polls + 1, consecutive_failures = 0, papers = papers + excluded.papers`,
+		source, at.UnixNano(), lastNew, gained); err != nil {
+		return res, fmt.Errorf("save source state: %w", err)
+	}
+	if s.beforeCommit != nil {
+		if err := s.beforeCommit(ctx); err != nil {
+			return res, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return res, fmt.Errorf("commit: %w", err)
+	}
+	return res, nil
+}
+
+// dedupe keys the batch, merges duplicate keys in batch order and returns the distinct keys in first-seen order.
+func dedupe(source string, papers []sources.Paper) (map[string]*incoming, []string) {
+	batch := make(map[string]*incoming, len(papers))
+	keys := make([]string, 0, len(papers))
+	for _, p := range papers {
+		if p.Key == "" {
+			p.Key = sources.KeyOf(p)
+		}
+		normalizeText(&p)
+		if !slices.Contains(p.Sources, source) {
+			p.Sources = append(slices.Clip(p.Sources), source)
+		}
+		announce := !p.AnnounceType.IsReplacement()
+		if in, ok := batch[p.Key]; ok {
+			in.p = sources.Merge(in.p, p)
+			in.announce = in.announce || announce
+			continue
+		}
+		batch[p.Key] = &incoming{p: p, announce: announce}
+		keys = append(keys, p.Key)
+	}
+	return batch, keys
+}
+
+// loadStored loads the stored papers among keys (a JSON array) with one statement: SQLite walks the array and
+// probes the key index, instead of us issuing one query per paper.
+func loadStored(ctx context.Context, tx *sql.Tx, keysJSON []byte) (map[string]stored, error) {
+	rows, err := tx.QueryContext(ctx, `
+SELECT id, first_seen, key, title, abstract, data FROM papers WHERE key IN (SELECT value FROM json_each(?))`,
+		string(keysJSON))
+	if err != nil {
+		return nil, fmt.Errorf("load stored papers: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]stored)
+	for rows.Next() {
+		var st stored
+		var key, title, abstract string
+		var data []byte
+		if err := rows.Scan(&st.id, &st.firstSeen, &key, &title, &abstract, &data); err != nil {
+			return nil, fmt.Errorf("load stored papers: %w", err)
+		}
+		if st.p, err = decodePaper(key, title, abstract, data); err != nil {
+			return nil, err
+		}
+		out[key] = st
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load stored papers: %w", err)
+	}
+	return out, nil
+}
+
+// differ reports whether the merge changed anything. Comparing encodings avoids the pitfalls of comparing
+// time.Time with ==, and the encoding is what is stored anyway.
+func differ(a, b sources.Paper) (bool, error) {
+	ja, err := json.Marshal(a)
+	if err != nil {
+		return false, fmt.Errorf("encode paper %s: %w", a.Key, err)
+	}
+	jb, err := json.Marshal(b)
+	if err != nil {
+		return false, fmt.Errorf("encode paper %s: %w", b.Key, err)
+	}
+	return !bytes.Equal(ja, jb), nil
+}
+
+// writePapers applies ops (sorted by id) with prepared statements.
+func writePapers(ctx context.Context, tx *sql.Tx, ops []writeOp, now int64) error {
+	var ins, upd, touch *sql.Stmt
+	defer func() {
+		for _, st := range []*sql.Stmt{ins, upd, touch} {
+			if st != nil {
+				_ = st.Close()
+			}
+		}
+	}()
+	prep := func(dst **sql.Stmt, q string) error {
+		if *dst != nil {
+			return nil
+		}
+		st, err := tx.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("prepare: %w", err)
+		}
+		*dst = st
+		return nil
+	}
+	for _, op := range ops {
+		if op.touch {
+			if err := prep(&touch, `UPDATE papers SET last_seen = ? WHERE id = ?`); err != nil {
+				return err
+			}
+			if _, err := touch.ExecContext(ctx, now, op.id); err != nil {
+				return fmt.Errorf("touch paper %d: %w", op.id, err)
+			}
+			continue
+		}
+		c, err := columnsOf(op.p)
+		if err != nil {
+			return err
+		}
+		if op.oldID == 0 {
+			if err := prep(&ins, `
+INSERT INTO papers (id, key, arxiv_id, doi, title, abstract, authors, published, updated, first_seen, last_seen, data)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
+				return err
+			}
+			if _, err := ins.ExecContext(ctx, op.id, op.p.Key, op.p.ArxivID, op.p.DOI, c.title, c.abstract, c.authors,
+				c.published, c.updated, now, now, c.data); err != nil {
+				return fmt.Errorf("insert paper %s: %w", op.p.Key, err)
+			}
+			continue
+		}
+		if err := prep(&upd, `
+UPDATE papers SET id = ?, arxiv_id = ?, doi = ?, title = ?, abstract = ?, authors = ?, published = ?, updated = ?,
+	last_seen = ?, data = ?
+WHERE id = ?`); err != nil {
+			return err
+		}
+		if _, err := upd.ExecContext(ctx, op.id, op.p.ArxivID, op.p.DOI, c.title, c.abstract, c.authors,
+			c.published, c.updated, now, c.data, op.oldID); err != nil {
+			return fmt.Errorf("update paper %s: %w", op.p.Key, err)
+		}
+	}
+	return nil
+}
+
+// columns are a paper's column values.
+type columns struct {
+	title, abstract, authors string
+	published, updated       any
+	data                     []byte
+}
+
+// normalizeText NFC-normalizes the indexed text of an incoming paper: unicode61 treats a combining accent as a
+// separator, so a decomposed "Schro\u0308dinger" would otherwise index as "schro" + "dinger" and never match
+// "schrodinger". NFC is canonically equivalent text, so nothing a reader sees changes. It is done before merging
+// so that stored and incoming text compare equal.
+func normalizeText(p *sources.Paper) {
+	p.Title = norm.NFC.String(p.Title)
+	p.Abstract = norm.NFC.String(p.Abstract)
+	if slices.ContainsFunc(p.Authors, func(a string) bool { return !norm.NFC.IsNormalString(a) }) {
+		authors := make([]string, len(p.Authors))
+		for i, a := range p.Authors {
+			authors[i] = norm.NFC.String(a)
+		}
+		p.Authors = authors
+	}
+}
+
+// columnsOf prepares a paper for storage.
+func columnsOf(p sources.Paper) (columns, error) {
+	c := columns{
+		title:     p.Title,
+		abstract:  p.Abstract,
+		authors:   strings.Join(p.Authors, "; "),
+		published: unixMilli(p.Published),
+		updated:   unixMilli(p.Updated),
+	}
+	p.Title, p.Abstract = "", ""
+	var err error
+	if c.data, err = json.Marshal(p); err != nil {
+		return c, fmt.Errorf("encode paper %s: %w", p.Key, err)
+	}
+	return c, nil
+}
+
+// decodePaper rebuilds a paper from its columns.
+func decodePaper(key, title, abstract string, data []byte) (sources.Paper, error) {
+	var p sources.Paper
+	if err := json.Unmarshal(data, &p); err != nil {
+		return p, fmt.Errorf("decode paper %s: %w", key, err)
+	}
+	p.Key, p.Title, p.Abstract = key, title, abstract
+	return p, nil
+}
+
+func unixMilli(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+// sortSec is the second a paper sorts by: its publication, or when it was first seen if the source gave no date.
+func sortSec(p sources.Paper, firstSeenMilli int64) int64 {
+	sec := firstSeenMilli / 1000
+	if !p.Published.IsZero() {
+		sec = p.Published.Unix()
+	}
+	return min(max(sec, 0), maxSec)
+}
+
+// sinceID is the smallest id of a paper sorting at or after t.
+func sinceID(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return min(max(t.Unix(), 0), maxSec) << idShift
+}
+
+// idAllocator hands out ids within one transaction: the next free counter within each second.
+type idAllocator struct {
+	q    *sql.Stmt
+	used map[int64]int64 // second -> next counter value
+}
+
+func newIDAllocator(ctx context.Context, tx *sql.Tx) (*idAllocator, error) {
+	q, err := tx.PrepareContext(ctx, `SELECT max(id) FROM papers WHERE id >= ? AND id < ?`)
+	if err != nil {
+		return nil, fmt.Errorf("prepare id allocation: %w", err)
+	}
+	return &idAllocator{q: q, used: make(map[int64]int64)}, nil
+}
+
+func (a *idAllocator) close() { _ = a.q.Close() }
+
+// next returns a fresh id for a paper sorting at second sec, above every id already used in that second, so that
+// of two papers published in the same second the later-ingested sorts as newer.
+func (a *idAllocator) next(ctx context.Context, sec int64) (int64, error) {
+	lo := sec << idShift
+	n, ok := a.used[sec]
+	if !ok {
+		var top sql.NullInt64
+		if err := a.q.QueryRowContext(ctx, lo, lo+1<<idShift).Scan(&top); err != nil {
+			return 0, fmt.Errorf("allocate id: %w", err)
+		}
+		n = lo
+		if top.Valid {
+			n = top.Int64 + 1
+		}
+	}
+	if n >= lo+1<<idShift {
+		return 0, fmt.Errorf("allocate id: more than %d papers published at %s", 1<<idShift, time.Unix(sec, 0).UTC())
+	}
+	a.used[sec] = n + 1
+	return n, nil
+}
+
+// saveValidators upserts the validators of the URLs the poll fetched. URLs the poll did not fetch keep theirs.
+func saveValidators(ctx context.Context, tx *sql.Tx, source string, validators map[string]sources.Validators) error {
+	if len(validators) == 0 {
+		return nil
+	}
+	st, err := tx.PrepareContext(ctx, `
+INSERT INTO fetch_state (source, url, etag, last_modified) VALUES (?, ?, ?, ?)
+ON CONFLICT (source, url) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified`)
+	if err != nil {
+		return fmt.Errorf("save validators: %w", err)
+	}
+	defer st.Close()
+	for u, v := range validators {
+		if _, err := st.ExecContext(ctx, source, u, v.ETag, v.LastModified); err != nil {
+			return fmt.Errorf("save validators for %s: %w", u, err)
+		}
+	}
+	return nil
+}
+
+// RecordPollError records a failed poll of source at time at: the error text (capped) becomes the source's last
+// error. Validators and papers are untouched, so the next poll retries the same content.
+func (s *Store) RecordPollError(ctx context.Context, source string, pollErr error, at time.Time) error {
+	if pollErr == nil {
+		return fmt.Errorf("record poll error of %s: nil error", source)
+	}
+	msg := pollErr.Error()
+	if len(msg) > maxErrorLen {
+		cut := maxErrorLen
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut] + "…"
+	}
+	if _, err := s.w.ExecContext(ctx, `
+INSERT INTO source_state (source, last_poll, last_error, last_error_at, polls, failures, consecutive_failures)
+VALUES (?1, ?2, ?3, ?2, 1, 1, 1)
+ON CONFLICT (source) DO UPDATE SET
+	last_poll = excluded.last_poll, last_error = excluded.last_error, last_error_at = excluded.last_error_at,
+	polls = polls + 1, failures = failures + 1, consecutive_failures = consecutive_failures + 1`,
+		source, at.UnixNano(), msg); err != nil {
+		return fmt.Errorf("record poll error of %s: %w", source, err)
+	}
+	return nil
+}
+
+// RecordNotModified records a successful poll of source at time at that found nothing new (every URL answered
+// 304). The stored validators stay valid.
+func (s *Store) RecordNotModified(ctx context.Context, source string, at time.Time) error {
+	if _, err := s.w.ExecContext(ctx, `
+INSERT INTO source_state (source, last_poll, last_success, polls) VALUES (?1, ?2, ?2, 1)
+ON CONFLICT (source) DO UPDATE SET
+	last_poll = excluded.last_poll, last_success = excluded.last_success,
+	polls = polls + 1, consecutive_failures = 0`,
+		source, at.UnixNano()); err != nil {
+		return fmt.Errorf("record not-modified poll of %s: %w", source, err)
+	}
+	return nil
+}

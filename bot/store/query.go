@@ -1,0 +1,202 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/paperboy-bot/paperboy/sources"
+	"golang.org/x/text/unicode/norm"
+)
+
+// SourceState is the health of one source, as shown by /papers sources. Zero times mean never.
+type SourceState struct {
+	Source string
+	// LastPoll is the last poll attempt, successful or not; LastSuccess the last successful one (including a
+	// 304); LastNewPaper the last poll that brought a New paper.
+	LastPoll, LastSuccess, LastNewPaper, LastErrorAt time.Time
+	// LastError is the last poll error, kept after later successes as history: the source is currently failing
+	// when ConsecutiveFailures > 0 (equivalently, LastErrorAt is after LastSuccess).
+	LastError string
+	// Papers counts the stored papers this source delivered (each paper once, however often it was delivered).
+	Papers int
+	// Polls and Failures count all polls and the failed ones; ConsecutiveFailures counts failures since the last
+	// success.
+	Polls, Failures, ConsecutiveFailures int
+}
+
+// Validators returns the conditional-GET validators stored for source, by URL.
+func (s *Store) Validators(ctx context.Context, source string) (map[string]sources.Validators, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT url, etag, last_modified FROM fetch_state WHERE source = ?`, source)
+	if err != nil {
+		return nil, fmt.Errorf("validators of %s: %w", source, err)
+	}
+	defer rows.Close()
+	out := make(map[string]sources.Validators)
+	for rows.Next() {
+		var u string
+		var v sources.Validators
+		if err := rows.Scan(&u, &v.ETag, &v.LastModified); err != nil {
+			return nil, fmt.Errorf("validators of %s: %w", source, err)
+		}
+		out[u] = v
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("validators of %s: %w", source, err)
+	}
+	return out, nil
+}
+
+// SourceStates returns the state of every source ever polled, by name.
+func (s *Store) SourceStates(ctx context.Context) ([]SourceState, error) {
+	rows, err := s.r.QueryContext(ctx, `
+SELECT source, last_poll, last_success, last_new_at, last_error_at, last_error, papers, polls, failures,
+	consecutive_failures
+FROM source_state ORDER BY source`)
+	if err != nil {
+		return nil, fmt.Errorf("source states: %w", err)
+	}
+	defer rows.Close()
+	var out []SourceState
+	for rows.Next() {
+		var st SourceState
+		var poll, success, newAt, errAt sql.NullInt64
+		if err := rows.Scan(&st.Source, &poll, &success, &newAt, &errAt, &st.LastError, &st.Papers, &st.Polls,
+			&st.Failures, &st.ConsecutiveFailures); err != nil {
+			return nil, fmt.Errorf("source states: %w", err)
+		}
+		st.LastPoll, st.LastSuccess, st.LastNewPaper, st.LastErrorAt = nanos(poll), nanos(success), nanos(newAt), nanos(errAt)
+		out = append(out, st)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("source states: %w", err)
+	}
+	return out, nil
+}
+
+func nanos(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.Unix(0, n.Int64).UTC()
+}
+
+// Paper returns the stored paper with the given key.
+func (s *Store) Paper(ctx context.Context, key string) (sources.Paper, bool, error) {
+	ps, err := s.papers(ctx, `SELECT key, title, abstract, data FROM papers WHERE key = ?`, key)
+	if err != nil {
+		return sources.Paper{}, false, fmt.Errorf("paper %s: %w", key, err)
+	}
+	if len(ps) == 0 {
+		return sources.Paper{}, false, nil
+	}
+	return ps[0], true, nil
+}
+
+// Search returns up to limit papers (all if limit <= 0) containing every word as a whole word in the title,
+// abstract or authors, case- and diacritic-insensitively, newest first by Published. Each word is quoted for FTS5,
+// so user input can never be FTS syntax: `OR`, `NEAR(` or `*` are plain words. A word of several tokens
+// ("EEG-based") must match them consecutively; a word with no letters or digits (`"`, `-`) constrains nothing and
+// is ignored. With no word left, Search returns nothing.
+func (s *Store) Search(ctx context.Context, words []string, limit int) ([]sources.Paper, error) {
+	q := ftsAllWords(words)
+	if q == "" {
+		return nil, nil
+	}
+	return s.Candidates(ctx, q, time.Time{}, limit)
+}
+
+// ftsAllWords builds the FTS5 expression requiring every word: each word becomes a string (a phrase of its
+// tokens) with inner double quotes doubled, which is the only escaping FTS5 strings need.
+func ftsAllWords(words []string) string {
+	var b strings.Builder
+	for _, w := range words {
+		w = norm.NFC.String(w)
+		if !strings.ContainsFunc(w, isTokenRune) {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString(" AND ")
+		}
+		b.WriteByte('"')
+		b.WriteString(strings.ReplaceAll(w, `"`, `""`))
+		b.WriteByte('"')
+	}
+	return b.String()
+}
+
+// isTokenRune mirrors unicode61's default token characters (categories L*, N* and Co).
+func isTokenRune(r rune) bool {
+	return unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.Is(unicode.Co, r)
+}
+
+// Candidates returns up to limit papers (all if limit <= 0) matching the raw FTS5 MATCH expression ftsQuery and
+// sorting at or after since (by Published, at second precision; papers without a date sort by when they were
+// first seen), newest first. ftsQuery must come from trusted code (the query compiler), never from a user: it is
+// FTS5 syntax. A malformed expression is an error.
+func (s *Store) Candidates(ctx context.Context, ftsQuery string, since time.Time, limit int) ([]sources.Paper, error) {
+	// The ORDER BY is on the FTS rowid, which FTS5 serves in descending order from its index: with LIMIT, it
+	// stops after limit matches instead of sorting them all.
+	ps, err := s.papers(ctx, `
+SELECT p.key, p.title, p.abstract, p.data
+FROM papers_fts f JOIN papers p ON p.id = f.rowid
+WHERE papers_fts MATCH ?1 AND f.rowid >= ?2
+ORDER BY f.rowid DESC LIMIT ?3`, ftsQuery, sinceID(since), sqlLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("search %q: %w", ftsQuery, err)
+	}
+	return ps, nil
+}
+
+// Recent returns up to limit papers (all if limit <= 0) sorting at or after since, newest first.
+func (s *Store) Recent(ctx context.Context, since time.Time, limit int) ([]sources.Paper, error) {
+	ps, err := s.papers(ctx, `SELECT key, title, abstract, data FROM papers WHERE id >= ? ORDER BY id DESC LIMIT ?`,
+		sinceID(since), sqlLimit(limit))
+	if err != nil {
+		return nil, fmt.Errorf("recent papers since %s: %w", since, err)
+	}
+	return ps, nil
+}
+
+// Count returns the number of stored papers.
+func (s *Store) Count(ctx context.Context) (int, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM papers`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count papers: %w", err)
+	}
+	return n, nil
+}
+
+// sqlLimit maps "no limit" to SQLite's -1.
+func sqlLimit(limit int) int {
+	if limit <= 0 {
+		return -1
+	}
+	return limit
+}
+
+// papers runs a query selecting key, title, abstract, data on the read pool.
+func (s *Store) papers(ctx context.Context, query string, args ...any) ([]sources.Paper, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []sources.Paper
+	for rows.Next() {
+		var key, title, abstract string
+		var data []byte
+		if err := rows.Scan(&key, &title, &abstract, &data); err != nil {
+			return nil, err
+		}
+		p, err := decodePaper(key, title, abstract, data)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,125 @@
+// Package store keeps paperboy's state in one SQLite file (modernc.org/sqlite, pure Go): papers with a full-text
+// index, and the conditional-GET validators and health of every source. Later migrations add channels,
+// subscriptions and the outbox.
+//
+// Concurrency: a Store is safe for concurrent use. All writes go through one connection (see Open), so they queue
+// in process instead of contending for SQLite's file lock; reads use a separate pool and, thanks to WAL, never wait
+// for a writer.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// readConns bounds the read pool. Each connection holds its own page cache, so this also bounds memory; slash
+// commands are rare enough that four concurrent look-ups are plenty.
+const readConns = 4
+
+// pragmas returns the pragmas common to both pools plus extra.
+//
+// synchronous=NORMAL: in WAL mode this never corrupts the database and never loses a commit on a process crash
+// (the WAL is in the OS's hands at commit); only a power loss or kernel crash can roll back the last few
+// commits. Every Ingest stores the papers together with the feed validators that produced them, so such a
+// rollback also forgets the validators and the next poll fetches the same items again: nothing is lost, and
+// we save an fsync per commit (FULL would fsync the WAL on every Ingest).
+//
+// busy_timeout: in-process writers never contend (one write connection), but another process (a CLI run against
+// the same file, a backup) may hold the lock briefly, and a WAL checkpoint can need it.
+func pragmas(extra ...string) []string {
+	return append([]string{"busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"}, extra...)
+}
+
+// Store is paperboy's persistent state. Create it with Open and release it with Close.
+type Store struct {
+	// w is the single write connection (MaxOpenConns(1)). Serializing writers in Go rather than on SQLite's lock
+	// is what rules out SQLITE_BUSY between our own goroutines: with several write connections, two deferred
+	// transactions that both read and then try to write can deadlock, and SQLite answers one of them with BUSY
+	// immediately, without waiting for busy_timeout. Transactions on w also BEGIN IMMEDIATE (_txlock), so the
+	// write lock is taken before the first read and a transaction can never need to upgrade its lock.
+	w *sql.DB
+	// r is the read pool; its connections are query_only, so a bug cannot write around the single writer.
+	r *sql.DB
+
+	// beforeCommit, when set, runs inside Ingest's transaction just before COMMIT; an error aborts the
+	// transaction. It exists for tests (crash and atomicity tests) and is never set in production.
+	beforeCommit func(ctx context.Context) error
+}
+
+// Open opens (creating it if needed) the database file at path and brings its schema up to date. A database
+// written by a newer paperboy (a schema version this build does not know) is refused with ErrSchemaTooNew, since
+// writing to it could corrupt data the newer version relies on.
+func Open(ctx context.Context, path string) (*Store, error) {
+	return open(ctx, path, migrations())
+}
+
+// open is Open with the migration list as a parameter, so tests can simulate future migrations.
+func open(ctx context.Context, path string, steps []string) (*Store, error) {
+	if path == "" || path == ":memory:" {
+		return nil, fmt.Errorf("open store: need a file path, got %q", path)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+
+	// The writer's page cache is larger than the readers': ingesting into a large FTS index touches many
+	// b-tree pages, while look-ups read few.
+	w, err := sql.Open("sqlite", dsn(abs, pragmas("journal_mode(WAL)", "cache_size(-32000)"), "_txlock=immediate"))
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := w.PingContext(ctx); err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if err := migrate(ctx, w, steps); err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+
+	// The readers are opened only after the writer has switched the file to WAL (a persistent setting).
+	r, err := sql.Open("sqlite", dsn(abs, pragmas("cache_size(-8000)", "query_only(1)")))
+	if err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(readConns)
+	r.SetMaxIdleConns(readConns)
+	if err := r.PingContext(ctx); err != nil {
+		_ = r.Close()
+		_ = w.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return &Store{w: w, r: r}, nil
+}
+
+// dsn builds a file: URI so that any character in the path (even '?' or '#') is escaped instead of being taken
+// for a parameter.
+func dsn(abs string, pragmas []string, extra ...string) string {
+	q := url.Values{}
+	for _, p := range pragmas {
+		q.Add("_pragma", p)
+	}
+	raw := q.Encode()
+	for _, e := range extra {
+		raw += "&" + e
+	}
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs), RawQuery: raw}
+	return u.String()
+}
+
+// Close closes both connection pools. Reads and writes in flight finish first (database/sql waits for them).
+func (s *Store) Close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}

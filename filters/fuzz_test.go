@@ -1,0 +1,85 @@
+package filters
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/paperboy-bot/paperboy/sources"
+)
+
+// fuzzSeeds are queries from the table tests: valid ones of every construct and typical mistakes.
+var fuzzSeeds = []string{
+	"eeg", "snn", "models", `"foundation model"`, "neuro*", "eeg -survey", "eeg NOT survey", "title:eeg",
+	"title:(eeg OR meg)", "abs:eeg", `au:"geoffrey hinton"`, "au:hinton", "cat:cs.LG", "cat:cs.*", "source:hf",
+	"upvotes:>=10", "upvotes:3", "a b OR c", "((a OR b) (c OR (d -e)))", "-title:(a b) c", `source:"my feed*"`,
+	"gpt-4", "Schrödinger", "ΣΥΣΤΗΜΑΣ", "ﬁnding", "", "(eeg", "eeg)", `"eeg`, "OR eeg", "-survey", "foo:bar",
+	"eeg AND", "neu*ro", "title:abs:x", "upvotes:>=x", `cat:"-x"`, "eeg | meg",
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range fuzzSeeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		q, err := Parse(s)
+		if err != nil {
+			var se *SyntaxError
+			if !errors.As(err, &se) {
+				t.Fatalf("error %v is %T, want *SyntaxError", err, err)
+			}
+			if se.Msg == "" || se.Pos < 0 || se.Pos > len([]rune(s))+1 {
+				t.Fatalf("bad error %#v for %q", se, s)
+			}
+			return
+		}
+		assertRoundTrip(t, q)
+		q.Terms()
+		q.FTS()
+	})
+}
+
+func FuzzMatchAgreement(f *testing.F) {
+	texts := []string{"EEG-based Foundation Models", "spiking neural networks, buses and classes", "Schrödinger's ﬁnding"}
+	for i, s := range fuzzSeeds {
+		f.Add(s, texts[i%len(texts)], texts[(i+1)%len(texts)], "Geoffrey Hinton, Yann LeCun", "cs.LG q-bio.NC", i%25)
+	}
+	f.Fuzz(func(t *testing.T, query, title, abstract, authors, cats string, upvotes int) {
+		q, err := Parse(query)
+		if err != nil {
+			return
+		}
+		p := &sources.Paper{
+			Title:      title,
+			Abstract:   abstract,
+			Authors:    strings.Split(authors, ","),
+			Categories: strings.Fields(cats),
+			Sources:    strings.Fields(cats),
+			HasHF:      upvotes >= 0,
+			Upvotes:    upvotes,
+		}
+		// A second subscription with the query's canonical form must behave identically.
+		q2, err := Parse(q.String())
+		if err != nil {
+			t.Fatalf("canonical form %q does not parse: %v", q, err)
+		}
+		m := NewMatcher()
+		m.Add(1, q)
+		m.Add(2, q2)
+		got := m.Match(p)
+		e, ok := q.Match(p)
+		var want []Result
+		if ok {
+			want = []Result{{ID: 1, Explanation: e}, {ID: 2, Explanation: e}}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("query %q on %+v: compiled %v, reference %v", q, p, got, want)
+		}
+		m.Remove(1)
+		m.Remove(2)
+		if m.Len() != 0 || len(m.termByKey) != 0 || len(m.words) != 0 {
+			t.Fatal("state left after removing everything")
+		}
+	})
+}

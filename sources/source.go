@@ -1,0 +1,304 @@
+package sources
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Getter fetches one URL with conditional-GET validators. *Fetcher implements it; tests use fakes.
+type Getter interface {
+	Get(ctx context.Context, url string, prev Validators) (*Response, error)
+}
+
+var _ Getter = (*Fetcher)(nil)
+
+// The source kinds New accepts.
+const (
+	KindArxiv    = "arxiv"
+	KindArxivAPI = "arxiv-api"
+	KindHFDaily  = "hf-daily"
+	KindRSS      = "rss"
+)
+
+// Defaults and limits of the source kinds.
+const (
+	DefaultArxivRSSBase = "https://rss.arxiv.org/rss/"
+	DefaultArxivAPIBase = "http://export.arxiv.org/api/query"
+	DefaultHFDailyBase  = "https://huggingface.co/api/daily_papers"
+	// DefaultMaxResults is the arxiv-api page size when none is configured.
+	DefaultMaxResults = 100
+	// MaxMaxResults is the largest page the arXiv API serves in one request.
+	MaxMaxResults = 2000
+	// DefaultHFDays covers today and yesterday (UTC): HF keeps adding papers to a day after it started.
+	DefaultHFDays = 2
+	// MaxHFDays bounds the requests one poll makes to the anonymous HF API.
+	MaxHFDays = 14
+)
+
+// ErrConfig is wrapped by every configuration error New returns.
+var ErrConfig = errors.New("invalid source config")
+
+// An arXiv category: archive ("hep-ex", "q-bio", "math") with an optional subject class ("cs.LG", "cond-mat.str-el").
+var arxivCategoryRe = regexp.MustCompile(`^[a-z]+(?:-[a-z]+)*(?:\.[A-Za-z]+(?:-[a-z]+)*)?$`)
+
+// Config describes one configured source.
+type Config struct {
+	// Name is the unique source name, recorded in Paper.Sources.
+	Name string
+	// Kind is one of KindArxiv, KindArxivAPI, KindHFDaily, KindRSS.
+	Kind string
+	// URL is the whole feed URL for arxiv and rss; for arxiv-api and hf-daily it replaces the API base URL (a mirror,
+	// or a test server).
+	URL string
+	// Categories are arXiv categories: joined with "+" into the arxiv feed URL; for arxiv-api without Query they
+	// become "cat:A OR cat:B".
+	Categories []string
+	// Query is the arxiv-api search_query ("cat:q-bio.NC AND abs:EEG").
+	Query string
+	// MaxResults is the arxiv-api page size (default DefaultMaxResults, at most MaxMaxResults).
+	MaxResults int
+	// MinUpvotes drops hf-daily papers with fewer upvotes.
+	MinUpvotes int
+	// Days is how many recent UTC days hf-daily fetches (default DefaultHFDays, at most MaxHFDays).
+	Days int
+}
+
+// New validates cfg and returns its Source. g is the shared fetcher; now is the clock (time.Now when nil), which
+// decides the hf-daily dates and turns max-age into PollResult.NextPoll.
+func New(cfg Config, g Getter, now func() time.Time) (Source, error) {
+	if strings.TrimSpace(cfg.Name) == "" {
+		return nil, fmt.Errorf("source of kind %q: empty name: %w", cfg.Kind, ErrConfig)
+	}
+	if g == nil {
+		return nil, fmt.Errorf("source %q: nil getter: %w", cfg.Name, ErrConfig)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	s := &feedSource{name: cfg.Name, kind: cfg.Kind, get: g, now: now}
+	var err error
+	switch cfg.Kind {
+	case KindArxiv:
+		err = s.configArxiv(cfg)
+	case KindArxivAPI:
+		err = s.configArxivAPI(cfg)
+	case KindHFDaily:
+		err = s.configHFDaily(cfg)
+	case KindRSS:
+		err = s.configRSS(cfg)
+	default:
+		err = fmt.Errorf("unknown kind %q (want %s, %s, %s or %s)", cfg.Kind, KindArxiv, KindArxivAPI, KindHFDaily, KindRSS)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("source %q: %w: %w", cfg.Name, ErrConfig, err)
+	}
+	return s, nil
+}
+
+// feedSource is every kind of source: they differ only in the URLs they fetch and the parser they use.
+type feedSource struct {
+	name, kind string
+	get        Getter
+	now        func() time.Time
+	// urls lists the URLs to fetch at time now, in order.
+	urls       func(now time.Time) []string
+	parse      func([]byte) ([]Paper, error)
+	minUpvotes int
+}
+
+func (s *feedSource) configArxiv(cfg Config) error {
+	s.parse = ParseArxivFeed
+	if cfg.URL != "" {
+		if err := checkURL(cfg.URL); err != nil {
+			return err
+		}
+		s.urls = fixedURL(cfg.URL)
+		return nil
+	}
+	if len(cfg.Categories) == 0 {
+		return errors.New("arxiv needs categories or a url")
+	}
+	if err := checkCategories(cfg.Categories); err != nil {
+		return err
+	}
+	s.urls = fixedURL(DefaultArxivRSSBase + strings.Join(cfg.Categories, "+"))
+	return nil
+}
+
+func (s *feedSource) configArxivAPI(cfg Config) error {
+	s.parse = ParseArxivAPI
+	base, err := apiBase(cfg.URL, DefaultArxivAPIBase)
+	if err != nil {
+		return err
+	}
+	query := strings.TrimSpace(cfg.Query)
+	if query == "" {
+		if len(cfg.Categories) == 0 {
+			return errors.New("arxiv-api needs a query or categories")
+		}
+		if err := checkCategories(cfg.Categories); err != nil {
+			return err
+		}
+		terms := make([]string, len(cfg.Categories))
+		for i, c := range cfg.Categories {
+			terms[i] = "cat:" + c
+		}
+		query = strings.Join(terms, " OR ")
+	}
+	n := cfg.MaxResults
+	switch {
+	case n == 0:
+		n = DefaultMaxResults
+	case n < 0 || n > MaxMaxResults:
+		return fmt.Errorf("max_results %d out of range 1..%d", n, MaxMaxResults)
+	}
+	// Built by hand to keep the documented parameter order; QueryEscape turns spaces into "+", as arXiv expects.
+	u := base + "?search_query=" + url.QueryEscape(query) + "&sortBy=submittedDate&sortOrder=descending&max_results=" +
+		strconv.Itoa(n)
+	s.urls = fixedURL(u)
+	return nil
+}
+
+func (s *feedSource) configHFDaily(cfg Config) error {
+	s.parse = ParseHFDaily
+	base, err := apiBase(cfg.URL, DefaultHFDailyBase)
+	if err != nil {
+		return err
+	}
+	days := cfg.Days
+	switch {
+	case days == 0:
+		days = DefaultHFDays
+	case days < 0 || days > MaxHFDays:
+		return fmt.Errorf("days %d out of range 1..%d", days, MaxHFDays)
+	}
+	if cfg.MinUpvotes < 0 {
+		return fmt.Errorf("min_upvotes %d is negative", cfg.MinUpvotes)
+	}
+	s.minUpvotes = cfg.MinUpvotes
+	s.urls = func(now time.Time) []string {
+		day := now.UTC()
+		urls := make([]string, days)
+		// Oldest first, so that papers come out in the order they were listed.
+		for i := range days {
+			urls[days-1-i] = base + "?date=" + day.AddDate(0, 0, -i).Format(time.DateOnly)
+		}
+		return urls
+	}
+	return nil
+}
+
+func (s *feedSource) configRSS(cfg Config) error {
+	s.parse = ParseFeed
+	if cfg.URL == "" {
+		return errors.New("rss needs a url")
+	}
+	if err := checkURL(cfg.URL); err != nil {
+		return err
+	}
+	s.urls = fixedURL(cfg.URL)
+	return nil
+}
+
+// fixedURL is the URL list of a source that always fetches one URL.
+func fixedURL(u string) func(time.Time) []string {
+	return func(time.Time) []string { return []string{u} }
+}
+
+// apiBase returns the configured base URL, or def; a base may not carry its own query, which would be mangled.
+func apiBase(configured, def string) (string, error) {
+	if configured == "" {
+		return def, nil
+	}
+	if err := checkURL(configured); err != nil {
+		return "", err
+	}
+	if strings.ContainsAny(configured, "?#") {
+		return "", fmt.Errorf("base url %q must not have a query or fragment", configured)
+	}
+	return configured, nil
+}
+
+// checkURL accepts absolute http(s) URLs only: a typo should fail at start, not at every poll.
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("bad url: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("url %q is not an absolute http(s) url", s)
+	}
+	return nil
+}
+
+// checkCategories rejects anything that is not spelled like an arXiv category, so that a URL cannot be smuggled in.
+func checkCategories(cats []string) error {
+	for _, c := range cats {
+		if !arxivCategoryRe.MatchString(c) {
+			return fmt.Errorf("bad arXiv category %q (want e.g. cs.LG, q-bio.NC, hep-ex)", c)
+		}
+	}
+	return nil
+}
+
+// Name implements Source.
+func (s *feedSource) Name() string { return s.name }
+
+// Kind implements Source.
+func (s *feedSource) Kind() string { return s.kind }
+
+// Poll implements Source. Any failure fails the whole poll, so that the caller stores no validators and refetches
+// everything next time; nothing is skipped.
+func (s *feedSource) Poll(ctx context.Context, prev map[string]Validators) (PollResult, error) {
+	now := s.now()
+	urls := s.urls(now)
+	res := PollResult{NotModified: true, Validators: make(map[string]Validators, len(urls))}
+	index := make(map[string]int)
+	for _, u := range urls {
+		resp, err := s.get.Get(ctx, u, prev[u])
+		if err != nil {
+			return PollResult{}, fmt.Errorf("source %q: fetch %s: %w", s.name, u, err)
+		}
+		if resp == nil {
+			return PollResult{}, fmt.Errorf("source %q: fetch %s: no response", s.name, u)
+		}
+		v := resp.Validators
+		if resp.NotModified && v == (Validators{}) {
+			v = prev[u]
+		}
+		res.Validators[u] = v
+		if resp.MaxAge > 0 {
+			if next := now.Add(resp.MaxAge); next.After(res.NextPoll) {
+				res.NextPoll = next
+			}
+		}
+		if resp.NotModified {
+			continue
+		}
+		res.NotModified = false
+		papers, err := s.parse(resp.Body)
+		if err != nil {
+			return PollResult{}, fmt.Errorf("source %q: %s: %w", s.name, u, err)
+		}
+		for _, p := range papers {
+			if s.kind == KindHFDaily && p.Upvotes < s.minUpvotes {
+				continue
+			}
+			p.Sources = []string{s.name}
+			// One paper can be listed under two HF days or two feed pages: report it once.
+			if i, ok := index[p.Key]; ok {
+				res.Papers[i] = Merge(res.Papers[i], p)
+				continue
+			}
+			index[p.Key] = len(res.Papers)
+			res.Papers = append(res.Papers, p)
+		}
+	}
+	return res, nil
+}
