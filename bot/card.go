@@ -20,7 +20,7 @@ func ShortAuthors(authors []string) string {
 }
 
 // Truncate shortens s to at most n runes, ending with an ellipsis when it cut, preferring a word boundary in the
-// last fifth so that words are not chopped. It never splits a rune.
+// last third so that words are not chopped. It never splits a rune.
 func Truncate(s string, n int) string {
 	if n <= 0 {
 		return ""
@@ -38,7 +38,7 @@ func Truncate(s string, n int) string {
 		cut += size
 	}
 	head := s[:cut]
-	if sp := strings.LastIndexAny(head, " \n\t"); sp > 0 && utf8.RuneCountInString(head[sp:]) < n/5 {
+	if sp := strings.LastIndexAny(head, " \n\t"); sp > 0 && utf8.RuneCountInString(head[sp:]) < n/3 {
 		head = head[:sp]
 	}
 	return strings.TrimRight(head, " \n\t,;:") + "…"

@@ -307,18 +307,15 @@ func (c *Commander) digest(ctx context.Context, req Request, text string) (Reply
 	case len(f) == 1 && strings.EqualFold(f[0], "off"):
 		ch.Mode, ch.DigestAt, ch.DigestTZ = store.ModeInstant, "", ""
 	case (len(f) == 2 || len(f) == 3) && strings.EqualFold(f[0], "daily"):
-		t, err := time.Parse("15:04", f[1])
-		if err != nil {
-			return private(fmt.Sprintf("%q is not a time of day; use 24-hour HH:MM, e.g. /papers digest daily 09:00 Europe/Berlin", f[1])), nil
-		}
 		tz := "UTC"
 		if len(f) == 3 {
 			tz = f[2]
 		}
-		if _, err := time.LoadLocation(tz); err != nil || tz == "Local" {
-			return private(fmt.Sprintf("%q is not a time zone I know; use an IANA name such as Europe/Berlin or America/New_York.", tz)), nil
+		sched, err := ParseDigestSchedule(f[1], tz)
+		if err != nil {
+			return private(fmt.Sprintf("That is not a schedule I understand: %v. Example: /papers digest daily 09:00 Europe/Berlin", err)), nil
 		}
-		ch.Mode, ch.DigestAt, ch.DigestTZ = store.ModeDigest, t.Format("15:04"), tz
+		ch.Mode, ch.DigestAt, ch.DigestTZ = store.ModeDigest, sched.At, sched.TZ
 	default:
 		return private("Usage: /papers digest off | /papers digest daily HH:MM [TZ], e.g. /papers digest daily 09:00 Europe/Berlin"), nil
 	}

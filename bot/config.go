@@ -110,17 +110,6 @@ const (
 	KindRSS      Kind = "rss"
 )
 
-// UnmarshalText accepts only the known kinds, so a typo is reported with its line.
-func (k *Kind) UnmarshalText(b []byte) error {
-	switch v := Kind(b); v {
-	case KindArxiv, KindArxivAPI, KindHFDaily, KindRSS:
-		*k = v
-		return nil
-	default:
-		return fmt.Errorf("unknown source kind %q (want arxiv, arxiv-api, hf-daily or rss)", b)
-	}
-}
-
 // Defaults applied to keys left out.
 const (
 	DefaultStorePath        = "paperboy.db"
@@ -234,14 +223,20 @@ func (c *Config) validate(data []byte) error {
 			bad(line("name"), "source name %q is used twice", s.Name)
 		}
 		seen[s.Name] = true
-		if s.Kind == "" {
+		switch s.Kind {
+		case "":
 			bad(line(""), "source %q: kind is required (arxiv, arxiv-api, hf-daily or rss)", s.Name)
+		case KindArxiv, KindArxivAPI, KindHFDaily, KindRSS:
+			if s.Name != "" {
+				if err := s.SourceConfig().Validate(); err != nil {
+					bad(line(""), "%v", err)
+				}
+			}
+		default:
+			bad(line("kind"), "source %q: unknown source kind %q (want arxiv, arxiv-api, hf-daily or rss)", s.Name, s.Kind)
 		}
 		if time.Duration(s.Interval) < MinInterval {
 			bad(line("interval"), "source %q: interval %s is below the minimum of %s", s.Name, time.Duration(s.Interval), MinInterval)
-		}
-		if _, err := sources.New(s.SourceConfig(), nil, time.Now); err != nil && s.Kind != "" {
-			bad(line(""), "source %q: %v", s.Name, err)
 		}
 	}
 	chans := map[string]bool{}

@@ -1,6 +1,9 @@
 package bot
 
 import (
+	// The digest time zones must resolve on machines without a zoneinfo database (minimal containers).
+	_ "time/tzdata"
+
 	"errors"
 	"fmt"
 	"time"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -24,6 +25,12 @@ type fakeSource struct {
 type fakeStep struct {
 	res sources.PollResult
 	err error
+}
+
+func (f *fakeSource) pollCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.polls
 }
 
 func (f *fakeSource) Name() string { return f.name }
@@ -183,18 +190,15 @@ func TestRunKeepsHealthySourcesFlowing(t *testing.T) {
 	}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var mu sync.Mutex
-	sleeps := 0
 	p := &Poller{
 		Store:   st,
 		Sources: []ScheduledSource{{Source: good, Interval: time.Hour}, {Source: bad, Interval: time.Hour}},
 		Backoff: sources.Backoff{Base: time.Minute, Max: 24 * time.Hour},
 		Sleep: func(ctx context.Context, d time.Duration) error {
-			mu.Lock()
-			defer mu.Unlock()
-			if sleeps++; sleeps >= 20 {
+			if good.pollCount() >= 5 && bad.pollCount() >= 7 {
 				cancel()
 			}
+			runtime.Gosched() // an instant clock must not let one source starve the other
 			return ctx.Err()
 		},
 	}

@@ -302,3 +302,16 @@ func (s *feedSource) Poll(ctx context.Context, prev map[string]Validators) (Poll
 	}
 	return res, nil
 }
+
+// Validate checks cfg exactly as New would, without a fetcher: for `paperboy check` and config loading.
+func (c Config) Validate() error {
+	_, err := New(c, validateOnly{}, nil)
+	return err
+}
+
+// validateOnly is the Getter of Validate; it is never called.
+type validateOnly struct{}
+
+func (validateOnly) Get(context.Context, string, Validators) (*Response, error) {
+	return nil, errors.New("validate only: no fetcher")
+}

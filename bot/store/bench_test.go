@@ -21,7 +21,7 @@ import (
 // The benchmark corpus. Bump benchCorpusVersion whenever the generator changes, so that a cached database built by
 // an older generator is not reused.
 const (
-	benchCorpusVersion = 1
+	benchCorpusVersion = 2
 	benchCorpusSize    = 1_000_000
 	benchBatch         = 2000
 	benchSeed          = 0x9a9e7b0

@@ -57,7 +57,6 @@ type writeOp struct {
 	id    int64 // the id after the write
 	oldID int64 // 0 for an insert
 	p     sources.Paper
-	first int64
 	touch bool // only last_seen changes
 }
 
@@ -116,7 +115,7 @@ func (s *Store) ingest(ctx context.Context, source string, papers []sources.Pape
 			if err != nil {
 				return res, err
 			}
-			ops = append(ops, writeOp{id: id, p: in.p, first: now})
+			ops = append(ops, writeOp{id: id, p: in.p})
 			gained++
 			if in.announce {
 				res.New = append(res.New, k)
@@ -147,7 +146,7 @@ func (s *Store) ingest(ctx context.Context, source string, papers []sources.Pape
 				return res, err
 			}
 		}
-		ops = append(ops, writeOp{id: id, oldID: prev.id, p: merged, first: prev.firstSeen})
+		ops = append(ops, writeOp{id: id, oldID: prev.id, p: merged})
 	}
 	slices.SortFunc(ops, func(a, b writeOp) int { return cmp.Compare(a.id, b.id) })
 	if err := writePapers(ctx, tx, ops, now); err != nil {
@@ -204,12 +203,13 @@ func dedupe(source string, papers []sources.Paper) (map[string]*incoming, []stri
 	return batch, keys
 }
 
+const loadStoredSQL = `
+SELECT id, first_seen, key, title, abstract, data FROM papers WHERE key IN (SELECT value FROM json_each(?))`
+
 // loadStored loads the stored papers among keys (a JSON array) with one statement: SQLite walks the array and
 // probes the key index, instead of us issuing one query per paper.
 func loadStored(ctx context.Context, tx *sql.Tx, keysJSON []byte) (map[string]stored, error) {
-	rows, err := tx.QueryContext(ctx, `
-SELECT id, first_seen, key, title, abstract, data FROM papers WHERE key IN (SELECT value FROM json_each(?))`,
-		string(keysJSON))
+	rows, err := tx.QueryContext(ctx, loadStoredSQL, string(keysJSON))
 	if err != nil {
 		return nil, fmt.Errorf("load stored papers: %w", err)
 	}
@@ -247,72 +247,103 @@ func differ(a, b sources.Paper) (bool, error) {
 	return !bytes.Equal(ja, jb), nil
 }
 
-// writePapers applies ops (sorted by id) with prepared statements.
+// writePapers applies ops (sorted by id) with at most three statements, each over a JSON array of rows. One
+// statement per kind rather than one per paper matters for FTS5: it flushes its pending index data into a new
+// segment at the start of every statement that writes it (a statement savepoint), so per-paper statements would
+// write one tiny segment per paper and spend most of the ingest merging them. It also saves a database/sql round
+// trip per paper.
 func writePapers(ctx context.Context, tx *sql.Tx, ops []writeOp, now int64) error {
-	var ins, upd, touch *sql.Stmt
-	defer func() {
-		for _, st := range []*sql.Stmt{ins, upd, touch} {
-			if st != nil {
-				_ = st.Close()
-			}
-		}
-	}()
-	prep := func(dst **sql.Stmt, q string) error {
-		if *dst != nil {
-			return nil
-		}
-		st, err := tx.PrepareContext(ctx, q)
-		if err != nil {
-			return fmt.Errorf("prepare: %w", err)
-		}
-		*dst = st
-		return nil
-	}
+	var inserts, updates []rowJSON
+	var touches []int64
 	for _, op := range ops {
 		if op.touch {
-			if err := prep(&touch, `UPDATE papers SET last_seen = ? WHERE id = ?`); err != nil {
-				return err
-			}
-			if _, err := touch.ExecContext(ctx, now, op.id); err != nil {
-				return fmt.Errorf("touch paper %d: %w", op.id, err)
-			}
+			touches = append(touches, op.id)
 			continue
 		}
-		c, err := columnsOf(op.p)
+		r, err := rowOf(op)
 		if err != nil {
 			return err
 		}
 		if op.oldID == 0 {
-			if err := prep(&ins, `
+			inserts = append(inserts, r)
+		} else {
+			updates = append(updates, r)
+		}
+	}
+	stmts := []struct {
+		what string
+		rows any
+		n    int
+		sql  string
+	}{
+		// Updates first: a moved paper's new id must not be taken by an insert of the same second, and the
+		// allocator guarantees it is not; running them first keeps each statement's FTS rowids increasing.
+		{"update papers", updates, len(updates), `
+UPDATE papers SET
+	id = r.value->>'id', arxiv_id = r.value->>'arxiv_id', doi = r.value->>'doi', title = r.value->>'title',
+	abstract = r.value->>'abstract', authors = r.value->>'authors', published = r.value->>'published',
+	updated = r.value->>'updated', last_seen = ?2, data = r.value->>'data'
+FROM json_each(?1) AS r
+WHERE papers.id = r.value->>'old'`},
+		{"insert papers", inserts, len(inserts), `
 INSERT INTO papers (id, key, arxiv_id, doi, title, abstract, authors, published, updated, first_seen, last_seen, data)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
-				return err
-			}
-			if _, err := ins.ExecContext(ctx, op.id, op.p.Key, op.p.ArxivID, op.p.DOI, c.title, c.abstract, c.authors,
-				c.published, c.updated, now, now, c.data); err != nil {
-				return fmt.Errorf("insert paper %s: %w", op.p.Key, err)
-			}
+SELECT value->>'id', value->>'key', value->>'arxiv_id', value->>'doi', value->>'title', value->>'abstract',
+	value->>'authors', value->>'published', value->>'updated', ?2, ?2, value->>'data'
+FROM json_each(?1) ORDER BY value->>'id'`},
+		{"touch papers", touches, len(touches), `
+UPDATE papers SET last_seen = ?2 WHERE id IN (SELECT value FROM json_each(?1))`},
+	}
+	for _, st := range stmts {
+		if st.n == 0 {
 			continue
 		}
-		if err := prep(&upd, `
-UPDATE papers SET id = ?, arxiv_id = ?, doi = ?, title = ?, abstract = ?, authors = ?, published = ?, updated = ?,
-	last_seen = ?, data = ?
-WHERE id = ?`); err != nil {
-			return err
+		arg, err := json.Marshal(st.rows)
+		if err != nil {
+			return fmt.Errorf("%s: encode: %w", st.what, err)
 		}
-		if _, err := upd.ExecContext(ctx, op.id, op.p.ArxivID, op.p.DOI, c.title, c.abstract, c.authors,
-			c.published, c.updated, now, c.data, op.oldID); err != nil {
-			return fmt.Errorf("update paper %s: %w", op.p.Key, err)
+		res, err := tx.ExecContext(ctx, st.sql, string(arg), now)
+		if err != nil {
+			return fmt.Errorf("%s: %w", st.what, err)
+		}
+		// A short count would mean a row we loaded vanished under us: impossible with one writer, so say so
+		// loudly rather than report papers that were not written.
+		if n, err := res.RowsAffected(); err != nil || n != int64(st.n) {
+			return fmt.Errorf("%s: wrote %d rows of %d: %v", st.what, n, st.n, err)
 		}
 	}
 	return nil
 }
 
-// columns are a paper's column values.
-type columns struct {
-	title, abstract, authors string
-	published, updated       any
-	data                     []byte
+// rowJSON is a papers row as a JSON object for json_each. Data is the paper's JSON (without title and abstract),
+// embedded as is.
+type rowJSON struct {
+	ID        int64           `json:"id"`
+	Old       int64           `json:"old,omitempty"`
+	Key       string          `json:"key"`
+	ArxivID   string          `json:"arxiv_id"`
+	DOI       string          `json:"doi"`
+	Title     string          `json:"title"`
+	Abstract  string          `json:"abstract"`
+	Authors   string          `json:"authors"`
+	Published *int64          `json:"published"`
+	Updated   *int64          `json:"updated"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// rowOf prepares a paper for storage.
+func rowOf(op writeOp) (rowJSON, error) {
+	p := op.p
+	r := rowJSON{
+		ID: op.id, Old: op.oldID, Key: p.Key, ArxivID: p.ArxivID, DOI: p.DOI,
+		Title: p.Title, Abstract: p.Abstract, Authors: strings.Join(p.Authors, "; "),
+		Published: unixMilli(p.Published), Updated: unixMilli(p.Updated),
+	}
+	p.Title, p.Abstract = "", ""
+	var err error
+	if r.Data, err = json.Marshal(p); err != nil {
+		return r, fmt.Errorf("encode paper %s: %w", p.Key, err)
+	}
+	return r, nil
 }
 
 // normalizeText NFC-normalizes the indexed text of an incoming paper: unicode61 treats a combining accent as a
@@ -331,23 +362,6 @@ func normalizeText(p *sources.Paper) {
 	}
 }
 
-// columnsOf prepares a paper for storage.
-func columnsOf(p sources.Paper) (columns, error) {
-	c := columns{
-		title:     p.Title,
-		abstract:  p.Abstract,
-		authors:   strings.Join(p.Authors, "; "),
-		published: unixMilli(p.Published),
-		updated:   unixMilli(p.Updated),
-	}
-	p.Title, p.Abstract = "", ""
-	var err error
-	if c.data, err = json.Marshal(p); err != nil {
-		return c, fmt.Errorf("encode paper %s: %w", p.Key, err)
-	}
-	return c, nil
-}
-
 // decodePaper rebuilds a paper from its columns.
 func decodePaper(key, title, abstract string, data []byte) (sources.Paper, error) {
 	var p sources.Paper
@@ -358,11 +372,12 @@ func decodePaper(key, title, abstract string, data []byte) (sources.Paper, error
 	return p, nil
 }
 
-func unixMilli(t time.Time) any {
+func unixMilli(t time.Time) *int64 {
 	if t.IsZero() {
 		return nil
 	}
-	return t.UnixMilli()
+	ms := t.UnixMilli()
+	return &ms
 }
 
 // sortSec is the second a paper sorts by: its publication, or when it was first seen if the source gave no date.

@@ -48,7 +48,7 @@ func TestHelperProcess(t *testing.T) {
 	case "crash":
 		err = crashChild(path)
 	case "build":
-		err = buildCorpus(context.Background(), path, benchCorpusSize)
+		err = buildCorpus(context.Background(), path, benchSize())
 	default:
 		err = fmt.Errorf("unknown helper role %q", role)
 	}

@@ -54,6 +54,9 @@ CREATE VIRTUAL TABLE papers_fts USING fts5(
 	content='papers', content_rowid='id',
 	tokenize='unicode61 remove_diacritics 2'
 );
+-- A 2,000-paper batch holds a few MB of pending index data; with the default 1 MB hash FTS5 would flush it as
+-- several segments, each then merged again.
+INSERT INTO papers_fts(papers_fts, rank) VALUES ('hashsize', 8388608);
 CREATE TRIGGER papers_fts_insert AFTER INSERT ON papers BEGIN
 	INSERT INTO papers_fts(rowid, title, abstract, authors) VALUES (new.id, new.title, new.abstract, new.authors);
 END;
@@ -90,6 +93,8 @@ CREATE TABLE source_state (
 	papers               INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
 `,
+		// 2: channels and their subscriptions (channels.go).
+		channelsMigration,
 	}
 }
 

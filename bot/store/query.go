@@ -133,6 +133,16 @@ func isTokenRune(r rune) bool {
 	return unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.Is(unicode.Co, r)
 }
 
+// The look-up queries, shared with TestQueryPlans.
+const (
+	candidatesSQL = `
+SELECT p.key, p.title, p.abstract, p.data
+FROM papers_fts f JOIN papers p ON p.id = f.rowid
+WHERE papers_fts MATCH ?1 AND f.rowid >= ?2
+ORDER BY f.rowid DESC LIMIT ?3`
+	recentSQL = `SELECT key, title, abstract, data FROM papers WHERE id >= ? ORDER BY id DESC LIMIT ?`
+)
+
 // Candidates returns up to limit papers (all if limit <= 0) matching the raw FTS5 MATCH expression ftsQuery and
 // sorting at or after since (by Published, at second precision; papers without a date sort by when they were
 // first seen), newest first. ftsQuery must come from trusted code (the query compiler), never from a user: it is
@@ -140,11 +150,7 @@ func isTokenRune(r rune) bool {
 func (s *Store) Candidates(ctx context.Context, ftsQuery string, since time.Time, limit int) ([]sources.Paper, error) {
 	// The ORDER BY is on the FTS rowid, which FTS5 serves in descending order from its index: with LIMIT, it
 	// stops after limit matches instead of sorting them all.
-	ps, err := s.papers(ctx, `
-SELECT p.key, p.title, p.abstract, p.data
-FROM papers_fts f JOIN papers p ON p.id = f.rowid
-WHERE papers_fts MATCH ?1 AND f.rowid >= ?2
-ORDER BY f.rowid DESC LIMIT ?3`, ftsQuery, sinceID(since), sqlLimit(limit))
+	ps, err := s.papers(ctx, candidatesSQL, ftsQuery, sinceID(since), sqlLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("search %q: %w", ftsQuery, err)
 	}
@@ -153,8 +159,7 @@ ORDER BY f.rowid DESC LIMIT ?3`, ftsQuery, sinceID(since), sqlLimit(limit))
 
 // Recent returns up to limit papers (all if limit <= 0) sorting at or after since, newest first.
 func (s *Store) Recent(ctx context.Context, since time.Time, limit int) ([]sources.Paper, error) {
-	ps, err := s.papers(ctx, `SELECT key, title, abstract, data FROM papers WHERE id >= ? ORDER BY id DESC LIMIT ?`,
-		sinceID(since), sqlLimit(limit))
+	ps, err := s.papers(ctx, recentSQL, sinceID(since), sqlLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("recent papers since %s: %w", since, err)
 	}

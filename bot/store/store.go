@@ -71,7 +71,7 @@ func open(ctx context.Context, path string, steps []string) (*Store, error) {
 
 	// The writer's page cache is larger than the readers': ingesting into a large FTS index touches many
 	// b-tree pages, while look-ups read few.
-	w, err := sql.Open("sqlite", dsn(abs, pragmas("journal_mode(WAL)", "cache_size(-32000)"), "_txlock=immediate"))
+	w, err := sql.Open("sqlite", dsn(abs, pragmas("cache_size(-32000)"), "_txlock=immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -80,6 +80,13 @@ func open(ctx context.Context, path string, steps []string) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	if err := w.PingContext(ctx); err != nil {
+		_ = w.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	// Both settings persist in the file. The page size only applies to a new, empty database and must precede
+	// WAL: 8 KiB pages hold three ~2.5 KB paper rows where 4 KiB pages hold one, which shrinks the file by a
+	// third and the pages each ingest writes alike.
+	if _, err := w.ExecContext(ctx, "PRAGMA page_size = 8192; PRAGMA journal_mode = WAL"); err != nil {
 		_ = w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}

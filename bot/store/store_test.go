@@ -6,6 +6,7 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,7 +108,7 @@ func userVersion(t *testing.T, s *Store) int {
 
 func TestMigrations(t *testing.T) {
 	base := migrations()
-	extra := append(slices.Clone(base), `CREATE TABLE channels (id TEXT PRIMARY KEY)`)
+	extra := append(slices.Clone(base), `CREATE TABLE future_step (id TEXT PRIMARY KEY)`)
 
 	t.Run("fresh database gets every step", func(t *testing.T) {
 		s, _ := openTest(t)
@@ -119,6 +120,10 @@ func TestMigrations(t *testing.T) {
 			if err := s.r.QueryRowContext(t.Context(), "SELECT count(*) FROM sqlite_schema WHERE name = ?", table).Scan(&n); err != nil || n != 1 {
 				t.Errorf("table %s: count %d, %v", table, n, err)
 			}
+		}
+		var pageSize int
+		if err := s.r.QueryRowContext(t.Context(), "PRAGMA page_size").Scan(&pageSize); err != nil || pageSize != 8192 {
+			t.Errorf("page_size = %d, %v; want 8192", pageSize, err)
 		}
 		var mode string
 		if err := s.r.QueryRowContext(t.Context(), "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
@@ -646,6 +651,46 @@ func TestOpenRejectsMemory(t *testing.T) {
 			if s, err := Open(t.Context(), p); err == nil {
 				s.Close()
 				t.Errorf("Open(%q) succeeded", p)
+			}
+		})
+	}
+}
+
+// TestQueryPlans guards the plans that keep look-ups and ingest fast at a million papers, without timing anything:
+// the newest-first search must come from the FTS index order (no sort of all matches), and loading a batch's stored
+// papers must probe the key index (no scan).
+func TestQueryPlans(t *testing.T) {
+	s, _ := openTest(t)
+	tests := []struct {
+		name, query string
+		args        []any
+		want, not   string
+	}{
+		{"search is ordered by the index", candidatesSQL, []any{"eeg", 0, 10}, "VIRTUAL TABLE INDEX", "TEMP B-TREE"},
+		{"recent walks the id order", recentSQL,
+			[]any{0, 10}, "USING INTEGER PRIMARY KEY", "TEMP B-TREE"},
+		{"batch load probes the key index", loadStoredSQL,
+			[]any{`["a"]`}, "INDEX sqlite_autoindex_papers_1 (key=?)", "SCAN papers"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rows, err := s.r.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+tt.query, tt.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var plan []string
+			for rows.Next() {
+				var id, parent, unused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, detail)
+			}
+			all := strings.Join(plan, "\n")
+			if !strings.Contains(all, tt.want) || strings.Contains(all, tt.not) {
+				t.Errorf("plan:\n%s\nwant %q and no %q", all, tt.want, tt.not)
 			}
 		})
 	}
