@@ -2,9 +2,12 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -22,7 +25,13 @@ type App struct {
 	Poller  *Poller
 	// Commander answers /papers commands from any platform and from `paperboy cmd`.
 	Commander *Commander
-	Logger    *slog.Logger
+	// Engine routes new papers to channels and drains the outbox to Platforms.
+	Engine  *Engine
+	Metrics *Metrics
+	Health  *Health
+	Logger  *slog.Logger
+
+	closers []io.Closer
 }
 
 // NewLogger builds the slog logger described by the [log] table, writing to w.
@@ -78,10 +87,32 @@ func NewApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error)
 		p.Sources = append(p.Sources, ScheduledSource{Source: src, Interval: time.Duration(sc.Interval)})
 	}
 	app.Poller = p
-	app.Commander = &Commander{Store: st}
+	budget := cfg.Delivery.HourlyBudget
+	if budget < 0 {
+		budget = 0 // the engine's "no cap"
+	}
+	eng := &Engine{Store: st, Logger: logger, HourlyBudget: budget, DigestCards: cfg.Delivery.DigestCards,
+		Workers: cfg.Delivery.Workers, Backoff: sources.Backoff{Base: 5 * time.Second, Max: 10 * time.Minute},
+		Platforms: map[string]Platform{}}
+	app.Engine = eng
+	app.Metrics = NewMetrics(eng.OutboxDepth)
+	app.Health = NewHealth(time.Duration(cfg.HTTP.HealthMaxSilence), time.Now)
+	eng.Metrics = app.Metrics
+	p.Store = eng
+	p.OnPoll = app.observePoll
+	app.Commander = &Commander{Store: st, OnChange: func(ctx context.Context, ch store.ChannelRef) {
+		if err := eng.ReloadChannel(ctx, ch); err != nil {
+			logger.Error("reload channel subscriptions", "channel", ch.String(), "err", err)
+		}
+	}}
 	if err := st.SyncConfigChannels(ctx, configChannels(cfg.Channels)); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("seed channels from config: %w", err)
+	}
+	// Subscriptions are compiled before anything is ingested, so that even `poll --once` routes new papers.
+	if err := eng.LoadSubscriptions(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("load subscriptions: %w", err)
 	}
 	return app, nil
 }
@@ -103,8 +134,79 @@ func configChannels(chs []ChannelConfig) []store.ConfigChannel {
 	return out
 }
 
-// Close closes the store.
-func (a *App) Close() error { return a.Store.Close() }
+// Close closes the store and the platforms' outputs.
+func (a *App) Close() error {
+	for _, c := range a.closers {
+		c.Close()
+	}
+	return a.Store.Close()
+}
+
+// AddPlatform makes p deliver to the channels of its platform; c, if not nil, is closed with the App.
+func (a *App) AddPlatform(p Platform, c io.Closer) {
+	a.Engine.Platforms[p.Name()] = p
+	a.Metrics.InitPlatform(p.Name())
+	if c != nil {
+		a.closers = append(a.closers, c)
+	}
+}
+
+func (a *App) observePoll(r PollReport) {
+	switch {
+	case r.Err != nil:
+		a.Metrics.Poll(r.Source, PollError)
+		a.Metrics.FetchError(r.Source)
+	case r.NotModified:
+		a.Metrics.Poll(r.Source, PollNotModified)
+		a.Health.PollSucceeded(time.Now())
+	default:
+		a.Metrics.Poll(r.Source, PollOK)
+		a.Health.PollSucceeded(time.Now())
+	}
+}
+
+// Run is the whole bot: it polls every source, routes new papers to the channels whose subscriptions match,
+// delivers them, and serves /healthz and /metrics when [http] listen is set, until ctx ends. Shutdown lets the
+// send in flight finish, so the outbox stays consistent.
+func (a *App) Run(ctx context.Context) error {
+	for _, s := range a.Config.Sources {
+		a.Metrics.InitSource(s.Name)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 3)
+	var srv *http.Server
+	if addr := a.Config.HTTP.Listen; addr != "" {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", addr, err)
+		}
+		srv = &http.Server{Handler: NewOpsHandler(a.Metrics, a.Health), ReadHeaderTimeout: 10 * time.Second}
+		a.Logger.Info("serving /healthz and /metrics", "addr", ln.Addr().String())
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("http server: %w", err)
+			}
+		}()
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); errc <- a.Poller.Run(ctx) }()
+	go func() { defer wg.Done(); errc <- a.Engine.RunSender(ctx) }()
+	var first error
+	select {
+	case <-ctx.Done():
+	case first = <-errc:
+		cancel()
+	}
+	wg.Wait()
+	if srv != nil {
+		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer scancel()
+		_ = srv.Shutdown(sctx)
+	}
+	return first
+}
 
 // PollAll polls every source once, concurrently (the fetcher keeps per-host politeness), and returns one report
 // per source in configuration order.

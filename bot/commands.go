@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,6 +52,9 @@ type CommandStore interface {
 	Channel(ctx context.Context, ch store.ChannelRef) (store.Channel, error)
 	SetChannelMode(ctx context.Context, c store.Channel) error
 	SourceStates(ctx context.Context) ([]store.SourceState, error)
+	BlockedChannels(ctx context.Context) ([]store.Channel, error)
+	BlockChannel(ctx context.Context, ch store.ChannelRef, reason string, at time.Time) error
+	Enqueue(ctx context.Context, ch store.ChannelRef, kind string, matched map[string][]string, at time.Time) (int, error)
 	Candidates(ctx context.Context, ftsQuery string, since time.Time, limit int) ([]sources.Paper, error)
 	Recent(ctx context.Context, since time.Time, limit int) ([]sources.Paper, error)
 }
@@ -59,9 +63,9 @@ type CommandStore interface {
 type Commander struct {
 	Store CommandStore
 	Now   func() time.Time
-	// OnChange, if set, is called after a channel's subscriptions or mode changed, so the engine can recompile
-	// its matcher.
-	OnChange func(ch store.ChannelRef)
+	// OnChange, if set, is called after a channel's subscriptions, mode or outbox changed, so the engine can
+	// recompile its matcher and look at the outbox.
+	OnChange func(ctx context.Context, ch store.ChannelRef)
 }
 
 // Limits of the command core.
@@ -80,6 +84,9 @@ const (
 // command) are replies, not errors; an error means the bot itself failed (store down) and the adapter should
 // say so generically and log it.
 func (c *Commander) Handle(ctx context.Context, req Request) (Reply, error) {
+	if err := c.unblock(ctx, req.Channel); err != nil {
+		return Reply{}, err
+	}
 	verb, rest := splitVerb(req.Text)
 	switch verb {
 	case "", "help":
@@ -94,8 +101,10 @@ func (c *Commander) Handle(ctx context.Context, req Request) (Reply, error) {
 		return c.list(ctx, req)
 	case "digest":
 		return c.digest(ctx, req, rest)
-	case "sources":
+	case "sources", "status":
 		return c.sources(ctx)
+	case "backfill":
+		return c.backfill(ctx, req, rest)
 	default:
 		// Anything else is a look-up: "/papers eeg transformer".
 		return c.search(ctx, strings.TrimSpace(req.Text))
@@ -208,7 +217,7 @@ func (c *Commander) subscribe(ctx context.Context, req Request, text string) (Re
 	if _, err := c.Store.AddSubscription(ctx, store.Subscription{Channel: req.Channel, Query: text, Canonical: canon, AddedBy: req.User, AddedAt: now}); err != nil {
 		return Reply{}, fmt.Errorf("subscribe %s to %q: %w", req.Channel, canon, err)
 	}
-	c.changed(req.Channel)
+	c.changed(ctx, req.Channel)
 	cards, total, err := c.matching(ctx, q, now.Add(-SubscribeWindow), SubscribeSamples)
 	if err != nil {
 		return Reply{}, fmt.Errorf("subscribe: preview: %w", err)
@@ -262,7 +271,7 @@ func (c *Commander) unsubscribe(ctx context.Context, req Request, text string) (
 	if err := c.Store.RemoveSubscription(ctx, req.Channel, s.ID); err != nil {
 		return Reply{}, fmt.Errorf("unsubscribe %s from %q: %w", req.Channel, s.Canonical, err)
 	}
-	c.changed(req.Channel)
+	c.changed(ctx, req.Channel)
 	return Reply{Text: []string{fmt.Sprintf("This channel no longer follows %s.", s.Canonical)}}, nil
 }
 
@@ -322,7 +331,7 @@ func (c *Commander) digest(ctx context.Context, req Request, text string) (Reply
 	if err := c.Store.SetChannelMode(ctx, ch); err != nil {
 		return Reply{}, fmt.Errorf("digest: %w", err)
 	}
-	c.changed(req.Channel)
+	c.changed(ctx, req.Channel)
 	if ch.Mode == store.ModeInstant {
 		return Reply{Text: []string{"This channel now gets each matching paper as soon as it is announced."}}, nil
 	}
@@ -347,7 +356,82 @@ func (c *Commander) sources(ctx context.Context) (Reply, error) {
 		}
 		lines = append(lines, line)
 	}
+	blocked, err := c.Store.BlockedChannels(ctx)
+	if err != nil {
+		return Reply{}, fmt.Errorf("sources: %w", err)
+	}
+	for _, b := range blocked {
+		lines = append(lines, fmt.Sprintf("Channel %s cannot receive posts (%s); its papers wait until a command is typed there again.", b.Ref, b.Blocked))
+	}
 	return private(lines...), nil
+}
+
+// unblock resumes delivery to a channel that was stopped by a permanent platform error: a command typed there
+// shows the bot can reach it again (re-invited, permissions fixed).
+func (c *Commander) unblock(ctx context.Context, ch store.ChannelRef) error {
+	st, err := c.Store.Channel(ctx, ch)
+	if err != nil || st.Blocked == "" {
+		return err
+	}
+	if err := c.Store.BlockChannel(ctx, ch, "", c.now()); err != nil {
+		return err
+	}
+	c.changed(ctx, ch)
+	return nil
+}
+
+// Backfill limits: how far back, and how many papers at most go into the one digest message.
+const (
+	MaxBackfillDays   = 30
+	MaxBackfillPapers = 100
+)
+
+func (c *Commander) backfill(ctx context.Context, req Request, text string) (Reply, error) {
+	if !req.CanManage {
+		return refuse("backfill this channel"), nil
+	}
+	days, err := strconv.Atoi(strings.TrimSpace(text))
+	if err != nil || days < 1 || days > MaxBackfillDays {
+		return private(fmt.Sprintf("Usage: /papers backfill <days>, with 1 to %d days, e.g. /papers backfill 7", MaxBackfillDays)), nil
+	}
+	subs, err := c.Store.Subscriptions(ctx, req.Channel)
+	if err != nil {
+		return Reply{}, fmt.Errorf("backfill: %w", err)
+	}
+	if len(subs) == 0 {
+		return private("This channel follows nothing yet, so there is nothing to backfill. Try /papers subscribe eeg"), nil
+	}
+	since := c.now().Add(-time.Duration(days) * 24 * time.Hour)
+	matched := map[string][]string{}
+	for _, s := range subs {
+		q, err := filters.Parse(s.Query)
+		if err != nil {
+			continue
+		}
+		cards, _, err := c.matching(ctx, q, since, MaxBackfillPapers)
+		if err != nil {
+			return Reply{}, fmt.Errorf("backfill %q: %w", s.Canonical, err)
+		}
+		for _, card := range cards {
+			if len(matched) >= MaxBackfillPapers && matched[card.Paper.Key] == nil {
+				continue
+			}
+			for _, t := range card.Matched {
+				if !slices.Contains(matched[card.Paper.Key], t) {
+					matched[card.Paper.Key] = append(matched[card.Paper.Key], t)
+				}
+			}
+		}
+	}
+	n, err := c.Store.Enqueue(ctx, req.Channel, store.KindBackfill, matched, c.now())
+	if err != nil {
+		return Reply{}, fmt.Errorf("backfill: %w", err)
+	}
+	c.changed(ctx, req.Channel)
+	if n == 0 {
+		return private(fmt.Sprintf("Nothing to backfill: the %d papers of the last %d days that match were already posted here.", len(matched), days)), nil
+	}
+	return Reply{Text: []string{fmt.Sprintf("Backfill: %d papers of the last %d days match this channel's subscriptions; they will be posted as one digest message.", n, days)}}, nil
 }
 
 func ago(now, t time.Time) string {
@@ -374,6 +458,7 @@ func helpReply() Reply {
 		"/papers unsubscribe <number or query>: stop one (channel managers)",
 		"/papers list: what this channel follows",
 		"/papers digest off | daily HH:MM [TZ]: one message a day instead of one per paper (channel managers)",
+		"/papers backfill <days>: post the last days' matching papers here as one digest (channel managers)",
 		"/papers sources: feeds, last poll, errors",
 		`Queries: words match whole words, plurals included (snn finds SNNs); "foundation model" is a phrase; neuro* a prefix; words are ANDed; OR or | for alternatives; -survey or NOT survey excludes; (parentheses) group; fields title: abs: au: cat:cs.LG cat:cs.* source: upvotes:>=10.`,
 		`Examples: /papers subscribe eeg -survey | /papers subscribe "foundation model" (eeg OR meg) | /papers title:snn cat:cs.NE`,
@@ -387,8 +472,8 @@ func (c *Commander) now() time.Time {
 	return time.Now()
 }
 
-func (c *Commander) changed(ch store.ChannelRef) {
+func (c *Commander) changed(ctx context.Context, ch store.ChannelRef) {
 	if c.OnChange != nil {
-		c.OnChange(ch)
+		c.OnChange(ctx, ch)
 	}
 }

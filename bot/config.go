@@ -28,6 +28,9 @@ type Config struct {
 	Sources []SourceConfig `toml:"sources"`
 	// Channels seed channels and their subscriptions; they are kept in sync with the store at start.
 	Channels []ChannelConfig `toml:"channels"`
+	Delivery DeliveryConfig  `toml:"delivery"`
+	Console  ConsoleConfig   `toml:"console"`
+	HTTP     HTTPConfig      `toml:"http"`
 
 	// path is the file the config was read from, for error messages.
 	path string
@@ -69,6 +72,31 @@ type SourceConfig struct {
 	MinUpvotes int `toml:"min_upvotes"`
 	// Days is how many recent UTC days of Hugging Face daily papers each poll reads (kind "hf-daily").
 	Days int `toml:"days"`
+}
+
+// DeliveryConfig is the [delivery] table.
+type DeliveryConfig struct {
+	// HourlyBudget caps the messages an instant-mode channel gets per hour; a burst beyond it is posted as one
+	// overflow digest when the hour allows. 0 means the default; -1 means no cap.
+	HourlyBudget int `toml:"hourly_budget"`
+	// DigestCards is how many papers a digest message shows; the rest are counted.
+	DigestCards int `toml:"digest_cards"`
+	// Workers is how many channels are sent to at once.
+	Workers int `toml:"workers"`
+}
+
+// ConsoleConfig is the [console] table: the terminal platform, always available, the default without tokens.
+type ConsoleConfig struct {
+	Format string `toml:"format"` // text or json
+	Output string `toml:"output"` // file to append to; "" is standard output
+}
+
+// HTTPConfig is the [http] table: the operations endpoint.
+type HTTPConfig struct {
+	// Listen is the address of /healthz and /metrics, e.g. "127.0.0.1:9090"; "" disables them.
+	Listen string `toml:"listen"`
+	// HealthMaxSilence: /healthz fails when no source has polled successfully for this long.
+	HealthMaxSilence Duration `toml:"health_max_silence"`
 }
 
 // ChannelConfig is one [[channels]] entry: subscriptions managed by the configuration file rather than by commands.
@@ -186,6 +214,21 @@ func (c *Config) applyDefaults() {
 	if c.Fetch.ArxivAPIInterval == 0 {
 		c.Fetch.ArxivAPIInterval = Duration(DefaultArxivAPIInterval)
 	}
+	if c.Delivery.HourlyBudget == 0 {
+		c.Delivery.HourlyBudget = 20
+	}
+	if c.Delivery.DigestCards == 0 {
+		c.Delivery.DigestCards = 10
+	}
+	if c.Delivery.Workers == 0 {
+		c.Delivery.Workers = 4
+	}
+	if c.Console.Format == "" {
+		c.Console.Format = "text"
+	}
+	if c.HTTP.HealthMaxSilence == 0 {
+		c.HTTP.HealthMaxSilence = Duration(6 * time.Hour)
+	}
 	for i := range c.Sources {
 		if c.Sources[i].Interval == 0 {
 			c.Sources[i].Interval = Duration(DefaultInterval)
@@ -204,6 +247,18 @@ func (c *Config) validate(data []byte) error {
 	}
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		bad(keyLine(data, "log", -1, "format"), "log.format %q: want text or json", c.Log.Format)
+	}
+	if c.Delivery.HourlyBudget < -1 {
+		bad(keyLine(data, "delivery", -1, "hourly_budget"), "delivery.hourly_budget must be positive, or -1 for no cap")
+	}
+	if c.Delivery.DigestCards < 1 || c.Delivery.DigestCards > 10 {
+		bad(keyLine(data, "delivery", -1, "digest_cards"), "delivery.digest_cards must be 1 to 10 (Discord shows at most 10 embeds)")
+	}
+	if c.Delivery.Workers < 1 || c.Delivery.Workers > 64 {
+		bad(keyLine(data, "delivery", -1, "workers"), "delivery.workers must be 1 to 64")
+	}
+	if c.Console.Format != "text" && c.Console.Format != "json" {
+		bad(keyLine(data, "console", -1, "format"), "console.format %q: want text or json", c.Console.Format)
 	}
 	if c.Fetch.MaxBodyBytes < 0 {
 		bad(keyLine(data, "fetch", -1, "max_body_bytes"), "fetch.max_body_bytes must not be negative")

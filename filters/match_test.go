@@ -234,3 +234,90 @@ func TestFoldText(t *testing.T) {
 		})
 	}
 }
+
+// TestMatcherSharedQueries checks that subscriptions with the same canonical query, which share one compiled
+// program, still come and go one by one, and that sharing never lets one result's explanation alter another's.
+func TestMatcherSharedQueries(t *testing.T) {
+	paper := &sources.Paper{Title: "EEG foundation models", Abstract: "We decode MEG."}
+	spellings := []string{`eeg -survey`, `EEG AND NOT survey`, `eeg  NOT  Survey`, `(eeg) -(survey)`}
+	tests := []struct {
+		name    string
+		remove  []int64
+		wantIDs []int64
+	}{
+		{"all", nil, []int64{10, 11, 12, 13}},
+		{"remove first", []int64{10}, []int64{11, 12, 13}},
+		{"remove last added", []int64{13}, []int64{10, 11, 12}},
+		{"remove all but one", []int64{10, 12, 13}, []int64{11}},
+		{"remove all", []int64{10, 11, 12, 13}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := NewMatcher()
+			m.Add(1, mustParse(t, "meg")) // an unrelated program, to check slot bookkeeping around it
+			for i, s := range spellings {
+				m.Add(int64(10+i), mustParse(t, s))
+			}
+			if len(m.progByKey) != 2 {
+				t.Fatalf("%d distinct programs for 2 distinct queries", len(m.progByKey))
+			}
+			for _, id := range tt.remove {
+				m.Remove(id)
+			}
+			var got []int64
+			for _, r := range m.Match(paper) {
+				got = append(got, r.ID)
+				if want := "eeg (title)"; r.ID != 1 && r.Explanation.String() != want {
+					t.Errorf("subscription %d: explanation %q, want %q", r.ID, r.Explanation, want)
+				}
+			}
+			if want := append([]int64{1}, tt.wantIDs...); !slices.Equal(got, want) {
+				t.Fatalf("matched %v, want %v", got, want)
+			}
+			// Re-adding a removed subscription must share the program again rather than leak a second copy.
+			for _, id := range tt.remove {
+				m.Add(id, mustParse(t, spellings[id-10]))
+			}
+			if len(m.progByKey) != 2 || m.Len() != 5 {
+				t.Fatalf("after re-adding: %d programs, %d subscriptions; want 2 and 5", len(m.progByKey), m.Len())
+			}
+		})
+	}
+
+	t.Run("explanations do not alias", func(t *testing.T) {
+		m := NewMatcher()
+		m.Add(1, mustParse(t, "eeg"))
+		m.Add(2, mustParse(t, "EEG"))
+		rs := m.Match(paper)
+		if len(rs) != 2 {
+			t.Fatalf("got %v, want 2 results", rs)
+		}
+		rs[0].Explanation.Hits = append(rs[0].Explanation.Hits, Hit{Term: "extra", Field: "title"})
+		if got := rs[1].Explanation.String(); got != "eeg (title)" {
+			t.Fatalf("appending to one result's hits changed another's: %q", got)
+		}
+	})
+
+	t.Run("MatchFunc survives a panicking callback", func(t *testing.T) {
+		m := NewMatcher()
+		m.Add(1, mustParse(t, "eeg"))
+		m.Add(2, mustParse(t, "survey"))
+		func() {
+			defer func() { _ = recover() }()
+			m.MatchFunc(paper, func(int64, *Explanation) { panic("delivery failed") })
+		}()
+		// The pooled scratch must have been cleaned: a paper without "eeg" must not inherit its hit.
+		if rs := m.Match(&sources.Paper{Title: "a survey"}); len(rs) != 1 || rs[0].ID != 2 {
+			t.Fatalf("after a panic in MatchFunc: %v, want only subscription 2", rs)
+		}
+	})
+}
+
+func mustParse(t *testing.T, s string) *Query {
+	t.Helper()
+	q, err := Parse(s)
+	if err != nil {
+		t.Fatalf("Parse(%q): %v", s, err)
+	}
+	return q
+}

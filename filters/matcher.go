@@ -18,13 +18,15 @@ import (
 // rebuild when a subscription is added. Word prefixes (neuro*) and category and source prefixes (cs.*) live in
 // byte tries walked once per token. Identical terms of different subscriptions are stored once.
 //
-// Each subscription is compiled to a small flat boolean program over term ids and is indexed under a set of
-// anchor terms such that it cannot match unless one of them hits: a leaf anchors itself, an OR needs all its
+// Each subscription is compiled to a small flat boolean program over term ids. Subscriptions whose programs are
+// identical (the same canonical query followed by many channels, which is the common case for popular topics)
+// share one program that lists their ids, so it is evaluated and explained once per paper however many channels
+// follow it. A program is indexed under a set of anchor terms such that it cannot match unless one of them hits: a leaf anchors itself, an OR needs all its
 // branches' anchors, an AND needs only the cheapest branch's (the term used by the fewest subscriptions, phrases
 // before words before prefixes before categories), and a negation anchors nothing. Every valid query has anchors,
 // because Parse rejects queries that require nothing. Per paper, the text is tokenized once, each token is looked
-// up once, and only subscriptions with an anchor hit run their program. Add and Remove touch only the
-// subscription's own terms.
+// up once, and only programs with an anchor hit run. Add and Remove touch only the subscription's own terms and
+// program.
 //
 // Concurrency: Match may be called from many goroutines at once. Add and Remove may also run concurrently with
 // Match; they take a write lock, so a Match sees each subscription either entirely or not at all.
@@ -43,13 +45,15 @@ type Matcher struct {
 	srcPrefix   trie
 	upvoteTerms []int32
 
-	subs      []csub
-	freeSubs  []int32
-	slotByID  map[int64]int32
+	progs     []cprog
+	freeProgs []int32
+	progByKey map[string]int32 // program bytes -> its slot in progs
+	slotByID  map[int64]int32  // subscription id -> its program's slot
 	scratches sync.Pool
 }
 
-// Result is one subscription that matched a paper.
+// Result is one subscription that matched a paper. Results of subscriptions with identical queries share one
+// Explanation.Hits array (clipped, so appending to it copies); treat it as read-only.
 type Result struct {
 	ID          int64
 	Explanation Explanation
@@ -80,12 +84,12 @@ type instr struct {
 	term   int32
 }
 
-// csub is one compiled subscription.
-type csub struct {
-	id      int64
+// cprog is one distinct compiled program and the subscriptions that share it.
+type cprog struct {
+	key     string // the program's bytes, its key in progByKey
 	prog    []instr
 	anchors []int32
-	live    bool
+	ids     []int64 // never empty while the slot is in use
 }
 
 // scratch is the per-Match working memory, pooled so that a paper that matches nothing costs no allocation.
@@ -94,8 +98,9 @@ type scratch struct {
 	exact   []byte
 	mask    []uint8 // by term id: where the term hit (bit* values)
 	touched []int32
-	seen    []bool // by subscription slot
+	seen    []bool // by program slot
 	cands   []int32
+	expl    Explanation // MatchFunc's reused explanation
 }
 
 // NewMatcher returns an empty Matcher.
@@ -105,6 +110,7 @@ func NewMatcher() *Matcher {
 		words:     map[string][]int32{},
 		catExact:  map[string][]int32{},
 		srcExact:  map[string][]int32{},
+		progByKey: map[string]int32{},
 		slotByID:  map[int64]int32{},
 	}
 }
@@ -122,24 +128,44 @@ func (m *Matcher) Add(id int64, q *Query) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.remove(id)
+	// Compiling interns the terms, taking one reference per leaf even when the program turns out to exist
+	// already: remove releases them per subscription, so the counts stay balanced and keep measuring popularity.
 	var prog []instr
 	m.compile(q.root, &prog)
+	key := progKey(prog)
+	if slot, ok := m.progByKey[key]; ok {
+		m.progs[slot].ids = append(m.progs[slot].ids, id)
+		m.slotByID[id] = slot
+		return
+	}
 	anchors := m.anchors(prog, 0)
 	slices.Sort(anchors)
 	anchors = slices.Compact(anchors)
 	var slot int32
-	if k := len(m.freeSubs); k > 0 {
-		slot = m.freeSubs[k-1]
-		m.freeSubs = m.freeSubs[:k-1]
+	if k := len(m.freeProgs); k > 0 {
+		slot = m.freeProgs[k-1]
+		m.freeProgs = m.freeProgs[:k-1]
 	} else {
-		slot = int32(len(m.subs))
-		m.subs = append(m.subs, csub{})
+		slot = int32(len(m.progs))
+		m.progs = append(m.progs, cprog{})
 	}
-	m.subs[slot] = csub{id: id, prog: slices.Clip(prog), anchors: slices.Clip(anchors), live: true}
+	m.progs[slot] = cprog{key: key, prog: slices.Clip(prog), anchors: slices.Clip(anchors), ids: []int64{id}}
+	m.progByKey[key] = slot
 	m.slotByID[id] = slot
 	for _, t := range anchors {
 		m.terms[t].posting = append(m.terms[t].posting, slot)
 	}
+}
+
+// progKey serializes a program. Term ids are interned, so two subscriptions get the same key exactly when their
+// programs are the same, which is what sharing one evaluation needs (equal canonical queries always do).
+func progKey(prog []instr) string {
+	b := make([]byte, 0, len(prog)*10)
+	for _, in := range prog {
+		b = append(b, byte(in.op), in.fields, byte(in.nkids), byte(in.nkids>>8), byte(in.size), byte(in.size>>8),
+			byte(in.term), byte(in.term>>8), byte(in.term>>16), byte(in.term>>24))
+	}
+	return string(b)
 }
 
 // Remove deletes the subscription with this id, if any.
@@ -154,21 +180,31 @@ func (m *Matcher) remove(id int64) {
 	if !ok {
 		return
 	}
-	s := &m.subs[slot]
-	for _, t := range s.anchors {
-		p := m.terms[t].posting
-		i := slices.Index(p, slot)
-		p[i] = p[len(p)-1]
-		m.terms[t].posting = p[:len(p)-1]
+	delete(m.slotByID, id)
+	c := &m.progs[slot]
+	i := slices.Index(c.ids, id)
+	c.ids[i] = c.ids[len(c.ids)-1]
+	c.ids = c.ids[:len(c.ids)-1]
+	last := len(c.ids) == 0
+	// Unpost before releasing: releasing a term's last reference wipes the term, posting list included.
+	if last {
+		for _, t := range c.anchors {
+			p := m.terms[t].posting
+			i := slices.Index(p, slot)
+			p[i] = p[len(p)-1]
+			m.terms[t].posting = p[:len(p)-1]
+		}
 	}
-	for _, in := range s.prog {
+	for _, in := range c.prog {
 		if in.op >= kWord {
 			m.release(in.term)
 		}
 	}
-	*s = csub{}
-	delete(m.slotByID, id)
-	m.freeSubs = append(m.freeSubs, slot)
+	if last {
+		delete(m.progByKey, c.key)
+		*c = cprog{}
+		m.freeProgs = append(m.freeProgs, slot)
+	}
 }
 
 // compile appends the program of n to prog.
@@ -365,7 +401,7 @@ func (m *Matcher) getScratch() *scratch {
 	if n := len(m.terms); len(s.mask) < n {
 		s.mask = make([]uint8, n+n/4)
 	}
-	if n := len(m.subs); len(s.seen) < n {
+	if n := len(m.progs); len(s.seen) < n {
 		s.seen = make([]bool, n+n/4)
 	}
 	return s
@@ -380,14 +416,60 @@ func bstr(b []byte) string {
 }
 
 // Match returns the subscriptions that match p, sorted by id, each with its explanation; nil if none.
+// It allocates the result and one Hits array per distinct matching query; MatchFunc allocates nothing.
 func (m *Matcher) Match(p *sources.Paper) []Result {
+	var out []Result
+	m.match(p, func(c *cprog, s *scratch) {
+		var e Explanation
+		m.explainProg(c.prog, 0, s.mask, &e)
+		e.Hits = slices.Clip(e.Hits)
+		for _, id := range c.ids {
+			out = append(out, Result{ID: id, Explanation: e})
+		}
+	})
+	slices.SortFunc(out, func(a, b Result) int {
+		return cmpInt64(a.ID, b.ID)
+	})
+	return out
+}
+
+// MatchFunc calls fn once for each subscription that matches p, in no particular order, with its explanation. It
+// is the delivery engine's entry point: it allocates nothing per match, and a query followed by many channels is
+// evaluated and explained once, then fanned out to its ids. *e is reused and is valid only during the call (copy
+// e.Hits to keep it); consecutive calls for subscriptions with identical queries see the same *e. fn runs under
+// the Matcher's read lock, so it must not call Add or Remove.
+func (m *Matcher) MatchFunc(p *sources.Paper, fn func(id int64, e *Explanation)) {
+	m.match(p, func(c *cprog, s *scratch) {
+		s.expl.Hits = s.expl.Hits[:0]
+		m.explainProg(c.prog, 0, s.mask, &s.expl)
+		for _, id := range c.ids {
+			fn(id, &s.expl)
+		}
+	})
+}
+
+// match scans p once and calls hit with each program that holds; the scratch holds the term hit masks that
+// explainProg needs.
+func (m *Matcher) match(p *sources.Paper, hit func(c *cprog, s *scratch)) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if len(m.slotByID) == 0 {
-		return nil
+		return
 	}
 	s := m.getScratch()
-	defer m.scratches.Put(s)
+	// Clean up in a defer: if hit panics (MatchFunc runs the caller's code), the pooled scratch must still come
+	// back with all-zero masks and marks, or later matches would see this paper's hits.
+	defer func() {
+		for _, slot := range s.cands {
+			s.seen[slot] = false
+		}
+		for _, id := range s.touched {
+			s.mask[id] = 0
+		}
+		s.touched = s.touched[:0]
+		s.cands = s.cands[:0]
+		m.scratches.Put(s)
+	}()
 
 	m.scanText(s, p)
 	m.scanExact(s, p.Categories, m.catExact, &m.catPrefix)
@@ -408,25 +490,11 @@ func (m *Matcher) Match(p *sources.Paper) []Result {
 			}
 		}
 	}
-	var out []Result
 	for _, slot := range s.cands {
-		s.seen[slot] = false
-		sub := &m.subs[slot]
-		if evalProg(sub.prog, 0, s.mask) {
-			var e Explanation
-			m.explainProg(sub.prog, 0, s.mask, &e)
-			out = append(out, Result{ID: sub.id, Explanation: e})
+		if c := &m.progs[slot]; evalProg(c.prog, 0, s.mask) {
+			hit(c, s)
 		}
 	}
-	for _, id := range s.touched {
-		s.mask[id] = 0
-	}
-	s.touched = s.touched[:0]
-	s.cands = s.cands[:0]
-	slices.SortFunc(out, func(a, b Result) int {
-		return cmpInt64(a.ID, b.ID)
-	})
-	return out
 }
 
 func cmpInt64(a, b int64) int {

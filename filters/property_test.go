@@ -126,6 +126,17 @@ func reference(live map[int64]*Query, p *sources.Paper) []Result {
 	return out
 }
 
+// matchFuncResults collects MatchFunc's calls as Match would return them: sorted by id, explanations copied
+// because MatchFunc reuses them.
+func matchFuncResults(m *Matcher, p *sources.Paper) []Result {
+	var out []Result
+	m.MatchFunc(p, func(id int64, e *Explanation) {
+		out = append(out, Result{ID: id, Explanation: Explanation{Hits: slices.Clone(e.Hits)}})
+	})
+	slices.SortFunc(out, func(a, b Result) int { return cmpInt64(a.ID, b.ID) })
+	return out
+}
+
 func TestPropertyMatcherAgreesWithReference(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	pool := randQueries(r, 400)
@@ -141,6 +152,11 @@ func TestPropertyMatcherAgreesWithReference(t *testing.T) {
 				delete(live, id)
 			} else {
 				q := pool[r.IntN(len(pool))]
+				if r.IntN(3) == 0 {
+					// A few popular queries followed by many channels, so that programs are shared, and unshared
+					// again as their subscriptions go.
+					q = pool[r.IntN(8)]
+				}
 				m.Add(id, q)
 				live[id] = q
 			}
@@ -154,6 +170,9 @@ func TestPropertyMatcherAgreesWithReference(t *testing.T) {
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("round %d, paper %+v:\ncompiled  %v\nreference %v", round, p, got, want)
 			}
+			if viaFunc := matchFuncResults(m, p); !reflect.DeepEqual(viaFunc, want) {
+				t.Fatalf("round %d, paper %+v:\nMatchFunc %v\nreference %v", round, p, viaFunc, want)
+			}
 			matched += len(want)
 		}
 	}
@@ -165,7 +184,7 @@ func TestPropertyMatcherAgreesWithReference(t *testing.T) {
 		m.Remove(id)
 	}
 	if m.Len() != 0 || len(m.termByKey) != 0 || len(m.words) != 0 || !m.wordPrefix.empty() || !m.catPrefix.empty() ||
-		len(m.upvoteTerms) != 0 {
+		len(m.upvoteTerms) != 0 || len(m.progByKey) != 0 || len(m.freeProgs) != len(m.progs) {
 		t.Fatalf("removing every subscription left state behind: %d terms, %d words", len(m.termByKey), len(m.words))
 	}
 }

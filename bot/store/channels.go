@@ -76,6 +76,8 @@ type Channel struct {
 	// DigestAt ("09:00") and DigestTZ (IANA name) are set in digest mode.
 	DigestAt string
 	DigestTZ string
+	// Blocked is why delivery to the channel stopped (a permanent platform error), "" when it is deliverable.
+	Blocked string
 }
 
 // ModeString describes the mode for people: "instant" or "daily digest at 09:00 Europe/Berlin".
@@ -210,12 +212,30 @@ func (s *Store) AllSubscriptions(ctx context.Context) ([]Subscription, error) {
 // Channel returns ch's settings; a channel never configured is instant.
 func (s *Store) Channel(ctx context.Context, ch ChannelRef) (Channel, error) {
 	c := Channel{Ref: ch, Mode: ModeInstant}
-	err := s.r.QueryRowContext(ctx, `SELECT mode, digest_at, digest_tz FROM channels WHERE platform = ? AND id = ?`, ch.Platform, ch.ID).
-		Scan(&c.Mode, &c.DigestAt, &c.DigestTZ)
+	err := s.r.QueryRowContext(ctx, `SELECT mode, digest_at, digest_tz, blocked FROM channels WHERE platform = ? AND id = ?`, ch.Platform, ch.ID).
+		Scan(&c.Mode, &c.DigestAt, &c.DigestTZ, &c.Blocked)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return Channel{}, fmt.Errorf("channel %s: %w", ch, err)
 	}
 	return c, nil
+}
+
+// BlockedChannels lists the channels delivery stopped for, with the reason.
+func (s *Store) BlockedChannels(ctx context.Context) ([]Channel, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT platform, id, mode, digest_at, digest_tz, blocked FROM channels WHERE blocked <> '' ORDER BY platform, id`)
+	if err != nil {
+		return nil, fmt.Errorf("blocked channels: %w", err)
+	}
+	defer rows.Close()
+	var out []Channel
+	for rows.Next() {
+		var c Channel
+		if err := rows.Scan(&c.Ref.Platform, &c.Ref.ID, &c.Mode, &c.DigestAt, &c.DigestTZ, &c.Blocked); err != nil {
+			return nil, fmt.Errorf("blocked channels: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 // SetChannelMode stores c's mode and digest time.

@@ -25,6 +25,9 @@ type IngestResult struct {
 	Updated []string
 	// Unchanged counts known papers the batch taught nothing new.
 	Unchanged int
+	// Routed counts the outbox rows the batch created (IngestAndRoute only); a (channel, paper) pair that already
+	// had a row is not counted.
+	Routed int
 }
 
 // maxErrorLen caps a stored poll error: errors can embed whole response bodies.
@@ -67,14 +70,34 @@ type writeOp struct {
 // anything, else Unchanged. Duplicate keys within the batch are merged first. The source's name is added to every
 // paper's Sources. Papers without a Key get sources.KeyOf.
 func (s *Store) Ingest(ctx context.Context, source string, papers []sources.Paper, validators map[string]sources.Validators, at time.Time) (IngestResult, error) {
-	res, err := s.ingest(ctx, source, papers, validators, at)
+	return s.IngestAndRoute(ctx, source, papers, validators, at, nil)
+}
+
+// Router decides which channels get a paper; it runs inside the ingest transaction and must not touch the store.
+// firstSeen is when the paper was first stored: a router applies only subscriptions that existed by then, so a
+// new subscription never pulls in papers ingested before it.
+type Router func(p *sources.Paper, firstSeen time.Time) []Route
+
+// Route is one channel that gets a paper, with the query terms that matched there.
+type Route struct {
+	Channel ChannelRef
+	Matched []string
+}
+
+// IngestAndRoute is Ingest plus delivery: in the same transaction, it asks route about every paper the batch
+// announces (new papers, and known papers that a non-replacement item changed, such as a cross-list adding a
+// category or upvotes growing) and writes one outbox row per (channel, paper). A pair that already has a row is
+// skipped, so a channel sees a paper once, ever, whatever the source, version or cross-list; a replacement never
+// routes. Because papers and outbox rows commit together, a crash can lose neither.
+func (s *Store) IngestAndRoute(ctx context.Context, source string, papers []sources.Paper, validators map[string]sources.Validators, at time.Time, route Router) (IngestResult, error) {
+	res, err := s.ingest(ctx, source, papers, validators, at, route)
 	if err != nil {
 		return IngestResult{}, fmt.Errorf("ingest %s: %w", source, err)
 	}
 	return res, nil
 }
 
-func (s *Store) ingest(ctx context.Context, source string, papers []sources.Paper, validators map[string]sources.Validators, at time.Time) (res IngestResult, err error) {
+func (s *Store) ingest(ctx context.Context, source string, papers []sources.Paper, validators map[string]sources.Validators, at time.Time, route Router) (res IngestResult, err error) {
 	if source == "" {
 		return res, errors.New("empty source name")
 	}
@@ -106,6 +129,7 @@ func (s *Store) ingest(ctx context.Context, source string, papers []sources.Pape
 	defer alloc.close()
 
 	ops := make([]writeOp, 0, len(keys))
+	var toRoute []routeCand
 	gained := 0
 	for _, k := range keys {
 		in := batch[k]
@@ -119,6 +143,7 @@ func (s *Store) ingest(ctx context.Context, source string, papers []sources.Pape
 			gained++
 			if in.announce {
 				res.New = append(res.New, k)
+				toRoute = append(toRoute, routeCand{p: in.p, firstSeen: now})
 			} else {
 				res.Updated = append(res.Updated, k)
 			}
@@ -138,6 +163,9 @@ func (s *Store) ingest(ctx context.Context, source string, papers []sources.Pape
 			continue
 		}
 		res.Updated = append(res.Updated, k)
+		if in.announce {
+			toRoute = append(toRoute, routeCand{p: merged, firstSeen: prev.firstSeen})
+		}
 		id := prev.id
 		if sec := sortSec(merged, prev.firstSeen); sec != prev.id>>idShift {
 			// The merge moved Published (an earlier date became known): move the row so the id order stays the
@@ -151,6 +179,11 @@ func (s *Store) ingest(ctx context.Context, source string, papers []sources.Pape
 	slices.SortFunc(ops, func(a, b writeOp) int { return cmp.Compare(a.id, b.id) })
 	if err := writePapers(ctx, tx, ops, now); err != nil {
 		return res, err
+	}
+	if route != nil && len(toRoute) > 0 {
+		if res.Routed, err = writeRoutes(ctx, tx, route, toRoute, at); err != nil {
+			return res, err
+		}
 	}
 	if err := saveValidators(ctx, tx, source, validators); err != nil {
 		return res, err
@@ -177,6 +210,41 @@ ON CONFLICT (source) DO UPDATE SET
 		return res, fmt.Errorf("commit: %w", err)
 	}
 	return res, nil
+}
+
+// routeCand is a paper to offer the router, with when it was first stored (Unix ms).
+type routeCand struct {
+	p         sources.Paper
+	firstSeen int64
+}
+
+// writeRoutes asks route about each candidate and inserts the outbox rows in one statement over a JSON array.
+func writeRoutes(ctx context.Context, tx *sql.Tx, route Router, cands []routeCand, at time.Time) (int, error) {
+	type row struct {
+		Platform string   `json:"p"`
+		Channel  string   `json:"c"`
+		Key      string   `json:"k"`
+		Matched  []string `json:"m"`
+	}
+	var rows []row
+	for i := range cands {
+		for _, r := range route(&cands[i].p, time.UnixMilli(cands[i].firstSeen)) {
+			rows = append(rows, row{Platform: r.Channel.Platform, Channel: r.Channel.ID, Key: cands[i].p.Key, Matched: r.Matched})
+		}
+	}
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	data, err := json.Marshal(rows)
+	if err != nil {
+		return 0, fmt.Errorf("encode outbox rows: %w", err)
+	}
+	res, err := tx.ExecContext(ctx, insertOutboxSQL, string(data), KindMatch, at.UnixNano())
+	if err != nil {
+		return 0, fmt.Errorf("write outbox: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
 }
 
 // dedupe keys the batch, merges duplicate keys in batch order and returns the distinct keys in first-seen order.

@@ -95,6 +95,8 @@ CREATE TABLE source_state (
 `,
 		// 2: channels and their subscriptions (channels.go).
 		channelsMigration,
+		// 3: the outbox, and channel delivery state (outbox.go).
+		outboxMigration,
 	}
 }
 

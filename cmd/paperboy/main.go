@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/paperboy-bot/paperboy/bot"
+	"github.com/paperboy-bot/paperboy/bot/console"
 	"github.com/paperboy-bot/paperboy/bot/store"
 	"github.com/paperboy-bot/paperboy/filters"
 	"github.com/paperboy-bot/paperboy/sources"
@@ -100,6 +101,10 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	defer app.Close()
+	if err := addPlatforms(app, cfg, stdout); err != nil {
+		fmt.Fprintf(stderr, "paperboy: %v\n", err)
+		return 1
+	}
 
 	switch cmd {
 	case "poll":
@@ -120,9 +125,30 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 }
 
+// addPlatforms sets up the delivery platforms. The console is always there: it is how the bot runs out of the
+// box, and a console channel in the config is a way to watch what a subscription would post.
+func addPlatforms(app *bot.App, cfg *bot.Config, stdout io.Writer) error {
+	var out io.Writer = stdout
+	var closer io.Closer
+	if cfg.Console.Output != "" {
+		f, err := console.Open(cfg.Console.Output)
+		if err != nil {
+			return fmt.Errorf("console output: %w", err)
+		}
+		out, closer = f, f
+	}
+	con, err := console.New(console.Options{Format: cfg.Console.Format, Output: out})
+	if err != nil {
+		return fmt.Errorf("console: %w", err)
+	}
+	app.AddPlatform(con, closer)
+	return nil
+}
+
 func runLoop(ctx context.Context, app *bot.App, stderr io.Writer) int {
-	app.Logger.Info("paperboy starting", "version", bot.Version(), "store", app.Config.Store.Path, "sources", len(app.Config.Sources))
-	if err := app.Poller.Run(ctx); err != nil {
+	app.Logger.Info("paperboy starting", "version", bot.Version(), "store", app.Config.Store.Path,
+		"sources", len(app.Config.Sources), "channels", len(app.Config.Channels))
+	if err := app.Run(ctx); err != nil {
 		fmt.Fprintf(stderr, "paperboy: %v\n", err)
 		return 1
 	}
