@@ -70,8 +70,8 @@ type cterm struct {
 	n       int
 	key     string
 	display string
-	refs    int32   // leaf occurrences in live subscriptions; 0 means the id is free
-	posting []int32 // subscription slots anchored on this term
+	refs    int32  // leaf occurrences in live subscriptions; 0 means the id is free
+	posting []post // programs anchored on this term
 }
 
 // instr is one node of a compiled subscription, in prefix order; size is the node's length in instrs, so that a
@@ -82,6 +82,15 @@ type instr struct {
 	nkids  uint16
 	size   uint16
 	term   int32
+}
+
+// post is one program anchored on a term. need, unless -1, is another term the program cannot hold without (a
+// leaf directly under its top-level AND), with the fields that satisfy it: checking it in the small, hot hit mask
+// rejects most candidates of a popular anchor before their program, elsewhere in memory, is read.
+type post struct {
+	slot       int32
+	need       int32
+	needFields uint8
 }
 
 // cprog is one distinct compiled program and the subscriptions that share it.
@@ -153,8 +162,28 @@ func (m *Matcher) Add(id int64, q *Query) {
 	m.progByKey[key] = slot
 	m.slotByID[id] = slot
 	for _, t := range anchors {
-		m.terms[t].posting = append(m.terms[t].posting, slot)
+		m.terms[t].posting = append(m.terms[t].posting, m.post(prog, slot, t))
 	}
+}
+
+// post returns the posting of the program prog, stored at slot, under its anchor term anchor: need is the rarest
+// leaf of the top-level AND other than the anchor.
+func (m *Matcher) post(prog []instr, slot, anchor int32) post {
+	pe := post{slot: slot, need: -1}
+	if prog[0].op != kAnd {
+		return pe
+	}
+	best := 0
+	for c, k := 1, 0; k < int(prog[0].nkids); k++ {
+		in := prog[c]
+		if in.op >= kWord && in.term != anchor {
+			if cost := m.termCost(in.term); pe.need < 0 || cost < best {
+				pe.need, pe.needFields, best = in.term, in.fields, cost
+			}
+		}
+		c += int(in.size)
+	}
+	return pe
 }
 
 // progKey serializes a program. Term ids are interned, so two subscriptions get the same key exactly when their
@@ -190,7 +219,7 @@ func (m *Matcher) remove(id int64) {
 	if last {
 		for _, t := range c.anchors {
 			p := m.terms[t].posting
-			i := slices.Index(p, slot)
+			i := slices.IndexFunc(p, func(pe post) bool { return pe.slot == slot })
 			p[i] = p[len(p)-1]
 			m.terms[t].posting = p[:len(p)-1]
 		}
@@ -483,8 +512,11 @@ func (m *Matcher) match(p *sources.Paper, hit func(c *cprog, s *scratch)) {
 	}
 
 	for _, id := range s.touched {
-		for _, slot := range m.terms[id].posting {
-			if !s.seen[slot] {
+		for _, pe := range m.terms[id].posting {
+			if pe.need >= 0 && s.mask[pe.need]&pe.needFields == 0 {
+				continue
+			}
+			if slot := pe.slot; !s.seen[slot] {
 				s.seen[slot] = true
 				s.cands = append(s.cands, slot)
 			}

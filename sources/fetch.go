@@ -10,7 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"net/url"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -337,7 +337,7 @@ func (f *Fetcher) Get(ctx context.Context, url string, prev Validators) (*Respon
 
 // newRequest builds the GET. Validators are sent only when stored: an empty If-None-Match would be malformed.
 func (f *Fetcher) newRequest(rawURL string, prev Validators) (*http.Request, error) {
-	u, err := url.Parse(rawURL)
+	u, err := neturl.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s: %w", rawURL, err)
 	}
@@ -451,6 +451,11 @@ func (f *Fetcher) requestError(ctx, tctx context.Context, url string, err error)
 	}
 	if tctx.Err() != nil {
 		return fmt.Errorf("fetch %s: timed out after %s: %w", url, f.timeout, context.DeadlineExceeded)
+	}
+	// net/http's *url.Error repeats the method and URL, which this message already gives.
+	var ue *neturl.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
 	}
 	return fmt.Errorf("fetch %s: %w", url, err)
 }

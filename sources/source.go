@@ -11,7 +11,8 @@ import (
 	"time"
 )
 
-// Getter fetches one URL with conditional-GET validators. *Fetcher implements it; tests use fakes.
+// Getter fetches one URL with conditional-GET validators. *Fetcher implements it; tests use fakes. Its errors
+// name the URL, so sources add only their own name.
 type Getter interface {
 	Get(ctx context.Context, url string, prev Validators) (*Response, error)
 }
@@ -263,7 +264,8 @@ func (s *feedSource) Poll(ctx context.Context, prev map[string]Validators) (Poll
 	for _, u := range urls {
 		resp, err := s.get.Get(ctx, u, prev[u])
 		if err != nil {
-			return PollResult{}, fmt.Errorf("source %q: fetch %s: %w", s.name, u, err)
+			// The fetcher's errors name the URL already.
+			return PollResult{}, fmt.Errorf("source %q: %w", s.name, err)
 		}
 		if resp == nil {
 			return PollResult{}, fmt.Errorf("source %q: fetch %s: no response", s.name, u)

@@ -34,7 +34,8 @@ func (f *fakeGetter) Get(ctx context.Context, url string, prev Validators) (*Res
 		return nil, err
 	}
 	if err, ok := f.errs[url]; ok {
-		return nil, err
+		// Like the real Fetcher, errors name the URL (see Getter).
+		return nil, fmt.Errorf("fetch %s: %w", url, err)
 	}
 	if r, ok := f.responses[url]; ok {
 		return r, nil

@@ -1,0 +1,445 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/paperboy-bot/paperboy/bot/store"
+	"github.com/paperboy-bot/paperboy/filters"
+	"github.com/paperboy-bot/paperboy/sources"
+)
+
+// fakePlatform records what it is asked to send; fail, if set, decides the outcome of each call.
+type fakePlatform struct {
+	mu    sync.Mutex
+	calls int
+	sent  []Message
+	fail  func(call int, msg Message) error
+}
+
+func (f *fakePlatform) Name() string { return "slack" }
+
+func (f *fakePlatform) Send(_ context.Context, msg Message) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.fail != nil {
+		if err := f.fail(f.calls, msg); err != nil {
+			return "", err
+		}
+	}
+	f.sent = append(f.sent, msg)
+	return fmt.Sprintf("m%d", len(f.sent)), nil
+}
+
+// keys returns the paper keys sent to ch, in order, a digest's cards included.
+func (f *fakePlatform) keys(ch store.ChannelRef) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, m := range f.sent {
+		if m.Channel == ch {
+			for _, c := range m.Cards {
+				out = append(out, c.Paper.Key)
+			}
+		}
+	}
+	return out
+}
+
+func (f *fakePlatform) messages() []Message {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.sent)
+}
+
+// clock is a settable fake clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+func (c *clock) Add(d time.Duration) { c.Set(c.Now().Add(d)) }
+
+type engineFixture struct {
+	t     *testing.T
+	path  string
+	st    *store.Store
+	eng   *Engine
+	plat  *fakePlatform
+	clock *clock
+}
+
+func newEngineFixture(t *testing.T) *engineFixture {
+	t.Helper()
+	f := &engineFixture{t: t, path: filepath.Join(t.TempDir(), "paperboy.db"), plat: &fakePlatform{},
+		clock: &clock{t: time.Date(2026, 3, 27, 12, 0, 0, 0, time.UTC)}}
+	f.open()
+	return f
+}
+
+// open (re)opens the store and builds a fresh engine on it, as a restart would.
+func (f *engineFixture) open() {
+	f.t.Helper()
+	if f.st != nil {
+		f.st.Close()
+	}
+	st, err := store.Open(context.Background(), f.path)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.t.Cleanup(func() { st.Close() })
+	f.st = st
+	f.eng = &Engine{Store: st, Platforms: map[string]Platform{"slack": f.plat}, Now: f.clock.Now,
+		Limits:  map[string]PlatformLimits{"slack": {PerChannel: rate.Inf, Global: rate.Inf}},
+		Backoff: sources.Backoff{Base: time.Minute, Max: time.Hour, Rand: func() float64 { return 1 }}}
+	if err := f.eng.LoadSubscriptions(context.Background()); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *engineFixture) subscribe(ch store.ChannelRef, query string) {
+	f.t.Helper()
+	q, err := filters.Parse(query)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if _, err := f.st.AddSubscription(context.Background(), store.Subscription{Channel: ch, Query: query, Canonical: q.String(), AddedAt: f.clock.Now()}); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := f.eng.ReloadChannel(context.Background(), ch); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *engineFixture) ingest(source string, ps ...sources.Paper) store.IngestResult {
+	f.t.Helper()
+	res, err := f.eng.Ingest(context.Background(), source, ps, nil, f.clock.Now())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return res
+}
+
+func (f *engineFixture) deliver() {
+	f.t.Helper()
+	if err := f.eng.DeliverDue(context.Background()); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+var (
+	chA = store.ChannelRef{Platform: "slack", ID: "CA"}
+	chB = store.ChannelRef{Platform: "slack", ID: "CB"}
+)
+
+// arxivPaper is one arXiv paper as a source of the given kind would deliver it.
+func arxivPaper(id string, v int, at sources.AnnounceType, cats []string, title string) sources.Paper {
+	p := sources.Paper{ArxivID: id, Version: v, AnnounceType: at, Categories: cats, Title: title,
+		Abstract: "We study electroencephalography with transformers.", URL: "https://arxiv.org/abs/" + id,
+		Published: time.Date(2026, 3, 26, 0, 0, 0, 0, time.UTC)}
+	p.Key = sources.KeyOf(p)
+	return p
+}
+
+// TestOncePerChannel follows one paper through Hugging Face, two arXiv category feeds (new and cross), a later
+// replace and a restart: each matching channel gets exactly one card, and a channel whose two subscriptions both
+// match gets one card listing both.
+func TestOncePerChannel(t *testing.T) {
+	f := newEngineFixture(t)
+	f.subscribe(chA, "eeg")
+	f.subscribe(chA, "transformer")
+	f.subscribe(chB, "cat:stat.ML")
+	title := "EEG foundation models"
+
+	hf := arxivPaper("2603.01234", 1, "", nil, title)
+	hf.HasHF, hf.Upvotes = true, 3
+	f.ingest("hf", hf)
+	f.ingest("arxiv-cs", arxivPaper("2603.01234", 1, sources.AnnounceNew, []string{"cs.LG"}, title))
+	// The cross-list into stat.ML is the first time chB's subscription matches: it is new for chB only.
+	f.ingest("arxiv-stat", arxivPaper("2603.01234", 1, sources.AnnounceCross, []string{"stat.ML"}, title))
+	f.deliver()
+	f.ingest("arxiv-cs", arxivPaper("2603.01234", 2, sources.AnnounceReplace, []string{"cs.LG", "stat.ML"}, title+" (v2)"))
+	f.open() // restart
+	f.ingest("arxiv-cs", arxivPaper("2603.01234", 1, sources.AnnounceNew, []string{"cs.LG"}, title))
+	f.ingest("arxiv-stat", arxivPaper("2603.01234", 2, sources.AnnounceReplaceCross, []string{"stat.ML"}, title))
+	f.deliver()
+
+	if got := f.plat.keys(chA); !slices.Equal(got, []string{"arxiv:2603.01234"}) {
+		t.Errorf("channel A got %v, want the paper once", got)
+	}
+	if got := f.plat.keys(chB); !slices.Equal(got, []string{"arxiv:2603.01234"}) {
+		t.Errorf("channel B got %v, want the paper once", got)
+	}
+	for _, m := range f.plat.messages() {
+		if m.Channel == chA && !slices.Equal(m.Cards[0].Matched, []string{"eeg", "transformer"}) {
+			t.Errorf("channel A's card says matched %v, want both subscriptions' terms", m.Cards[0].Matched)
+		}
+	}
+}
+
+// TestNewSubscriptionDoesNotFlood checks that a subscription applies to papers ingested after it: an older paper
+// updated later (upvotes growing) is not announced to it, while a paper ingested afterwards is.
+func TestNewSubscriptionDoesNotFlood(t *testing.T) {
+	f := newEngineFixture(t)
+	old := arxivPaper("2603.00001", 1, sources.AnnounceNew, []string{"cs.LG"}, "EEG decoding at scale")
+	old.HasHF, old.Upvotes = true, 1
+	f.ingest("hf", old)
+	f.clock.Add(time.Hour)
+	f.subscribe(chA, "eeg")
+	f.clock.Add(time.Hour)
+	old.Upvotes = 50
+	f.ingest("hf", old)
+	f.ingest("arxiv", arxivPaper("2603.00002", 1, sources.AnnounceNew, []string{"cs.LG"}, "EEG after the subscription"))
+	f.deliver()
+	if got := f.plat.keys(chA); !slices.Equal(got, []string{"arxiv:2603.00002"}) {
+		t.Errorf("got %v, want only the paper ingested after subscribing", got)
+	}
+}
+
+func TestDeliveryOrderAndFaults(t *testing.T) {
+	newBatch := func(n int) []sources.Paper {
+		var ps []sources.Paper
+		for i := range n {
+			p := arxivPaper(fmt.Sprintf("2603.%05d", i), 1, sources.AnnounceNew, []string{"cs.LG"}, fmt.Sprintf("EEG paper %d", i))
+			p.Published = time.Date(2026, 3, 1+i, 0, 0, 0, 0, time.UTC)
+			ps = append(ps, p)
+		}
+		slices.Reverse(ps) // the feed lists newest first; delivery must still go oldest first
+		return ps
+	}
+	wantOrder := func(n int) []string {
+		var out []string
+		for i := range n {
+			out = append(out, fmt.Sprintf("arxiv:2603.%05d", i))
+		}
+		return out
+	}
+
+	t.Run("429 is waited out, nothing sent before Retry-After, then everything once", func(t *testing.T) {
+		f := newEngineFixture(t)
+		var callTimes []time.Time
+		f.plat.fail = func(call int, _ Message) error {
+			callTimes = append(callTimes, f.clock.Now())
+			if call == 2 {
+				return &RateLimitError{RetryAfter: 30 * time.Second}
+			}
+			return nil
+		}
+		f.subscribe(chA, "eeg")
+		f.ingest("arxiv", newBatch(3)...)
+		start := f.clock.Now()
+		f.deliver() // sends 1, is limited on 2
+		f.clock.Add(29 * time.Second)
+		f.deliver() // still inside the wait: no request
+		if len(callTimes) != 2 {
+			t.Fatalf("%d requests by %s, want 2 (none during the Retry-After wait)", len(callTimes), f.clock.Now().Sub(start))
+		}
+		f.clock.Add(2 * time.Second)
+		f.deliver()
+		if got := f.plat.keys(chA); !slices.Equal(got, wantOrder(3)) {
+			t.Errorf("delivered %v, want %v", got, wantOrder(3))
+		}
+	})
+
+	t.Run("platform down for a while gets everything in order when it returns", func(t *testing.T) {
+		f := newEngineFixture(t)
+		down := true
+		f.plat.fail = func(int, Message) error {
+			if down {
+				return errors.New("502 bad gateway")
+			}
+			return nil
+		}
+		f.subscribe(chA, "eeg")
+		f.ingest("arxiv", newBatch(5)...)
+		for range 10 {
+			f.deliver()
+			f.clock.Add(30 * time.Minute)
+		}
+		if n := len(f.plat.keys(chA)); n != 0 {
+			t.Fatalf("sent %d while down", n)
+		}
+		calls := f.plat.calls
+		if calls > 10 {
+			t.Errorf("%d attempts in 10 passes: retries are not backing off", calls)
+		}
+		down = false
+		f.clock.Add(2 * time.Hour)
+		f.deliver()
+		if got := f.plat.keys(chA); !slices.Equal(got, wantOrder(5)) {
+			t.Errorf("after recovery delivered %v, want %v", got, wantOrder(5))
+		}
+	})
+
+	t.Run("a channel the bot lost stops, keeps its papers, and resumes after a command", func(t *testing.T) {
+		f := newEngineFixture(t)
+		gone := true
+		f.plat.fail = func(_ int, m Message) error {
+			if gone && m.Channel == chA {
+				return &PermanentError{Reason: "channel_not_found"}
+			}
+			return nil
+		}
+		f.subscribe(chA, "eeg")
+		f.subscribe(chB, "eeg")
+		f.ingest("arxiv", newBatch(2)...)
+		f.deliver()
+		f.clock.Add(time.Hour)
+		f.deliver()
+		if f.plat.calls != 3 {
+			t.Errorf("%d sends, want 1 failed to A and 2 to B, then no retries to A", f.plat.calls)
+		}
+		if got := f.plat.keys(chB); !slices.Equal(got, wantOrder(2)) {
+			t.Errorf("channel B got %v", got)
+		}
+		c := &Commander{Store: f.st, Now: f.clock.Now}
+		r, err := c.Handle(context.Background(), Request{Channel: store.ChannelRef{Platform: "slack", ID: "CB"}, Text: "sources"})
+		if err != nil || !strings.Contains(strings.Join(r.Text, "\n"), "slack:CA cannot receive posts (channel_not_found)") {
+			t.Errorf("status does not say channel A is stopped: %q %v", r.Text, err)
+		}
+		gone = false
+		if _, err := c.Handle(context.Background(), Request{Channel: chA, Text: "help"}); err != nil {
+			t.Fatal(err)
+		}
+		f.deliver()
+		if got := f.plat.keys(chA); !slices.Equal(got, wantOrder(2)) {
+			t.Errorf("after the bot is back, channel A got %v", got)
+		}
+	})
+}
+
+func TestDigest(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newEngineFixture(t)
+	// Friday 2026-03-27, the weekend before Europe's spring-forward (Sunday 2026-03-29, 02:00 -> 03:00).
+	f.clock.Set(time.Date(2026, 3, 27, 10, 0, 0, 0, berlin))
+	f.subscribe(chA, "eeg")
+	f.subscribe(chA, "transformer")
+	if err := f.st.SetChannelMode(context.Background(), store.Channel{Ref: chA, Mode: store.ModeDigest, DigestAt: "09:00", DigestTZ: "Europe/Berlin"}); err != nil {
+		t.Fatal(err)
+	}
+	f.eng.DigestCards = 2
+	f.deliver() // starts the digest clock
+
+	weak := arxivPaper("2603.10001", 1, sources.AnnounceNew, []string{"cs.LG"}, "EEG only")
+	weak.Abstract = "Nothing else."
+	strong := arxivPaper("2603.10002", 1, sources.AnnounceNew, []string{"cs.LG"}, "EEG transformers")
+	popular := arxivPaper("2603.10003", 1, sources.AnnounceNew, []string{"cs.LG"}, "EEG again")
+	popular.Abstract, popular.HasHF, popular.Upvotes = "Nothing else.", true, 40
+	f.ingest("arxiv", weak, strong, popular)
+
+	f.clock.Set(time.Date(2026, 3, 28, 8, 59, 0, 0, berlin))
+	f.deliver()
+	if n := len(f.plat.messages()); n != 0 {
+		t.Fatalf("%d messages before 09:00", n)
+	}
+	f.clock.Set(time.Date(2026, 3, 28, 9, 0, 30, 0, berlin))
+	f.deliver()
+	msgs := f.plat.messages()
+	if len(msgs) != 1 || !msgs[0].Digest {
+		t.Fatalf("messages at 09:00: %+v, want one digest", msgs)
+	}
+	got := []string{msgs[0].Cards[0].Paper.Key, msgs[0].Cards[1].Paper.Key}
+	if !slices.Equal(got, []string{"arxiv:2603.10002", "arxiv:2603.10003"}) || msgs[0].Overflow != 1 {
+		t.Errorf("digest cards %v overflow %d; want most terms first, then upvotes, and 1 more counted", got, msgs[0].Overflow)
+	}
+	f.deliver()
+	if n := len(f.plat.messages()); n != 1 {
+		t.Errorf("a second pass sent %d messages, want the one digest", n)
+	}
+
+	// Sunday: the clocks jump at 02:00. Nothing matched, so no message at all.
+	f.clock.Set(time.Date(2026, 3, 29, 9, 0, 30, 0, berlin))
+	f.deliver()
+	if n := len(f.plat.messages()); n != 1 {
+		t.Errorf("empty day sent a message")
+	}
+	// Monday, now in summer time: 09:00 local is 07:00 UTC, not 08:00.
+	f.ingest("arxiv", arxivPaper("2603.10004", 1, sources.AnnounceNew, []string{"cs.LG"}, "EEG on Monday"))
+	f.clock.Set(time.Date(2026, 3, 30, 7, 0, 30, 0, time.UTC))
+	f.deliver()
+	if n := len(f.plat.messages()); n != 2 {
+		t.Errorf("Monday 09:00 CEST (07:00 UTC): %d messages, want the second digest", n)
+	}
+}
+
+func TestHourlyBudgetOverflowsIntoDigest(t *testing.T) {
+	f := newEngineFixture(t)
+	f.eng.HourlyBudget = 3
+	f.eng.DigestCards = 5
+	f.subscribe(chA, "eeg")
+	var batch []sources.Paper
+	for i := range 10 {
+		batch = append(batch, arxivPaper(fmt.Sprintf("2603.2%04d", i), 1, sources.AnnounceNew, []string{"cs.LG"}, fmt.Sprintf("EEG %d", i)))
+	}
+	f.ingest("arxiv", batch...)
+	f.deliver()
+	if n := len(f.plat.messages()); n != 3 {
+		t.Fatalf("%d messages in the first hour, want the budget of 3", n)
+	}
+	f.clock.Add(30 * time.Minute)
+	f.deliver()
+	if n := len(f.plat.messages()); n != 3 {
+		t.Fatalf("%d messages within the hour, want still 3", n)
+	}
+	f.clock.Add(31 * time.Minute)
+	f.deliver()
+	msgs := f.plat.messages()
+	if len(msgs) != 4 || !msgs[3].Digest || len(msgs[3].Cards) != 5 || msgs[3].Overflow != 2 {
+		t.Fatalf("after the hour: %d messages, last %+v; want one overflow digest of 5 cards and 2 more", len(msgs), msgs[len(msgs)-1])
+	}
+	depth, err := f.st.OutboxDepth(context.Background())
+	if err != nil || depth != 0 {
+		t.Errorf("outbox depth %d (%v), want every paper accounted for", depth, err)
+	}
+}
+
+func TestBackfill(t *testing.T) {
+	f := newEngineFixture(t)
+	f.ingest("arxiv",
+		arxivPaper("2603.30001", 1, sources.AnnounceNew, []string{"cs.LG"}, "EEG one"),
+		arxivPaper("2603.30002", 1, sources.AnnounceNew, []string{"cs.LG"}, "EEG two"))
+	f.subscribe(chA, "eeg")
+	c := &Commander{Store: f.st, Now: f.clock.Now}
+	req := Request{Channel: chA, CanManage: true, Text: "backfill 7"}
+	r, err := c.Handle(context.Background(), req)
+	if err != nil || !strings.Contains(strings.Join(r.Text, " "), "2 papers") {
+		t.Fatalf("backfill reply %q %v", r.Text, err)
+	}
+	f.deliver()
+	msgs := f.plat.messages()
+	if len(msgs) != 1 || !msgs[0].Digest || len(msgs[0].Cards) != 2 {
+		t.Fatalf("backfill sent %+v, want one digest with both papers", msgs)
+	}
+	if r, _ := c.Handle(context.Background(), req); !strings.Contains(strings.Join(r.Text, " "), "already posted") {
+		t.Errorf("second backfill: %q", r.Text)
+	}
+	if r, _ := c.Handle(context.Background(), Request{Channel: chA, Text: "backfill 7"}); !strings.Contains(strings.Join(r.Text, " "), "manage") {
+		t.Errorf("non-manager backfill: %q", r.Text)
+	}
+}
