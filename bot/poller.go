@@ -31,8 +31,6 @@ type PollReport struct {
 	Took        time.Duration `json:"-"`
 	// NextPoll is the earliest time the server asked to be polled again, zero when it did not say.
 	NextPoll time.Time `json:"-"`
-	// NewKeys are the keys of the papers that were new in this poll.
-	NewKeys []string `json:"-"`
 }
 
 // ScheduledSource is a source with its polling interval.
@@ -90,7 +88,7 @@ func (p *Poller) PollOnce(ctx context.Context, src sources.Source) PollReport {
 	if err != nil {
 		return fail(fmt.Errorf("ingest %s: %w", src.Name(), err))
 	}
-	rep.New, rep.Updated, rep.NewKeys = len(ir.New), len(ir.Updated), ir.New
+	rep.New, rep.Updated = len(ir.New), len(ir.Updated)
 	return rep
 }
 

@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -245,4 +247,80 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// TestRunServesHealthAndMetrics runs the whole bot against a local feed with [http] listen set, and reads
+// /healthz and /metrics the way an operator's probes would.
+func TestRunServesHealthAndMetrics(t *testing.T) {
+	srv, _ := feedServer(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // the bot listens on it; a race for the port with another process is unlikely on loopback
+	out := filepath.Join(t.TempDir(), "cards.jsonl")
+	cfg := writeConfig(t, fmt.Sprintf(`
+[http]
+listen = %q
+[console]
+format = "json"
+output = %q
+[[channels]]
+platform = "console"
+id = "lab"
+subscriptions = ["neuroimaging"]
+[[sources]]
+name = "arxiv-ml"
+kind = "arxiv"
+url = "%s/rss/cs.LG+cs.AI+cs.CL+stat.ML"
+`, addr, out, srv.URL))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int)
+	go func() { done <- realMain(ctx, []string{"run", "--config", cfg}, &stdout, &stderr) }()
+
+	get := func(path string) (int, string) {
+		resp, err := http.Get("http://" + addr + path)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	// Wait until the paper was delivered to the console channel, then look at the endpoints.
+	for {
+		if b, _ := os.ReadFile(out); strings.Contains(string(b), `"key":"arxiv:2205.06398"`) {
+			break
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("run exited %d before delivering:\n%s", code, stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if code, body := get("/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz = %d %q, want 200 after a successful poll", code, body)
+	}
+	code, body := get("/metrics")
+	for _, want := range []string{
+		`paperboy_polls_total{result="ok",source="arxiv-ml"} 1`,
+		`paperboy_papers_ingested_total{source="arxiv-ml"} 3`,
+		`paperboy_deliveries_total{platform="console"} 1`,
+		`paperboy_outbox_depth`,
+	} {
+		if code != http.StatusOK || !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q (status %d)", want, code)
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("run exit %d: %s", code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(func() string { b, _ := os.ReadFile(out); return string(b) }()), "\n")
+	if len(lines) != 1 {
+		t.Errorf("console got %d announcements, want exactly the one matching paper:\n%s", len(lines), strings.Join(lines, "\n"))
+	}
 }
