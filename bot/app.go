@@ -31,7 +31,14 @@ type App struct {
 	Health  *Health
 	Logger  *slog.Logger
 
-	closers []io.Closer
+	closers  []io.Closer
+	services []func(context.Context) error
+}
+
+// AddService makes Run also run fn (a platform's command transport: Socket Mode, a gateway session, an HTTP
+// endpoint) until ctx ends. An error from fn stops the bot.
+func (a *App) AddService(fn func(context.Context) error) {
+	a.services = append(a.services, fn)
 }
 
 // NewLogger builds the slog logger described by the [log] table, writing to w.
@@ -174,7 +181,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 3)
+	errc := make(chan error, 2+len(a.services))
 	var srv *http.Server
 	if addr := a.Config.HTTP.Listen; addr != "" {
 		ln, err := net.Listen("tcp", addr)
@@ -190,9 +197,10 @@ func (a *App) Run(ctx context.Context) error {
 		}()
 	}
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); errc <- a.Poller.Run(ctx) }()
-	go func() { defer wg.Done(); errc <- a.Engine.RunSender(ctx) }()
+	for _, fn := range append([]func(context.Context) error{a.Poller.Run, a.Engine.RunSender}, a.services...) {
+		wg.Add(1)
+		go func() { defer wg.Done(); errc <- fn(ctx) }()
+	}
 	var first error
 	select {
 	case <-ctx.Done():

@@ -31,6 +31,8 @@ type Config struct {
 	Delivery DeliveryConfig  `toml:"delivery"`
 	Console  ConsoleConfig   `toml:"console"`
 	HTTP     HTTPConfig      `toml:"http"`
+	Slack    SlackConfig     `toml:"slack"`
+	Discord  DiscordConfig   `toml:"discord"`
 
 	// path is the file the config was read from, for error messages.
 	path string
@@ -97,6 +99,36 @@ type HTTPConfig struct {
 	Listen string `toml:"listen"`
 	// HealthMaxSilence: /healthz fails when no source has polled successfully for this long.
 	HealthMaxSilence Duration `toml:"health_max_silence"`
+}
+
+// SlackConfig is the [slack] table. The tokens come from the environment: SLACK_BOT_TOKEN (xoxb-),
+// SLACK_APP_TOKEN (xapp-, Socket Mode) and SLACK_SIGNING_SECRET (HTTP mode), or the files named by the same
+// variables with a _FILE suffix.
+type SlackConfig struct {
+	// Mode is how slash commands arrive: "socket" (Socket Mode, no public URL; the default) or "http".
+	Mode string `toml:"mode"`
+	// Listen is the address of POST /slack/commands in http mode.
+	Listen string `toml:"listen"`
+	// Managers, when set, are the only user ids allowed to manage subscriptions; otherwise any channel member.
+	Managers []string `toml:"managers"`
+	// APIURL overrides the Web API base URL (tests, proxies), e.g. "http://127.0.0.1:8080/api/".
+	APIURL string `toml:"api_url"`
+}
+
+// DiscordConfig is the [discord] table. The bot token comes from DISCORD_BOT_TOKEN (or DISCORD_BOT_TOKEN_FILE).
+type DiscordConfig struct {
+	// Mode is how interactions arrive: "gateway" (the default) or "http" (an interactions endpoint).
+	Mode string `toml:"mode"`
+	// Listen is the address of POST /discord/interactions in http mode.
+	Listen string `toml:"listen"`
+	// PublicKey is the application's Ed25519 public key (hex), to verify interactions in http mode.
+	PublicKey string `toml:"public_key"`
+	// ApplicationID is the application's id (a snowflake).
+	ApplicationID string `toml:"application_id"`
+	// GuildID, when set, registers /papers in that guild only (instant, for development) instead of globally.
+	GuildID string `toml:"guild_id"`
+	// APIURL overrides the REST base URL (tests), e.g. "http://127.0.0.1:8080/api/v10/".
+	APIURL string `toml:"api_url"`
 }
 
 // ChannelConfig is one [[channels]] entry: subscriptions managed by the configuration file rather than by commands.
@@ -226,6 +258,12 @@ func (c *Config) applyDefaults() {
 	if c.Console.Format == "" {
 		c.Console.Format = "text"
 	}
+	if c.Slack.Mode == "" {
+		c.Slack.Mode = "socket"
+	}
+	if c.Discord.Mode == "" {
+		c.Discord.Mode = "gateway"
+	}
 	if c.HTTP.HealthMaxSilence == 0 {
 		c.HTTP.HealthMaxSilence = Duration(6 * time.Hour)
 	}
@@ -259,6 +297,18 @@ func (c *Config) validate(data []byte) error {
 	}
 	if c.Console.Format != "text" && c.Console.Format != "json" {
 		bad(keyLine(data, "console", -1, "format"), "console.format %q: want text or json", c.Console.Format)
+	}
+	if c.Slack.Mode != "socket" && c.Slack.Mode != "http" {
+		bad(keyLine(data, "slack", -1, "mode"), "slack.mode %q: want socket or http", c.Slack.Mode)
+	}
+	if c.Slack.Mode == "http" && c.Slack.Listen == "" {
+		bad(keyLine(data, "slack", -1, "mode"), "slack.mode is http but slack.listen is empty")
+	}
+	if c.Discord.Mode != "gateway" && c.Discord.Mode != "http" {
+		bad(keyLine(data, "discord", -1, "mode"), "discord.mode %q: want gateway or http", c.Discord.Mode)
+	}
+	if c.Discord.Mode == "http" && (c.Discord.Listen == "" || c.Discord.PublicKey == "" || c.Discord.ApplicationID == "") {
+		bad(keyLine(data, "discord", -1, "mode"), "discord.mode is http: discord.listen, public_key and application_id are required")
 	}
 	if c.Fetch.MaxBodyBytes < 0 {
 		bad(keyLine(data, "fetch", -1, "max_body_bytes"), "fetch.max_body_bytes must not be negative")
@@ -315,6 +365,22 @@ func (c *Config) validate(data []byte) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Secret reads a secret from the environment variable name, or from the file named by name_FILE (for Docker and
+// systemd credentials). It returns "" when neither is set. Secrets are never logged.
+func Secret(name string) (string, error) {
+	if v := os.Getenv(name); v != "" {
+		return strings.TrimSpace(v), nil
+	}
+	if f := os.Getenv(name + "_FILE"); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return "", fmt.Errorf("read %s_FILE: %w", name, err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	return "", nil
 }
 
 // SourceConfig converts the file's source entry into the sources package's config.

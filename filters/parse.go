@@ -307,7 +307,13 @@ func Parse(q string) (*Query, error) {
 	if !requires(root) {
 		return nil, &SyntaxError{Msg: "a query must require something: NOT alone matches everything"}
 	}
-	return &Query{root: root}, nil
+	pq := &Query{root: root}
+	// The canonical form can be longer than the input ("a|b" is "a OR b", "gpt-4" is "\"gpt 4\""), and it is what
+	// the store keeps and parses again: it must fit the limit too, or a stored subscription would stop parsing.
+	if n := utf8.RuneCountInString(pq.String()); n > MaxQueryLen {
+		return nil, &SyntaxError{Msg: fmt.Sprintf("query is longer than %d characters once written in canonical form (it has %d)", MaxQueryLen, n)}
+	}
+	return pq, nil
 }
 
 // requires reports whether every paper matching n satisfies at least one positive leaf, that is whether n is more

@@ -59,6 +59,7 @@ func TestParseErrors(t *testing.T) {
 		{`source:""`, "source: needs a value at 8", 8},
 		{"schrödinger )", "unbalanced parenthesis at 13", 13}, // positions count runes, not bytes
 		{strings.Repeat("a ", 501), "query is longer than 1000 characters (it has 1002)", 0},
+		{strings.Repeat("a|", 333) + "a", "query is longer than 1000 characters once written in canonical form (it has 1666)", 0},
 		{strings.Repeat("(", 21) + "eeg" + strings.Repeat(")", 21), "parentheses nested deeper than 20 at 21", 21},
 		{"eeg \xff", "query is not valid UTF-8", 0},
 	}
