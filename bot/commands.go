@@ -351,8 +351,8 @@ func (c *Commander) sources(ctx context.Context) (Reply, error) {
 	for _, s := range states {
 		line := fmt.Sprintf("%s: last poll %s, last success %s, last new paper %s, %d papers", s.Source,
 			ago(now, s.LastPoll), ago(now, s.LastSuccess), ago(now, s.LastNewPaper), s.Papers)
-		if s.LastError != "" && !s.LastErrorAt.Before(s.LastSuccess) {
-			line += fmt.Sprintf("; failing since %s: %s", ago(now, s.LastErrorAt), s.LastError)
+		if s.ConsecutiveFailures > 0 {
+			line += fmt.Sprintf("; the last %d polls failed, latest %s: %s", s.ConsecutiveFailures, ago(now, s.LastErrorAt), s.LastError)
 		}
 		lines = append(lines, line)
 	}

@@ -173,18 +173,33 @@ func (e *Engine) Route(p *sources.Paper, firstSeen time.Time) []store.Route {
 	e.init()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var routes []store.Route
-	for _, r := range e.matcher.Match(p) {
-		meta, ok := e.subs[r.ID]
-		if !ok || meta.addedAt.After(firstSeen) {
-			continue
+	// MatchFunc reports in no particular order; collect, then order by subscription id so that a card lists its
+	// terms in the order the channel subscribed to them.
+	type hit struct {
+		id    int64
+		terms []string
+	}
+	var hits []hit
+	e.matcher.MatchFunc(p, func(id int64, exp *filters.Explanation) {
+		if meta, ok := e.subs[id]; !ok || meta.addedAt.After(firstSeen) {
+			return
 		}
-		i := slices.IndexFunc(routes, func(rt store.Route) bool { return rt.Channel == meta.channel })
+		h := hit{id: id}
+		for _, x := range exp.Hits { // exp is reused by the matcher: copy what we keep
+			h.terms = append(h.terms, x.Term)
+		}
+		hits = append(hits, h)
+	})
+	slices.SortFunc(hits, func(a, b hit) int { return cmp.Compare(a.id, b.id) })
+	var routes []store.Route
+	for _, h := range hits {
+		ch := e.subs[h.id].channel
+		i := slices.IndexFunc(routes, func(rt store.Route) bool { return rt.Channel == ch })
 		if i < 0 {
-			routes = append(routes, store.Route{Channel: meta.channel})
+			routes = append(routes, store.Route{Channel: ch})
 			i = len(routes) - 1
 		}
-		for _, t := range r.Explanation.Terms() {
+		for _, t := range h.terms {
 			if !slices.Contains(routes[i].Matched, t) {
 				routes[i].Matched = append(routes[i].Matched, t)
 			}

@@ -162,7 +162,10 @@ func sanitize(s string) string {
 type record struct {
 	ID      string `json:"id"`
 	Channel string `json:"channel"`
-	Digest  bool   `json:"digest"`
+	// Nonce is the message's Nonce, the same across retries of one send: a consumer that keeps the first line of
+	// each nonce sees what a platform deduplicating by nonce would have posted.
+	Nonce  string `json:"nonce,omitempty"`
+	Digest bool   `json:"digest"`
 	// DigestTitle and Overflow repeat the digest's header on each of its lines, so every line stands alone.
 	DigestTitle string    `json:"digest_title,omitempty"`
 	Overflow    int       `json:"overflow,omitempty"`
@@ -193,7 +196,7 @@ func jsonLines(channel, id string, msg bot.Message) ([]byte, error) {
 	for _, c := range cards {
 		p := c.Paper
 		r := record{
-			ID: id, Channel: channel, Digest: msg.Digest, Key: p.Key, Title: p.Title, URL: p.URL,
+			ID: id, Channel: channel, Nonce: msg.Nonce, Digest: msg.Digest, Key: p.Key, Title: p.Title, URL: p.URL,
 			Authors: nonNil(p.Authors), Published: p.Published, Categories: nonNil(p.Categories),
 			Matched: nonNil(c.Matched), PDFURL: p.PDFURL, HFURL: p.HFURL, Abstract: p.Abstract,
 		}

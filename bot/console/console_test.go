@@ -143,6 +143,7 @@ func TestSendText(t *testing.T) {
 type line struct {
 	ID          string    `json:"id"`
 	Channel     string    `json:"channel"`
+	Nonce       string    `json:"nonce"`
 	Digest      *bool     `json:"digest"`
 	DigestTitle string    `json:"digest_title"`
 	Overflow    int       `json:"overflow"`
@@ -181,13 +182,13 @@ func TestSendJSON(t *testing.T) {
 	}{
 		{
 			name: "instant",
-			msg:  bot.Message{Channel: lab, Cards: []bot.Card{card(1, "eeg")}},
+			msg:  bot.Message{Channel: lab, Cards: []bot.Card{card(1, "eeg")}, Nonce: "pb-7"},
 			check: func(t *testing.T, id string, lines []line) {
 				if len(lines) != 1 {
 					t.Fatalf("%d lines, want 1", len(lines))
 				}
 				l := lines[0]
-				if l.ID != id || l.Channel != "console:lab" || l.Digest == nil || *l.Digest || l.Key != "arxiv:2401.00001" ||
+				if l.ID != id || l.Nonce != "pb-7" || l.Channel != "console:lab" || l.Digest == nil || *l.Digest || l.Key != "arxiv:2401.00001" ||
 					l.Title != "Paper 1: EEG & <transformers>" || l.URL != "https://arxiv.org/abs/2401.00001" ||
 					len(l.Authors) != 4 || !l.Published.Equal(paper(1).Published) || len(l.Categories) != 2 ||
 					l.Matched == nil || len(*l.Matched) != 1 || (*l.Matched)[0] != "eeg" || l.Upvotes != nil || l.DigestTitle != "" {
@@ -197,14 +198,14 @@ func TestSendJSON(t *testing.T) {
 		},
 		{
 			name: "digest writes a line per card",
-			msg: bot.Message{Channel: lab, Digest: true, Title: "3 new papers", Overflow: 1,
+			msg: bot.Message{Channel: lab, Digest: true, Title: "3 new papers", Overflow: 1, Nonce: "pbd-1-4",
 				Cards: []bot.Card{card(1, "eeg"), card(2), {Paper: hf}}},
 			check: func(t *testing.T, id string, lines []line) {
 				if len(lines) != 3 {
 					t.Fatalf("%d lines, want 3", len(lines))
 				}
 				for i, l := range lines {
-					if l.ID != id || l.Digest == nil || !*l.Digest || l.DigestTitle != "3 new papers" || l.Overflow != 1 {
+					if l.ID != id || l.Nonce != "pbd-1-4" || l.Digest == nil || !*l.Digest || l.DigestTitle != "3 new papers" || l.Overflow != 1 {
 						t.Errorf("line %d: %+v", i, l)
 					}
 				}
