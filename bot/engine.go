@@ -71,6 +71,10 @@ type Engine struct {
 	warned    map[string]bool
 	wake      chan struct{}
 	depth     atomic.Int64
+	// posted counts messages the platforms accepted; a worker that posted something wakes the dispatcher, since
+	// its channel (or a rate-limited one) may have more, while a worker that found nothing due must not, or a
+	// digest channel waiting for its hour would spin the dispatcher.
+	posted atomic.Int64
 }
 
 type subMeta struct {
@@ -293,8 +297,11 @@ func (e *Engine) RunSender(ctx context.Context) error {
 				defer wg.Done()
 				defer func() { <-sem }()
 				defer e.release(w.Ref)
+				before := e.posted.Load()
 				e.deliverChannel(ctx, w)
-				e.signal()
+				if e.posted.Load() != before {
+					e.signal()
+				}
 			}()
 		}
 		select {
@@ -515,6 +522,7 @@ func (e *Engine) send(ctx context.Context, plat Platform, msg Message, items []s
 			lat[i] = now.Sub(it.CreatedAt)
 		}
 		e.Metrics.Delivered(ch.Platform, lat...)
+		e.posted.Add(1)
 		e.depth.Add(-int64(len(items)))
 		e.mu.Lock()
 		e.chanState(ch).failures = 0

@@ -241,7 +241,9 @@ func (s *Store) BlockedChannels(ctx context.Context) ([]Channel, error) {
 // SetChannelMode stores c's mode and digest time.
 func (s *Store) SetChannelMode(ctx context.Context, c Channel) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO channels (platform, id, mode, digest_at, digest_tz, created_at) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (platform, id) DO UPDATE SET mode = excluded.mode, digest_at = excluded.digest_at, digest_tz = excluded.digest_tz`,
+		ON CONFLICT (platform, id) DO UPDATE SET mode = excluded.mode, digest_at = excluded.digest_at, digest_tz = excluded.digest_tz,
+			-- Switching into digest mode restarts the digest clock, so an old digest time cannot fire at once.
+			last_digest_at = CASE WHEN channels.mode <> excluded.mode THEN NULL ELSE channels.last_digest_at END`,
 		c.Ref.Platform, c.Ref.ID, c.Mode, c.DigestAt, c.DigestTZ, time.Now().UnixNano())
 	if err != nil {
 		return fmt.Errorf("set mode of %s: %w", c.Ref, err)
