@@ -16,6 +16,7 @@ import (
 
 	"github.com/paperboy-bot/paperboy/bot"
 	"github.com/paperboy-bot/paperboy/bot/console"
+	"github.com/paperboy-bot/paperboy/bot/discord"
 	"github.com/paperboy-bot/paperboy/bot/store"
 	"github.com/paperboy-bot/paperboy/filters"
 	"github.com/paperboy-bot/paperboy/sources"
@@ -33,6 +34,8 @@ Commands:
   cmd       run a /papers command as if typed in a channel:
             paperboy cmd --channel PLATFORM:ID [--manager] [--user ID] [--] TEXT...
   check     validate the configuration file and exit 0 (valid) or 1
+  discord invite [--config FILE]
+            print the URL that invites the bot to a Discord server, with exactly the permissions it needs
   version   print the version
 
 Every command but version takes --config FILE (default $PAPERBOY_CONFIG, else paperboy.toml).
@@ -57,6 +60,8 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "paperboy", bot.Version())
 		return 0
+	case "discord":
+		return discordCmd(rest, stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -97,6 +102,9 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	logger := bot.NewLogger(cfg.Log, stderr)
 	app, err := bot.NewApp(ctx, cfg, logger)
 	if err != nil {
+		if ctx.Err() != nil {
+			return 0 // asked to stop while starting: a clean stop, not a failure
+		}
 		fmt.Fprintf(stderr, "paperboy: %v\n", err)
 		return 1
 	}
@@ -142,7 +150,53 @@ func addPlatforms(app *bot.App, cfg *bot.Config, stdout io.Writer) error {
 		return fmt.Errorf("console: %w", err)
 	}
 	app.AddPlatform(con, closer)
+
+	token, err := bot.Secret("DISCORD_BOT_TOKEN")
+	if err != nil {
+		return err
+	}
+	if token != "" {
+		d, err := discord.New(discord.Options{
+			Token: token, Mode: cfg.Discord.Mode, Listen: cfg.Discord.Listen, PublicKey: cfg.Discord.PublicKey,
+			ApplicationID: cfg.Discord.ApplicationID, GuildID: cfg.Discord.GuildID, APIURL: cfg.Discord.APIURL,
+			Commands: app.Commander, Subscriptions: app.Store, Logger: app.Logger,
+		})
+		if err != nil {
+			return fmt.Errorf("discord: %w", err)
+		}
+		app.AddPlatform(d, nil)
+		app.AddService(d.Run)
+	}
 	return nil
+}
+
+// discordCmd runs "paperboy discord invite".
+func discordCmd(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "invite" {
+		fmt.Fprintln(stderr, "usage: paperboy discord invite [--config FILE]")
+		return 2
+	}
+	fs := flag.NewFlagSet("paperboy discord invite", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	defConfig := os.Getenv("PAPERBOY_CONFIG")
+	if defConfig == "" {
+		defConfig = "paperboy.toml"
+	}
+	configPath := fs.String("config", defConfig, "configuration file (env PAPERBOY_CONFIG)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	cfg, err := bot.LoadConfig(*configPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "paperboy: invalid configuration:\n%v\n", err)
+		return 1
+	}
+	if cfg.Discord.ApplicationID == "" {
+		fmt.Fprintln(stderr, "paperboy discord invite: set [discord] application_id (from the developer portal) first")
+		return 1
+	}
+	fmt.Fprintln(stdout, discord.InviteURL(cfg.Discord.ApplicationID))
+	return 0
 }
 
 func runLoop(ctx context.Context, app *bot.App, stderr io.Writer) int {

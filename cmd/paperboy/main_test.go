@@ -324,3 +324,20 @@ url = "%s/rss/cs.LG+cs.AI+cs.CL+stat.ML"
 		t.Errorf("console got %d announcements, want exactly the one matching paper:\n%s", len(lines), strings.Join(lines, "\n"))
 	}
 }
+
+func TestDiscordInvite(t *testing.T) {
+	cfg := writeConfig(t, "[discord]\napplication_id = \"123456789012345678\"\n[[sources]]\nname = \"hf\"\nkind = \"hf-daily\"\n")
+	code, out, errOut := run(t, context.Background(), "discord", "invite", "--config", cfg)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"client_id=123456789012345678", "permissions=19456", "scope=bot+applications.commands"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("invite URL %q lacks %q", out, want)
+		}
+	}
+	noApp := writeConfig(t, "[[sources]]\nname = \"hf\"\nkind = \"hf-daily\"\n")
+	if code, _, errOut := run(t, context.Background(), "discord", "invite", "--config", noApp); code != 1 || !strings.Contains(errOut, "application_id") {
+		t.Errorf("without application_id: exit %d, %q", code, errOut)
+	}
+}

@@ -1,0 +1,159 @@
+package discord
+
+import (
+	"context"
+	"encoding/json"
+	"regexp"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/bwmarrin/discordgo"
+)
+
+func TestCommandDefinitionGolden(t *testing.T) {
+	b, err := json.Marshal(CommandDefinition())
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "papers_command.golden.json", b)
+}
+
+// TestCommandDefinitionLimits checks Discord's rules for chat commands, which it enforces with a 400 at
+// registration: names 1-32 lowercase, descriptions 1-100, at most 25 options and choices, choice names 1-100.
+func TestCommandDefinitionLimits(t *testing.T) {
+	nameRe := regexp.MustCompile(`^[-_\p{Ll}\p{N}]{1,32}$`)
+	var check func(path string, name, desc string, opts []*discordgo.ApplicationCommandOption)
+	check = func(path, name, desc string, opts []*discordgo.ApplicationCommandOption) {
+		t.Run(path, func(t *testing.T) {
+			if !nameRe.MatchString(name) {
+				t.Errorf("name %q", name)
+			}
+			if n := utf8.RuneCountInString(desc); n < 1 || n > 100 {
+				t.Errorf("description has %d characters: %q", n, desc)
+			}
+			if len(opts) > 25 {
+				t.Errorf("%d options", len(opts))
+			}
+			seenOptional := false
+			for _, o := range opts {
+				if len(o.Choices) > 25 || (len(o.Choices) > 0 && o.Autocomplete) {
+					t.Errorf("%s: %d choices, autocomplete %v", o.Name, len(o.Choices), o.Autocomplete)
+				}
+				for _, c := range o.Choices {
+					if n := utf8.RuneCountInString(c.Name); n < 1 || n > 100 {
+						t.Errorf("choice %q", c.Name)
+					}
+				}
+				// Required options must come before optional ones.
+				if o.Type != discordgo.ApplicationCommandOptionSubCommand {
+					if !o.Required {
+						seenOptional = true
+					} else if seenOptional {
+						t.Errorf("required option %s after an optional one", o.Name)
+					}
+				}
+				check(path+"/"+o.Name, o.Name, o.Description, o.Options)
+			}
+		})
+	}
+	def := CommandDefinition()
+	check(def.Name, def.Name, def.Description, def.Options)
+	var subs []string
+	for _, o := range def.Options {
+		subs = append(subs, o.Name)
+	}
+	want := []string{"search", "subscribe", "unsubscribe", "list", "digest", "backfill", "sources", "help"}
+	if len(subs) != len(want) {
+		t.Fatalf("subcommands %v, want %v", subs, want)
+	}
+	for i := range want {
+		if subs[i] != want[i] {
+			t.Errorf("subcommands %v, want %v", subs, want)
+		}
+	}
+}
+
+func TestRegisterCommands(t *testing.T) {
+	tests := []struct {
+		name, appID, guild, wantPath string
+		wantCalls                    int
+	}{
+		{"global", "424242", "", "/api/v10/applications/424242/commands", 1},
+		{"one guild for development", "424242", "777", "/api/v10/applications/424242/guilds/777/commands", 1},
+		{"application id looked up from the token", "", "", "/api/v10/applications/424242/commands", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFakeDiscord(t)
+			d := newTestDiscord(t, f, func(o *Options) { o.ApplicationID = tt.appID; o.GuildID = tt.guild })
+			if err := d.RegisterCommands(context.Background()); err != nil {
+				t.Fatalf("RegisterCommands: %v", err)
+			}
+			reqs := f.requestsTo("/api/v10/")
+			if len(reqs) != tt.wantCalls {
+				t.Fatalf("%d requests, want %d", len(reqs), tt.wantCalls)
+			}
+			put := reqs[len(reqs)-1]
+			if put.Method != "PUT" || put.Path != tt.wantPath {
+				t.Fatalf("%s %s, want PUT %s", put.Method, put.Path, tt.wantPath)
+			}
+			want, _ := json.Marshal([]*discordgo.ApplicationCommand{CommandDefinition()})
+			if string(put.Body) != string(want) {
+				t.Errorf("registered %s\nwant %s", put.Body, want)
+			}
+		})
+	}
+}
+
+func TestInviteURL(t *testing.T) {
+	got := InviteURL("424242")
+	want := "https://discord.com/oauth2/authorize?client_id=424242&permissions=19456&scope=bot+applications.commands"
+	if got != want {
+		t.Errorf("InviteURL = %s\nwant %s", got, want)
+	}
+}
+
+func TestNewRejectsBadOptions(t *testing.T) {
+	tests := []struct {
+		name string
+		opts Options
+	}{
+		{"no token", Options{Mode: ModeGateway}},
+		{"unknown mode", Options{Token: "t", Mode: "carrier-pigeon"}},
+		{"http without listen", Options{Token: "t", Mode: ModeHTTP, PublicKey: testPublicKeyHex}},
+		{"http without key", Options{Token: "t", Mode: ModeHTTP, Listen: ":0"}},
+		{"key not hex", Options{Token: "t", Mode: ModeHTTP, Listen: ":0", PublicKey: "xyz"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := New(tt.opts); err == nil {
+				t.Error("New accepted bad options")
+			}
+		})
+	}
+}
+
+// TestRunHTTP: Run registers the command, serves, and returns nil when ctx ends.
+func TestRunHTTP(t *testing.T) {
+	f := newFakeDiscord(t)
+	d := newTestDiscord(t, f, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	for len(f.requestsTo("/api/v10/applications/")) == 0 {
+		select {
+		case err := <-done:
+			t.Fatalf("Run returned early: %v", err)
+		default:
+		}
+		// Yield until the registration arrived; this waits for an event, it asserts no duration.
+		waitALittle()
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v, want nil after ctx ended", err)
+	}
+}
+
+func waitALittle() { time.Sleep(time.Millisecond) }

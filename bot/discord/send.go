@@ -1,0 +1,114 @@
+package discord
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/paperboy-bot/paperboy/bot"
+)
+
+// Discord JSON error codes that mean the bot can never post in that channel until someone changes something.
+const (
+	codeUnknownChannel     = 10003
+	codeMissingAccess      = 50001
+	codeMissingPermissions = 50013
+)
+
+// Send posts msg in its channel and returns the message id. Every body carries allowed_mentions {"parse": []} and,
+// when msg has a nonce, enforce_nonce: Discord then returns the already created message instead of posting a
+// duplicate when the engine retries a send whose response was lost. A 429 is waited out here (with the same body,
+// hence the same nonce) when short, and handed to the engine as a *bot.RateLimitError when long; 403 and 404 are
+// *bot.PermanentError.
+func (d *Discord) Send(ctx context.Context, msg bot.Message) (string, error) {
+	if msg.Channel.Platform != "" && msg.Channel.Platform != d.Name() {
+		return "", fmt.Errorf("discord: send to %s: not a discord channel", msg.Channel)
+	}
+	chID := channelID(msg.Channel.ID)
+	if chID == "" {
+		return "", &bot.PermanentError{Reason: "no channel id", Err: fmt.Errorf("discord: send to %q", msg.Channel.ID)}
+	}
+	body, err := renderMessage(msg)
+	if err != nil {
+		return "", fmt.Errorf("discord: %w", err)
+	}
+	endpoint := discordgo.EndpointChannelMessages(chID)
+	for attempt := 1; ; attempt++ {
+		ri := &rateInfo{}
+		rctx := context.WithValue(ctx, rateInfoKey{}, ri)
+		// The bucket is the channel's message route, as discordgo's own ChannelMessageSendComplex uses, so its
+		// limiter paces these posts from the X-RateLimit headers before a 429 happens.
+		resp, err := d.session.RequestWithBucketID(http.MethodPost, endpoint, body, endpoint,
+			discordgo.WithContext(rctx), discordgo.WithRetryOnRatelimit(false))
+		if err == nil {
+			var m struct {
+				ID string `json:"id"`
+			}
+			if err := json.Unmarshal(resp, &m); err != nil || m.ID == "" {
+				return "", fmt.Errorf("discord: post to channel %s: unreadable response: %w", chID, errors.Join(err, errors.New("no message id")))
+			}
+			return m.ID, nil
+		}
+		var rl *discordgo.RateLimitError
+		if !errors.As(err, &rl) {
+			return "", sendError(chID, err)
+		}
+		ri.mu.Lock()
+		wait, global := ri.retryAfter, ri.global
+		ri.mu.Unlock()
+		if rl.TooManyRequests != nil && rl.RetryAfter > 0 {
+			wait = rl.RetryAfter // the body's retry_after has millisecond precision; the header has seconds
+		}
+		if wait <= 0 {
+			wait = time.Second
+		}
+		if wait > maxInlineRateWait || attempt >= maxRateAttempts {
+			return "", &bot.RateLimitError{RetryAfter: wait, Global: global}
+		}
+		d.log.Info("discord rate limited, waiting", "channel", chID, "retry_after", wait, "global", global)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return "", fmt.Errorf("discord: post to channel %s: %w", chID, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// channelID accepts a bare channel snowflake or "GUILD/CHANNEL".
+func channelID(id string) string {
+	id = strings.TrimSpace(id)
+	if i := strings.LastIndexByte(id, '/'); i >= 0 {
+		id = id[i+1:]
+	}
+	return id
+}
+
+// sendError classifies a failed post: 403 and 404 (missing access or permissions, unknown channel) can never
+// succeed for that channel, so the engine stops it instead of retrying forever.
+func sendError(chID string, err error) error {
+	var re *discordgo.RESTError
+	if errors.As(err, &re) && re.Response != nil {
+		code := 0
+		if re.Message != nil {
+			code = re.Message.Code
+		}
+		switch {
+		case re.Response.StatusCode == http.StatusForbidden, re.Response.StatusCode == http.StatusNotFound,
+			code == codeUnknownChannel, code == codeMissingAccess, code == codeMissingPermissions:
+			reason := fmt.Sprintf("%d %s", re.Response.StatusCode, http.StatusText(re.Response.StatusCode))
+			if re.Message != nil && re.Message.Message != "" {
+				reason = fmt.Sprintf("%d %s (%d)", re.Response.StatusCode, re.Message.Message, code)
+			}
+			return &bot.PermanentError{Reason: reason, Err: fmt.Errorf("discord: post to channel %s: %w", chID, err)}
+		}
+	}
+	return fmt.Errorf("discord: post to channel %s: %w", chID, err)
+}

@@ -1,0 +1,336 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/paperboy-bot/paperboy/bot/store"
+	"github.com/paperboy-bot/paperboy/filters"
+	"github.com/paperboy-bot/paperboy/sources"
+)
+
+// Vocabulary of the synthetic arXiv feed (sources.SyntheticArxivFeed), for realistic subscriptions: its title
+// parts (adjectives, models, tasks, methods), some of its abstract words and its categories.
+var (
+	benchAdjectives = []string{"scalable", "robust", "efficient", "interpretable", "sparse", "contrastive", "bayesian",
+		"causal", "multimodal", "hierarchical", "federated", "differentiable", "spiking", "equivariant", "probabilistic"}
+	benchModels = []string{`"diffusion models"`, `"foundation models"`, `"neural decoders"`, `"language models"`,
+		`"spiking neural networks"`, `"state space models"`, `"graph neural networks"`, `"brain-computer interfaces"`,
+		`"vision encoders"`, `"neural fields"`, "title:transformers", `"mixture-of-experts"`}
+	benchTasks = []string{`"eeg decoding"`, `"motor imagery"`, `"protein structure prediction"`, `"sleep staging"`,
+		`"speech recognition"`, `"calcium imaging"`, `"object detection"`, `"fmri encoding"`, `"time-series forecasting"`,
+		`"code generation"`, `"seizure detection"`, `"neural population dynamics"`, `"retrieval-augmented generation"`,
+		`"visual question answering"`, `"long-context reasoning"`}
+	benchMethods = []string{`"masked pretraining"`, `"low-rank adaptation"`, `"optimal transport"`,
+		`"knowledge distillation"`, `"attention pruning"`, `"predictive coding"`, `"curriculum learning"`,
+		`"test-time scaling"`, `"synthetic data"`, `"spectral normalization"`, `"dendritic computation"`, "meta-learning"}
+	benchAbstractWords = []string{"eeg", "meg", "fmri", "cortex", "hippocampal", "plasticity", "synaptic", "electrodes",
+		"reinforcement", "retrieval", "diffusion", "transformer", "spiking", "uncertainty", "auditory", "imagery"}
+	benchPrefixes   = []string{"neur*", "spik*", "transform*", "diffus*", "cortic*", "decod*", "brain*"}
+	benchCategories = []string{"cs.LG", "cs.AI", "cs.CL", "cs.CV", "cs.NE", "stat.ML", "q-bio.NC", "eess.SP", "cs.RO"}
+)
+
+// benchQuery draws one subscription from a mix like the queries labs write: mostly specific (two topics ANDed, a
+// topic within a category, a topic with an exclusion), some single terms (a title word, a phrase, a prefix). The
+// feed's vocabulary is small, so a single term matches about 7% of a day's papers and dominates the fan-out;
+// they are kept rare.
+func benchQuery(r *rand.Rand) string {
+	pick := func(l []string) string { return l[r.IntN(len(l))] }
+	phrase := func() string {
+		switch r.IntN(3) {
+		case 0:
+			return pick(benchModels)
+		case 1:
+			return pick(benchTasks)
+		default:
+			return pick(benchMethods)
+		}
+	}
+	switch x := r.IntN(100); {
+	case x < 3: // single word, title only (in abstracts these words are everywhere)
+		return "title:" + pick(benchAdjectives)
+	case x < 6: // single phrase
+		return phrase()
+	case x < 8: // prefix, within a category
+		return "title:" + pick(benchPrefixes) + " cat:" + pick(benchCategories)
+	case x < 48: // two topics
+		return pick(benchModels) + " " + pick(benchTasks)
+	case x < 60: // title word AND topic
+		return "title:" + pick(benchAdjectives) + " " + phrase()
+	case x < 75: // topic, abstract word and category
+		return phrase() + " " + pick(benchAbstractWords) + " cat:" + pick(benchCategories)
+	case x < 85: // alternatives within a topic
+		return "(" + pick(benchTasks) + " OR " + pick(benchTasks) + ") " + pick(benchMethods)
+	default: // negations
+		return phrase() + " " + pick(benchAbstractWords) + " -" + pick(benchAbstractWords) + " -title:" + pick(benchAdjectives)
+	}
+}
+
+// benchTemplate builds a store once, with setup, closes it and returns its path; benchCopy gives each iteration
+// a fresh copy, so that the setup stays out of the timings without being repeated.
+func benchTemplate(b *testing.B, setup func(ctx context.Context, st *store.Store)) string {
+	b.Helper()
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "template.db")
+	st, err := store.Open(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	setup(ctx, st)
+	if err := st.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+func benchCopy(b *testing.B, template string, i int) *store.Store {
+	b.Helper()
+	dst := filepath.Join(filepath.Dir(template), "run"+strconv.Itoa(i)+".db")
+	for _, suffix := range []string{"", "-wal"} {
+		if err := copyFile(template+suffix, dst+suffix); err != nil && !(suffix != "" && errors.Is(err, os.ErrNotExist)) {
+			b.Fatal(err)
+		}
+	}
+	st, err := store.Open(context.Background(), dst)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+func benchFeed(b *testing.B, n int) []sources.Paper {
+	b.Helper()
+	papers, err := sources.ParseArxivFeed(sources.SyntheticArxivFeed(n, 7))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return papers
+}
+
+// BenchmarkIngestRoute is one poll of 2,000 papers (the largest arXiv listing day) into a store with 10,000
+// subscriptions over 1,000 channels: Engine.Ingest stores the papers, matches them and writes the outbox in one
+// transaction. Target: under 1 s per poll.
+func BenchmarkIngestRoute(b *testing.B) {
+	const (
+		channels = 1000
+		subs     = 10000
+	)
+	papers := benchFeed(b, 2000)
+	added := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	template := benchTemplate(b, func(ctx context.Context, st *store.Store) {
+		r := rand.New(rand.NewPCG(1, 2))
+		for i := 0; i < subs; {
+			q := benchQuery(r)
+			parsed, err := filters.Parse(q)
+			if err != nil {
+				b.Fatalf("query %q: %v", q, err)
+			}
+			ch := store.ChannelRef{Platform: "slack", ID: fmt.Sprintf("C%04d", i%channels)}
+			_, err = st.AddSubscription(ctx, store.Subscription{Channel: ch, Query: q, Canonical: parsed.String(),
+				AddedBy: "bench", AddedAt: added})
+			if errors.Is(err, store.ErrDuplicate) {
+				continue // the channel already follows it: draw another
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	at := time.Date(2026, 9, 24, 4, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	// full is the measure; the other two split its cost: the store's ingest without routing, and the matching
+	// (Engine.Route over the poll's papers) without the store. The rest of full is writing the outbox rows.
+	for _, mode := range []string{"full", "ingest-only", "route-only"} {
+		b.Run(mode, func(b *testing.B) {
+			rows := 0
+			b.ResetTimer()
+			for i := range b.N {
+				b.StopTimer()
+				st := benchCopy(b, template, i)
+				e := &Engine{Store: st}
+				if err := e.LoadSubscriptions(ctx); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				switch mode {
+				case "full":
+					res, err := e.Ingest(ctx, "arxiv", papers, nil, at)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if len(res.New) == 0 || res.Routed == 0 {
+						b.Fatalf("poll stored %d new papers and %d outbox rows", len(res.New), res.Routed)
+					}
+					rows += res.Routed
+				case "ingest-only":
+					if _, err := st.Ingest(ctx, "arxiv", papers, nil, at); err != nil {
+						b.Fatal(err)
+					}
+				case "route-only":
+					for j := range papers {
+						if !papers[j].AnnounceType.IsReplacement() {
+							rows += len(e.Route(&papers[j], at))
+						}
+					}
+				}
+				b.StopTimer()
+				st.Close()
+				b.StartTimer()
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/poll")
+			b.ReportMetric(float64(rows)/float64(b.N), "outbox-rows/poll")
+		})
+	}
+}
+
+// benchPlatform accepts every message at once and counts the cards.
+type benchPlatform struct {
+	cards atomic.Int64
+	// target, when reached, closes done.
+	target int64
+	once   sync.Once
+	done   chan struct{}
+}
+
+func (p *benchPlatform) Name() string { return "slack" }
+
+func (p *benchPlatform) Send(_ context.Context, msg Message) (string, error) {
+	n := p.cards.Add(int64(len(msg.Cards)))
+	if p.done != nil && n >= p.target {
+		p.once.Do(func() { close(p.done) })
+	}
+	return "m" + strconv.FormatInt(n, 10), nil
+}
+
+// BenchmarkDeliver drains 5,000 outbox rows over 50 instant channels to an in-memory platform with rate limits
+// off: it measures the engine and the store, not the platform. Target: at least 2,000 cards/s.
+func BenchmarkDeliver(b *testing.B) {
+	const (
+		channels = 50
+		perChan  = 100
+		total    = channels * perChan
+	)
+	papers := benchFeed(b, 300)
+	at := time.Date(2026, 9, 24, 4, 0, 0, 0, time.UTC)
+	template := benchTemplate(b, func(ctx context.Context, st *store.Store) {
+		res, err := st.Ingest(ctx, "arxiv", papers, nil, at)
+		if err != nil {
+			b.Fatal(err)
+		}
+		keys := append(res.New, res.Updated...)
+		if len(keys) < perChan {
+			b.Fatalf("only %d papers", len(keys))
+		}
+		for c := range channels {
+			matched := map[string][]string{}
+			for _, k := range keys[:perChan] {
+				matched[k] = []string{"eeg", "transformer"}
+			}
+			ch := store.ChannelRef{Platform: "slack", ID: fmt.Sprintf("C%03d", c)}
+			if n, err := st.Enqueue(ctx, ch, store.KindMatch, matched, at); err != nil || n != perChan {
+				b.Fatalf("enqueue: %d rows, %v", n, err)
+			}
+		}
+	})
+	limits := map[string]PlatformLimits{"slack": {PerChannel: rate.Inf, Global: rate.Inf}}
+	ctx := context.Background()
+
+	run := func(b *testing.B, drain func(e *Engine, p *benchPlatform)) {
+		b.ResetTimer()
+		for i := range b.N {
+			b.StopTimer()
+			st := benchCopy(b, template, i)
+			p := &benchPlatform{target: total, done: make(chan struct{})}
+			e := &Engine{Store: st, Platforms: map[string]Platform{"slack": p}, Limits: limits, Workers: 4}
+			b.StartTimer()
+			drain(e, p)
+			b.StopTimer()
+			if n, err := st.OutboxDepth(ctx); err != nil || n != 0 || p.cards.Load() != total {
+				b.Fatalf("after the drain: %d rows unsent (%v), %d cards sent, want 0 and %d", n, err, p.cards.Load(), total)
+			}
+			st.Close()
+			b.StartTimer()
+		}
+		b.StopTimer()
+		b.ReportMetric(float64(total*b.N)/b.Elapsed().Seconds(), "cards/s")
+	}
+	b.Run("DeliverDue", func(b *testing.B) {
+		run(b, func(e *Engine, p *benchPlatform) {
+			for p.cards.Load() < total {
+				if err := e.DeliverDue(ctx); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	})
+	b.Run("RunSender", func(b *testing.B) {
+		run(b, func(e *Engine, p *benchPlatform) {
+			ctx, cancel := context.WithCancel(ctx)
+			errc := make(chan error, 1)
+			go func() { errc <- e.RunSender(ctx) }()
+			<-p.done
+			cancel()
+			if err := <-errc; err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	// The store's share: the same 5,000 rows marked sent one at a time, as send does after each card, and read
+	// 50 at a time, as deliver does.
+	b.Run("store-only", func(b *testing.B) {
+		run(b, func(e *Engine, p *benchPlatform) {
+			work, err := e.Store.Work(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, w := range work {
+				for {
+					items, err := e.Store.Unsent(ctx, w.Ref, store.KindMatch, []string{store.StatePending}, batchPerTurn)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if len(items) == 0 {
+						break
+					}
+					for _, it := range items {
+						if err := e.Store.MarkSent(ctx, []int64{it.ID}, "m", at); err != nil {
+							b.Fatal(err)
+						}
+						p.cards.Add(1)
+					}
+				}
+			}
+		})
+	})
+}

@@ -1,0 +1,393 @@
+package slack
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+
+	"github.com/paperboy-bot/paperboy/bot"
+)
+
+// Slack's documented Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks).
+const (
+	maxBlocks      = 50
+	maxHeaderText  = 150
+	maxSectionText = 3000
+	maxButtonText  = 75
+	maxAltText     = 2000
+	maxActionElems = 25
+	maxURL         = 3000 // button url and image_url
+)
+
+// Our own budgets, kept under Slack's limits with room to spare: Slack counts characters in ways it does not
+// document (we count UTF-16 units, which is never less than code points), and a rejected message is worse than a
+// shorter one.
+const (
+	sectionBudget  = 2900
+	abstractBudget = 600
+	authorsBudget  = 300
+	listBudget     = 300 // categories, matched terms
+	digestTitle    = 200
+	fallbackBudget = 300
+	urlBudget      = 1000 // feed links longer than this are dropped rather than sent
+	// messageBudget bounds the JSON size of one message's blocks. Slack rejects messages far larger than this
+	// (msg_too_long, invalid_blocks); a digest of 100 papers is cut to what fits and the rest counted as overflow.
+	messageBudget = 24 << 10
+)
+
+// escape makes untrusted text inert in mrkdwn: Slack's only control characters are &, < and >, and with < and >
+// escaped no <!channel>, <@U123> or <https://evil|arxiv.org> can be formed.
+func escape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// units is the length Slack's limits are checked against, counted conservatively in UTF-16 code units (an emoji
+// or a mathematical letter counts twice).
+func units(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
+}
+
+// fit truncates s (rune-safe, with an ellipsis) so that render of the result is at most limit units long, and
+// returns the rendered result. It is how every untrusted string is sized after escaping, which can grow it
+// fivefold.
+func fit(s string, limit int, render func(string) string) string {
+	// Every rune renders as at least one unit, so more than limit runes never fit.
+	for n := min(utf8.RuneCountInString(s), limit); n > 0; {
+		out := render(bot.Truncate(s, n))
+		u := units(out)
+		if u <= limit {
+			return out
+		}
+		// Shrink in proportion to the overshoot (escaping grows text unevenly), by at least one rune.
+		n = min(n-1, n*limit/u)
+	}
+	return ""
+}
+
+func fitPlain(s string, limit int) string   { return fit(s, limit, func(s string) string { return s }) }
+func fitEscaped(s string, limit int) string { return fit(s, limit, escape) }
+
+// clean prepares feed text for display: LaTeX read as text, control characters as spaces (a title is one line),
+// bidirectional overrides dropped (they make text read differently from what it is), whitespace collapsed.
+func clean(s string) string {
+	s = bot.CleanLaTeX(s)
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069', r == '\u200e', r == '\u200f':
+			return -1
+		case unicode.IsControl(r):
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// safeURL returns raw if it is an http(s) link Slack can take as a button or image URL, or "" if not. Feed links
+// are untrusted: anything that is not a plain web URL, or that could break out of <url|label> markup, is dropped.
+func safeURL(raw string) string {
+	raw = strings.TrimSpace(raw)
+	if raw == "" || len(raw) > urlBudget || strings.ContainsAny(raw, " <>|\"'`\\") {
+		return ""
+	}
+	for _, r := range raw {
+		if unicode.IsControl(r) || unicode.IsSpace(r) {
+			return ""
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+		return ""
+	}
+	return raw
+}
+
+// codeURL turns a Hugging Face githubRepo value into a link: it is usually a URL, sometimes "owner/repo".
+func codeURL(repo string) string {
+	repo = strings.TrimSpace(repo)
+	if !strings.Contains(repo, "://") && strings.Count(repo, "/") == 1 && !strings.HasPrefix(repo, "/") {
+		repo = "https://github.com/" + repo
+	}
+	return safeURL(repo)
+}
+
+func plain(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+}
+
+// mrkdwn builds a verbatim mrkdwn text: Slack then does not turn bare URLs, #channel or @name in feed text into
+// links or mentions, on top of the escaping.
+func mrkdwn(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, s, false, true)
+}
+
+// cardBlocks renders one paper as Block Kit: a header with the title, a section with authors, date, categories,
+// upvotes and matched terms, the abstract snippet (with the Hugging Face thumbnail beside it when images is set),
+// and link buttons. n numbers the card within its message so that action ids stay unique.
+func cardBlocks(c bot.Card, n int, images bool) []slack.Block {
+	p := c.Paper
+	title := fitPlain(clean(p.Title), maxHeaderText)
+	if title == "" {
+		title = "(untitled paper)"
+	}
+	blocks := []slack.Block{slack.NewHeaderBlock(plain(title))}
+
+	var meta []string
+	if a := clean(bot.ShortAuthors(p.Authors)); a != "" {
+		meta = append(meta, "*"+fitEscaped(a, authorsBudget)+"*")
+	}
+	if !p.Published.IsZero() {
+		meta = append(meta, p.Published.UTC().Format("2006-01-02"))
+	}
+	if len(p.Categories) > 0 {
+		meta = append(meta, fitEscaped(clean(strings.Join(p.Categories, " ")), listBudget))
+	}
+	if p.HasHF {
+		meta = append(meta, fmt.Sprintf("▲ %d upvotes", p.Upvotes))
+	}
+	line := strings.Join(meta, "  ·  ")
+	if len(c.Matched) > 0 {
+		if line != "" {
+			line += "\n"
+		}
+		line += "_matched: " + fitEscaped(clean(strings.Join(c.Matched, ", ")), listBudget) + "_"
+	}
+
+	var thumb *slack.Accessory
+	if img := safeURL(p.Thumbnail); images && img != "" {
+		thumb = slack.NewAccessory(slack.NewImageBlockElement(img, "Thumbnail of the paper on Hugging Face"))
+	}
+	abstract := fitEscaped(clean(p.Abstract), abstractBudget)
+	if line != "" {
+		var acc *slack.Accessory
+		if abstract == "" {
+			acc, thumb = thumb, nil
+		}
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(line), nil, acc))
+	}
+	if abstract != "" || thumb != nil {
+		if abstract == "" {
+			abstract = " "
+		}
+		blocks = append(blocks, slack.NewSectionBlock(mrkdwn(abstract), nil, thumb))
+	}
+
+	var buttons []slack.BlockElement
+	for _, l := range []struct{ id, label, url string }{
+		{"abstract", "Abstract", safeURL(p.URL)},
+		{"pdf", "PDF", safeURL(p.PDFURL)},
+		{"hf", "Hugging Face", safeURL(p.HFURL)},
+		{"code", "Code", codeURL(p.GitHubRepo)},
+	} {
+		if l.url == "" {
+			continue
+		}
+		b := slack.NewButtonBlockElement(l.id+"-"+strconv.Itoa(n), "", plain(l.label))
+		b.URL = l.url
+		buttons = append(buttons, b)
+	}
+	if len(buttons) > 0 {
+		blocks = append(blocks, slack.NewActionBlock("", buttons...))
+	}
+	return blocks
+}
+
+// rendered is one message ready for chat.postMessage or a response_url.
+type rendered struct {
+	blocks []slack.Block
+	// text is the notification fallback, escaped.
+	text string
+	// images reports whether any block holds an image accessory, which Slack must fetch.
+	images bool
+}
+
+// builder adds blocks while the message stays within Slack's block count and our size budget.
+type builder struct {
+	blocks []slack.Block
+	size   int
+	images bool
+}
+
+func blockSize(bs ...slack.Block) int {
+	b, err := json.Marshal(bs)
+	if err != nil {
+		return messageBudget + 1 // cannot happen with our block types; refuse rather than guess
+	}
+	return len(b)
+}
+
+// add appends bs as a unit if they fit, keeping reserve blocks free for what must come after (an overflow note).
+func (b *builder) add(reserve int, bs ...slack.Block) bool {
+	size := blockSize(bs...)
+	if len(b.blocks)+len(bs)+reserve > maxBlocks || b.size+size > messageBudget-reserve*300 {
+		return false
+	}
+	b.blocks = append(b.blocks, bs...)
+	b.size += size
+	for _, bl := range bs {
+		if s, ok := bl.(*slack.SectionBlock); ok && s.Accessory != nil && s.Accessory.ImageElement != nil {
+			b.images = true
+		}
+	}
+	return true
+}
+
+// note appends a small context line; it always fits, as add kept room for it.
+func (b *builder) note(text string) {
+	b.blocks = append(b.blocks, slack.NewContextBlock("", plain(fitPlain(text, sectionBudget))))
+}
+
+// renderMessage renders a delivery: a digest as one message with a compact list, otherwise the cards in full.
+func renderMessage(msg bot.Message, images bool) rendered {
+	if msg.Digest {
+		return renderDigest(msg)
+	}
+	var b builder
+	shown := addCards(&b, msg.Cards, images)
+	if more := len(msg.Cards) - shown + msg.Overflow; more > 0 {
+		b.note(fmt.Sprintf("and %d more", more))
+	}
+	text := "New paper"
+	if len(msg.Cards) > 0 {
+		text = "New paper: " + clean(msg.Cards[0].Paper.Title)
+	}
+	return rendered{blocks: b.blocks, text: fitEscaped(text, fallbackBudget), images: b.images}
+}
+
+// addCards adds whole cards while they fit (one block is kept for an overflow note) and returns how many did.
+func addCards(b *builder, cards []bot.Card, images bool) int {
+	for i, c := range cards {
+		if !b.add(1, cardBlocks(c, i, images)...) {
+			return i
+		}
+	}
+	return len(cards)
+}
+
+// digestLine is one paper of a digest: linked title, authors, date, upvotes, why it matched.
+func digestLine(c bot.Card) string {
+	p := c.Paper
+	title := clean(p.Title)
+	if title == "" {
+		title = "(untitled paper)"
+	}
+	// A | in a link label is legal but invites misreading of the markup; a look-alike keeps the title readable.
+	label := strings.ReplaceAll(fitEscaped(title, digestTitle), "|", "∣")
+	var line string
+	if u := safeURL(p.URL); u != "" {
+		line = "• <" + u + "|" + label + ">"
+	} else {
+		line = "• *" + label + "*"
+	}
+	var meta []string
+	if a := clean(bot.ShortAuthors(p.Authors)); a != "" {
+		meta = append(meta, fitEscaped(a, 120))
+	}
+	if !p.Published.IsZero() {
+		meta = append(meta, p.Published.UTC().Format("2006-01-02"))
+	}
+	if p.HasHF {
+		meta = append(meta, fmt.Sprintf("▲ %d", p.Upvotes))
+	}
+	if len(meta) > 0 {
+		line += " — " + strings.Join(meta, " · ")
+	}
+	if len(c.Matched) > 0 {
+		line += "  _(" + fitEscaped(clean(strings.Join(c.Matched, ", ")), 120) + ")_"
+	}
+	return line
+}
+
+func renderDigest(msg bot.Message) rendered {
+	title := clean(msg.Title)
+	if title == "" {
+		title = fmt.Sprintf("%d new papers", len(msg.Cards)+msg.Overflow)
+	}
+	var b builder
+	b.add(1, slack.NewHeaderBlock(plain(fitPlain(title, maxHeaderText))))
+	shown := 0
+	var sect strings.Builder
+	flush := func() bool {
+		if sect.Len() == 0 {
+			return true
+		}
+		ok := b.add(1, slack.NewSectionBlock(mrkdwn(sect.String()), nil, nil))
+		sect.Reset()
+		return ok
+	}
+	pending := 0 // lines in sect not yet added
+	for _, c := range msg.Cards {
+		line := digestLine(c)
+		if sect.Len() > 0 && units(sect.String())+1+units(line) > sectionBudget {
+			if !flush() {
+				pending = 0
+				break
+			}
+			shown += pending
+			pending = 0
+		}
+		if sect.Len() > 0 {
+			sect.WriteByte('\n')
+		}
+		sect.WriteString(line)
+		pending++
+	}
+	if pending > 0 && flush() {
+		shown += pending
+	}
+	if more := len(msg.Cards) - shown + msg.Overflow; more > 0 {
+		b.note(fmt.Sprintf("and %d more", more))
+	}
+	return rendered{blocks: b.blocks, text: fitEscaped(title, fallbackBudget)}
+}
+
+// renderReply renders a command's answer: its text as plain_text (it quotes what the user typed, so it is never
+// parsed as markup), then its cards.
+func renderReply(r bot.Reply) rendered {
+	var b builder
+	var sect strings.Builder
+	flush := func() {
+		if sect.Len() > 0 {
+			b.add(1, slack.NewSectionBlock(plain(sect.String()), nil, nil))
+			sect.Reset()
+		}
+	}
+	for _, para := range r.Text {
+		para = strings.TrimSpace(para)
+		if para == "" {
+			continue
+		}
+		para = fitPlain(para, sectionBudget)
+		if sect.Len() > 0 && units(sect.String())+1+units(para) > sectionBudget {
+			flush()
+		}
+		if sect.Len() > 0 {
+			sect.WriteByte('\n')
+		}
+		sect.WriteString(para)
+	}
+	flush()
+	shown := addCards(&b, r.Cards, true)
+	if more := len(r.Cards) - shown; more > 0 {
+		b.note(fmt.Sprintf("and %d more not shown", more))
+	}
+	text := "paperboy"
+	if len(r.Text) > 0 {
+		text = r.Text[0]
+	}
+	if len(b.blocks) == 0 {
+		b.blocks = []slack.Block{slack.NewSectionBlock(plain("Done."), nil, nil)}
+	}
+	return rendered{blocks: b.blocks, text: fitEscaped(text, fallbackBudget), images: b.images}
+}

@@ -1,0 +1,253 @@
+// Package slack is the Slack platform: it posts paper cards as Block Kit messages through the Web API and answers
+// the /papers slash command over Socket Mode (the default, no public URL needed) or a signed HTTP endpoint.
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/paperboy-bot/paperboy/bot"
+)
+
+// Transport modes of the slash command.
+const (
+	ModeSocket = "socket"
+	ModeHTTP   = "http"
+)
+
+// CommandHandler answers /papers commands; *bot.Commander is one.
+type CommandHandler interface {
+	Handle(ctx context.Context, req bot.Request) (bot.Reply, error)
+}
+
+// Options configure a Slack platform.
+type Options struct {
+	// BotToken (xoxb-), AppToken (xapp-, Socket Mode) and SigningSecret (HTTP mode) come from the environment.
+	// They are never logged.
+	BotToken, AppToken, SigningSecret string
+	// Mode is ModeSocket (the default when empty) or ModeHTTP.
+	Mode string
+	// Listen is the address of the HTTP endpoint in http mode.
+	Listen string
+	// Managers, when set, are the only user ids that may manage subscriptions; otherwise anyone in the channel.
+	Managers []string
+	// APIURL overrides Slack's Web API base URL (tests, proxies); "" is Slack's.
+	APIURL string
+	// Commands answers the slash command.
+	Commands CommandHandler
+	// Logger receives the adapter's logs; slog.Default() when nil.
+	Logger *slog.Logger
+	// HTTPClient makes the Web API and response_url requests; a client with a 30 s timeout when nil.
+	HTTPClient *http.Client
+	// Now is the clock for request signature checks; time.Now when nil.
+	Now func() time.Time
+}
+
+// slackAPI is the part of slack-go's client the adapter uses, so that tests can replace it.
+type slackAPI interface {
+	PostMessageContext(ctx context.Context, channelID string, options ...slack.MsgOption) (string, string, error)
+}
+
+var _ slackAPI = (*slack.Client)(nil)
+
+// Slack is the Slack Platform. It is safe for concurrent use.
+type Slack struct {
+	api           slackAPI
+	client        *slack.Client // the concrete client, which Socket Mode builds on
+	appToken      string
+	signingSecret string
+	mode          string
+	listen        string
+	managers      map[string]bool
+	apiURL        *url.URL // nil for Slack's own
+	commands      CommandHandler
+	log           *slog.Logger
+	httpClient    *http.Client
+	now           func() time.Time
+
+	// ackBudget is how long the HTTP endpoint waits for an answer before acknowledging and answering later
+	// through response_url; Slack gives up after 3 s.
+	ackBudget time.Duration
+	// newSocket builds the Socket Mode connection; tests replace it.
+	newSocket func() socketClient
+
+	// sem bounds the commands answered at once; wg tracks the answers still running, so Run can wait for them.
+	sem chan struct{}
+	wg  sync.WaitGroup
+}
+
+var _ bot.Platform = (*Slack)(nil)
+
+const (
+	defaultAckBudget = 2500 * time.Millisecond
+	// maxConcurrentCommands bounds the goroutines answering commands, whatever Slack sends.
+	maxConcurrentCommands = 16
+	// commandTimeout bounds one command's answer, including its response_url post.
+	commandTimeout = time.Minute
+)
+
+// New validates opts and returns a Slack platform. It makes no network request.
+func New(opts Options) (*Slack, error) {
+	if !strings.HasPrefix(opts.BotToken, "xoxb-") {
+		return nil, errors.New("slack: SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+	}
+	mode := opts.Mode
+	if mode == "" {
+		mode = ModeSocket
+	}
+	switch mode {
+	case ModeSocket:
+		if !strings.HasPrefix(opts.AppToken, "xapp-") {
+			return nil, errors.New("slack: socket mode needs SLACK_APP_TOKEN, an app-level token starting with xapp-")
+		}
+	case ModeHTTP:
+		if opts.SigningSecret == "" {
+			return nil, errors.New("slack: http mode needs SLACK_SIGNING_SECRET")
+		}
+	default:
+		return nil, fmt.Errorf("slack: mode %q: want %q or %q", mode, ModeSocket, ModeHTTP)
+	}
+	if opts.Commands == nil {
+		return nil, errors.New("slack: no command handler")
+	}
+	s := &Slack{
+		appToken:      opts.AppToken,
+		signingSecret: opts.SigningSecret,
+		mode:          mode,
+		listen:        opts.Listen,
+		managers:      map[string]bool{},
+		commands:      opts.Commands,
+		log:           opts.Logger,
+		httpClient:    opts.HTTPClient,
+		now:           opts.Now,
+		ackBudget:     defaultAckBudget,
+		sem:           make(chan struct{}, maxConcurrentCommands),
+	}
+	for _, m := range opts.Managers {
+		if m = strings.TrimSpace(m); m != "" {
+			s.managers[m] = true
+		}
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.log = s.log.With("platform", "slack")
+	if s.httpClient == nil {
+		s.httpClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	// No OptionRetry: slack-go retries nothing by default, and it must stay so. The delivery engine retries
+	// (honouring Retry-After), while a client-side retry after a timeout could post a card twice.
+	copts := []slack.Option{slack.OptionHTTPClient(s.httpClient)}
+	if opts.APIURL != "" {
+		u, err := url.Parse(opts.APIURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("slack: api_url %q: want an http(s) URL", opts.APIURL)
+		}
+		if !strings.HasSuffix(u.Path, "/") {
+			u.Path += "/" // slack-go appends the method name ("chat.postMessage") to the base
+		}
+		s.apiURL = u
+		copts = append(copts, slack.OptionAPIURL(u.String()))
+	}
+	if mode == ModeSocket {
+		copts = append(copts, slack.OptionAppLevelToken(opts.AppToken))
+	}
+	s.client = slack.New(opts.BotToken, copts...)
+	s.api = s.client
+	s.newSocket = s.defaultSocket
+	return s, nil
+}
+
+// Name is "slack".
+func (s *Slack) Name() string { return "slack" }
+
+// Send posts msg to its channel and returns the message's ts. A 429 is a *bot.RateLimitError; errors that no
+// retry can fix for this channel (channel_not_found, not_in_channel, invalid_auth, ...) wrap bot.ErrPermanent.
+// msg.Nonce is not used: Slack has no idempotency key for chat.postMessage.
+func (s *Slack) Send(ctx context.Context, msg bot.Message) (string, error) {
+	ch := msg.Channel.ID
+	r := renderMessage(msg, true)
+	ts, err := s.post(ctx, ch, r)
+	if err != nil && r.images && slackErrorCode(err) == "invalid_blocks" {
+		// Slack fetches image accessories while posting and rejects the whole message when one cannot be
+		// fetched (a dead thumbnail link). Nothing was posted, so sending it again without images is safe, and a
+		// card without its thumbnail beats no card.
+		s.log.WarnContext(ctx, "message rejected with images; posting without them", "channel", ch, "err", err)
+		ts, err = s.post(ctx, ch, renderMessage(msg, false))
+	}
+	if err != nil {
+		return "", fmt.Errorf("post to channel %q: %w", ch, mapError(err))
+	}
+	return ts, nil
+}
+
+func (s *Slack) post(ctx context.Context, channel string, r rendered) (string, error) {
+	_, ts, err := s.api.PostMessageContext(ctx, channel,
+		slack.MsgOptionText(r.text, false), // already escaped
+		slack.MsgOptionBlocks(r.blocks...),
+		slack.MsgOptionDisableLinkUnfurl(), // the card is the preview; an unfurl would repeat it
+		slack.MsgOptionDisableMediaUnfurl(),
+	)
+	return ts, err
+}
+
+// permanentErrors are chat.postMessage error codes that retrying the same message to the same channel cannot
+// fix: the channel is gone or archived, the bot is not in it or may not post there, or the token is dead. A
+// command typed in the channel (after re-inviting the bot or reinstalling the app) resumes delivery.
+var permanentErrors = map[string]bool{
+	"channel_not_found":       true,
+	"not_in_channel":          true,
+	"is_archived":             true,
+	"restricted_action":       true,
+	"invalid_auth":            true,
+	"not_authed":              true,
+	"account_inactive":        true,
+	"token_revoked":           true,
+	"token_expired":           true,
+	"missing_scope":           true,
+	"team_access_not_granted": true,
+}
+
+// slackErrorCode is Slack's documented error code ("channel_not_found") of err, or "".
+func slackErrorCode(err error) string {
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		return se.Err
+	}
+	var sp *slack.SlackErrorResponse
+	if errors.As(err, &sp) && sp != nil {
+		return sp.Err
+	}
+	return ""
+}
+
+// mapError turns slack-go's errors into the delivery engine's: rate limits and permanent failures are typed,
+// everything else is returned as is and retried by the engine.
+func mapError(err error) error {
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		// Retry-After: 0 would make the engine hammer Slack; one second is Slack's own granularity.
+		return &bot.RateLimitError{RetryAfter: max(rl.RetryAfter, time.Second)}
+	}
+	var sc slack.StatusCodeError
+	if errors.As(err, &sc) && sc.Code == http.StatusTooManyRequests {
+		// A 429 without a usable Retry-After: wait a conservative minute.
+		return &bot.RateLimitError{RetryAfter: time.Minute}
+	}
+	if code := slackErrorCode(err); permanentErrors[code] {
+		return &bot.PermanentError{Reason: code, Err: err}
+	}
+	return err
+}

@@ -1,0 +1,166 @@
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+)
+
+// socketClient is the part of slack-go's Socket Mode client the adapter uses, so that tests can replace it.
+type socketClient interface {
+	// RunContext holds the WebSocket connection, reconnecting by itself, until ctx ends or the app token is
+	// refused.
+	RunContext(ctx context.Context) error
+	// Events delivers what arrives, including the client's own connecting/connected events.
+	Events() <-chan socketmode.Event
+	// AckCtx acknowledges one envelope.
+	AckCtx(ctx context.Context, envelopeID string, payload any) error
+}
+
+// smClient adapts *socketmode.Client, whose events are a field, to socketClient.
+type smClient struct{ *socketmode.Client }
+
+func (c smClient) Events() <-chan socketmode.Event { return c.Client.Events }
+
+var _ socketClient = smClient{}
+
+func (s *Slack) defaultSocket() socketClient {
+	return smClient{socketmode.New(s.client)}
+}
+
+// Run serves the slash command until ctx ends: over Socket Mode, or on the HTTP endpoint at Options.Listen. It
+// returns nil when ctx ends, after the answers still running are done, and an error when the transport cannot
+// run (address in use, app token refused).
+func (s *Slack) Run(ctx context.Context) error {
+	var err error
+	if s.mode == ModeHTTP {
+		err = s.runHTTP(ctx)
+	} else {
+		err = s.runSocket(ctx)
+	}
+	s.wg.Wait()
+	return err
+}
+
+func (s *Slack) runHTTP(ctx context.Context) error {
+	if s.listen == "" {
+		return errors.New("slack: http mode needs [slack] listen")
+	}
+	ln, err := net.Listen("tcp", s.listen)
+	if err != nil {
+		return fmt.Errorf("slack: listen on %s: %w", s.listen, err)
+	}
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       time.Minute,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	s.log.InfoContext(ctx, "slack slash commands listening", "addr", ln.Addr().String(), "path", CommandsPath)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("slack: serve %s: %w", s.listen, err)
+	case <-ctx.Done():
+	}
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		_ = srv.Close()
+	}
+	<-errc // http.ErrServerClosed
+	return nil
+}
+
+func (s *Slack) runSocket(ctx context.Context) error {
+	sc := s.newSocket()
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- sc.RunContext(runCtx) }()
+	events := sc.Events()
+	for {
+		select {
+		case <-ctx.Done():
+			cancel()
+			<-errc
+			return nil
+		case err := <-errc:
+			if ctx.Err() != nil {
+				return nil
+			}
+			// slack-go reconnects by itself and only gives up when the token is refused.
+			return fmt.Errorf("slack: socket mode: %w", err)
+		case evt := <-events:
+			s.handleEvent(ctx, sc, evt)
+		}
+	}
+}
+
+// handleEvent acknowledges every envelope at once (Slack redelivers unacknowledged ones) and answers slash
+// commands in the background, through response_url.
+func (s *Slack) handleEvent(ctx context.Context, sc socketClient, evt socketmode.Event) {
+	switch evt.Type {
+	case socketmode.EventTypeConnecting:
+		s.log.DebugContext(ctx, "connecting to slack socket mode")
+	case socketmode.EventTypeConnected:
+		if c, ok := evt.Data.(*socketmode.ConnectedEvent); ok && c.ConnectionCount > 0 {
+			s.log.InfoContext(ctx, "reconnected to slack socket mode", "connections", c.ConnectionCount+1)
+		} else {
+			s.log.InfoContext(ctx, "connected to slack socket mode")
+		}
+	case socketmode.EventTypeConnectionError:
+		var err error
+		if c, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
+			err = c.ErrorObj
+		}
+		s.log.WarnContext(ctx, "slack socket mode connection failed; retrying", "err", err)
+	case socketmode.EventTypeInvalidAuth:
+		s.log.ErrorContext(ctx, "slack refused the app token (SLACK_APP_TOKEN)")
+	case socketmode.EventTypeSlashCommand:
+		cmd, ok := evt.Data.(slack.SlashCommand)
+		if !ok || evt.Request == nil {
+			return
+		}
+		s.ack(ctx, sc, evt)
+		if cmd.ChannelID == "" || cmd.UserID == "" {
+			return
+		}
+		if !s.acquire() {
+			// Overloaded: say so from the event loop itself rather than start one more goroutine; the short
+			// wait this costs is the backpressure.
+			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			s.respond(rctx, cmd, busyMessage())
+			cancel()
+			return
+		}
+		s.wg.Go(func() {
+			defer s.release()
+			// The answer outlives Run's context a little so that a command acknowledged during shutdown is
+			// still answered; commandTimeout bounds it.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commandTimeout)
+			defer cancel()
+			s.respond(rctx, cmd, s.answer(rctx, cmd))
+		})
+	default:
+		// Interactions (link buttons), events: nothing to do, but acknowledged so that Slack does not retry.
+		if evt.Request != nil && evt.Request.EnvelopeID != "" {
+			s.ack(ctx, sc, evt)
+		}
+	}
+}
+
+func (s *Slack) ack(ctx context.Context, sc socketClient, evt socketmode.Event) {
+	if err := sc.AckCtx(ctx, evt.Request.EnvelopeID, nil); err != nil {
+		s.log.WarnContext(ctx, "acknowledge slack socket mode envelope", "type", string(evt.Type), "err", err)
+	}
+}

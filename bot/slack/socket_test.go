@@ -1,0 +1,232 @@
+package slack
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/paperboy-bot/paperboy/bot"
+)
+
+// fakeSocket stands in for slack-go's Socket Mode client: script plays what the connection would deliver.
+type fakeSocket struct {
+	events chan socketmode.Event
+	acks   chan string
+	script func(ctx context.Context, emit func(socketmode.Event) bool) error
+}
+
+func newFakeSocket(script func(ctx context.Context, emit func(socketmode.Event) bool) error) *fakeSocket {
+	return &fakeSocket{events: make(chan socketmode.Event), acks: make(chan string, 100), script: script}
+}
+
+func (f *fakeSocket) RunContext(ctx context.Context) error {
+	return f.script(ctx, func(e socketmode.Event) bool {
+		select {
+		case f.events <- e:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	})
+}
+
+func (f *fakeSocket) Events() <-chan socketmode.Event { return f.events }
+
+func (f *fakeSocket) AckCtx(_ context.Context, envelopeID string, payload any) error {
+	if payload != nil {
+		return errors.New("unexpected ack payload")
+	}
+	f.acks <- envelopeID
+	return nil
+}
+
+func (f *fakeSocket) waitAck(t *testing.T) string {
+	t.Helper()
+	select {
+	case id := <-f.acks:
+		return id
+	case <-time.After(10 * time.Second):
+		t.Fatal("no ack")
+		return ""
+	}
+}
+
+// untilDone is the tail of a script: the connection stays up until Run's context ends.
+func untilDone(ctx context.Context) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func slashEvent(envelope, user, text, responseURL string) socketmode.Event {
+	return socketmode.Event{
+		Type:    socketmode.EventTypeSlashCommand,
+		Data:    slack.SlashCommand{ChannelID: "C1", UserID: user, Command: "/papers", Text: text, ResponseURL: responseURL},
+		Request: &socketmode.Request{Type: socketmode.RequestTypeSlashCommands, EnvelopeID: envelope},
+	}
+}
+
+func runSlack(t *testing.T, s *Slack) (cancel func() error) {
+	t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	return func() error {
+		stop()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(10 * time.Second):
+			t.Fatal("Run did not return after its context ended")
+			return nil
+		}
+	}
+}
+
+func TestSocketModeAcksBeforeAnswering(t *testing.T) {
+	f := newFakeSlack(t)
+	ss := newSlowStore(newTestStore(t))
+	defer ss.release()
+	s := newTestSlack(t, f, ModeSocket, &bot.Commander{Store: ss, Now: func() time.Time { return testNow }})
+	fs := newFakeSocket(func(ctx context.Context, emit func(socketmode.Event) bool) error {
+		emit(socketmode.Event{Type: socketmode.EventTypeConnecting, Data: &slack.ConnectingEvent{Attempt: 1}})
+		emit(socketmode.Event{Type: socketmode.EventTypeConnected, Data: &socketmode.ConnectedEvent{}})
+		emit(slashEvent("env-1", "U1", "list", f.responseURL("1")))
+		return untilDone(ctx)
+	})
+	s.newSocket = func() socketClient { return fs }
+	stop := runSlack(t, s)
+
+	if id := fs.waitAck(t); id != "env-1" {
+		t.Errorf("ack %q", id)
+	}
+	<-ss.waiting // the answer is under way, held by the store, and the envelope is already acknowledged
+	select {
+	case m := <-f.responses:
+		t.Fatalf("answered before the store answered: %v", m)
+	default:
+	}
+	ss.release()
+	m := f.waitResponse(t)
+	if m["response_type"] != "ephemeral" || !strings.Contains(allText(blocksOf(t, m)), "follows nothing yet") {
+		t.Errorf("reply %v", m)
+	}
+	if err := stop(); err != nil {
+		t.Errorf("Run: %v", err)
+	}
+}
+
+func TestSocketModeReconnects(t *testing.T) {
+	f := newFakeSlack(t)
+	rec := &recorder{reply: bot.Reply{Text: []string{"done"}}}
+	s := newTestSlack(t, f, ModeSocket, rec, "UMANAGER")
+	fs := newFakeSocket(func(ctx context.Context, emit func(socketmode.Event) bool) error {
+		for _, e := range []socketmode.Event{
+			{Type: socketmode.EventTypeConnecting, Data: &slack.ConnectingEvent{Attempt: 1}},
+			{Type: socketmode.EventTypeConnected, Data: &socketmode.ConnectedEvent{ConnectionCount: 0}},
+			{Type: socketmode.EventTypeHello, Request: &socketmode.Request{Type: socketmode.RequestTypeHello}},
+			slashEvent("env-a", "UMANAGER", "subscribe eeg", f.responseURL("a")),
+			// Slack asked us to reconnect; slack-go reconnects by itself, failing once on the way.
+			{Type: socketmode.EventTypeConnecting, Data: &slack.ConnectingEvent{Attempt: 1, ConnectionCount: 1}},
+			{Type: socketmode.EventTypeConnectionError, Data: &slack.ConnectionErrorEvent{Attempt: 1, ErrorObj: errors.New("connection reset")}},
+			{Type: socketmode.EventTypeConnecting, Data: &slack.ConnectingEvent{Attempt: 2, ConnectionCount: 1}},
+			{Type: socketmode.EventTypeConnected, Data: &socketmode.ConnectedEvent{ConnectionCount: 1}},
+			{Type: socketmode.EventTypeInteractive, Data: slack.InteractionCallback{}, Request: &socketmode.Request{Type: socketmode.RequestTypeInteractive, EnvelopeID: "env-button"}},
+			slashEvent("env-b", "UOTHER", "unsubscribe 1", f.responseURL("b")),
+			{Type: socketmode.EventTypeEventsAPI, Request: &socketmode.Request{Type: socketmode.RequestTypeEventsAPI, EnvelopeID: "env-event"}},
+		} {
+			if !emit(e) {
+				return ctx.Err()
+			}
+		}
+		return untilDone(ctx)
+	})
+	s.newSocket = func() socketClient { return fs }
+	stop := runSlack(t, s)
+
+	var acks []string
+	for range 4 {
+		acks = append(acks, fs.waitAck(t))
+	}
+	if got, want := strings.Join(acks, " "), "env-a env-button env-b env-event"; got != want {
+		t.Errorf("acks %q, want %q", got, want)
+	}
+	for range 2 {
+		m := f.waitResponse(t)
+		if m["response_type"] != "in_channel" || !strings.Contains(allText(blocksOf(t, m)), "done") {
+			t.Errorf("reply %v", m)
+		}
+	}
+	if err := stop(); err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	calls := rec.calls()
+	if len(calls) != 2 {
+		t.Fatalf("%d commands, want 2", len(calls))
+	}
+	for _, c := range calls {
+		if c.Channel.Platform != "slack" || c.Channel.ID != "C1" || c.CanManage != (c.User == "UMANAGER") {
+			t.Errorf("request %+v: only the configured manager may manage", c)
+		}
+	}
+}
+
+func TestSocketModeFatalError(t *testing.T) {
+	f := newFakeSlack(t)
+	s := newTestSlack(t, f, ModeSocket, nil)
+	fs := newFakeSocket(func(context.Context, func(socketmode.Event) bool) error { return errors.New("invalid_auth") })
+	s.newSocket = func() socketClient { return fs }
+	err := s.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "invalid_auth") {
+		t.Errorf("Run: %v, want the refusal", err)
+	}
+}
+
+// TestSocketModeRealClient runs slack-go's own Socket Mode client against the fake API, which refuses the app
+// token: Run must give up with the error, having sent the xapp- token (not the bot token) to apps.connections.open.
+func TestSocketModeRealClient(t *testing.T) {
+	f := newFakeSlack(t)
+	s := newTestSlack(t, f, ModeSocket, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := s.Run(ctx)
+	if err == nil || !strings.Contains(err.Error(), "invalid_auth") {
+		t.Fatalf("Run: %v, want invalid_auth", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.openAuth) != 1 || f.openAuth[0] != "Bearer "+testAppToken {
+		t.Errorf("apps.connections.open called %d times with the wrong token", len(f.openAuth))
+	}
+}
+
+func TestSocketModeFinishesAnswersOnShutdown(t *testing.T) {
+	f := newFakeSlack(t)
+	ss := newSlowStore(newTestStore(t))
+	defer ss.release()
+	s := newTestSlack(t, f, ModeSocket, &bot.Commander{Store: ss, Now: func() time.Time { return testNow }})
+	fs := newFakeSocket(func(ctx context.Context, emit func(socketmode.Event) bool) error {
+		emit(slashEvent("env-1", "U1", "list", f.responseURL("1")))
+		return untilDone(ctx)
+	})
+	s.newSocket = func() socketClient { return fs }
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	fs.waitAck(t)
+	<-ss.waiting
+	stop()
+	ss.release()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	select {
+	case <-f.responses:
+	default:
+		t.Error("Run returned before the answer was posted")
+	}
+}
