@@ -17,6 +17,7 @@ import (
 	"github.com/paperboy-bot/paperboy/bot"
 	"github.com/paperboy-bot/paperboy/bot/console"
 	"github.com/paperboy-bot/paperboy/bot/discord"
+	"github.com/paperboy-bot/paperboy/bot/slack"
 	"github.com/paperboy-bot/paperboy/bot/store"
 	"github.com/paperboy-bot/paperboy/filters"
 	"github.com/paperboy-bot/paperboy/sources"
@@ -151,6 +152,9 @@ func addPlatforms(app *bot.App, cfg *bot.Config, stdout io.Writer) error {
 	}
 	app.AddPlatform(con, closer)
 
+	if err := addSlack(app, cfg); err != nil {
+		return err
+	}
 	token, err := bot.Secret("DISCORD_BOT_TOKEN")
 	if err != nil {
 		return err
@@ -167,6 +171,32 @@ func addPlatforms(app *bot.App, cfg *bot.Config, stdout io.Writer) error {
 		app.AddPlatform(d, nil)
 		app.AddService(d.Run)
 	}
+	return nil
+}
+
+// addSlack adds the Slack platform and its command transport when SLACK_BOT_TOKEN is set.
+func addSlack(app *bot.App, cfg *bot.Config) error {
+	var tokens [3]string
+	for i, name := range []string{"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"} {
+		v, err := bot.Secret(name)
+		if err != nil {
+			return err
+		}
+		tokens[i] = v
+	}
+	if tokens[0] == "" {
+		return nil
+	}
+	s, err := slack.New(slack.Options{
+		BotToken: tokens[0], AppToken: tokens[1], SigningSecret: tokens[2],
+		Mode: cfg.Slack.Mode, Listen: cfg.Slack.Listen, Managers: cfg.Slack.Managers, APIURL: cfg.Slack.APIURL,
+		Commands: app.Commander, Logger: app.Logger,
+	})
+	if err != nil {
+		return fmt.Errorf("slack: %w", err)
+	}
+	app.AddPlatform(s, nil)
+	app.AddService(s.Run)
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -214,10 +215,13 @@ func TestRunOfflineKeepsRunning(t *testing.T) {
 	done := make(chan int)
 	go func() { done <- realMain(ctx, []string{"run", "--config", cfg}, &out, &errOut) }()
 	// Wait for the first failed poll to be logged, then stop the bot as SIGTERM would.
+	deadline := time.After(30 * time.Second)
 	for !strings.Contains(errOut.String(), "poll failed") {
 		select {
 		case code := <-done:
 			t.Fatalf("run exited (%d) on its own while the feed was unreachable:\n%s", code, errOut.String())
+		case <-deadline:
+			t.Fatalf("no failed poll logged within the deadline:\n%s", errOut.String())
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
@@ -291,6 +295,7 @@ url = "%s/rss/cs.LG+cs.AI+cs.CL+stat.ML"
 		return resp.StatusCode, string(b)
 	}
 	// Wait until the paper was delivered to the console channel, then look at the endpoints.
+	deadline := time.After(30 * time.Second)
 	for {
 		if b, _ := os.ReadFile(out); strings.Contains(string(b), `"key":"arxiv:2205.06398"`) {
 			break
@@ -298,6 +303,8 @@ url = "%s/rss/cs.LG+cs.AI+cs.CL+stat.ML"
 		select {
 		case code := <-done:
 			t.Fatalf("run exited %d before delivering:\n%s", code, stderr.String())
+		case <-deadline:
+			t.Fatalf("nothing delivered within the deadline:\n%s", stderr.String())
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
@@ -339,5 +346,79 @@ func TestDiscordInvite(t *testing.T) {
 	noApp := writeConfig(t, "[[sources]]\nname = \"hf\"\nkind = \"hf-daily\"\n")
 	if code, _, errOut := run(t, context.Background(), "discord", "invite", "--config", noApp); code != 1 || !strings.Contains(errOut, "application_id") {
 		t.Errorf("without application_id: exit %d, %q", code, errOut)
+	}
+}
+
+// TestRunPostsToSlack runs the whole bot with a Slack token in the environment and [slack] api_url pointing at a
+// local fake Web API: the matching paper is posted to the configured Slack channel through the real slack-go client.
+func TestRunPostsToSlack(t *testing.T) {
+	feeds, _ := feedServer(t)
+	var mu sync.Mutex
+	var posts []url.Values
+	slackAPI := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			t.Error(err)
+		}
+		authed := r.Header.Get("Authorization") == "Bearer xoxb-test-token" || r.PostForm.Get("token") == "xoxb-test-token"
+		if r.URL.Path != "/api/chat.postMessage" || !authed {
+			t.Errorf("unexpected request %s %s (authorized: %v)", r.Method, r.URL.Path, authed)
+			http.Error(w, "unexpected "+r.URL.Path, http.StatusNotFound)
+			return
+		}
+		mu.Lock()
+		posts = append(posts, r.PostForm)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":"1700000000.000100"}`, r.PostForm.Get("channel"))
+	}))
+	t.Cleanup(slackAPI.Close)
+	t.Setenv("SLACK_BOT_TOKEN", "xoxb-test-token")
+	t.Setenv("SLACK_SIGNING_SECRET", "test-signing-secret")
+	cfg := writeConfig(t, fmt.Sprintf(`
+[slack]
+mode = "http"
+listen = "127.0.0.1:0"
+api_url = "%s/api/"
+[[channels]]
+platform = "slack"
+id = "C0123ABCD"
+subscriptions = ["neuroimaging"]
+[[sources]]
+name = "arxiv-ml"
+kind = "arxiv"
+url = "%s/rss/cs.LG+cs.AI+cs.CL+stat.ML"
+`, slackAPI.URL, feeds.URL))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan int)
+	go func() { done <- realMain(ctx, []string{"run", "--config", cfg}, &stdout, &stderr) }()
+	deadline := time.After(30 * time.Second)
+	for {
+		mu.Lock()
+		n := len(posts)
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("run exited %d before posting:\n%s", code, stderr.String())
+		case <-deadline:
+			t.Fatalf("nothing posted to Slack within the deadline:\n%s", stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("run exit %d: %s", code, stderr.String())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(posts) != 1 || posts[0].Get("channel") != "C0123ABCD" || !strings.Contains(posts[0].Get("blocks"), "Outlier Detection for Multi-Network Data") {
+		t.Errorf("posts = %v, want one card for the matching paper in C0123ABCD", posts)
+	}
+	if strings.Contains(stderr.String(), "xoxb-test-token") || strings.Contains(stderr.String(), "test-signing-secret") {
+		t.Errorf("a secret was logged:\n%s", stderr.String())
 	}
 }
