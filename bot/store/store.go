@@ -70,8 +70,9 @@ func open(ctx context.Context, path string, steps []string) (*Store, error) {
 	}
 
 	// The writer's page cache is larger than the readers': ingesting into a large FTS index touches many
-	// b-tree pages, while look-ups read few.
-	w, err := sql.Open("sqlite", dsn(abs, pragmas("cache_size(-32000)"), "_txlock=immediate"))
+	// b-tree pages, while look-ups read few. 16 MB rather than 32 MB: BenchmarkIngest at 1M papers ingests as
+	// fast (5,700 papers/s either way) with peak RSS 140 MB instead of 180 MB.
+	w, err := sql.Open("sqlite", dsn(abs, pragmas("cache_size(-16000)"), "_txlock=immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
