@@ -529,8 +529,16 @@ func (e *Engine) send(ctx context.Context, plat Platform, msg Message, items []s
 		e.mu.Unlock()
 		return nil
 	}
-	_ = e.Store.RecordAttempt(sendCtx, ids, err)
 	var rl *RateLimitError
+	if errors.Is(err, ErrRejected) {
+		e.Metrics.DeliveryError(ch.Platform, DeliveryRejected)
+		log.Error("the platform rejected this message; set aside, going on with the next paper", "err", err, "papers", len(ids))
+		if ferr := e.Store.MarkFailed(sendCtx, ids, err); ferr != nil {
+			return ferr
+		}
+		return nil
+	}
+	_ = e.Store.RecordAttempt(sendCtx, ids, err)
 	switch {
 	case errors.As(err, &rl):
 		e.Metrics.DeliveryError(ch.Platform, DeliveryRateLimited)

@@ -330,6 +330,38 @@ func TestDeliveryOrderAndFaults(t *testing.T) {
 	})
 }
 
+// TestRejectedMessageDoesNotBlockTheChannel: a payload the platform refuses as malformed is set aside once, and
+// the channel's next papers go out; it is neither retried forever nor does it stop the channel.
+func TestRejectedMessageDoesNotBlockTheChannel(t *testing.T) {
+	f := newEngineFixture(t)
+	f.plat.fail = func(_ int, m Message) error {
+		if m.Cards[0].Paper.Key == "arxiv:2603.40001" {
+			return fmt.Errorf("post: %w: invalid_blocks", ErrRejected)
+		}
+		return nil
+	}
+	f.subscribe(chA, "eeg")
+	bad := arxivPaper("2603.40001", 1, sources.AnnounceNew, []string{"cs.LG"}, "EEG with a payload Slack refuses")
+	bad.Published = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC) // oldest: first in line
+	good := arxivPaper("2603.40002", 1, sources.AnnounceNew, []string{"cs.LG"}, "EEG that posts fine")
+	f.ingest("arxiv", bad, good)
+	f.deliver()
+	f.clock.Add(time.Hour)
+	f.deliver()
+	if got := f.plat.keys(chA); !slices.Equal(got, []string{"arxiv:2603.40002"}) {
+		t.Errorf("delivered %v, want the good paper despite the rejected one before it", got)
+	}
+	if f.plat.calls != 2 {
+		t.Errorf("%d sends, want 2: the rejected message is not retried", f.plat.calls)
+	}
+	if depth, _ := f.st.OutboxDepth(context.Background()); depth != 0 {
+		t.Errorf("outbox depth %d, want 0", depth)
+	}
+	if ch, _ := f.st.Channel(context.Background(), chA); ch.Blocked != "" {
+		t.Errorf("channel blocked (%q) by a bad message", ch.Blocked)
+	}
+}
+
 func TestDigest(t *testing.T) {
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {

@@ -26,6 +26,8 @@ const (
 	DeliveryRateLimited = "rate_limited"
 	// DeliveryPermanent is an ErrPermanent failure that stops the channel.
 	DeliveryPermanent = "permanent"
+	// DeliveryRejected is an ErrRejected failure: the message was set aside.
+	DeliveryRejected = "rejected"
 )
 
 // deliveryLatencyBuckets span ingest-to-post latencies from an instant post (seconds) to a daily digest (a day),

@@ -30,13 +30,20 @@ type Platform interface {
 	// Name is "slack", "discord" or "console": the Platform of the channels it serves.
 	Name() string
 	// Send posts msg and returns the platform's id of the posted message. Errors that can never succeed for
-	// this channel wrap ErrPermanent; a rate limit is a *RateLimitError.
+	// this channel wrap ErrPermanent; errors about this message only wrap ErrRejected; a rate limit is a
+	// *RateLimitError; anything else is retried.
 	Send(ctx context.Context, msg Message) (messageID string, err error)
 }
 
 // ErrPermanent marks send errors that retrying cannot fix: the channel was deleted, the bot was removed from it or
 // lacks access. The sender stops that channel (keeping its outbox) instead of retrying forever.
 var ErrPermanent = errors.New("permanent platform error")
+
+// ErrRejected marks a send error about the message itself (Slack invalid_blocks or msg_too_long, Discord 400):
+// the platform will never accept this payload, but the channel is fine. The sender sets those papers aside
+// (state failed, with the error) and goes on with the channel's next paper, so one bad payload cannot block a
+// channel's queue forever.
+var ErrRejected = errors.New("message rejected by the platform")
 
 // PermanentError wraps a platform's reason for a permanent failure.
 type PermanentError struct {

@@ -108,6 +108,9 @@ func sendError(chID string, err error) error {
 				reason = fmt.Sprintf("%d %s (%d)", re.Response.StatusCode, re.Message.Message, code)
 			}
 			return &bot.PermanentError{Reason: reason, Err: fmt.Errorf("discord: post to channel %s: %w", chID, err)}
+		case re.Response.StatusCode == http.StatusBadRequest, re.Response.StatusCode == http.StatusRequestEntityTooLarge:
+			// Invalid Form Body and the like: this payload will never be accepted, the channel is fine.
+			return fmt.Errorf("discord: post to channel %s: %w: %w", chID, bot.ErrRejected, err)
 		}
 	}
 	return fmt.Errorf("discord: post to channel %s: %w", chID, err)

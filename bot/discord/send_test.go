@@ -183,11 +183,20 @@ func TestSendErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "400 invalid form body rejects the message, not the channel", wantCalls: 1,
+			script: []cannedResponse{{status: 400, body: `{"message": "Invalid Form Body", "code": 50035}`}},
+			check: func(t *testing.T, _ string, err error) {
+				if !errors.Is(err, bot.ErrRejected) || errors.Is(err, bot.ErrPermanent) {
+					t.Fatalf("err = %v, want ErrRejected and not permanent", err)
+				}
+			},
+		},
+		{
 			name: "500 is temporary", wantCalls: 1,
 			script: []cannedResponse{{status: 500, body: `{"message": "oops", "code": 0}`}},
 			check: func(t *testing.T, _ string, err error) {
 				var rl *bot.RateLimitError
-				if err == nil || errors.Is(err, bot.ErrPermanent) || errors.As(err, &rl) {
+				if err == nil || errors.Is(err, bot.ErrPermanent) || errors.Is(err, bot.ErrRejected) || errors.As(err, &rl) {
 					t.Fatalf("err = %v, want a temporary error", err)
 				}
 			},

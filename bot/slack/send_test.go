@@ -268,14 +268,16 @@ func TestSendErrors(t *testing.T) {
 		setup     func(f *fakeSlack)
 		token     string
 		permanent string // PermanentError reason, "" if retryable
+		rejected  bool   // the message itself is bad (bot.ErrRejected)
 	}{
-		{"channel_not_found", func(f *fakeSlack) { f.errCode["C1"] = "channel_not_found" }, "", "channel_not_found"},
-		{"not_in_channel", func(f *fakeSlack) { f.errCode["C1"] = "not_in_channel" }, "", "not_in_channel"},
-		{"is_archived", func(f *fakeSlack) { f.errCode["C1"] = "is_archived" }, "", "is_archived"},
-		{"invalid_auth", func(*fakeSlack) {}, "xoxb-revoked", "invalid_auth"},
-		{"internal_error is retried by the engine", func(f *fakeSlack) { f.errCode["C1"] = "internal_error" }, "", ""},
-		{"500 is retried by the engine, not the client", func(f *fakeSlack) { f.status500 = 5 }, "", ""},
-		{"invalid_blocks without images", func(f *fakeSlack) { f.errCode["C1"] = "invalid_blocks" }, "", ""},
+		{"channel_not_found", func(f *fakeSlack) { f.errCode["C1"] = "channel_not_found" }, "", "channel_not_found", false},
+		{"not_in_channel", func(f *fakeSlack) { f.errCode["C1"] = "not_in_channel" }, "", "not_in_channel", false},
+		{"is_archived", func(f *fakeSlack) { f.errCode["C1"] = "is_archived" }, "", "is_archived", false},
+		{"invalid_auth", func(*fakeSlack) {}, "xoxb-revoked", "invalid_auth", false},
+		{"internal_error is retried by the engine", func(f *fakeSlack) { f.errCode["C1"] = "internal_error" }, "", "", false},
+		{"500 is retried by the engine, not the client", func(f *fakeSlack) { f.status500 = 5 }, "", "", false},
+		{"invalid_blocks without images is a rejected message", func(f *fakeSlack) { f.errCode["C1"] = "invalid_blocks" }, "", "", true},
+		{"msg_too_long is a rejected message", func(f *fakeSlack) { f.errCode["C1"] = "msg_too_long" }, "", "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeSlack(t)
@@ -295,6 +297,9 @@ func TestSendErrors(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), `post to channel "C1"`) {
 				t.Errorf("error %q lacks the channel", err)
+			}
+			if errors.Is(err, bot.ErrRejected) != tc.rejected {
+				t.Errorf("error %v: rejected = %v, want %v", err, errors.Is(err, bot.ErrRejected), tc.rejected)
 			}
 			var pe *bot.PermanentError
 			switch {

@@ -246,8 +246,23 @@ func mapError(err error) error {
 		// A 429 without a usable Retry-After: wait a conservative minute.
 		return &bot.RateLimitError{RetryAfter: time.Minute}
 	}
-	if code := slackErrorCode(err); permanentErrors[code] {
+	code := slackErrorCode(err)
+	if permanentErrors[code] {
 		return &bot.PermanentError{Reason: code, Err: err}
 	}
+	if rejectedErrors[code] {
+		return fmt.Errorf("%w: %s: %w", bot.ErrRejected, code, err)
+	}
 	return err
+}
+
+// rejectedErrors are chat.postMessage error codes about the message itself: sending it again cannot help, but
+// the channel's next message may go through.
+var rejectedErrors = map[string]bool{
+	"invalid_blocks":        true,
+	"invalid_blocks_format": true,
+	"msg_too_long":          true,
+	"no_text":               true,
+	"too_many_attachments":  true,
+	"invalid_arguments":     true,
 }

@@ -21,7 +21,7 @@ CREATE TABLE outbox (
 	paper_key   TEXT    NOT NULL REFERENCES papers(key),
 	matched     TEXT    NOT NULL DEFAULT '[]',
 	kind        TEXT    NOT NULL DEFAULT 'match' CHECK (kind IN ('match', 'backfill')),
-	state       TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'overflow', 'sent')),
+	state       TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'overflow', 'sent', 'failed')),
 	created_at  INTEGER NOT NULL,
 	attempts    INTEGER NOT NULL DEFAULT 0,
 	last_error  TEXT    NOT NULL DEFAULT '',
@@ -29,7 +29,7 @@ CREATE TABLE outbox (
 	sent_at     INTEGER,
 	UNIQUE (platform, channel_id, paper_key)
 );
-CREATE INDEX outbox_unsent ON outbox(platform, channel_id) WHERE state <> 'sent';
+CREATE INDEX outbox_unsent ON outbox(platform, channel_id) WHERE state IN ('pending', 'overflow');
 CREATE INDEX outbox_sent_at ON outbox(platform, channel_id, sent_at) WHERE state = 'sent';
 
 ALTER TABLE channels ADD COLUMN blocked TEXT NOT NULL DEFAULT '';
@@ -54,6 +54,8 @@ const (
 	StatePending  = "pending"
 	StateOverflow = "overflow"
 	StateSent     = "sent"
+	// StateFailed rows were rejected by the platform as malformed; they keep their last_error for inspection.
+	StateFailed = "failed"
 )
 
 // OutboxItem is one unsent (channel, paper) announcement.
@@ -123,7 +125,7 @@ SELECT o.platform, o.channel_id,
 	coalesce(c.mode, 'instant'), coalesce(c.digest_at, ''), coalesce(c.digest_tz, ''), coalesce(c.blocked, ''), c.last_digest_at,
 	sum(o.state = 'pending' AND o.kind = 'match'), sum(o.state = 'overflow'), sum(o.kind = 'backfill')
 FROM outbox o LEFT JOIN channels c ON c.platform = o.platform AND c.id = o.channel_id
-WHERE o.state <> 'sent'
+WHERE o.state IN ('pending', 'overflow')
 GROUP BY o.platform, o.channel_id`)
 	if err != nil {
 		return nil, fmt.Errorf("list outbox work: %w", err)
@@ -192,6 +194,16 @@ func (s *Store) MarkSent(ctx context.Context, ids []int64, messageID string, at 
 		WHERE id IN (SELECT value FROM json_each(?1))`, messageID, at.UnixNano())
 }
 
+// MarkFailed sets rows ids aside after the platform rejected their message as malformed.
+func (s *Store) MarkFailed(ctx context.Context, ids []int64, sendErr error) error {
+	msg := sendErr.Error()
+	if len(msg) > maxErrorLen {
+		msg = msg[:maxErrorLen]
+	}
+	return s.updateRows(ctx, ids, `UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?2
+		WHERE id IN (SELECT value FROM json_each(?1))`, msg)
+}
+
 // MarkOverflow moves pending rows ids to the channel's next digest.
 func (s *Store) MarkOverflow(ctx context.Context, ids []int64) error {
 	return s.updateRows(ctx, ids, `UPDATE outbox SET state = 'overflow' WHERE state = 'pending' AND id IN (SELECT value FROM json_each(?1))`)
@@ -256,7 +268,7 @@ func (s *Store) BlockChannel(ctx context.Context, ch ChannelRef, reason string, 
 // OutboxDepth counts unsent rows.
 func (s *Store) OutboxDepth(ctx context.Context) (int, error) {
 	var n int
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE state <> 'sent'`).Scan(&n); err != nil {
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE state IN ('pending', 'overflow')`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("outbox depth: %w", err)
 	}
 	return n, nil
