@@ -84,7 +84,7 @@ func NewApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error)
 		Logger:        logger,
 	})
 	app := &App{Config: cfg, Store: st, Fetcher: f, Logger: logger}
-	p := &Poller{Store: st, Logger: logger, Backoff: sources.Backoff{Base: 30 * time.Second, Max: time.Hour}}
+	p := &Poller{Logger: logger, Backoff: sources.Backoff{Base: 30 * time.Second, Max: time.Hour}}
 	for _, sc := range cfg.Sources {
 		src, err := sources.New(sc.SourceConfig(), f, time.Now)
 		if err != nil {
@@ -199,7 +199,15 @@ func (a *App) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for _, fn := range append([]func(context.Context) error{a.Poller.Run, a.Engine.RunSender}, a.services...) {
 		wg.Add(1)
-		go func() { defer wg.Done(); errc <- fn(ctx) }()
+		go func() {
+			defer wg.Done()
+			err := fn(ctx)
+			if err == nil && ctx.Err() == nil {
+				// Every part runs until shutdown; one that returns early would leave the bot half alive.
+				err = errors.New("a bot service stopped unexpectedly")
+			}
+			errc <- err
+		}()
 	}
 	var first error
 	select {

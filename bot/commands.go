@@ -215,6 +215,9 @@ func (c *Commander) subscribe(ctx context.Context, req Request, text string) (Re
 	}
 	now := c.now()
 	if _, err := c.Store.AddSubscription(ctx, store.Subscription{Channel: req.Channel, Query: text, Canonical: canon, AddedBy: req.User, AddedAt: now}); err != nil {
+		if errors.Is(err, store.ErrDuplicate) { // someone else subscribed it a moment ago
+			return private(fmt.Sprintf("This channel already follows %s.", canon)), nil
+		}
 		return Reply{}, fmt.Errorf("subscribe %s to %q: %w", req.Channel, canon, err)
 	}
 	c.changed(ctx, req.Channel)
@@ -227,7 +230,7 @@ func (c *Commander) subscribe(ctx context.Context, req Request, text string) (Re
 	case total == 0:
 		r.Text = append(r.Text, "No paper of the last 7 days would have matched; check the spelling, or try a broader query.")
 	default:
-		r.Text = append(r.Text, fmt.Sprintf("In the last 7 days it would have matched %d papers, for example:", total))
+		r.Text = append(r.Text, fmt.Sprintf("In the last 7 days it would have matched %d paper%s, for example:", total, plural(total)))
 		r.Cards = cards
 	}
 	return r, nil
@@ -360,8 +363,10 @@ func (c *Commander) sources(ctx context.Context) (Reply, error) {
 	if err != nil {
 		return Reply{}, fmt.Errorf("sources: %w", err)
 	}
-	for _, b := range blocked {
-		lines = append(lines, fmt.Sprintf("Channel %s cannot receive posts (%s); its papers wait until a command is typed there again.", b.Ref, b.Blocked))
+	// Other channels may belong to other teams or servers: say how many are stopped, not which (the log has
+	// the details for the operator).
+	if len(blocked) > 0 {
+		lines = append(lines, fmt.Sprintf("%d channel%s cannot receive posts (the bot was removed or lost access); their papers wait until a command is typed there again.", len(blocked), plural(len(blocked))))
 	}
 	return private(lines...), nil
 }
@@ -428,10 +433,13 @@ func (c *Commander) backfill(ctx context.Context, req Request, text string) (Rep
 		return Reply{}, fmt.Errorf("backfill: %w", err)
 	}
 	c.changed(ctx, req.Channel)
-	if n == 0 {
-		return private(fmt.Sprintf("Nothing to backfill: the %d papers of the last %d days that match were already posted here.", len(matched), days)), nil
+	if len(matched) == 0 {
+		return private(fmt.Sprintf("No stored paper of the last %d days matches this channel's subscriptions.", days)), nil
 	}
-	return Reply{Text: []string{fmt.Sprintf("Backfill: %d papers of the last %d days match this channel's subscriptions; they will be posted as one digest message.", n, days)}}, nil
+	if n == 0 {
+		return private(fmt.Sprintf("Nothing to backfill: the %d matching papers of the last %d days were already posted here.", len(matched), days)), nil
+	}
+	return Reply{Text: []string{fmt.Sprintf("Backfill: %d matching paper%s from the last %d days will be posted here as one digest message (the best %d shown, the rest counted).", n, plural(n), days, DefaultDigestCards)}}, nil
 }
 
 func ago(now, t time.Time) string {

@@ -99,7 +99,7 @@ func TestCommands(t *testing.T) {
 	})
 	t.Run("subscribe previews the last 7 days", func(t *testing.T) {
 		r := do(true, "subscribe EEG -survey")
-		if r.Private || !strings.Contains(text(r), "follows eeg -survey") || !strings.Contains(text(r), "would have matched 1 papers") {
+		if r.Private || !strings.Contains(text(r), "follows eeg -survey") || !strings.Contains(text(r), "would have matched 1 paper,") {
 			t.Errorf("reply %q", text(r))
 		}
 		if len(r.Cards) != 1 || r.Cards[0].Paper.Key != "arxiv:2611.00001" {

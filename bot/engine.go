@@ -61,7 +61,11 @@ type Engine struct {
 	// SendTimeout bounds one platform request. The request in flight at shutdown is allowed to finish within it.
 	SendTimeout time.Duration
 
-	mu        sync.Mutex
+	mu sync.Mutex
+	// reloadMu makes a reload's read of the store and its swap into the matcher one step, so that two
+	// concurrent reloads cannot install an older view over a newer one.
+	reloadMu  sync.Mutex
+	subsVer   string
 	matcher   *filters.Matcher
 	subs      map[int64]subMeta
 	byChannel map[store.ChannelRef][]int64
@@ -88,13 +92,27 @@ type chanState struct {
 	notBefore time.Time
 	failures  int
 	lim       *rate.Limiter
+	// unrecorded is a message the platform accepted but the store failed to record: it is recorded before
+	// anything else is sent to the channel, instead of being posted again.
+	unrecorded *unrecorded
 }
+
+type unrecorded struct {
+	ids   []int64
+	msgID string
+	at    time.Time
+}
+
+// sendError is a platform's refusal, already classified and logged by send.
+type sendError struct{ err error }
+
+func (e *sendError) Error() string { return e.err.Error() }
+func (e *sendError) Unwrap() error { return e.err }
 
 // Defaults of the engine's knobs.
 const (
 	DefaultDigestCards  = 10
 	DefaultWorkers      = 4
-	DefaultHourlyBudget = 20
 	defaultSendTimeout  = 30 * time.Second
 	// batchPerTurn bounds the cards one channel sends before the dispatcher looks at the others again.
 	batchPerTurn = 50
@@ -119,6 +137,12 @@ func (e *Engine) init() {
 // LoadSubscriptions compiles every stored subscription into the matcher, replacing what it held.
 func (e *Engine) LoadSubscriptions(ctx context.Context) error {
 	e.init()
+	e.reloadMu.Lock()
+	defer e.reloadMu.Unlock()
+	ver, err := e.Store.SubscriptionsVersion(ctx)
+	if err != nil {
+		return err
+	}
 	subs, err := e.Store.AllSubscriptions(ctx)
 	if err != nil {
 		return err
@@ -140,12 +164,34 @@ func (e *Engine) LoadSubscriptions(ctx context.Context) error {
 	e.mu.Lock()
 	e.matcher, e.subs, e.byChannel = m, meta, byCh
 	e.mu.Unlock()
+	e.subsVer = ver
 	return nil
+}
+
+// refreshSubscriptions reloads the matcher when the stored subscriptions changed behind the engine's back: a
+// `paperboy cmd` run in another process, or a command whose reload failed. One cheap query per poll.
+func (e *Engine) refreshSubscriptions(ctx context.Context) error {
+	ver, err := e.Store.SubscriptionsVersion(ctx)
+	if err != nil {
+		return err
+	}
+	e.reloadMu.Lock()
+	same := ver == e.subsVer
+	e.reloadMu.Unlock()
+	if same {
+		return nil
+	}
+	e.logger().Info("subscriptions changed; recompiling")
+	return e.LoadSubscriptions(ctx)
 }
 
 // ReloadChannel recompiles one channel's subscriptions after a command changed them; the others are untouched.
 func (e *Engine) ReloadChannel(ctx context.Context, ch store.ChannelRef) error {
 	e.init()
+	// The stored version is left alone: the next ingest sees it changed and recompiles everything once, which
+	// also picks up changes made by other processes in the meantime.
+	e.reloadMu.Lock()
+	defer e.reloadMu.Unlock()
 	subs, err := e.Store.Subscriptions(ctx, ch)
 	if err != nil {
 		return err
@@ -214,6 +260,10 @@ func (e *Engine) Route(p *sources.Paper, firstSeen time.Time) []store.Route {
 
 // Ingest stores a poll and routes its new papers to the outbox in one transaction (it is the poller's store).
 func (e *Engine) Ingest(ctx context.Context, source string, papers []sources.Paper, validators map[string]sources.Validators, at time.Time) (store.IngestResult, error) {
+	e.init()
+	if err := e.refreshSubscriptions(ctx); err != nil {
+		return store.IngestResult{}, fmt.Errorf("refresh subscriptions: %w", err)
+	}
 	res, err := e.Store.IngestAndRoute(ctx, source, papers, validators, at, e.Route)
 	if err != nil {
 		return res, err
@@ -296,9 +346,11 @@ func (e *Engine) RunSender(ctx context.Context) error {
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				defer e.release(w.Ref)
 				before := e.posted.Load()
 				e.deliverChannel(ctx, w)
+				// Release before waking the dispatcher, or it could find this channel still busy and leave its
+				// remaining cards to the next tick.
+				e.release(w.Ref)
 				if e.posted.Load() != before {
 					e.signal()
 				}
@@ -378,12 +430,30 @@ func (e *Engine) deliverChannel(ctx context.Context, w store.ChannelWork) {
 		return
 	}
 	if err := e.deliver(ctx, plat, w); err != nil && ctx.Err() == nil {
-		log.Debug("channel delivery paused", "err", err)
+		// Send failures were logged where they were classified; this is the rest (store, schedule), which
+		// would otherwise leave a channel stuck without a trace.
+		var se *sendError
+		if !errors.As(err, &se) {
+			log.Error("channel delivery stopped", "err", err)
+		}
 	}
 }
 
 func (e *Engine) deliver(ctx context.Context, plat Platform, w store.ChannelWork) error {
 	now := e.now()
+	e.mu.Lock()
+	un := e.chanState(w.Ref).unrecorded
+	e.mu.Unlock()
+	if un != nil {
+		if err := e.Store.MarkSent(ctx, un.ids, un.msgID, un.at); err != nil {
+			e.backOff(w.Ref, now)
+			return fmt.Errorf("record message %s posted earlier: %w", un.msgID, err)
+		}
+		e.mu.Lock()
+		e.chanState(w.Ref).unrecorded = nil
+		e.mu.Unlock()
+		return nil // the channel's work list is stale now; the dispatcher comes back
+	}
 	if w.Backfill > 0 {
 		items, err := e.Store.Unsent(ctx, w.Ref, store.KindBackfill, []string{store.StatePending, store.StateOverflow}, 0)
 		if err != nil {
@@ -398,24 +468,19 @@ func (e *Engine) deliver(ctx context.Context, plat Platform, w store.ChannelWork
 		if err != nil {
 			return err
 		}
-		if w.LastDigestAt.IsZero() {
-			// The digest clock starts when the channel is first seen in digest mode.
-			return e.Store.SetLastDigest(ctx, w.Ref, now)
-		}
-		if now.Before(sched.Next(w.LastDigestAt)) {
+		// Due at the first digest time after both the last digest and the oldest waiting paper: a paper
+		// arriving after a quiet day waits for the next 09:00, not for a 09:00 long past.
+		if now.Before(sched.Next(later(w.LastDigestAt, w.OldestUnsent))) {
 			return nil
 		}
 		items, err := e.Store.Unsent(ctx, w.Ref, store.KindMatch, []string{store.StatePending, store.StateOverflow}, 0)
 		if err != nil {
 			return err
 		}
-		if len(items) > 0 {
-			title := fmt.Sprintf("Daily digest: %d new matching paper%s", len(items), plural(len(items)))
-			if err := e.sendDigest(ctx, plat, w.Ref, items, title); err != nil {
-				return err
-			}
+		title := fmt.Sprintf("Daily digest: %d new matching paper%s", len(items), plural(len(items)))
+		if err := e.sendDigest(ctx, plat, w.Ref, items, title); err != nil {
+			return err
 		}
-		// An empty day sends nothing but still counts as that day's digest.
 		return e.Store.SetLastDigest(ctx, w.Ref, now)
 	}
 
@@ -513,8 +578,13 @@ func (e *Engine) send(ctx context.Context, plat Platform, msg Message, items []s
 	log := e.logger().With("channel", ch.String(), "paper", items[0].Paper.Key)
 	if err == nil {
 		if merr := e.Store.MarkSent(sendCtx, ids, msgID, now); merr != nil {
-			// The message is out but not recorded: it will be sent again after a restart. Say so loudly.
-			log.Error("posted but could not record it; it may be posted again", "err", merr)
+			// The message is out but not recorded. Keep it in memory and record it before sending anything else
+			// to this channel; only a restart before that succeeds could post it again.
+			log.Error("posted but could not record it; will record it before the next send", "err", merr)
+			e.mu.Lock()
+			e.chanState(ch).unrecorded = &unrecorded{ids: ids, msgID: msgID, at: now}
+			e.mu.Unlock()
+			e.backOff(ch, now)
 			return merr
 		}
 		lat := make([]time.Duration, len(items))
@@ -534,6 +604,7 @@ func (e *Engine) send(ctx context.Context, plat Platform, msg Message, items []s
 		e.Metrics.DeliveryError(ch.Platform, DeliveryRejected)
 		log.Error("the platform rejected this message; set aside, going on with the next paper", "err", err, "papers", len(ids))
 		if ferr := e.Store.MarkFailed(sendCtx, ids, err); ferr != nil {
+			e.backOff(ch, now)
 			return ferr
 		}
 		return nil
@@ -559,15 +630,21 @@ func (e *Engine) send(ctx context.Context, plat Platform, msg Message, items []s
 		}
 	default:
 		e.Metrics.DeliveryError(ch.Platform, DeliveryRetry)
-		e.mu.Lock()
-		cs := e.chanState(ch)
-		cs.failures++
-		wait := e.Backoff.Delay(cs.failures)
-		cs.notBefore = now.Add(wait)
-		e.mu.Unlock()
+		wait := e.backOff(ch, now)
 		log.Warn("send failed; will retry", "err", err, "retry_in", wait)
 	}
-	return err
+	return &sendError{err}
+}
+
+// backOff counts a failure of ch and keeps the sender away from it for the backoff delay.
+func (e *Engine) backOff(ch store.ChannelRef, now time.Time) time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cs := e.chanState(ch)
+	cs.failures++
+	wait := e.Backoff.Delay(cs.failures)
+	cs.notBefore = now.Add(wait)
+	return wait
 }
 
 // waitLimits waits for the channel's and the platform's limiters.
@@ -609,6 +686,13 @@ func (e *Engine) logger() *slog.Logger {
 		return e.Logger
 	}
 	return slog.New(slog.DiscardHandler)
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func plural(n int) string {

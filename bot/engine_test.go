@@ -316,7 +316,7 @@ func TestDeliveryOrderAndFaults(t *testing.T) {
 		}
 		c := &Commander{Store: f.st, Now: f.clock.Now}
 		r, err := c.Handle(context.Background(), Request{Channel: store.ChannelRef{Platform: "slack", ID: "CB"}, Text: "sources"})
-		if err != nil || !strings.Contains(strings.Join(r.Text, "\n"), "slack:CA cannot receive posts (channel_not_found)") {
+		if err != nil || !strings.Contains(strings.Join(r.Text, "\n"), "1 channel cannot receive posts") {
 			t.Errorf("status does not say channel A is stopped: %q %v", r.Text, err)
 		}
 		gone = false
@@ -460,7 +460,7 @@ func TestBackfill(t *testing.T) {
 	c := &Commander{Store: f.st, Now: f.clock.Now}
 	req := Request{Channel: chA, CanManage: true, Text: "backfill 7"}
 	r, err := c.Handle(context.Background(), req)
-	if err != nil || !strings.Contains(strings.Join(r.Text, " "), "2 papers") {
+	if err != nil || !strings.Contains(strings.Join(r.Text, " "), "2 matching papers") {
 		t.Fatalf("backfill reply %q %v", r.Text, err)
 	}
 	f.deliver()
@@ -473,5 +473,62 @@ func TestBackfill(t *testing.T) {
 	}
 	if r, _ := c.Handle(context.Background(), Request{Channel: chA, Text: "backfill 7"}); !strings.Contains(strings.Join(r.Text, " "), "manage") {
 		t.Errorf("non-manager backfill: %q", r.Text)
+	}
+}
+
+// TestDigestAfterQuietDays: a daily digest whose last run was days ago must not fire the moment a paper arrives;
+// the paper waits for the next digest time.
+func TestDigestAfterQuietDays(t *testing.T) {
+	f := newEngineFixture(t)
+	f.clock.Set(time.Date(2026, 3, 24, 8, 0, 0, 0, time.UTC)) // Tuesday
+	f.subscribe(chA, "eeg")
+	if err := f.st.SetChannelMode(context.Background(), store.Channel{Ref: chA, Mode: store.ModeDigest, DigestAt: "09:00", DigestTZ: "UTC"}); err != nil {
+		t.Fatal(err)
+	}
+	f.ingest("arxiv", arxivPaper("2603.50001", 1, sources.AnnounceNew, []string{"cs.LG"}, "EEG on Tuesday"))
+	f.clock.Set(time.Date(2026, 3, 24, 9, 0, 1, 0, time.UTC))
+	f.deliver()
+	if n := len(f.plat.messages()); n != 1 {
+		t.Fatalf("Tuesday 09:00: %d messages, want the digest", n)
+	}
+	// Nothing on Wednesday; a paper on Thursday afternoon.
+	f.clock.Set(time.Date(2026, 3, 26, 15, 0, 0, 0, time.UTC))
+	f.ingest("arxiv", arxivPaper("2603.50002", 1, sources.AnnounceNew, []string{"cs.LG"}, "EEG on Thursday"))
+	f.deliver()
+	f.clock.Set(time.Date(2026, 3, 27, 8, 59, 0, 0, time.UTC))
+	f.deliver()
+	if n := len(f.plat.messages()); n != 1 {
+		t.Fatalf("before Friday 09:00: %d messages, want still only Tuesday's digest", n)
+	}
+	f.clock.Set(time.Date(2026, 3, 27, 9, 0, 1, 0, time.UTC))
+	f.deliver()
+	if got := f.plat.keys(chA); !slices.Equal(got, []string{"arxiv:2603.50001", "arxiv:2603.50002"}) {
+		t.Errorf("delivered %v, want Thursday's paper in Friday's digest", got)
+	}
+}
+
+// TestSubscriptionFromAnotherProcess: a subscription added through another handle on the same database (what
+// `paperboy cmd` does next to a running bot) applies to the running engine's next ingest.
+func TestSubscriptionFromAnotherProcess(t *testing.T) {
+	f := newEngineFixture(t)
+	other, err := store.Open(context.Background(), f.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	q, _ := filters.Parse("eeg")
+	if _, err := other.AddSubscription(context.Background(), store.Subscription{Channel: chA, Query: "eeg", Canonical: q.String(), AddedAt: f.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Add(time.Minute)
+	if res := f.ingest("arxiv", arxivPaper("2603.60001", 1, sources.AnnounceNew, []string{"cs.LG"}, "EEG")); res.Routed != 1 {
+		t.Fatalf("routed %d rows, want the new subscription applied", res.Routed)
+	}
+	subs, _ := other.Subscriptions(context.Background(), chA)
+	if err := other.RemoveSubscription(context.Background(), chA, subs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if res := f.ingest("arxiv", arxivPaper("2603.60002", 1, sources.AnnounceNew, []string{"cs.LG"}, "EEG again")); res.Routed != 0 {
+		t.Errorf("routed %d rows after the subscription was removed elsewhere, want 0", res.Routed)
 	}
 }

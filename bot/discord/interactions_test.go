@@ -260,7 +260,7 @@ func TestSubcommands(t *testing.T) {
 				if len(edits) != 1 || !strings.HasSuffix(edits[0].Path, "/messages/@original") || edits[0].Method != http.MethodPatch {
 					t.Fatalf("follow-up requests %+v, want one PATCH of @original", edits)
 				}
-				if !bytes.Contains(edits[0].Body, []byte("Backfill: 1 papers of the last 7 days")) {
+				if !bytes.Contains(edits[0].Body, []byte("Backfill: 1 matching paper from the last 7 days")) {
 					t.Errorf("follow-up %s", edits[0].Body)
 				}
 				return

@@ -209,6 +209,17 @@ func (s *Store) AllSubscriptions(ctx context.Context) ([]Subscription, error) {
 	return subs, nil
 }
 
+// SubscriptionsVersion changes whenever a subscription is added or removed, by this process or another (a
+// `paperboy cmd` next to a running bot), so the engine knows when to recompile its matcher.
+func (s *Store) SubscriptionsVersion(ctx context.Context) (string, error) {
+	var n int64
+	var sum, maxID sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*), sum(id), max(id) FROM subscriptions`).Scan(&n, &sum, &maxID); err != nil {
+		return "", fmt.Errorf("subscriptions version: %w", err)
+	}
+	return fmt.Sprintf("%d:%d:%d", n, sum.Int64, maxID.Int64), nil
+}
+
 // Channel returns ch's settings; a channel never configured is instant.
 func (s *Store) Channel(ctx context.Context, ch ChannelRef) (Channel, error) {
 	c := Channel{Ref: ch, Mode: ModeInstant}

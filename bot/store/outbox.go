@@ -77,6 +77,8 @@ type ChannelWork struct {
 	// Blocked is the reason the channel stopped (a permanent platform error), "" when it is deliverable.
 	Blocked      string
 	LastDigestAt time.Time
+	// OldestUnsent is when the oldest waiting match row was created.
+	OldestUnsent time.Time
 }
 
 // Enqueue adds rows of the given kind for ch, one per paper key with its matched terms, skipping papers the
@@ -123,7 +125,8 @@ func (s *Store) Work(ctx context.Context) ([]ChannelWork, error) {
 	rows, err := s.r.QueryContext(ctx, `
 SELECT o.platform, o.channel_id,
 	coalesce(c.mode, 'instant'), coalesce(c.digest_at, ''), coalesce(c.digest_tz, ''), coalesce(c.blocked, ''), c.last_digest_at,
-	sum(o.state = 'pending' AND o.kind = 'match'), sum(o.state = 'overflow'), sum(o.kind = 'backfill')
+	sum(o.state = 'pending' AND o.kind = 'match'), sum(o.state = 'overflow'), sum(o.kind = 'backfill'),
+	min(CASE WHEN o.kind = 'match' THEN o.created_at END)
 FROM outbox o LEFT JOIN channels c ON c.platform = o.platform AND c.id = o.channel_id
 WHERE o.state IN ('pending', 'overflow')
 GROUP BY o.platform, o.channel_id`)
@@ -134,12 +137,12 @@ GROUP BY o.platform, o.channel_id`)
 	var out []ChannelWork
 	for rows.Next() {
 		var w ChannelWork
-		var last sql.NullInt64
+		var last, oldest sql.NullInt64
 		if err := rows.Scan(&w.Ref.Platform, &w.Ref.ID, &w.Mode, &w.DigestAt, &w.DigestTZ, &w.Blocked, &last,
-			&w.Pending, &w.Overflow, &w.Backfill); err != nil {
+			&w.Pending, &w.Overflow, &w.Backfill, &oldest); err != nil {
 			return nil, fmt.Errorf("list outbox work: %w", err)
 		}
-		w.LastDigestAt = nanos(last)
+		w.LastDigestAt, w.OldestUnsent = nanos(last), nanos(oldest)
 		out = append(out, w)
 	}
 	if err := rows.Err(); err != nil {

@@ -44,6 +44,12 @@ Every command but version takes --config FILE (default $PAPERBOY_CONFIG, else pa
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// After the first signal, restore the default handling so that a second Ctrl-C ends a shutdown that
+		// hangs.
+		<-ctx.Done()
+		stop()
+	}()
 	code := realMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
