@@ -111,9 +111,9 @@ func (e *sendError) Unwrap() error { return e.err }
 
 // Defaults of the engine's knobs.
 const (
-	DefaultDigestCards  = 10
-	DefaultWorkers      = 4
-	defaultSendTimeout  = 30 * time.Second
+	DefaultDigestCards = 10
+	DefaultWorkers     = 4
+	defaultSendTimeout = 30 * time.Second
 	// batchPerTurn bounds the cards one channel sends before the dispatcher looks at the others again.
 	batchPerTurn = 50
 )
