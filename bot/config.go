@@ -176,6 +176,8 @@ const (
 	DefaultInterval         = 30 * time.Minute
 	MinInterval             = time.Minute
 	DefaultArxivAPIInterval = 3 * time.Second
+	// DefaultHourlyBudget is [delivery] hourly_budget when left out: messages per hour per instant channel.
+	DefaultHourlyBudget = 20
 )
 
 var sourceNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
@@ -247,13 +249,13 @@ func (c *Config) applyDefaults() {
 		c.Fetch.ArxivAPIInterval = Duration(DefaultArxivAPIInterval)
 	}
 	if c.Delivery.HourlyBudget == 0 {
-		c.Delivery.HourlyBudget = 20
+		c.Delivery.HourlyBudget = DefaultHourlyBudget
 	}
 	if c.Delivery.DigestCards == 0 {
-		c.Delivery.DigestCards = 10
+		c.Delivery.DigestCards = DefaultDigestCards
 	}
 	if c.Delivery.Workers == 0 {
-		c.Delivery.Workers = 4
+		c.Delivery.Workers = DefaultWorkers
 	}
 	if c.Console.Format == "" {
 		c.Console.Format = "text"
