@@ -116,9 +116,11 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	defer app.Close()
-	if err := addPlatforms(app, cfg, stdout); err != nil {
-		fmt.Fprintf(stderr, "paperboy: %v\n", err)
-		return 1
+	if cmd == "run" || cmd == "poll" { // look-ups and commands need no platform
+		if err := addPlatforms(app, cfg, stdout); err != nil {
+			fmt.Fprintf(stderr, "paperboy: %v\n", err)
+			return 1
+		}
 	}
 
 	switch cmd {
