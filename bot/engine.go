@@ -546,8 +546,24 @@ func (e *Engine) sendDigest(ctx context.Context, plat Platform, ch store.Channel
 		msg.Cards = append(msg.Cards, Card{Paper: it.Paper, Matched: it.Matched})
 	}
 	msg.Overflow = len(ranked) - len(msg.Cards)
-	return e.send(ctx, plat, msg, items)
+	err := e.send(ctx, plat, msg, items)
+	var rb *rejectedBatch
+	if !errors.As(err, &rb) {
+		return err
+	}
+	// Halving finds the refused paper in log2(n) more messages, and every other paper still goes out.
+	half := len(items) / 2
+	if err := e.sendDigest(ctx, plat, ch, items[:half], title); err != nil {
+		return err
+	}
+	return e.sendDigest(ctx, plat, ch, items[half:], title)
 }
+
+// rejectedBatch is a digest the platform refused as malformed; sendDigest splits it.
+type rejectedBatch struct{ err error }
+
+func (e *rejectedBatch) Error() string { return e.err.Error() }
+func (e *rejectedBatch) Unwrap() error { return e.err }
 
 // RankDigest orders digest items best first: more matched terms, then more Hugging Face upvotes, then newest.
 func RankDigest(items []store.OutboxItem) {
@@ -600,6 +616,11 @@ func (e *Engine) send(ctx context.Context, plat Platform, msg Message, items []s
 		return nil
 	}
 	var rl *RateLimitError
+	if errors.Is(err, ErrRejected) && len(items) > 1 {
+		// Which card made the platform refuse the digest is unknown: sendDigest splits it and tries again.
+		log.Warn("the platform rejected a digest; splitting it to find the paper it refuses", "err", err, "papers", len(items))
+		return &rejectedBatch{err}
+	}
 	if errors.Is(err, ErrRejected) {
 		e.Metrics.DeliveryError(ch.Platform, DeliveryRejected)
 		log.Error("the platform rejected this message; set aside, going on with the next paper", "err", err, "papers", len(ids))

@@ -362,6 +362,40 @@ func TestRejectedMessageDoesNotBlockTheChannel(t *testing.T) {
 	}
 }
 
+// TestRejectedDigestIsSplit: when the platform refuses a digest, the papers it can take still go out and only the
+// refused one is set aside.
+func TestRejectedDigestIsSplit(t *testing.T) {
+	f := newEngineFixture(t)
+	f.plat.fail = func(_ int, m Message) error {
+		for _, c := range m.Cards {
+			if c.Paper.Key == "arxiv:2603.70003" {
+				return fmt.Errorf("post: %w: msg_too_long", ErrRejected)
+			}
+		}
+		return nil
+	}
+	f.subscribe(chA, "eeg")
+	if err := f.st.SetChannelMode(context.Background(), store.Channel{Ref: chA, Mode: store.ModeDigest, DigestAt: "09:00", DigestTZ: "UTC"}); err != nil {
+		t.Fatal(err)
+	}
+	var batch []sources.Paper
+	for i := range 5 {
+		batch = append(batch, arxivPaper(fmt.Sprintf("2603.7000%d", i), 1, sources.AnnounceNew, []string{"cs.LG"}, fmt.Sprintf("EEG %d", i)))
+	}
+	f.ingest("arxiv", batch...)
+	f.clock.Add(24 * time.Hour)
+	f.deliver()
+	got := f.plat.keys(chA)
+	slices.Sort(got)
+	want := []string{"arxiv:2603.70000", "arxiv:2603.70001", "arxiv:2603.70002", "arxiv:2603.70004"}
+	if !slices.Equal(got, want) {
+		t.Errorf("delivered %v, want every paper but the refused one", got)
+	}
+	if depth, _ := f.st.OutboxDepth(context.Background()); depth != 0 {
+		t.Errorf("outbox depth %d, want 0 (the refused paper set aside)", depth)
+	}
+}
+
 func TestDigest(t *testing.T) {
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
