@@ -85,7 +85,7 @@ const (
 	maxJobs = 16
 	// maxInlineRateWait is the longest 429 that Send waits out itself; longer ones go back to the delivery
 	// engine as a *bot.RateLimitError, which keeps the outbox row and retries later with the same nonce.
-	maxInlineRateWait = 30 * time.Second
+	maxInlineRateWait = 5 * time.Second
 	// maxRateAttempts bounds Send's attempts under repeated 429s before it hands the wait to the engine.
 	maxRateAttempts = 5
 	// shutdownGrace is how long Run lets commands in flight finish after ctx ends.
@@ -304,7 +304,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if rest, ok := strings.CutPrefix(req.URL.String(), discordgo.EndpointAPI); ok {
 			u, err := req.URL.Parse(t.apiURL + rest)
 			if err != nil {
-				return nil, fmt.Errorf("discord: rewrite %s to api_url: %w", req.URL.Path, err)
+				return nil, fmt.Errorf("discord: rewrite a request to api_url: %w", err) // the path may hold a token
 			}
 			req = req.Clone(req.Context())
 			req.URL = u

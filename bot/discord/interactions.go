@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -111,7 +112,7 @@ func (d *Discord) restResponder(in *discordgo.Interaction) responder {
 		endpoint := discordgo.EndpointInteractionResponse(in.ID, in.Token)
 		_, err := d.session.RequestWithBucketID(http.MethodPost, endpoint, resp, endpoint, discordgo.WithContext(ctx))
 		if err != nil {
-			return fmt.Errorf("discord: respond to interaction %s: %w", in.ID, err)
+			return fmt.Errorf("discord: respond to interaction %s: %w", in.ID, redactURL(err))
 		}
 		return nil
 	}
@@ -249,7 +250,9 @@ func (d *Discord) command(ctx context.Context, in *discordgo.Interaction, respon
 		mu.Unlock()
 	}
 	resp := interactionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource}
-	if privateByDefault[sub] {
+	// A deferred response fixes the reply's visibility before the reply exists: look-ups are private, and so is
+	// everything a member without Manage Channels asks for, since their managing commands end in a refusal.
+	if privateByDefault[sub] || !req.CanManage {
 		resp.Data = messageBody{AllowedMentions: noMentions(), Flags: discordgo.MessageFlagsEphemeral}
 	}
 	d.answer(ctx, in, respond, resp)
@@ -285,7 +288,7 @@ func (d *Discord) followUp(ctx context.Context, in *discordgo.Interaction, req b
 	if _, err := d.session.RequestWithBucketID(http.MethodPatch, endpoint, body, endpoint,
 		discordgo.WithContext(ctx), discordgo.WithRetryOnRatelimit(true)); err != nil {
 		d.log.Error("discord follow-up failed", "channel", req.Channel.String(), "user", req.User,
-			"err", fmt.Errorf("edit deferred response of interaction %s: %w", in.ID, err))
+			"err", fmt.Errorf("edit deferred response of interaction %s: %w", in.ID, redactURL(err)))
 	}
 }
 
@@ -336,4 +339,14 @@ func focusedValue(opts []*discordgo.ApplicationCommandInteractionDataOption) str
 		}
 	}
 	return ""
+}
+
+// redactURL drops the URL from a transport error: interaction callback and webhook URLs carry the interaction
+// token, a credential that must not reach the logs.
+func redactURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+	}
+	return err
 }

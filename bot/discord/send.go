@@ -55,18 +55,28 @@ func (d *Discord) Send(ctx context.Context, msg bot.Message) (string, error) {
 			}
 			return m.ID, nil
 		}
-		var rl *discordgo.RateLimitError
-		if !errors.As(err, &rl) {
-			return "", sendError(chID, err)
-		}
 		ri.mu.Lock()
 		wait, global := ri.retryAfter, ri.global
 		ri.mu.Unlock()
+		var rl *discordgo.RateLimitError
+		if !errors.As(err, &rl) {
+			if wait > 0 {
+				// A 429 whose body is not Discord's JSON (Cloudflare's HTML page): the headers still say how
+				// long to stay away, and ignoring them risks a temporary IP ban.
+				return "", &bot.RateLimitError{RetryAfter: wait, Global: global}
+			}
+			return "", sendError(chID, err)
+		}
 		if rl.TooManyRequests != nil && rl.RetryAfter > 0 {
 			wait = rl.RetryAfter // the body's retry_after has millisecond precision; the header has seconds
 		}
 		if wait <= 0 {
 			wait = time.Second
+		}
+		// Waiting past the caller's deadline would turn a 429 into a timeout, losing its Retry-After: hand it
+		// back to the engine instead.
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait+time.Second {
+			return "", &bot.RateLimitError{RetryAfter: wait, Global: global}
 		}
 		if wait > maxInlineRateWait || attempt >= maxRateAttempts {
 			return "", &bot.RateLimitError{RetryAfter: wait, Global: global}

@@ -254,7 +254,7 @@ func TestSendRetryKeepsNonce(t *testing.T) {
 
 func TestSendCancelledWhileRateLimited(t *testing.T) {
 	f := newFakeDiscord(t)
-	f.enqueue("C1", cannedResponse{status: 429, body: `{"message": "slow down", "retry_after": 20, "global": false}`})
+	f.enqueue("C1", cannedResponse{status: 429, body: `{"message": "slow down", "retry_after": 3, "global": false}`})
 	d := newTestDiscord(t, f, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
@@ -288,5 +288,20 @@ func TestEscape(t *testing.T) {
 				t.Errorf("escape(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestSendHandsBackA429ItCannotWaitOut: a Retry-After longer than the time left before the caller's deadline is
+// returned as a *bot.RateLimitError (the engine waits it out) rather than ending as a timeout.
+func TestSendHandsBackA429ItCannotWaitOut(t *testing.T) {
+	f := newFakeDiscord(t)
+	f.enqueue("C1", cannedResponse{status: 429, body: `{"message": "slow down", "retry_after": 3, "global": false}`})
+	d := newTestDiscord(t, f, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, err := d.Send(ctx, bot.Message{Channel: ch("C1"), Cards: []bot.Card{{Paper: samplePaper()}}, Nonce: "pb-1"})
+	var rl *bot.RateLimitError
+	if !errors.As(err, &rl) || rl.RetryAfter != 3*time.Second {
+		t.Fatalf("err = %v, want a *bot.RateLimitError of 3s", err)
 	}
 }

@@ -378,7 +378,9 @@ func renderReply(r bot.Reply) rendered {
 		sect.WriteString(para)
 	}
 	flush()
-	shown := addCards(&b, r.Cards, true)
+	// No thumbnails in replies: Slack refuses a whole message whose image it cannot fetch, and a reply, unlike a
+	// delivery, is not retried without them.
+	shown := addCards(&b, r.Cards, false)
 	if more := len(r.Cards) - shown; more > 0 {
 		b.note(fmt.Sprintf("and %d more not shown", more))
 	}

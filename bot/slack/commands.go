@@ -230,6 +230,11 @@ func (s *Slack) respond(ctx context.Context, cmd slack.SlashCommand, msg respons
 		slack.MsgOptionBlocks(msg.Blocks...),
 	)
 	if err != nil {
+		// A transport error names the response_url, which is a credential for this command's replies.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = fmt.Errorf("%s response_url: %w", ue.Op, ue.Err)
+		}
 		s.log.ErrorContext(ctx, "post slash command reply to response_url", "channel", cmd.ChannelID, "user", cmd.UserID, "err", err)
 	}
 }

@@ -273,7 +273,7 @@ func TestSendErrors(t *testing.T) {
 		{"channel_not_found", func(f *fakeSlack) { f.errCode["C1"] = "channel_not_found" }, "", "channel_not_found", false},
 		{"not_in_channel", func(f *fakeSlack) { f.errCode["C1"] = "not_in_channel" }, "", "not_in_channel", false},
 		{"is_archived", func(f *fakeSlack) { f.errCode["C1"] = "is_archived" }, "", "is_archived", false},
-		{"invalid_auth", func(*fakeSlack) {}, "xoxb-revoked", "invalid_auth", false},
+		{"invalid_auth is about the token, not the channel: retried", func(*fakeSlack) {}, "xoxb-revoked", "", false},
 		{"internal_error is retried by the engine", func(f *fakeSlack) { f.errCode["C1"] = "internal_error" }, "", "", false},
 		{"500 is retried by the engine, not the client", func(f *fakeSlack) { f.status500 = 5 }, "", "", false},
 		{"invalid_blocks without images is a rejected message", func(f *fakeSlack) { f.errCode["C1"] = "invalid_blocks" }, "", "", true},
@@ -365,6 +365,7 @@ func TestNew(t *testing.T) {
 		{"bad mode", func(o *Options) { o.Mode = "rtm" }, "mode"},
 		{"no commands", func(o *Options) { o.Commands = nil }, "command"},
 		{"bad api url", func(o *Options) { o.APIURL = "ftp://x" }, "api_url"},
+		{"managers of blanks", func(o *Options) { o.Managers = []string{" ", ""} }, "managers"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := ok

@@ -137,6 +137,10 @@ func New(opts Options) (*Slack, error) {
 			s.managers[m] = true
 		}
 	}
+	if len(opts.Managers) > 0 && len(s.managers) == 0 {
+		// A managers list of blanks must not silently mean "everyone may manage".
+		return nil, fmt.Errorf("slack: managers lists no user id")
+	}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -211,6 +215,11 @@ var permanentErrors = map[string]bool{
 	"not_in_channel":          true,
 	"is_archived":             true,
 	"restricted_action":       true,
+}
+
+// tokenErrors are about the bot's token, not the channel: stopping each channel would need a command typed in
+// every one of them once the token is fixed, so they are retried with backoff (and logged as errors) instead.
+var tokenErrors = map[string]bool{
 	"invalid_auth":            true,
 	"not_authed":              true,
 	"account_inactive":        true,
@@ -247,6 +256,9 @@ func mapError(err error) error {
 		return &bot.RateLimitError{RetryAfter: time.Minute}
 	}
 	code := slackErrorCode(err)
+	if tokenErrors[code] {
+		return fmt.Errorf("the bot token was refused (%s); fix SLACK_BOT_TOKEN or reinstall the app: %w", code, err)
+	}
 	if permanentErrors[code] {
 		return &bot.PermanentError{Reason: code, Err: err}
 	}

@@ -131,18 +131,19 @@ func (s *Slack) handleEvent(ctx context.Context, sc socketClient, evt socketmode
 		if !ok || evt.Request == nil {
 			return
 		}
-		s.ack(ctx, sc, evt)
 		if cmd.ChannelID == "" || cmd.UserID == "" {
+			s.ack(ctx, sc, evt)
 			return
 		}
 		if !s.acquire() {
-			// Overloaded: say so from the event loop itself rather than start one more goroutine; the short
-			// wait this costs is the backpressure.
-			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			s.respond(rctx, cmd, busyMessage())
-			cancel()
+			// Overloaded: the acknowledgement itself carries the "busy" reply, so the event loop never waits on
+			// a response_url post and the envelopes behind this one are still acknowledged in time.
+			if err := sc.AckCtx(ctx, evt.Request.EnvelopeID, busyMessage()); err != nil {
+				s.log.WarnContext(ctx, "acknowledge slack socket mode envelope", "type", string(evt.Type), "err", err)
+			}
 			return
 		}
+		s.ack(ctx, sc, evt)
 		s.wg.Go(func() {
 			defer s.release()
 			// The answer outlives Run's context a little so that a command acknowledged during shutdown is

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +19,9 @@ type fakeSocket struct {
 	events chan socketmode.Event
 	acks   chan string
 	script func(ctx context.Context, emit func(socketmode.Event) bool) error
+
+	mu       sync.Mutex
+	payloads map[string]any // ack payloads by envelope id
 }
 
 func newFakeSocket(script func(ctx context.Context, emit func(socketmode.Event) bool) error) *fakeSocket {
@@ -39,10 +43,21 @@ func (f *fakeSocket) Events() <-chan socketmode.Event { return f.events }
 
 func (f *fakeSocket) AckCtx(_ context.Context, envelopeID string, payload any) error {
 	if payload != nil {
-		return errors.New("unexpected ack payload")
+		f.mu.Lock()
+		if f.payloads == nil {
+			f.payloads = map[string]any{}
+		}
+		f.payloads[envelopeID] = payload
+		f.mu.Unlock()
 	}
 	f.acks <- envelopeID
 	return nil
+}
+
+func (f *fakeSocket) payload(id string) any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.payloads[id]
 }
 
 func (f *fakeSocket) waitAck(t *testing.T) string {
@@ -115,6 +130,40 @@ func TestSocketModeAcksBeforeAnswering(t *testing.T) {
 	if m["response_type"] != "ephemeral" || !strings.Contains(allText(blocksOf(t, m)), "follows nothing yet") {
 		t.Errorf("reply %v", m)
 	}
+	if err := stop(); err != nil {
+		t.Errorf("Run: %v", err)
+	}
+}
+
+// TestSocketModeBusy: with every command slot taken, the next command is acknowledged at once with a "busy"
+// reply in the acknowledgement itself, so the event loop never waits on a post.
+func TestSocketModeBusy(t *testing.T) {
+	f := newFakeSlack(t)
+	ss := newSlowStore(newTestStore(t))
+	defer ss.release()
+	s := newTestSlack(t, f, ModeSocket, &bot.Commander{Store: ss, Now: func() time.Time { return testNow }})
+	s.sem = make(chan struct{}, 1)
+	fs := newFakeSocket(func(ctx context.Context, emit func(socketmode.Event) bool) error {
+		emit(slashEvent("env-1", "U1", "list", f.responseURL("1")))
+		<-ss.waiting // the first command holds the only slot
+		emit(slashEvent("env-2", "U1", "list", f.responseURL("2")))
+		return untilDone(ctx)
+	})
+	s.newSocket = func() socketClient { return fs }
+	stop := runSlack(t, s)
+	fs.waitAck(t)
+	if id := fs.waitAck(t); id != "env-2" {
+		t.Fatalf("second ack %q", id)
+	}
+	if fs.payload("env-1") != nil {
+		t.Errorf("the first command's ack carried a payload")
+	}
+	busy, ok := fs.payload("env-2").(response)
+	if !ok || busy.ResponseType != "ephemeral" || !strings.Contains(busy.Text, "busy") {
+		t.Errorf("second ack payload %#v, want the ephemeral busy reply", fs.payload("env-2"))
+	}
+	ss.release()
+	f.waitResponse(t)
 	if err := stop(); err != nil {
 		t.Errorf("Run: %v", err)
 	}
