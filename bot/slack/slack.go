@@ -211,10 +211,10 @@ func (s *Slack) post(ctx context.Context, channel string, r rendered) (string, e
 // fix: the channel is gone or archived, the bot is not in it or may not post there, or the token is dead. A
 // command typed in the channel (after re-inviting the bot or reinstalling the app) resumes delivery.
 var permanentErrors = map[string]bool{
-	"channel_not_found":       true,
-	"not_in_channel":          true,
-	"is_archived":             true,
-	"restricted_action":       true,
+	"channel_not_found": true,
+	"not_in_channel":    true,
+	"is_archived":       true,
+	"restricted_action": true,
 }
 
 // tokenErrors are about the bot's token, not the channel: stopping each channel would need a command typed in
