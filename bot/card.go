@@ -2,8 +2,10 @@ package bot
 
 import (
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -79,6 +81,40 @@ func CleanLaTeX(s string) string {
 	})
 	s = strings.NewReplacer("$", "", `\`, "", "{", "", "}", "", "^", "", "~", " ").Replace(s)
 	return strings.TrimSpace(spacesRe.ReplaceAllString(s, " "))
+}
+
+// WebURL returns raw, trimmed, if it is a plain absolute http(s) link of at most max bytes that every platform can
+// take as a button, embed or image URL, else "". Feed links are untrusted: a link with credentials
+// (https://arxiv.org@evil.example), spaces, control characters or characters that break Slack's <url|label>
+// markup is dropped rather than risk a spoofed link or a message the platform refuses.
+func WebURL(raw string, max int) string {
+	raw = strings.TrimSpace(raw)
+	if raw == "" || len(raw) > max || strings.ContainsAny(raw, " <>|\"'`\\") {
+		return ""
+	}
+	for _, r := range raw {
+		// Format characters include the bidi overrides that make a URL read differently from where it goes.
+		if unicode.IsControl(r) || unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) {
+			return ""
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+		return ""
+	}
+	return raw
+}
+
+var ownerRepoRe = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
+
+// CodeURL turns a Hugging Face githubRepo value into a link: it is usually a URL, sometimes "owner/repo". The
+// result still needs WebURL.
+func CodeURL(repo string) string {
+	repo = strings.TrimSpace(repo)
+	if ownerRepoRe.MatchString(repo) {
+		return "https://github.com/" + repo
+	}
+	return repo
 }
 
 // RenderText renders a reply as plain text, for the terminal (paperboy cmd, the console platform).

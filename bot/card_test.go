@@ -84,3 +84,36 @@ func TestCleanLaTeX(t *testing.T) {
 		})
 	}
 }
+
+func TestWebURL(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"https://arxiv.org/abs/2401.01234", "https://arxiv.org/abs/2401.01234"},
+		{" http://example.org/x?a=1 ", "http://example.org/x?a=1"},
+		{"https://doi.org/10.1002/(SICI)1097", "https://doi.org/10.1002/(SICI)1097"},
+		{"javascript:alert(1)", ""},
+		{"https://arxiv.org@evil.example/abs/1", ""}, // credentials make the host read as arxiv.org
+		{"https://evil.example|arxiv.org", ""},
+		{"https://a.example/<b>", ""},
+		{"https://a.example/x y", ""},
+		{"https://a.example/\u202e", ""},
+		{"//a.example/x", ""},
+		{"https://a.example/" + strings.Repeat("x", 100), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if got := WebURL(tt.in, 100); got != tt.want {
+				t.Errorf("WebURL(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+	for in, want := range map[string]string{
+		"karpathy/nanoGPT":           "https://github.com/karpathy/nanoGPT",
+		"https://github.com/a/b":     "https://github.com/a/b",
+		" https://gitlab.com/x/y/z ": "https://gitlab.com/x/y/z",
+		"not a repo/with spaces":     "not a repo/with spaces",
+	} {
+		if got := CodeURL(in); got != want {
+			t.Errorf("CodeURL(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -56,14 +56,8 @@ func (d *Discord) serveInteraction(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "missing signature", http.StatusUnauthorized)
 		return
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
-			return
-		}
-		http.Error(w, "cannot read body", http.StatusBadRequest)
+	raw, ok := bot.ReadCappedBody(w, r, maxBodyBytes)
+	if !ok {
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(raw))

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -174,8 +173,8 @@ func compactEmbed(c bot.Card) *discordgo.MessageEmbed {
 	if p.HasHF {
 		parts = append(parts, fmt.Sprintf("▲ %d", p.Upvotes))
 	}
-	for _, l := range []struct{ label, u string }{{"PDF", p.PDFURL}, {"HF", p.HFURL}, {"code", codeURL(p.GitHubRepo)}} {
-		if u := okURL(l.u, limitURL); u != "" && !strings.ContainsAny(u, "()[]<> ") {
+	for _, l := range []struct{ label, u string }{{"PDF", p.PDFURL}, {"HF", p.HFURL}, {"code", bot.CodeURL(p.GitHubRepo)}} {
+		if u := okURL(l.u, limitURL); u != "" && !strings.ContainsAny(u, "()[]") { // markdown [label](url)
 			parts = append(parts, "["+l.label+"]("+u+")")
 		}
 	}
@@ -217,7 +216,7 @@ func linkButtons(abs string, c bot.Card) *discordgo.ActionsRow {
 	p := c.Paper
 	row := &discordgo.ActionsRow{}
 	for _, l := range []struct{ label, u string }{
-		{"Abstract", abs}, {"PDF", p.PDFURL}, {"Hugging Face", p.HFURL}, {"Code", codeURL(p.GitHubRepo)},
+		{"Abstract", abs}, {"PDF", p.PDFURL}, {"Hugging Face", p.HFURL}, {"Code", bot.CodeURL(p.GitHubRepo)},
 	} {
 		if u := okURL(l.u, limitButtonURL); u != "" && len(row.Components) < limitButtons {
 			row.Components = append(row.Components, discordgo.Button{Label: l.label, Style: discordgo.LinkButton, URL: u})
@@ -229,30 +228,8 @@ func linkButtons(abs string, c bot.Card) *discordgo.ActionsRow {
 	return row
 }
 
-var ownerRepoRe = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
-
-// codeURL accepts Hugging Face's githubRepo as a URL or as owner/repo.
-func codeURL(s string) string {
-	s = strings.TrimSpace(s)
-	if ownerRepoRe.MatchString(s) {
-		return "https://github.com/" + s
-	}
-	return s
-}
-
-// okURL returns s if Discord will accept it as a link (absolute http(s), no spaces, within max), else "". Feed
-// links are untrusted: one bad URL would make Discord refuse the whole message.
-func okURL(s string, max int) string {
-	s = strings.TrimSpace(s)
-	if s == "" || len(s) > max || strings.ContainsAny(s, " \t\r\n") {
-		return ""
-	}
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return ""
-	}
-	return s
-}
+// okURL is bot.WebURL: one bad URL would make Discord refuse the whole message.
+func okURL(s string, max int) string { return bot.WebURL(s, max) }
 
 // fitEmbeds enforces the 10-embed and 6000-character message limits: it shortens the longest descriptions first
 // (they are the abstract snippets, the least essential text), and only then drops trailing embeds. It returns how

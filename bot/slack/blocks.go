@@ -3,7 +3,6 @@ package slack
 import (
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"unicode"
@@ -94,33 +93,11 @@ func clean(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
-// safeURL returns raw if it is an http(s) link Slack can take as a button or image URL, or "" if not. Feed links
-// are untrusted: anything that is not a plain web URL, or that could break out of <url|label> markup, is dropped.
-func safeURL(raw string) string {
-	raw = strings.TrimSpace(raw)
-	if raw == "" || len(raw) > urlBudget || strings.ContainsAny(raw, " <>|\"'`\\") {
-		return ""
-	}
-	for _, r := range raw {
-		if unicode.IsControl(r) || unicode.IsSpace(r) {
-			return ""
-		}
-	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
-		return ""
-	}
-	return raw
-}
+// safeURL is bot.WebURL within the length Slack takes for a button or image URL.
+func safeURL(raw string) string { return bot.WebURL(raw, urlBudget) }
 
-// codeURL turns a Hugging Face githubRepo value into a link: it is usually a URL, sometimes "owner/repo".
-func codeURL(repo string) string {
-	repo = strings.TrimSpace(repo)
-	if !strings.Contains(repo, "://") && strings.Count(repo, "/") == 1 && !strings.HasPrefix(repo, "/") {
-		repo = "https://github.com/" + repo
-	}
-	return safeURL(repo)
-}
+// codeURL links a Hugging Face githubRepo value.
+func codeURL(repo string) string { return safeURL(bot.CodeURL(repo)) }
 
 func plain(s string) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -86,14 +85,8 @@ func (s *Slack) Handler() http.Handler {
 // serveCommand verifies a slash command before anything else, answers within Slack's 3 s when the command is
 // quick, and otherwise acknowledges and answers later through response_url.
 func (s *Slack) serveCommand(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
-			return
-		}
-		http.Error(w, "cannot read request", http.StatusBadRequest)
+	body, ok := bot.ReadCappedBody(w, r, maxBodyBytes)
+	if !ok {
 		return
 	}
 	if err := s.verify(r.Header, body); err != nil {
