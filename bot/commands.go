@@ -9,9 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/paper"
+
 	"github.com/paperboy-bot/paperboy/bot/store"
 	"github.com/paperboy-bot/paperboy/filters"
-	"github.com/paperboy-bot/paperboy/sources"
 )
 
 // Request is one /papers command as a platform adapter hands it over, whatever the platform.
@@ -39,7 +40,7 @@ type Reply struct {
 
 // Card is one paper to show, with why it matched.
 type Card struct {
-	Paper sources.Paper
+	Paper paper.Paper
 	// Matched lists the query terms that hit, for "matched: eeg, foundation model".
 	Matched []string
 }
@@ -55,8 +56,8 @@ type CommandStore interface {
 	BlockedChannels(ctx context.Context) ([]store.Channel, error)
 	BlockChannel(ctx context.Context, ch store.ChannelRef, reason string, at time.Time) error
 	Enqueue(ctx context.Context, ch store.ChannelRef, kind string, matched map[string][]string, at time.Time) (int, error)
-	Candidates(ctx context.Context, ftsQuery string, since time.Time, limit int) ([]sources.Paper, error)
-	Recent(ctx context.Context, since time.Time, limit int) ([]sources.Paper, error)
+	Candidates(ctx context.Context, ftsQuery string, since time.Time, limit int) ([]paper.Paper, error)
+	Recent(ctx context.Context, since time.Time, limit int) ([]paper.Paper, error)
 }
 
 // Commander answers /papers commands from the local store. It is safe for concurrent use.
@@ -143,7 +144,7 @@ func parseQuery(q string) (*filters.Query, *Reply) {
 // FTS narrows the candidates; the query's own matcher decides, so look-ups and subscriptions always agree.
 func (c *Commander) matching(ctx context.Context, q *filters.Query, since time.Time, limit int) ([]Card, int, error) {
 	var (
-		cands []sources.Paper
+		cands []paper.Paper
 		err   error
 	)
 	if fts := q.FTS(); fts != "" {

@@ -7,17 +7,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/paper"
+
 	"github.com/paperboy-bot/paperboy/bot/store"
-	"github.com/paperboy-bot/paperboy/sources"
 )
 
 var testNow = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
-func testPaper(id, title, abstract string, daysAgo int) sources.Paper {
-	p := sources.Paper{ArxivID: id, Title: title, Abstract: abstract, Authors: []string{"Ada Lovelace", "Alan Turing"},
+func testPaper(id, title, abstract string, daysAgo int) paper.Paper {
+	p := paper.Paper{ArxivID: id, Title: title, Abstract: abstract, Authors: []string{"Ada Lovelace", "Alan Turing"},
 		Categories: []string{"cs.LG"}, URL: "https://arxiv.org/abs/" + id, Published: testNow.AddDate(0, 0, -daysAgo),
-		AnnounceType: sources.AnnounceNew, Sources: []string{"arxiv"}}
-	p.Key = sources.KeyOf(p)
+		AnnounceType: paper.AnnounceNew, Sources: []string{"arxiv"}}
+	p.Key = paper.KeyOf(p)
 	return p
 }
 
@@ -30,7 +31,7 @@ func newTestCommander(t *testing.T) (*Commander, *store.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	papers := []sources.Paper{
+	papers := []paper.Paper{
 		testPaper("2611.00001", "EEG-based foundation models for sleep staging", "We pretrain a foundation model on EEG recordings.", 1),
 		testPaper("2611.00002", "A survey of EEG decoding", "We survey EEG decoders.", 2),
 		testPaper("2611.00003", "Spiking neural networks on neuromorphic chips", "SNNs are efficient.", 3),

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/paper"
+
 	"golang.org/x/time/rate"
 
 	"github.com/paperboy-bot/paperboy/bot/store"
@@ -219,7 +221,7 @@ func (e *Engine) ReloadChannel(ctx context.Context, ch store.ChannelRef) error {
 
 // Route is the store.Router: the channels whose subscriptions match p, one route per channel with the union of
 // the matched terms, counting only subscriptions that existed when the paper was first stored.
-func (e *Engine) Route(p *sources.Paper, firstSeen time.Time) []store.Route {
+func (e *Engine) Route(p *paper.Paper, firstSeen time.Time) []store.Route {
 	e.init()
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -259,7 +261,7 @@ func (e *Engine) Route(p *sources.Paper, firstSeen time.Time) []store.Route {
 }
 
 // Ingest stores a poll and routes its new papers to the outbox in one transaction (it is the poller's store).
-func (e *Engine) Ingest(ctx context.Context, source string, papers []sources.Paper, validators map[string]sources.Validators, at time.Time) (store.IngestResult, error) {
+func (e *Engine) Ingest(ctx context.Context, source string, papers []paper.Paper, validators map[string]paper.Validators, at time.Time) (store.IngestResult, error) {
 	e.init()
 	if err := e.refreshSubscriptions(ctx); err != nil {
 		return store.IngestResult{}, fmt.Errorf("refresh subscriptions: %w", err)
@@ -285,7 +287,7 @@ func (e *Engine) refreshDepth(ctx context.Context) {
 }
 
 // Validators delegates to the store, so that the Engine is a complete PaperStore for the Poller.
-func (e *Engine) Validators(ctx context.Context, source string) (map[string]sources.Validators, error) {
+func (e *Engine) Validators(ctx context.Context, source string) (map[string]paper.Validators, error) {
 	return e.Store.Validators(ctx, source)
 }
 

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/paper"
+
 	"golang.org/x/time/rate"
 
 	"github.com/paperboy-bot/paperboy/bot/store"
@@ -127,7 +129,7 @@ func copyFile(src, dst string) error {
 	return out.Close()
 }
 
-func benchFeed(b *testing.B, n int) []sources.Paper {
+func benchFeed(b *testing.B, n int) []paper.Paper {
 	b.Helper()
 	papers, err := sources.ParseArxivFeed(sources.SyntheticArxivFeed(n, 7))
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/paper"
+
 	"golang.org/x/time/rate"
 
 	"github.com/paperboy-bot/paperboy/bot/store"
@@ -133,7 +135,7 @@ func (f *engineFixture) subscribe(ch store.ChannelRef, query string) {
 	}
 }
 
-func (f *engineFixture) ingest(source string, ps ...sources.Paper) store.IngestResult {
+func (f *engineFixture) ingest(source string, ps ...paper.Paper) store.IngestResult {
 	f.t.Helper()
 	res, err := f.eng.Ingest(context.Background(), source, ps, nil, f.clock.Now())
 	if err != nil {
@@ -155,11 +157,11 @@ var (
 )
 
 // arxivPaper is one arXiv paper as a source of the given kind would deliver it.
-func arxivPaper(id string, v int, at sources.AnnounceType, cats []string, title string) sources.Paper {
-	p := sources.Paper{ArxivID: id, Version: v, AnnounceType: at, Categories: cats, Title: title,
+func arxivPaper(id string, v int, at paper.AnnounceType, cats []string, title string) paper.Paper {
+	p := paper.Paper{ArxivID: id, Version: v, AnnounceType: at, Categories: cats, Title: title,
 		Abstract: "We study electroencephalography with transformers.", URL: "https://arxiv.org/abs/" + id,
 		Published: time.Date(2026, 3, 26, 0, 0, 0, 0, time.UTC)}
-	p.Key = sources.KeyOf(p)
+	p.Key = paper.KeyOf(p)
 	return p
 }
 
@@ -176,14 +178,14 @@ func TestOncePerChannel(t *testing.T) {
 	hf := arxivPaper("2603.01234", 1, "", nil, title)
 	hf.HasHF, hf.Upvotes = true, 3
 	f.ingest("hf", hf)
-	f.ingest("arxiv-cs", arxivPaper("2603.01234", 1, sources.AnnounceNew, []string{"cs.LG"}, title))
+	f.ingest("arxiv-cs", arxivPaper("2603.01234", 1, paper.AnnounceNew, []string{"cs.LG"}, title))
 	// The cross-list into stat.ML is the first time chB's subscription matches: it is new for chB only.
-	f.ingest("arxiv-stat", arxivPaper("2603.01234", 1, sources.AnnounceCross, []string{"stat.ML"}, title))
+	f.ingest("arxiv-stat", arxivPaper("2603.01234", 1, paper.AnnounceCross, []string{"stat.ML"}, title))
 	f.deliver()
-	f.ingest("arxiv-cs", arxivPaper("2603.01234", 2, sources.AnnounceReplace, []string{"cs.LG", "stat.ML"}, title+" (v2)"))
+	f.ingest("arxiv-cs", arxivPaper("2603.01234", 2, paper.AnnounceReplace, []string{"cs.LG", "stat.ML"}, title+" (v2)"))
 	f.open() // restart
-	f.ingest("arxiv-cs", arxivPaper("2603.01234", 1, sources.AnnounceNew, []string{"cs.LG"}, title))
-	f.ingest("arxiv-stat", arxivPaper("2603.01234", 2, sources.AnnounceReplaceCross, []string{"stat.ML"}, title))
+	f.ingest("arxiv-cs", arxivPaper("2603.01234", 1, paper.AnnounceNew, []string{"cs.LG"}, title))
+	f.ingest("arxiv-stat", arxivPaper("2603.01234", 2, paper.AnnounceReplaceCross, []string{"stat.ML"}, title))
 	f.deliver()
 
 	if got := f.plat.keys(chA); !slices.Equal(got, []string{"arxiv:2603.01234"}) {
@@ -203,7 +205,7 @@ func TestOncePerChannel(t *testing.T) {
 // updated later (upvotes growing) is not announced to it, while a paper ingested afterwards is.
 func TestNewSubscriptionDoesNotFlood(t *testing.T) {
 	f := newEngineFixture(t)
-	old := arxivPaper("2603.00001", 1, sources.AnnounceNew, []string{"cs.LG"}, "EEG decoding at scale")
+	old := arxivPaper("2603.00001", 1, paper.AnnounceNew, []string{"cs.LG"}, "EEG decoding at scale")
 	old.HasHF, old.Upvotes = true, 1
 	f.ingest("hf", old)
 	f.clock.Add(time.Hour)
@@ -211,7 +213,7 @@ func TestNewSubscriptionDoesNotFlood(t *testing.T) {
 	f.clock.Add(time.Hour)
 	old.Upvotes = 50
 	f.ingest("hf", old)
-	f.ingest("arxiv", arxivPaper("2603.00002", 1, sources.AnnounceNew, []string{"cs.LG"}, "EEG after the subscription"))
+	f.ingest("arxiv", arxivPaper("2603.00002", 1, paper.AnnounceNew, []string{"cs.LG"}, "EEG after the subscription"))
 	f.deliver()
 	if got := f.plat.keys(chA); !slices.Equal(got, []string{"arxiv:2603.00002"}) {
 		t.Errorf("got %v, want only the paper ingested after subscribing", got)
@@ -219,10 +221,10 @@ func TestNewSubscriptionDoesNotFlood(t *testing.T) {
 }
 
 func TestDeliveryOrderAndFaults(t *testing.T) {
-	newBatch := func(n int) []sources.Paper {
-		var ps []sources.Paper
+	newBatch := func(n int) []paper.Paper {
+		var ps []paper.Paper
 		for i := range n {
-			p := arxivPaper(fmt.Sprintf("2603.%05d", i), 1, sources.AnnounceNew, []string{"cs.LG"}, fmt.Sprintf("EEG paper %d", i))
+			p := arxivPaper(fmt.Sprintf("2603.%05d", i), 1, paper.AnnounceNew, []string{"cs.LG"}, fmt.Sprintf("EEG paper %d", i))
 			p.Published = time.Date(2026, 3, 1+i, 0, 0, 0, 0, time.UTC)
 			ps = append(ps, p)
 		}
@@ -341,9 +343,9 @@ func TestRejectedMessageDoesNotBlockTheChannel(t *testing.T) {
 		return nil
 	}
 	f.subscribe(chA, "eeg")
-	bad := arxivPaper("2603.40001", 1, sources.AnnounceNew, []string{"cs.LG"}, "EEG with a payload Slack refuses")
+	bad := arxivPaper("2603.40001", 1, paper.AnnounceNew, []string{"cs.LG"}, "EEG with a payload Slack refuses")
 	bad.Published = time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC) // oldest: first in line
-	good := arxivPaper("2603.40002", 1, sources.AnnounceNew, []string{"cs.LG"}, "EEG that posts fine")
+	good := arxivPaper("2603.40002", 1, paper.AnnounceNew, []string{"cs.LG"}, "EEG that posts fine")
 	f.ingest("arxiv", bad, good)
 	f.deliver()
 	f.clock.Add(time.Hour)
@@ -378,9 +380,9 @@ func TestRejectedDigestIsSplit(t *testing.T) {
 	if err := f.st.SetChannelMode(context.Background(), store.Channel{Ref: chA, Mode: store.ModeDigest, DigestAt: "09:00", DigestTZ: "UTC"}); err != nil {
 		t.Fatal(err)
 	}
-	var batch []sources.Paper
+	var batch []paper.Paper
 	for i := range 5 {
-		batch = append(batch, arxivPaper(fmt.Sprintf("2603.7000%d", i), 1, sources.AnnounceNew, []string{"cs.LG"}, fmt.Sprintf("EEG %d", i)))
+		batch = append(batch, arxivPaper(fmt.Sprintf("2603.7000%d", i), 1, paper.AnnounceNew, []string{"cs.LG"}, fmt.Sprintf("EEG %d", i)))
 	}
 	f.ingest("arxiv", batch...)
 	f.clock.Add(24 * time.Hour)
@@ -412,10 +414,10 @@ func TestDigest(t *testing.T) {
 	f.eng.DigestCards = 2
 	f.deliver() // starts the digest clock
 
-	weak := arxivPaper("2603.10001", 1, sources.AnnounceNew, []string{"cs.LG"}, "EEG only")
+	weak := arxivPaper("2603.10001", 1, paper.AnnounceNew, []string{"cs.LG"}, "EEG only")
 	weak.Abstract = "Nothing else."
-	strong := arxivPaper("2603.10002", 1, sources.AnnounceNew, []string{"cs.LG"}, "EEG transformers")
-	popular := arxivPaper("2603.10003", 1, sources.AnnounceNew, []string{"cs.LG"}, "EEG again")
+	strong := arxivPaper("2603.10002", 1, paper.AnnounceNew, []string{"cs.LG"}, "EEG transformers")
+	popular := arxivPaper("2603.10003", 1, paper.AnnounceNew, []string{"cs.LG"}, "EEG again")
 	popular.Abstract, popular.HasHF, popular.Upvotes = "Nothing else.", true, 40
 	f.ingest("arxiv", weak, strong, popular)
 
@@ -446,7 +448,7 @@ func TestDigest(t *testing.T) {
 		t.Errorf("empty day sent a message")
 	}
 	// Monday, now in summer time: 09:00 local is 07:00 UTC, not 08:00.
-	f.ingest("arxiv", arxivPaper("2603.10004", 1, sources.AnnounceNew, []string{"cs.LG"}, "EEG on Monday"))
+	f.ingest("arxiv", arxivPaper("2603.10004", 1, paper.AnnounceNew, []string{"cs.LG"}, "EEG on Monday"))
 	f.clock.Set(time.Date(2026, 3, 30, 7, 0, 30, 0, time.UTC))
 	f.deliver()
 	if n := len(f.plat.messages()); n != 2 {
@@ -459,9 +461,9 @@ func TestHourlyBudgetOverflowsIntoDigest(t *testing.T) {
 	f.eng.HourlyBudget = 3
 	f.eng.DigestCards = 5
 	f.subscribe(chA, "eeg")
-	var batch []sources.Paper
+	var batch []paper.Paper
 	for i := range 10 {
-		batch = append(batch, arxivPaper(fmt.Sprintf("2603.2%04d", i), 1, sources.AnnounceNew, []string{"cs.LG"}, fmt.Sprintf("EEG %d", i)))
+		batch = append(batch, arxivPaper(fmt.Sprintf("2603.2%04d", i), 1, paper.AnnounceNew, []string{"cs.LG"}, fmt.Sprintf("EEG %d", i)))
 	}
 	f.ingest("arxiv", batch...)
 	f.deliver()
@@ -488,8 +490,8 @@ func TestHourlyBudgetOverflowsIntoDigest(t *testing.T) {
 func TestBackfill(t *testing.T) {
 	f := newEngineFixture(t)
 	f.ingest("arxiv",
-		arxivPaper("2603.30001", 1, sources.AnnounceNew, []string{"cs.LG"}, "EEG one"),
-		arxivPaper("2603.30002", 1, sources.AnnounceNew, []string{"cs.LG"}, "EEG two"))
+		arxivPaper("2603.30001", 1, paper.AnnounceNew, []string{"cs.LG"}, "EEG one"),
+		arxivPaper("2603.30002", 1, paper.AnnounceNew, []string{"cs.LG"}, "EEG two"))
 	f.subscribe(chA, "eeg")
 	c := &Commander{Store: f.st, Now: f.clock.Now}
 	req := Request{Channel: chA, CanManage: true, Text: "backfill 7"}
@@ -519,7 +521,7 @@ func TestDigestAfterQuietDays(t *testing.T) {
 	if err := f.st.SetChannelMode(context.Background(), store.Channel{Ref: chA, Mode: store.ModeDigest, DigestAt: "09:00", DigestTZ: "UTC"}); err != nil {
 		t.Fatal(err)
 	}
-	f.ingest("arxiv", arxivPaper("2603.50001", 1, sources.AnnounceNew, []string{"cs.LG"}, "EEG on Tuesday"))
+	f.ingest("arxiv", arxivPaper("2603.50001", 1, paper.AnnounceNew, []string{"cs.LG"}, "EEG on Tuesday"))
 	f.clock.Set(time.Date(2026, 3, 24, 9, 0, 1, 0, time.UTC))
 	f.deliver()
 	if n := len(f.plat.messages()); n != 1 {
@@ -527,7 +529,7 @@ func TestDigestAfterQuietDays(t *testing.T) {
 	}
 	// Nothing on Wednesday; a paper on Thursday afternoon.
 	f.clock.Set(time.Date(2026, 3, 26, 15, 0, 0, 0, time.UTC))
-	f.ingest("arxiv", arxivPaper("2603.50002", 1, sources.AnnounceNew, []string{"cs.LG"}, "EEG on Thursday"))
+	f.ingest("arxiv", arxivPaper("2603.50002", 1, paper.AnnounceNew, []string{"cs.LG"}, "EEG on Thursday"))
 	f.deliver()
 	f.clock.Set(time.Date(2026, 3, 27, 8, 59, 0, 0, time.UTC))
 	f.deliver()
@@ -555,14 +557,14 @@ func TestSubscriptionFromAnotherProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.clock.Add(time.Minute)
-	if res := f.ingest("arxiv", arxivPaper("2603.60001", 1, sources.AnnounceNew, []string{"cs.LG"}, "EEG")); res.Routed != 1 {
+	if res := f.ingest("arxiv", arxivPaper("2603.60001", 1, paper.AnnounceNew, []string{"cs.LG"}, "EEG")); res.Routed != 1 {
 		t.Fatalf("routed %d rows, want the new subscription applied", res.Routed)
 	}
 	subs, _ := other.Subscriptions(context.Background(), chA)
 	if err := other.RemoveSubscription(context.Background(), chA, subs[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	if res := f.ingest("arxiv", arxivPaper("2603.60002", 1, sources.AnnounceNew, []string{"cs.LG"}, "EEG again")); res.Routed != 0 {
+	if res := f.ingest("arxiv", arxivPaper("2603.60002", 1, paper.AnnounceNew, []string{"cs.LG"}, "EEG again")); res.Routed != 0 {
 		t.Errorf("routed %d rows after the subscription was removed elsewhere, want 0", res.Routed)
 	}
 }

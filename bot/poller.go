@@ -8,14 +8,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/paper"
+
 	"github.com/paperboy-bot/paperboy/bot/store"
 	"github.com/paperboy-bot/paperboy/sources"
 )
 
 // PaperStore is what the poller needs from the store.
 type PaperStore interface {
-	Validators(ctx context.Context, source string) (map[string]sources.Validators, error)
-	Ingest(ctx context.Context, source string, papers []sources.Paper, validators map[string]sources.Validators, at time.Time) (store.IngestResult, error)
+	Validators(ctx context.Context, source string) (map[string]paper.Validators, error)
+	Ingest(ctx context.Context, source string, papers []paper.Paper, validators map[string]paper.Validators, at time.Time) (store.IngestResult, error)
 	RecordPollError(ctx context.Context, source string, pollErr error, at time.Time) error
 	RecordNotModified(ctx context.Context, source string, at time.Time) error
 }

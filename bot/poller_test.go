@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/paper"
 	"github.com/paperboy-bot/paperboy/bot/store"
 	"github.com/paperboy-bot/paperboy/sources"
 )
@@ -19,7 +20,7 @@ type fakeSource struct {
 	mu    sync.Mutex
 	steps []fakeStep
 	polls int
-	prevs []map[string]sources.Validators
+	prevs []map[string]paper.Validators
 }
 
 type fakeStep struct {
@@ -35,7 +36,7 @@ func (f *fakeSource) pollCount() int {
 
 func (f *fakeSource) Name() string { return f.name }
 func (f *fakeSource) Kind() string { return "fake" }
-func (f *fakeSource) Poll(_ context.Context, prev map[string]sources.Validators) (sources.PollResult, error) {
+func (f *fakeSource) Poll(_ context.Context, prev map[string]paper.Validators) (sources.PollResult, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.prevs = append(f.prevs, prev)
@@ -48,23 +49,23 @@ func (f *fakeSource) Poll(_ context.Context, prev map[string]sources.Validators)
 type memStore struct {
 	mu          sync.Mutex
 	papers      map[string]bool
-	validators  map[string]map[string]sources.Validators
+	validators  map[string]map[string]paper.Validators
 	pollErrors  map[string][]error
 	notModified map[string]int
 }
 
 func newMemStore() *memStore {
-	return &memStore{papers: map[string]bool{}, validators: map[string]map[string]sources.Validators{},
+	return &memStore{papers: map[string]bool{}, validators: map[string]map[string]paper.Validators{},
 		pollErrors: map[string][]error{}, notModified: map[string]int{}}
 }
 
-func (m *memStore) Validators(_ context.Context, src string) (map[string]sources.Validators, error) {
+func (m *memStore) Validators(_ context.Context, src string) (map[string]paper.Validators, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.validators[src], nil
 }
 
-func (m *memStore) Ingest(_ context.Context, src string, ps []sources.Paper, v map[string]sources.Validators, _ time.Time) (store.IngestResult, error) {
+func (m *memStore) Ingest(_ context.Context, src string, ps []paper.Paper, v map[string]paper.Validators, _ time.Time) (store.IngestResult, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var r store.IngestResult
@@ -94,12 +95,12 @@ func (m *memStore) RecordNotModified(_ context.Context, src string, _ time.Time)
 	return nil
 }
 
-func paper(id string) sources.Paper {
-	return sources.Paper{Key: "arxiv:" + id, ArxivID: id, Title: "Paper " + id}
+func pollPaper(id string) paper.Paper {
+	return paper.Paper{Key: "arxiv:" + id, ArxivID: id, Title: "Paper " + id}
 }
 
 func TestPollOnce(t *testing.T) {
-	v1 := map[string]sources.Validators{"http://feed": {ETag: `"v1"`}}
+	v1 := map[string]paper.Validators{"http://feed": {ETag: `"v1"`}}
 	errDown := errors.New("connection refused")
 	tests := []struct {
 		name        string
@@ -107,9 +108,9 @@ func TestPollOnce(t *testing.T) {
 		wantNew     int
 		wantNotMod  bool
 		wantErr     error
-		wantStoredV map[string]sources.Validators
+		wantStoredV map[string]paper.Validators
 	}{
-		{"new papers and validators stored together", fakeStep{res: sources.PollResult{Papers: []sources.Paper{paper("2401.00001"), paper("2401.00002")}, Validators: v1}}, 2, false, nil, v1},
+		{"new papers and validators stored together", fakeStep{res: sources.PollResult{Papers: []paper.Paper{pollPaper("2401.00001"), pollPaper("2401.00002")}, Validators: v1}}, 2, false, nil, v1},
 		{"not modified", fakeStep{res: sources.PollResult{NotModified: true}}, 0, true, nil, nil},
 		{"fetch error records it and keeps old validators", fakeStep{err: errDown}, 0, false, errDown, nil},
 	}
@@ -139,9 +140,9 @@ func TestPollOnce(t *testing.T) {
 }
 
 func TestPollerPassesStoredValidators(t *testing.T) {
-	v1 := map[string]sources.Validators{"http://feed": {ETag: `"v1"`}}
+	v1 := map[string]paper.Validators{"http://feed": {ETag: `"v1"`}}
 	st := newMemStore()
-	src := &fakeSource{name: "s", steps: []fakeStep{{res: sources.PollResult{Papers: []sources.Paper{paper("2401.00001")}, Validators: v1}}, {res: sources.PollResult{NotModified: true}}}}
+	src := &fakeSource{name: "s", steps: []fakeStep{{res: sources.PollResult{Papers: []paper.Paper{pollPaper("2401.00001")}, Validators: v1}}, {res: sources.PollResult{NotModified: true}}}}
 	p := &Poller{Store: st}
 	p.PollOnce(context.Background(), src)
 	p.PollOnce(context.Background(), src)
@@ -182,11 +183,11 @@ func TestNextDelay(t *testing.T) {
 // keeps ingesting while the other fails, and the failing one recovers and ingests once the feed comes back.
 func TestRunKeepsHealthySourcesFlowing(t *testing.T) {
 	st := newMemStore()
-	good := &fakeSource{name: "good", steps: []fakeStep{{res: sources.PollResult{Papers: []sources.Paper{paper("2401.00001")}}}}}
+	good := &fakeSource{name: "good", steps: []fakeStep{{res: sources.PollResult{Papers: []paper.Paper{pollPaper("2401.00001")}}}}}
 	boom := fakeStep{err: errors.New("boom")}
 	bad := &fakeSource{name: "bad", steps: []fakeStep{boom, boom, boom, boom,
 		{err: &sources.HTTPError{URL: "http://bad", StatusCode: 429, RetryAfter: 3 * time.Hour}},
-		{res: sources.PollResult{Papers: []sources.Paper{paper("2401.00002")}}},
+		{res: sources.PollResult{Papers: []paper.Paper{pollPaper("2401.00002")}}},
 	}}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/paperboy-bot/paperboy/sources"
+	"github.com/paperboy-bot/paperboy/bot/paper"
 )
 
 // benchVocab is an ML and neuroscience vocabulary, roughly most popular first: the Zipf draws below make the first
@@ -154,12 +154,12 @@ func (g *benchGen) text(n int, topic []string) string {
 }
 
 // paper returns a paper about a handful of topic words, popular ones more often, as real papers are.
-func (g *benchGen) paper() *sources.Paper {
+func (g *benchGen) paper() *paper.Paper {
 	topic := make([]string, 6+g.r.IntN(6))
 	for i := range topic {
 		topic[i] = g.word()
 	}
-	return &sources.Paper{
+	return &paper.Paper{
 		Title:      g.text(8+g.r.IntN(8), topic),
 		Abstract:   g.text(150+g.r.IntN(101), topic),
 		Authors:    []string{"Ada Smith", "Geoffrey Hinton", "Jürgen Schmidhuber"}[:1+g.r.IntN(3)],
@@ -260,9 +260,9 @@ func parseAll(b *testing.B, src []string) []*Query {
 	return qs
 }
 
-func benchPapers() []*sources.Paper {
+func benchPapers() []*paper.Paper {
 	g := newBenchGen(7)
-	ps := make([]*sources.Paper, 64)
+	ps := make([]*paper.Paper, 64)
 	for i := range ps {
 		ps[i] = g.paper()
 	}

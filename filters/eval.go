@@ -4,7 +4,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/paperboy-bot/paperboy/sources"
+	"github.com/paperboy-bot/paperboy/bot/paper"
 )
 
 // Hit is one reason a paper matched: a term and the field it was found in.
@@ -68,7 +68,7 @@ type doc struct {
 	upvotes         int
 }
 
-func newDoc(p *sources.Paper) *doc {
+func newDoc(p *paper.Paper) *doc {
 	d := &doc{title: words(p.Title), abstract: words(p.Abstract), hasHF: p.HasHF, upvotes: p.Upvotes}
 	for _, a := range p.Authors {
 		d.authors = append(d.authors, words(a))
@@ -85,7 +85,7 @@ func newDoc(p *sources.Paper) *doc {
 // Match evaluates the query on one paper directly from its syntax tree. It is the reference semantics; the
 // Matcher computes the same answers for many queries at once. The Explanation is empty when the paper does not
 // match.
-func (q *Query) Match(p *sources.Paper) (Explanation, bool) {
+func (q *Query) Match(p *paper.Paper) (Explanation, bool) {
 	d := newDoc(p)
 	if !evalNode(q.root, d) {
 		return Explanation{}, false

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/paperboy-bot/paperboy/sources"
+	"github.com/paperboy-bot/paperboy/bot/paper"
 )
 
 // fuzzSeeds are queries from the table tests: valid ones of every construct and typical mistakes.
@@ -50,7 +50,7 @@ func FuzzMatchAgreement(f *testing.F) {
 		if err != nil {
 			return
 		}
-		p := &sources.Paper{
+		p := &paper.Paper{
 			Title:      title,
 			Abstract:   abstract,
 			Authors:    strings.Split(authors, ","),

@@ -5,12 +5,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/paperboy-bot/paperboy/sources"
+	"github.com/paperboy-bot/paperboy/bot/paper"
 )
 
 // matchBoth evaluates q on p with the reference evaluator and with a one-subscription Matcher, failing the test
 // if they disagree on the outcome or the explanation.
-func matchBoth(t *testing.T, q *Query, p *sources.Paper) (Explanation, bool) {
+func matchBoth(t *testing.T, q *Query, p *paper.Paper) (Explanation, bool) {
 	t.Helper()
 	e, ok := q.Match(p)
 	m := NewMatcher()
@@ -29,109 +29,109 @@ func matchBoth(t *testing.T, q *Query, p *sources.Paper) (Explanation, bool) {
 }
 
 func TestMatch(t *testing.T) {
-	paper := &sources.Paper{
+	pp := &paper.Paper{
 		Title:      "EEG-based Foundation Models for Decoding SNNs",
 		Abstract:   "We train spiking neural networks on Schrödinger's classes of processes; buses of data, a glass.",
 		Authors:    []string{"Geoffrey E. Hinton", "Yann LeCun", "Ada Lovelace-Byron"},
 		Categories: []string{"cs.LG", "q-bio.NC"},
 		Sources:    []string{"arXiv-CS"},
 	}
-	hf := *paper
+	hf := *pp
 	hf.HasHF, hf.Upvotes = true, 12
 
 	tests := []struct {
 		name  string
 		q     string
-		paper *sources.Paper
+		doc *paper.Paper
 		want  bool
 	}{
 		// DESIGN.md section 3 and the acceptance list.
-		{"plural on the text side", "snn", paper, true},
-		{"plural on the query side", "networks", &sources.Paper{Title: "A network"}, true},
-		{"models matches model", "models", &sources.Paper{Title: "A model of the brain"}, true},
-		{"model matches models", "model", paper, true},
-		{"case-insensitive whole word", "eeg", paper, true},
-		{"hyphen splits words", "based", paper, true},
-		{"no substring match", "eeg", &sources.Paper{Title: "PEEG signals"}, false},
-		{"no stemming", "decoding", &sources.Paper{Title: "A decoder"}, false},
-		{"prefix instead of stemming", "decod*", &sources.Paper{Title: "A decoder"}, true},
-		{"phrase with plural", `"foundation model"`, paper, true},
-		{"phrase words must be consecutive", `"foundation snn"`, paper, false},
-		{"phrase across hyphen", `"eeg based foundation"`, paper, true},
-		{"phrase order matters", `"models foundation"`, paper, false},
-		{"prefix", "neur*", paper, true},
-		{"prefix is whole-word start", "eural*", paper, false},
-		{"implicit AND", "eeg snn", paper, true},
-		{"implicit AND fails", "eeg meg", paper, false},
-		{"explicit AND", "eeg AND snn", paper, true},
-		{"OR", "meg OR eeg", paper, true},
-		{"pipe", "meg | fmri", paper, false},
-		{"negation excludes", "eeg -survey", &sources.Paper{Title: "An EEG survey"}, false},
-		{"negation keeps", "eeg -survey", paper, true},
-		{"NOT keyword", "eeg NOT snn", paper, false},
-		{"title restricts", "title:spiking", paper, false},
-		{"title holds", "title:decoding", paper, true},
-		{"abstract field", "abs:spiking", paper, true},
-		{"abstract field restricts", "abstract:decoding", paper, false},
-		{"field on a group", "title:(meg OR snn)", paper, true},
-		{"field on a group restricts", "title:(meg OR spiking)", paper, false},
-		{"field on a phrase", `abs:"neural network"`, paper, true},
-		{"nested parentheses", "((meg OR (fmri OR eeg)) (snn OR (x -y)))", paper, true},
-		{"nested parentheses fail", "((meg OR (fmri OR eeg)) (mri OR (x -y)))", paper, false},
-		{"AND binds tighter than OR: (meg survey) OR eeg", "meg survey OR eeg", paper, true},
-		{"AND binds tighter than OR: eeg (meg OR) no", "eeg meg OR fmri", paper, false},
-		{"NOT binds tighter than AND", "-meg eeg", paper, true},
-		{"NOT of a group", "eeg -(snn OR meg)", paper, false},
+		{"plural on the text side", "snn", pp, true},
+		{"plural on the query side", "networks", &paper.Paper{Title: "A network"}, true},
+		{"models matches model", "models", &paper.Paper{Title: "A model of the brain"}, true},
+		{"model matches models", "model", pp, true},
+		{"case-insensitive whole word", "eeg", pp, true},
+		{"hyphen splits words", "based", pp, true},
+		{"no substring match", "eeg", &paper.Paper{Title: "PEEG signals"}, false},
+		{"no stemming", "decoding", &paper.Paper{Title: "A decoder"}, false},
+		{"prefix instead of stemming", "decod*", &paper.Paper{Title: "A decoder"}, true},
+		{"phrase with plural", `"foundation model"`, pp, true},
+		{"phrase words must be consecutive", `"foundation snn"`, pp, false},
+		{"phrase across hyphen", `"eeg based foundation"`, pp, true},
+		{"phrase order matters", `"models foundation"`, pp, false},
+		{"prefix", "neur*", pp, true},
+		{"prefix is whole-word start", "eural*", pp, false},
+		{"implicit AND", "eeg snn", pp, true},
+		{"implicit AND fails", "eeg meg", pp, false},
+		{"explicit AND", "eeg AND snn", pp, true},
+		{"OR", "meg OR eeg", pp, true},
+		{"pipe", "meg | fmri", pp, false},
+		{"negation excludes", "eeg -survey", &paper.Paper{Title: "An EEG survey"}, false},
+		{"negation keeps", "eeg -survey", pp, true},
+		{"NOT keyword", "eeg NOT snn", pp, false},
+		{"title restricts", "title:spiking", pp, false},
+		{"title holds", "title:decoding", pp, true},
+		{"abstract field", "abs:spiking", pp, true},
+		{"abstract field restricts", "abstract:decoding", pp, false},
+		{"field on a group", "title:(meg OR snn)", pp, true},
+		{"field on a group restricts", "title:(meg OR spiking)", pp, false},
+		{"field on a phrase", `abs:"neural network"`, pp, true},
+		{"nested parentheses", "((meg OR (fmri OR eeg)) (snn OR (x -y)))", pp, true},
+		{"nested parentheses fail", "((meg OR (fmri OR eeg)) (mri OR (x -y)))", pp, false},
+		{"AND binds tighter than OR: (meg survey) OR eeg", "meg survey OR eeg", pp, true},
+		{"AND binds tighter than OR: eeg (meg OR) no", "eeg meg OR fmri", pp, false},
+		{"NOT binds tighter than AND", "-meg eeg", pp, true},
+		{"NOT of a group", "eeg -(snn OR meg)", pp, false},
 
 		// Folding.
-		{"diacritics", "schrodinger", paper, true},
-		{"diacritics in the query", "Schrödinger", &sources.Paper{Title: "schrodinger equation"}, true},
-		{"apostrophe splits", "schrodinger's", paper, true},
-		{"ligature", "finding", &sources.Paper{Title: "A ﬁnding"}, true},
-		{"unicode case", "σύστημα", &sources.Paper{Title: "ΣΎΣΤΗΜΑ"}, true},
-		{"final sigma", "συστημας", &sources.Paper{Title: "ΣΥΣΤΗΜΑΣ"}, true},
-		{"fullwidth", "eeg", &sources.Paper{Title: "ＥＥＧ"}, true},
+		{"diacritics", "schrodinger", pp, true},
+		{"diacritics in the query", "Schrödinger", &paper.Paper{Title: "schrodinger equation"}, true},
+		{"apostrophe splits", "schrodinger's", pp, true},
+		{"ligature", "finding", &paper.Paper{Title: "A ﬁnding"}, true},
+		{"unicode case", "σύστημα", &paper.Paper{Title: "ΣΎΣΤΗΜΑ"}, true},
+		{"final sigma", "συστημας", &paper.Paper{Title: "ΣΥΣΤΗΜΑΣ"}, true},
+		{"fullwidth", "eeg", &paper.Paper{Title: "ＥＥＧ"}, true},
 
 		// The plural rule.
-		{"process/processes", "process", paper, true},
-		{"processes/process", "processes", &sources.Paper{Title: "a process"}, true},
-		{"class/classes", "class", paper, true},
-		{"classes/class", "classes", &sources.Paper{Title: "one class"}, true},
-		{"bus/buses", "bus", paper, true},
-		{"buses/bus", "buses", &sources.Paper{Title: "a bus"}, true},
-		{"ss keeps its s", "glas", paper, false},
-		{"ss word matches itself", "glass", paper, true},
-		{"one-letter base", "i", &sources.Paper{Title: "it is"}, false},
-		{"two-letter base", "ai", &sources.Paper{Title: "AIs everywhere"}, true},
-		{"es only as a suffix", "model", &sources.Paper{Title: "modeles"}, true},
-		{"not a double plural", "model", &sources.Paper{Title: "modelss"}, false},
-		{"no -ing", "decode", &sources.Paper{Title: "decoding"}, false},
+		{"process/processes", "process", pp, true},
+		{"processes/process", "processes", &paper.Paper{Title: "a process"}, true},
+		{"class/classes", "class", pp, true},
+		{"classes/class", "classes", &paper.Paper{Title: "one class"}, true},
+		{"bus/buses", "bus", pp, true},
+		{"buses/bus", "buses", &paper.Paper{Title: "a bus"}, true},
+		{"ss keeps its s", "glas", pp, false},
+		{"ss word matches itself", "glass", pp, true},
+		{"one-letter base", "i", &paper.Paper{Title: "it is"}, false},
+		{"two-letter base", "ai", &paper.Paper{Title: "AIs everywhere"}, true},
+		{"es only as a suffix", "model", &paper.Paper{Title: "modeles"}, true},
+		{"not a double plural", "model", &paper.Paper{Title: "modelss"}, false},
+		{"no -ing", "decode", &paper.Paper{Title: "decoding"}, false},
 
 		// Authors.
-		{"author word", "au:hinton", paper, true},
-		{"author with diacritics-free query", "au:lecun", paper, true},
-		{"author phrase", `au:"geoffrey e hinton"`, paper, true},
-		{"author phrase never spans authors", `au:"hinton yann"`, paper, false},
-		{"author hyphenated", "au:byron", paper, true},
-		{"author not in title", "title:hinton", paper, false},
-		{"default field excludes authors", "hinton", paper, false},
+		{"author word", "au:hinton", pp, true},
+		{"author with diacritics-free query", "au:lecun", pp, true},
+		{"author phrase", `au:"geoffrey e hinton"`, pp, true},
+		{"author phrase never spans authors", `au:"hinton yann"`, pp, false},
+		{"author hyphenated", "au:byron", pp, true},
+		{"author not in title", "title:hinton", pp, false},
+		{"default field excludes authors", "hinton", pp, false},
 
 		// Categories and sources.
-		{"category exact", "cat:cs.lg", paper, true},
-		{"category case", "cat:CS.LG", paper, true},
-		{"category not tokenized", "cat:cs", paper, false},
-		{"category prefix", "cat:cs.*", paper, true},
-		{"category prefix q-bio", "cat:q-bio.*", paper, true},
-		{"category prefix miss", "cat:stat.*", paper, false},
-		{"category with words", "cat:q-bio.NC spiking", paper, true},
-		{"category negated", "eeg -cat:cs.LG", paper, false},
-		{"source", "source:arxiv-cs", paper, true},
-		{"source miss", "source:hf", paper, false},
-		{"source prefix", "source:arxiv*", paper, true},
+		{"category exact", "cat:cs.lg", pp, true},
+		{"category case", "cat:CS.LG", pp, true},
+		{"category not tokenized", "cat:cs", pp, false},
+		{"category prefix", "cat:cs.*", pp, true},
+		{"category prefix q-bio", "cat:q-bio.*", pp, true},
+		{"category prefix miss", "cat:stat.*", pp, false},
+		{"category with words", "cat:q-bio.NC spiking", pp, true},
+		{"category negated", "eeg -cat:cs.LG", pp, false},
+		{"source", "source:arxiv-cs", pp, true},
+		{"source miss", "source:hf", pp, false},
+		{"source prefix", "source:arxiv*", pp, true},
 
 		// Upvotes.
-		{"no HF data never satisfies", "upvotes:>=0", paper, false},
-		{"no HF data, negated", "eeg -upvotes:>=10", paper, true},
+		{"no HF data never satisfies", "upvotes:>=0", pp, false},
+		{"no HF data, negated", "eeg -upvotes:>=10", pp, true},
 		{">=", "upvotes:>=12", &hf, true},
 		{">", "upvotes:>12", &hf, false},
 		{"<", "upvotes:<13", &hf, true},
@@ -146,15 +146,15 @@ func TestMatch(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Parse(%q): %v", tt.q, err)
 			}
-			if _, got := matchBoth(t, q, tt.paper); got != tt.want {
-				t.Errorf("%q on %q: got %v, want %v", tt.q, tt.paper.Title, got, tt.want)
+			if _, got := matchBoth(t, q, tt.doc); got != tt.want {
+				t.Errorf("%q on %q: got %v, want %v", tt.q, tt.doc.Title, got, tt.want)
 			}
 		})
 	}
 }
 
 func TestExplanation(t *testing.T) {
-	paper := &sources.Paper{
+	pp := &paper.Paper{
 		Title:      "EEG Foundation Models",
 		Abstract:   "A foundation model for EEG and MEG, with neuromorphic hardware.",
 		Authors:    []string{"Geoffrey Hinton"},
@@ -180,7 +180,7 @@ func TestExplanation(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e, ok := matchBoth(t, q, paper)
+			e, ok := matchBoth(t, q, pp)
 			if !ok {
 				t.Fatalf("%q does not match", tt.q)
 			}
@@ -238,7 +238,7 @@ func TestFoldText(t *testing.T) {
 // TestMatcherSharedQueries checks that subscriptions with the same canonical query, which share one compiled
 // program, still come and go one by one, and that sharing never lets one result's explanation alter another's.
 func TestMatcherSharedQueries(t *testing.T) {
-	paper := &sources.Paper{Title: "EEG foundation models", Abstract: "We decode MEG."}
+	pp := &paper.Paper{Title: "EEG foundation models", Abstract: "We decode MEG."}
 	spellings := []string{`eeg -survey`, `EEG AND NOT survey`, `eeg  NOT  Survey`, `(eeg) -(survey)`}
 	tests := []struct {
 		name    string
@@ -265,7 +265,7 @@ func TestMatcherSharedQueries(t *testing.T) {
 				m.Remove(id)
 			}
 			var got []int64
-			for _, r := range m.Match(paper) {
+			for _, r := range m.Match(pp) {
 				got = append(got, r.ID)
 				if want := "eeg (title)"; r.ID != 1 && r.Explanation.String() != want {
 					t.Errorf("subscription %d: explanation %q, want %q", r.ID, r.Explanation, want)
@@ -288,7 +288,7 @@ func TestMatcherSharedQueries(t *testing.T) {
 		m := NewMatcher()
 		m.Add(1, mustParse(t, "eeg"))
 		m.Add(2, mustParse(t, "EEG"))
-		rs := m.Match(paper)
+		rs := m.Match(pp)
 		if len(rs) != 2 {
 			t.Fatalf("got %v, want 2 results", rs)
 		}
@@ -304,10 +304,10 @@ func TestMatcherSharedQueries(t *testing.T) {
 		m.Add(2, mustParse(t, "survey"))
 		func() {
 			defer func() { _ = recover() }()
-			m.MatchFunc(paper, func(int64, *Explanation) { panic("delivery failed") })
+			m.MatchFunc(pp, func(int64, *Explanation) { panic("delivery failed") })
 		}()
 		// The pooled scratch must have been cleaned: a paper without "eeg" must not inherit its hit.
-		if rs := m.Match(&sources.Paper{Title: "a survey"}); len(rs) != 1 || rs[0].ID != 2 {
+		if rs := m.Match(&paper.Paper{Title: "a survey"}); len(rs) != 1 || rs[0].ID != 2 {
 			t.Fatalf("after a panic in MatchFunc: %v, want only subscription 2", rs)
 		}
 	})

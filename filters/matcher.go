@@ -7,7 +7,7 @@ import (
 	"sync"
 	"unsafe"
 
-	"github.com/paperboy-bot/paperboy/sources"
+	"github.com/paperboy-bot/paperboy/bot/paper"
 )
 
 // Matcher evaluates many subscriptions against each paper at once.
@@ -446,7 +446,7 @@ func bstr(b []byte) string {
 
 // Match returns the subscriptions that match p, sorted by id, each with its explanation; nil if none.
 // It allocates the result and one Hits array per distinct matching query; MatchFunc allocates nothing.
-func (m *Matcher) Match(p *sources.Paper) []Result {
+func (m *Matcher) Match(p *paper.Paper) []Result {
 	var out []Result
 	m.match(p, func(c *cprog, s *scratch) {
 		var e Explanation
@@ -467,7 +467,7 @@ func (m *Matcher) Match(p *sources.Paper) []Result {
 // evaluated and explained once, then fanned out to its ids. *e is reused and is valid only during the call (copy
 // e.Hits to keep it); consecutive calls for subscriptions with identical queries see the same *e. fn runs under
 // the Matcher's read lock, so it must not call Add or Remove.
-func (m *Matcher) MatchFunc(p *sources.Paper, fn func(id int64, e *Explanation)) {
+func (m *Matcher) MatchFunc(p *paper.Paper, fn func(id int64, e *Explanation)) {
 	m.match(p, func(c *cprog, s *scratch) {
 		s.expl.Hits = s.expl.Hits[:0]
 		m.explainProg(c.prog, 0, s.mask, &s.expl)
@@ -479,7 +479,7 @@ func (m *Matcher) MatchFunc(p *sources.Paper, fn func(id int64, e *Explanation))
 
 // match scans p once and calls hit with each program that holds; the scratch holds the term hit masks that
 // explainProg needs.
-func (m *Matcher) match(p *sources.Paper, hit func(c *cprog, s *scratch)) {
+func (m *Matcher) match(p *paper.Paper, hit func(c *cprog, s *scratch)) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if len(m.slotByID) == 0 {
@@ -548,7 +548,7 @@ func (s *scratch) mark(id int32, bit uint8) {
 }
 
 // scanText tokenizes title, abstract and authors once and looks each token up once.
-func (m *Matcher) scanText(s *scratch, p *sources.Paper) {
+func (m *Matcher) scanText(s *scratch, p *paper.Paper) {
 	t := &s.tok
 	t.reset()
 	t.add(p.Title, 0)

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/paperboy-bot/paperboy/sources"
+	"github.com/paperboy-bot/paperboy/bot/paper"
 )
 
 // A small vocabulary makes random queries hit random papers often, and covers the plural corner cases.
@@ -102,8 +102,8 @@ func pick(r *rand.Rand, from []string) []string {
 	return out
 }
 
-func randPaper(r *rand.Rand) *sources.Paper {
-	return &sources.Paper{
+func randPaper(r *rand.Rand) *paper.Paper {
+	return &paper.Paper{
 		Title:      randText(r, 2+r.IntN(6)),
 		Abstract:   randText(r, r.IntN(25)),
 		Authors:    pick(r, propNames),
@@ -115,7 +115,7 @@ func randPaper(r *rand.Rand) *sources.Paper {
 }
 
 // reference evaluates every live subscription on its own, the way the compiled Matcher must agree with.
-func reference(live map[int64]*Query, p *sources.Paper) []Result {
+func reference(live map[int64]*Query, p *paper.Paper) []Result {
 	var out []Result
 	for id, q := range live {
 		if e, ok := q.Match(p); ok {
@@ -128,7 +128,7 @@ func reference(live map[int64]*Query, p *sources.Paper) []Result {
 
 // matchFuncResults collects MatchFunc's calls as Match would return them: sorted by id, explanations copied
 // because MatchFunc reuses them.
-func matchFuncResults(m *Matcher, p *sources.Paper) []Result {
+func matchFuncResults(m *Matcher, p *paper.Paper) []Result {
 	var out []Result
 	m.MatchFunc(p, func(id int64, e *Explanation) {
 		out = append(out, Result{ID: id, Explanation: Explanation{Hits: slices.Clone(e.Hits)}})

@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/paperboy-bot/paperboy/bot/paper"
+
 	"github.com/mmcdole/gofeed"
 	ext "github.com/mmcdole/gofeed/extensions"
 )
@@ -32,7 +34,7 @@ var (
 // ParseArxivFeed parses an arXiv listing feed: the rss.arxiv.org RSS 2.0 and Atom feeds and the legacy
 // export.arxiv.org RSS 1.0 (RDF) format. Items without an arXiv identifier are skipped; a feed whose items all lack
 // one is an error (ErrNoItems). A valid feed with no items (weekends, holidays) yields an empty slice.
-func ParseArxivFeed(data []byte) ([]Paper, error) {
+func ParseArxivFeed(data []byte) ([]paper.Paper, error) {
 	feed, err := parseGofeed(data)
 	if err != nil {
 		return nil, fmt.Errorf("parse arxiv feed: %w", err)
@@ -47,7 +49,7 @@ func ParseArxivFeed(data []byte) ([]Paper, error) {
 	case feed.UpdatedParsed != nil:
 		feedDate = feed.UpdatedParsed.UTC()
 	}
-	papers := make([]Paper, 0, len(feed.Items))
+	papers := make([]paper.Paper, 0, len(feed.Items))
 	for _, it := range feed.Items {
 		if it == nil {
 			continue
@@ -92,12 +94,12 @@ func sniff(data []byte) string {
 
 // arxivFeedItem converts one listing item. feedDate stands in for items without a date (the legacy format dates only
 // the channel).
-func arxivFeedItem(it *gofeed.Item, feedDate time.Time) (Paper, bool) {
-	var p Paper
+func arxivFeedItem(it *gofeed.Item, feedDate time.Time) (paper.Paper, bool) {
+	var p paper.Paper
 	title := it.Title
 	legacyKind := ""
 	if m := legacyTitleRe.FindStringSubmatchIndex(title); m != nil {
-		if id, v, ok := ParseArxivID(title[m[2]:m[3]]); ok {
+		if id, v, ok := paper.ParseArxivID(title[m[2]:m[3]]); ok {
 			p.ArxivID, p.Version = id, v
 		}
 		p.Categories = appendUnique(p.Categories, title[m[4]:m[5]])
@@ -114,7 +116,7 @@ func arxivFeedItem(it *gofeed.Item, feedDate time.Time) (Paper, bool) {
 	}
 	var descType string
 	if m := arxivDescPrefixRe.FindStringSubmatchIndex(desc); m != nil {
-		if id, v, ok := ParseArxivID(desc[m[2]:m[3]]); ok && (p.ArxivID == "" || p.ArxivID == id) {
+		if id, v, ok := paper.ParseArxivID(desc[m[2]:m[3]]); ok && (p.ArxivID == "" || p.ArxivID == id) {
 			p.ArxivID = id
 			p.Version = max(p.Version, v)
 		}
@@ -128,33 +130,33 @@ func arxivFeedItem(it *gofeed.Item, feedDate time.Time) (Paper, bool) {
 		if !isArxivRef(s) {
 			continue
 		}
-		if id, v, ok := ParseArxivID(s); ok && (p.ArxivID == "" || p.ArxivID == id) {
+		if id, v, ok := paper.ParseArxivID(s); ok && (p.ArxivID == "" || p.ArxivID == id) {
 			p.ArxivID = id
 			p.Version = max(p.Version, v)
 		}
 	}
 	if p.ArxivID == "" || p.Title == "" {
-		return Paper{}, false
+		return paper.Paper{}, false
 	}
 
 	switch t := extText(it.Extensions, "arxiv", "announce_type"); {
 	case t != "":
-		p.AnnounceType = AnnounceType(strings.ToLower(t))
+		p.AnnounceType = paper.AnnounceType(strings.ToLower(t))
 	case descType != "":
-		p.AnnounceType = AnnounceType(descType)
+		p.AnnounceType = paper.AnnounceType(descType)
 	case legacyKind == "UPDATED":
-		p.AnnounceType = AnnounceReplace
+		p.AnnounceType = paper.AnnounceReplace
 	case legacyKind == "CROSS LISTED":
-		p.AnnounceType = AnnounceCross
+		p.AnnounceType = paper.AnnounceCross
 	case legacyKind == "":
-		p.AnnounceType = AnnounceNew
+		p.AnnounceType = paper.AnnounceNew
 	}
 
 	p.Authors = splitAuthors(cleanHTML(strings.Join(dcCreators(it), ", ")))
 	for _, c := range it.Categories {
 		p.Categories = appendUnique(p.Categories, strings.TrimSpace(c))
 	}
-	p.DOI = NormalizeDOI(extText(it.Extensions, "arxiv", "DOI"))
+	p.DOI = paper.NormalizeDOI(extText(it.Extensions, "arxiv", "DOI"))
 	p.JournalRef = collapseSpace(extText(it.Extensions, "arxiv", "journal_reference"))
 	p.URL = "https://arxiv.org/abs/" + p.ArxivID
 	p.PDFURL = arxivPDFURL(p.ArxivID, p.Version)
@@ -170,7 +172,7 @@ func arxivFeedItem(it *gofeed.Item, feedDate time.Time) (Paper, bool) {
 	if p.AnnounceType.IsReplacement() {
 		p.Updated = p.Published
 	}
-	p.Key = KeyOf(p)
+	p.Key = paper.KeyOf(p)
 	return p, true
 }
 

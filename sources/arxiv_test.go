@@ -11,19 +11,21 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/paperboy-bot/paperboy/bot/paper"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata from the parsers' output")
 
 // goldenResult is what a golden file holds: the papers, or the error text for fixtures that must fail.
 type goldenResult struct {
-	Papers []Paper `json:"papers"`
-	Error  string  `json:"error,omitempty"`
+	Papers []paper.Paper `json:"papers"`
+	Error  string        `json:"error,omitempty"`
 }
 
 // runGolden parses every testdata/<dir>/*.<ext> fixture with parse, one subtest each, and compares the result with
 // NAME.golden.json beside it.
-func runGolden(t *testing.T, dir, ext string, parse func([]byte) ([]Paper, error)) {
+func runGolden(t *testing.T, dir, ext string, parse func([]byte) ([]paper.Paper, error)) {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join("testdata", dir, "*."+ext))
 	if err != nil {
@@ -74,8 +76,8 @@ func runGolden(t *testing.T, dir, ext string, parse func([]byte) ([]Paper, error
 				t.Errorf("result differs from %s (-update rewrites it): %s", golden, firstDiff(gotJSON, want))
 			}
 			for i, p := range papers {
-				if p.Key == "" || p.Title == "" || p.Key != KeyOf(p) {
-					t.Errorf("paper %d: key %q title %q: want non-empty title and key == KeyOf", i, p.Key, p.Title)
+				if p.Key == "" || p.Title == "" || p.Key != paper.KeyOf(p) {
+					t.Errorf("paper %d: key %q title %q: want non-empty title and key == paper.KeyOf", i, p.Key, p.Title)
 				}
 			}
 		})
@@ -94,36 +96,36 @@ func TestParseArxivFeedFacts(t *testing.T) {
 		idx        int
 		id         string
 		version    int
-		typ        AnnounceType
+		typ        paper.AnnounceType
 		title      string
 		authors    []string
 		categories []string
 		doi        string
 		absPrefix  string
 	}{
-		{"rss2_multi_category_captured.xml", 1, "2609.26820", 1, AnnounceNew,
+		{"rss2_multi_category_captured.xml", 1, "2609.26820", 1, paper.AnnounceNew,
 			"Signal2Symbol: Neuro-Symbolic Temporal Reasoning for Explainable Physiological Time-Series Anomaly Detection",
 			[]string{"Naser Mansour", "Sidahmed Benabderrahmane", "Ameer Rahwan"}, []string{"cs.LG", "cs.AI"}, "",
 			"Physiological time series such as"},
-		{"rss2_multi_category_captured.xml", 2, "2205.06398", 2, AnnounceCross,
+		{"rss2_multi_category_captured.xml", 2, "2205.06398", 2, paper.AnnounceCross,
 			"Outlier Detection for Multi-Network Data",
 			[]string{"Pritam Dey", "Zhengwu Zhang", "David B. Dunson"}, []string{"stat.ME", "stat.AP", "stat.ML"},
 			"10.1093/bioinformatics/btac431", "It has become routine"},
-		{"rss2_multi_category_captured.xml", 3, "2009.13987", 3, AnnounceReplace, "Random Polytope Descriptors",
+		{"rss2_multi_category_captured.xml", 3, "2009.13987", 3, paper.AnnounceReplace, "Random Polytope Descriptors",
 			[]string{"Michael Joswig", "Marek Kaluba", "Lukas Ruff"}, []string{"cs.LG", "math.MG", "stat.ML"}, "",
 			"We introduce a class"},
-		{"rss1_legacy_hep-ex_2018.xml", 0, "1805.08875", 1, AnnounceNew, "Measurement of Transverse Single Spin Asymmetries",
+		{"rss1_legacy_hep-ex_2018.xml", 0, "1805.08875", 1, paper.AnnounceNew, "Measurement of Transverse Single Spin Asymmetries",
 			[]string{"Christopher Dilks (STAR Collaboration)"}, []string{"hep-ex"}, "", "In 2015 the first"},
-		{"rss1_legacy_hep-ex_2018.xml", 1, "1805.09166", 1, AnnounceCross, "Recent Top quark results from the Tevatron",
+		{"rss1_legacy_hep-ex_2018.xml", 1, "1805.09166", 1, paper.AnnounceCross, "Recent Top quark results from the Tevatron",
 			[]string{"Boris Tuchming"}, []string{"hep-ex"}, "", "We present recent measurements"},
-		{"rss1_legacy_hep-ex_2018.xml", 2, "1805.06430", 2, AnnounceReplace, "New Perspective on Hybrid Mesons",
+		{"rss1_legacy_hep-ex_2018.xml", 2, "1805.06430", 2, paper.AnnounceReplace, "New Perspective on Hybrid Mesons",
 			[]string{"Shu-Sheng Xu", "Zhu-Fang Cui", "Lei Chang", "Joannis Papavassiliou", "Craig D. Roberts", "Hong-Shi Zong"},
 			[]string{"nucl-th"}, "", "It is thought"},
-		{"rss2_replace_cross_spec_example.xml", 0, "2203.01250", 3, AnnounceReplaceCross,
+		{"rss2_replace_cross_spec_example.xml", 0, "2203.01250", 3, paper.AnnounceReplaceCross,
 			"Mass concentration in rescaled first order integral functionals",
 			[]string{"Antonin Monteil", "Paul Pegon"}, []string{"math.AP", "math.OC"}, "10.5802/jep.257",
 			"We consider first order"},
-		{"atom_spec_example.xml", 0, "2203.01250", 3, AnnounceReplaceCross,
+		{"atom_spec_example.xml", 0, "2203.01250", 3, paper.AnnounceReplaceCross,
 			"Mass concentration in rescaled first order integral functionals",
 			[]string{"Antonin Monteil", "Paul Pegon"}, []string{"math.AP", "math.OC"}, "10.5802/jep.257",
 			"We consider first order"},
@@ -287,7 +289,7 @@ func addSeeds(f *testing.F, globs ...string) {
 
 // checkPapers is the invariant every parser keeps on any input: an error, or papers that have a title and the key
 // KeyOf gives them.
-func checkPapers(t *testing.T, papers []Paper, err error) {
+func checkPapers(t *testing.T, papers []paper.Paper, err error) {
 	t.Helper()
 	if err != nil {
 		if papers != nil {
@@ -299,8 +301,8 @@ func checkPapers(t *testing.T, papers []Paper, err error) {
 		t.Error("nil slice without error; want an empty slice")
 	}
 	for i, p := range papers {
-		if p.Key == "" || strings.TrimSpace(p.Title) == "" || p.Key != KeyOf(p) {
-			t.Errorf("paper %d: key %q (KeyOf %q), title %q", i, p.Key, KeyOf(p), p.Title)
+		if p.Key == "" || strings.TrimSpace(p.Title) == "" || p.Key != paper.KeyOf(p) {
+			t.Errorf("paper %d: key %q (paper.KeyOf %q), title %q", i, p.Key, paper.KeyOf(p), p.Title)
 		}
 	}
 }

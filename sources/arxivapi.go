@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/paperboy-bot/paperboy/bot/paper"
+
 	"github.com/mmcdole/gofeed"
 	"github.com/mmcdole/gofeed/atom"
 )
@@ -25,7 +27,7 @@ func (e *APIError) Error() string {
 
 // ParseArxivAPI parses an export.arxiv.org/api/query Atom response. An error response is returned as *APIError.
 // Entries without an arXiv id are skipped; a response whose entries all lack one is an error (ErrNoItems).
-func ParseArxivAPI(data []byte) ([]Paper, error) {
+func ParseArxivAPI(data []byte) ([]paper.Paper, error) {
 	if t := gofeed.DetectFeedType(bytes.NewReader(data)); t != gofeed.FeedTypeAtom {
 		return nil, fmt.Errorf("parse arxiv api response: not an Atom feed (%s)", sniff(data))
 	}
@@ -33,7 +35,7 @@ func ParseArxivAPI(data []byte) ([]Paper, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse arxiv api response: %w", err)
 	}
-	papers := make([]Paper, 0, len(feed.Entries))
+	papers := make([]paper.Paper, 0, len(feed.Entries))
 	for _, e := range feed.Entries {
 		if e == nil {
 			continue
@@ -52,8 +54,8 @@ func ParseArxivAPI(data []byte) ([]Paper, error) {
 }
 
 // arxivAPIEntry converts one API entry.
-func arxivAPIEntry(e *atom.Entry) (Paper, bool) {
-	var p Paper
+func arxivAPIEntry(e *atom.Entry) (paper.Paper, bool) {
+	var p paper.Paper
 	refs := []string{e.ID}
 	for _, l := range e.Links {
 		if l != nil {
@@ -65,14 +67,14 @@ func arxivAPIEntry(e *atom.Entry) (Paper, bool) {
 		if !isArxivRef(s) {
 			continue
 		}
-		if id, v, ok := ParseArxivID(s); ok && (p.ArxivID == "" || p.ArxivID == id) {
+		if id, v, ok := paper.ParseArxivID(s); ok && (p.ArxivID == "" || p.ArxivID == id) {
 			p.ArxivID = id
 			p.Version = max(p.Version, v)
 		}
 	}
 	p.Title = collapseSpace(e.Title)
 	if p.ArxivID == "" || p.Title == "" {
-		return Paper{}, false
+		return paper.Paper{}, false
 	}
 	p.Abstract = cleanHTML(e.Summary)
 	for _, a := range e.Authors {
@@ -92,7 +94,7 @@ func arxivAPIEntry(e *atom.Entry) (Paper, bool) {
 	}
 	p.Comment = collapseSpace(extText(e.Extensions, "arxiv", "comment"))
 	p.JournalRef = collapseSpace(extText(e.Extensions, "arxiv", "journal_ref"))
-	p.DOI = NormalizeDOI(extText(e.Extensions, "arxiv", "doi"))
+	p.DOI = paper.NormalizeDOI(extText(e.Extensions, "arxiv", "doi"))
 	p.URL = "https://arxiv.org/abs/" + p.ArxivID
 	// Built rather than copied from the pdf link: the API still hands out http:// links that only redirect.
 	p.PDFURL = arxivPDFURL(p.ArxivID, p.Version)
@@ -102,6 +104,6 @@ func arxivAPIEntry(e *atom.Entry) (Paper, bool) {
 	if e.UpdatedParsed != nil {
 		p.Updated = e.UpdatedParsed.UTC()
 	}
-	p.Key = KeyOf(p)
+	p.Key = paper.KeyOf(p)
 	return p, true
 }

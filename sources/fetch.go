@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/paperboy-bot/paperboy/bot/paper"
 )
 
 // Fetcher defaults. They are deliberately conservative: a feed poller has no reason to wait long for one slow server,
@@ -87,7 +89,7 @@ type Response struct {
 	Body        []byte
 	NotModified bool
 	// Validators are the ETag/Last-Modified to send next time (the previous ones are kept on 304).
-	Validators Validators
+	Validators paper.Validators
 	// MaxAge is the Cache-Control max-age, zero when absent.
 	MaxAge time.Duration
 	Header http.Header
@@ -300,7 +302,7 @@ func (f *Fetcher) CloseIdleConnections() {
 // host's politeness interval (waiting, or returning early with ctx's error wrapped). A 304 yields NotModified with
 // prev kept; any other non-2xx yields *HTTPError. Bodies larger than the cap after decompression yield an error
 // wrapping ErrTooLarge; exceeding FetcherOptions.Timeout yields an error wrapping context.DeadlineExceeded.
-func (f *Fetcher) Get(ctx context.Context, url string, prev Validators) (*Response, error) {
+func (f *Fetcher) Get(ctx context.Context, url string, prev paper.Validators) (*Response, error) {
 	if f == nil || f.client == nil {
 		return nil, fmt.Errorf("fetch %s: Fetcher not created with NewFetcher", url)
 	}
@@ -336,7 +338,7 @@ func (f *Fetcher) Get(ctx context.Context, url string, prev Validators) (*Respon
 }
 
 // newRequest builds the GET. Validators are sent only when stored: an empty If-None-Match would be malformed.
-func (f *Fetcher) newRequest(rawURL string, prev Validators) (*http.Request, error) {
+func (f *Fetcher) newRequest(rawURL string, prev paper.Validators) (*http.Request, error) {
 	u, err := neturl.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s: %w", rawURL, err)
@@ -461,7 +463,7 @@ func (f *Fetcher) requestError(ctx, tctx context.Context, url string, err error)
 }
 
 // handle turns a received response into a Response or an error.
-func (f *Fetcher) handle(ctx, tctx context.Context, url, host string, prev Validators, resp *http.Response) (*Response, error) {
+func (f *Fetcher) handle(ctx, tctx context.Context, url, host string, prev paper.Validators, resp *http.Response) (*Response, error) {
 	out := &Response{
 		URL:        url,
 		FinalURL:   resp.Request.URL.String(),
@@ -497,7 +499,7 @@ func (f *Fetcher) handle(ctx, tctx context.Context, url, host string, prev Valid
 		return nil, f.requestError(ctx, tctx, url, err)
 	}
 	out.Body = body
-	out.Validators = Validators{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
+	out.Validators = paper.Validators{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
 	return out, nil
 }
 

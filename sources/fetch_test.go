@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/paperboy-bot/paperboy/bot/paper"
 )
 
 // fetchClock is an injected clock whose Sleep records the requested wait and advances time instead of sleeping.
@@ -82,16 +84,16 @@ func TestGetConditionalHeaders(t *testing.T) {
 	const lastMod = "Tue, 04 Mar 2025 19:00:00 GMT"
 	tests := []struct {
 		name            string
-		prev            Validators
+		prev            paper.Validators
 		wantINM         string
 		wantIMS         string
 		wantNotModified bool
 	}{
-		{"no validators stored", Validators{}, "", "", false},
-		{"etag matches", Validators{ETag: etag}, etag, "", true},
-		{"last-modified matches", Validators{LastModified: lastMod}, "", lastMod, true},
-		{"both stored", Validators{ETag: etag, LastModified: lastMod}, etag, lastMod, true},
-		{"stale etag", Validators{ETag: `"v0"`}, `"v0"`, "", false},
+		{"no validators stored", paper.Validators{}, "", "", false},
+		{"etag matches", paper.Validators{ETag: etag}, etag, "", true},
+		{"last-modified matches", paper.Validators{LastModified: lastMod}, "", lastMod, true},
+		{"both stored", paper.Validators{ETag: etag, LastModified: lastMod}, etag, lastMod, true},
+		{"stale etag", paper.Validators{ETag: `"v0"`}, `"v0"`, "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -136,7 +138,7 @@ func TestGetConditionalHeaders(t *testing.T) {
 				}
 				return
 			}
-			want := Validators{ETag: etag, LastModified: lastMod}
+			want := paper.Validators{ETag: etag, LastModified: lastMod}
 			if resp.StatusCode != http.StatusOK || string(resp.Body) != "<rss/>" || resp.Validators != want {
 				t.Errorf("200 response = status %d body %q validators %+v; want 200, <rss/>, %+v",
 					resp.StatusCode, resp.Body, resp.Validators, want)
@@ -188,7 +190,7 @@ func TestGetValidatorRoundTrip(t *testing.T) {
 		{"changed", true, false, "body 2", `"v2"`},
 		{"unchanged again", false, true, "", `"v2"`},
 	}
-	var prev Validators
+	var prev paper.Validators
 	for _, st := range steps {
 		if st.bump {
 			mu.Lock()
@@ -255,7 +257,7 @@ func TestGetBodyCap(t *testing.T) {
 			f, _ := fetcherForTest(FetcherOptions{MaxBodySize: limit})
 
 			u := srv.URL + "/big"
-			resp, err := f.Get(context.Background(), u, Validators{})
+			resp, err := f.Get(context.Background(), u, paper.Validators{})
 			if !tt.wantErr {
 				if err != nil {
 					t.Fatalf("Get: %v", err)
@@ -387,7 +389,7 @@ func TestGetGzip(t *testing.T) {
 			defer srv.Close()
 			f, _ := fetcherForTest(FetcherOptions{MaxBodySize: limit})
 
-			resp, err := f.Get(context.Background(), srv.URL, Validators{})
+			resp, err := f.Get(context.Background(), srv.URL, paper.Validators{})
 			switch {
 			case tt.wantErr == nil:
 				if err != nil {
@@ -443,7 +445,7 @@ func TestGetTransportDecompressed(t *testing.T) {
 				}, nil
 			})
 			f, _ := fetcherForTest(FetcherOptions{Transport: rt})
-			resp, err := f.Get(context.Background(), "https://example.org/feed", Validators{})
+			resp, err := f.Get(context.Background(), "https://example.org/feed", paper.Validators{})
 			if err != nil {
 				t.Fatalf("Get: %v", err)
 			}
@@ -488,7 +490,7 @@ func TestGetTimeout(t *testing.T) {
 			srv := httptest.NewServer(tt.handler)
 			defer srv.Close()
 			f, _ := fetcherForTest(FetcherOptions{Timeout: 300 * time.Millisecond})
-			_, err := f.Get(context.Background(), srv.URL, Validators{})
+			_, err := f.Get(context.Background(), srv.URL, paper.Validators{})
 			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("err = %v, want context.DeadlineExceeded", err)
 			}
@@ -514,7 +516,7 @@ func TestGetRetryAfterSeconds(t *testing.T) {
 	ctx := context.Background()
 	start := clock.Now()
 
-	_, err := f.Get(ctx, srv.URL+"/a", Validators{})
+	_, err := f.Get(ctx, srv.URL+"/a", paper.Validators{})
 	var herr *HTTPError
 	if !errors.As(err, &herr) || herr.StatusCode != http.StatusTooManyRequests || herr.RetryAfter != 2*time.Minute {
 		t.Fatalf("first Get err = %v, want HTTP 429 with RetryAfter 2m", err)
@@ -525,7 +527,7 @@ func TestGetRetryAfterSeconds(t *testing.T) {
 
 	// Another URL on the same host, before the time: refused locally.
 	clock.Advance(time.Minute)
-	_, err = f.Get(ctx, srv.URL+"/b", Validators{})
+	_, err = f.Get(ctx, srv.URL+"/b", paper.Validators{})
 	var blocked *HostBlockedError
 	if !errors.As(err, &blocked) {
 		t.Fatalf("second Get err = %v, want *HostBlockedError", err)
@@ -541,7 +543,7 @@ func TestGetRetryAfterSeconds(t *testing.T) {
 	}
 
 	clock.Advance(time.Minute + time.Second)
-	resp, err := f.Get(ctx, srv.URL+"/a", Validators{})
+	resp, err := f.Get(ctx, srv.URL+"/a", paper.Validators{})
 	if err != nil {
 		t.Fatalf("Get after the pause: %v", err)
 	}
@@ -561,14 +563,14 @@ func TestGetRetryAfterHTTPDate(t *testing.T) {
 	defer srv.Close()
 	f, _ := fetcherForTest(FetcherOptions{Now: clock.Now, Sleep: clock.Sleep})
 
-	_, err := f.Get(context.Background(), srv.URL, Validators{})
+	_, err := f.Get(context.Background(), srv.URL, paper.Validators{})
 	var herr *HTTPError
 	if !errors.As(err, &herr) || herr.StatusCode != http.StatusServiceUnavailable || herr.RetryAfter != 90*time.Second {
 		t.Fatalf("err = %v, want HTTP 503 with RetryAfter 90s", err)
 	}
 	clock.Advance(89 * time.Second)
 	var blocked *HostBlockedError
-	if _, err := f.Get(context.Background(), srv.URL, Validators{}); !errors.As(err, &blocked) {
+	if _, err := f.Get(context.Background(), srv.URL, paper.Validators{}); !errors.As(err, &blocked) {
 		t.Fatalf("Get inside the pause: err = %v, want *HostBlockedError", err)
 	}
 	if n := requests.Load(); n != 1 {
@@ -605,7 +607,7 @@ func TestGetHTTPErrors(t *testing.T) {
 			defer srv.Close()
 			f, _ := fetcherForTest(FetcherOptions{})
 
-			_, err := f.Get(context.Background(), srv.URL, Validators{})
+			_, err := f.Get(context.Background(), srv.URL, paper.Validators{})
 			var herr *HTTPError
 			if !errors.As(err, &herr) || herr.StatusCode != tt.status || herr.RetryAfter != tt.wantRetryAfter {
 				t.Fatalf("err = %#v, want HTTP %d with RetryAfter %s", err, tt.status, tt.wantRetryAfter)
@@ -613,7 +615,7 @@ func TestGetHTTPErrors(t *testing.T) {
 			if herr.URL != srv.URL {
 				t.Errorf("HTTPError.URL = %q", herr.URL)
 			}
-			_, err = f.Get(context.Background(), srv.URL, Validators{})
+			_, err = f.Get(context.Background(), srv.URL, paper.Validators{})
 			var blocked *HostBlockedError
 			if got := errors.As(err, &blocked); got != tt.wantBlocked {
 				t.Errorf("second Get blocked = %v (err %v), want %v", got, err, tt.wantBlocked)
@@ -705,7 +707,7 @@ func TestGetUserAgent(t *testing.T) {
 			}))
 			defer srv.Close()
 			f, _ := fetcherForTest(tt.opts)
-			if _, err := f.Get(context.Background(), srv.URL, Validators{}); err != nil {
+			if _, err := f.Get(context.Background(), srv.URL, paper.Validators{}); err != nil {
 				t.Fatalf("Get: %v", err)
 			}
 			if got != tt.want {
@@ -752,7 +754,7 @@ func TestGetHostInterval(t *testing.T) {
 	for i, st := range steps {
 		clock.Advance(st.advance)
 		before := len(clock.Waits())
-		if _, err := f.Get(ctx, st.url, Validators{}); err != nil {
+		if _, err := f.Get(ctx, st.url, paper.Validators{}); err != nil {
 			t.Fatalf("step %d: Get %s: %v", i, st.url, err)
 		}
 		waits := clock.Waits()[before:]
@@ -791,7 +793,7 @@ func TestGetHostSerialized(t *testing.T) {
 	errs := make(chan error, n)
 	for range n {
 		wg.Go(func() {
-			_, err := f.Get(context.Background(), srv.URL, Validators{})
+			_, err := f.Get(context.Background(), srv.URL, paper.Validators{})
 			errs <- err
 		})
 	}
@@ -827,12 +829,12 @@ func TestGetCancelWhileWaitingInterval(t *testing.T) {
 			return sleepCtx(ctx, d)
 		},
 	})
-	if _, err := f.Get(context.Background(), srv.URL, Validators{}); err != nil {
+	if _, err := f.Get(context.Background(), srv.URL, paper.Validators{}); err != nil {
 		t.Fatalf("first Get: %v", err)
 	}
 	errc := make(chan error, 1)
 	go func() {
-		_, err := f.Get(ctx, srv.URL, Validators{})
+		_, err := f.Get(ctx, srv.URL, paper.Validators{})
 		errc <- err
 	}()
 	if d := <-waiting; d <= 0 || d > time.Hour {
@@ -860,14 +862,14 @@ func TestGetCancelWhileQueued(t *testing.T) {
 
 	firstErr := make(chan error, 1)
 	go func() {
-		_, err := f.Get(context.Background(), srv.URL, Validators{})
+		_, err := f.Get(context.Background(), srv.URL, paper.Validators{})
 		firstErr <- err
 	}()
 	<-entered
 	// The first request holds the host's turn, so only the cancelled context can end this Get.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := f.Get(ctx, srv.URL, Validators{}); !errors.Is(err, context.Canceled) {
+	if _, err := f.Get(ctx, srv.URL, paper.Validators{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("queued Get err = %v, want context.Canceled", err)
 	}
 	close(release)
@@ -901,7 +903,7 @@ func TestGetRedirects(t *testing.T) {
 			}))
 			defer srv.Close()
 			f, _ := fetcherForTest(FetcherOptions{MaxRedirects: tt.max})
-			resp, err := f.Get(context.Background(), srv.URL+"/r?n=0", Validators{})
+			resp, err := f.Get(context.Background(), srv.URL+"/r?n=0", paper.Validators{})
 			if tt.wantErr {
 				if !errors.Is(err, ErrTooManyRedirects) {
 					t.Fatalf("err = %v, want ErrTooManyRedirects", err)
@@ -926,7 +928,7 @@ func TestGetDenyPrivateNetworks(t *testing.T) {
 	}))
 	defer srv.Close()
 	f, _ := fetcherForTest(FetcherOptions{DenyPrivateNetworks: true})
-	_, err := f.Get(context.Background(), srv.URL, Validators{})
+	_, err := f.Get(context.Background(), srv.URL, paper.Validators{})
 	if !errors.Is(err, ErrForbiddenAddress) {
 		t.Fatalf("err = %v, want ErrForbiddenAddress", err)
 	}
@@ -972,14 +974,14 @@ func TestGetBadInput(t *testing.T) {
 	f, _ := fetcherForTest(FetcherOptions{})
 	for _, u := range []string{"ftp://example.org/feed", "http:///nohost", "://bad", "file:///etc/passwd"} {
 		t.Run(u, func(t *testing.T) {
-			if _, err := f.Get(context.Background(), u, Validators{}); err == nil {
+			if _, err := f.Get(context.Background(), u, paper.Validators{}); err == nil {
 				t.Errorf("Get(%q) succeeded", u)
 			}
 		})
 	}
 	t.Run("zero Fetcher", func(t *testing.T) {
 		var zero Fetcher
-		if _, err := zero.Get(context.Background(), "https://example.org/", Validators{}); err == nil {
+		if _, err := zero.Get(context.Background(), "https://example.org/", paper.Validators{}); err == nil {
 			t.Error("zero Fetcher succeeded")
 		}
 	})

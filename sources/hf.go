@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/paperboy-bot/paperboy/bot/paper"
 )
 
 // hfPaper is the paper object of the Hugging Face API, both inside a daily_papers item and as the whole
@@ -42,7 +44,7 @@ type hfErrorBody struct {
 // ParseHFDaily parses a huggingface.co/api/daily_papers JSON array, or the single paper object of
 // /api/papers/{id}. Every paper is an arXiv paper (paper.id is its arXiv id); items without one are skipped, and a
 // list whose items all lack one is an error (ErrNoItems).
-func ParseHFDaily(data []byte) ([]Paper, error) {
+func ParseHFDaily(data []byte) ([]paper.Paper, error) {
 	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
 	switch {
 	case len(trimmed) > 0 && trimmed[0] == '{':
@@ -54,7 +56,7 @@ func ParseHFDaily(data []byte) ([]Paper, error) {
 	if err := json.Unmarshal(data, &items); err != nil {
 		return nil, fmt.Errorf("parse hf daily papers: %w", err)
 	}
-	papers := make([]Paper, 0, len(items))
+	papers := make([]paper.Paper, 0, len(items))
 	for _, it := range items {
 		if it.Paper == nil {
 			continue
@@ -70,7 +72,7 @@ func ParseHFDaily(data []byte) ([]Paper, error) {
 }
 
 // parseHFSingle parses the /api/papers/{id} shape, or reports the API's {"error": ...} answer.
-func parseHFSingle(data []byte) ([]Paper, error) {
+func parseHFSingle(data []byte) ([]paper.Paper, error) {
 	var hp hfPaper
 	if err := json.Unmarshal(data, &hp); err != nil {
 		return nil, fmt.Errorf("parse hf paper: %w", err)
@@ -86,16 +88,16 @@ func parseHFSingle(data []byte) ([]Paper, error) {
 	if !ok {
 		return nil, fmt.Errorf("parse hf paper: id %q is not an arXiv id or title is empty: %w", hp.ID, ErrNoItems)
 	}
-	return []Paper{p}, nil
+	return []paper.Paper{p}, nil
 }
 
 // hfToPaper converts one paper; item carries the daily-list fields when there is a list.
-func hfToPaper(hp hfPaper, item hfDailyItem) (Paper, bool) {
-	id, _, ok := ParseArxivID(hp.ID)
+func hfToPaper(hp hfPaper, item hfDailyItem) (paper.Paper, bool) {
+	id, _, ok := paper.ParseArxivID(hp.ID)
 	if !ok {
-		return Paper{}, false
+		return paper.Paper{}, false
 	}
-	p := Paper{
+	p := paper.Paper{
 		ArxivID:     id,
 		Title:       collapseSpace(hp.Title),
 		Abstract:    cleanHTML(hp.Summary),
@@ -115,7 +117,7 @@ func hfToPaper(hp hfPaper, item hfDailyItem) (Paper, bool) {
 		p.Abstract = cleanHTML(item.Summary)
 	}
 	if p.Title == "" {
-		return Paper{}, false
+		return paper.Paper{}, false
 	}
 	// Hidden authors are only hidden from the HF author-claim UI; their names are public on arXiv.
 	for _, a := range hp.Authors {
@@ -127,7 +129,7 @@ func hfToPaper(hp hfPaper, item hfDailyItem) (Paper, bool) {
 		p.Keywords = appendUnique(p.Keywords, collapseSpace(k))
 	}
 	p.Published = parseHFTime(hp.PublishedAt)
-	p.Key = KeyOf(p)
+	p.Key = paper.KeyOf(p)
 	return p, true
 }
 

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/paper"
+
 	"github.com/mmcdole/gofeed"
 )
 
@@ -13,12 +15,12 @@ import (
 // comes from an arXiv id when the item's link or guid is an arXiv record, else from a DOI (dc:identifier,
 // prism:doi, a doi.org or /doi/ link, the guid), else from the normalized link (see KeyOf). Items without a title are
 // skipped; a feed whose items all lack one is an error (ErrNoItems).
-func ParseFeed(data []byte) ([]Paper, error) {
+func ParseFeed(data []byte) ([]paper.Paper, error) {
 	feed, err := parseGofeed(data)
 	if err != nil {
 		return nil, fmt.Errorf("parse feed: %w", err)
 	}
-	papers := make([]Paper, 0, len(feed.Items))
+	papers := make([]paper.Paper, 0, len(feed.Items))
 	for _, it := range feed.Items {
 		if it == nil {
 			continue
@@ -34,15 +36,15 @@ func ParseFeed(data []byte) ([]Paper, error) {
 }
 
 // feedItem converts one generic feed item.
-func feedItem(it *gofeed.Item) (Paper, bool) {
-	var p Paper
+func feedItem(it *gofeed.Item) (paper.Paper, bool) {
+	var p paper.Paper
 	// Journal feeds put markup in titles (<i>Drosophila</i>); arXiv never does, which is why only this parser strips it.
 	p.Title = cleanHTML(it.Title)
 	if p.Title == "" && it.DublinCoreExt != nil && len(it.DublinCoreExt.Title) > 0 {
 		p.Title = cleanHTML(it.DublinCoreExt.Title[0])
 	}
 	if p.Title == "" {
-		return Paper{}, false
+		return paper.Paper{}, false
 	}
 	desc := it.Description
 	if desc == "" {
@@ -56,7 +58,7 @@ func feedItem(it *gofeed.Item) (Paper, bool) {
 	link := strings.TrimSpace(it.Link)
 	for _, s := range append([]string{it.GUID, link}, it.Links...) {
 		if isArxivRef(s) {
-			if id, v, ok := ParseArxivID(s); ok {
+			if id, v, ok := paper.ParseArxivID(s); ok {
 				p.ArxivID, p.Version = id, v
 				break
 			}
@@ -65,12 +67,12 @@ func feedItem(it *gofeed.Item) (Paper, bool) {
 	p.DOI = itemDOI(it)
 	if p.ArxivID != "" {
 		// An arXiv listing configured as a plain feed still carries the arxiv: extension elements.
-		p.AnnounceType = AnnounceType(strings.ToLower(extText(it.Extensions, "arxiv", "announce_type")))
+		p.AnnounceType = paper.AnnounceType(strings.ToLower(extText(it.Extensions, "arxiv", "announce_type")))
 		if p.DOI == "" {
-			p.DOI = NormalizeDOI(extText(it.Extensions, "arxiv", "DOI"))
+			p.DOI = paper.NormalizeDOI(extText(it.Extensions, "arxiv", "DOI"))
 		}
 		if m := arxivDescPrefixRe.FindStringSubmatch(desc); m != nil && p.AnnounceType == "" {
-			p.AnnounceType = AnnounceType(strings.ToLower(m[2]))
+			p.AnnounceType = paper.AnnounceType(strings.ToLower(m[2]))
 		}
 	}
 
@@ -98,7 +100,7 @@ func feedItem(it *gofeed.Item) (Paper, bool) {
 		p.URL = strings.TrimSpace(it.GUID)
 	}
 	p.Published = itemTime(it)
-	p.Key = KeyOf(p)
+	p.Key = paper.KeyOf(p)
 	return p, true
 }
 
@@ -122,7 +124,7 @@ func itemDOI(it *gofeed.Item) string {
 	for _, c := range cands {
 		c = strings.TrimSpace(c)
 		// A bare identifier may be anything (an ISBN, a URL); only a "doi:" prefix or a DOI-shaped value counts.
-		if d := NormalizeDOI(c); d != "" && (strings.HasPrefix(strings.ToLower(c), "doi:") ||
+		if d := paper.NormalizeDOI(c); d != "" && (strings.HasPrefix(strings.ToLower(c), "doi:") ||
 			strings.HasPrefix(c, "10.") || isDOIRef(c)) {
 			return d
 		}

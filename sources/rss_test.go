@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/paperboy-bot/paperboy/bot/paper"
 )
 
 func TestParseFeedGolden(t *testing.T) {
@@ -63,11 +65,11 @@ func TestParseFeedIdentity(t *testing.T) {
 			"doi:10.1002/hbm.26000"},
 		{"doi guid", `<item><title>T</title><link>https://example.org/a</link><guid>doi:10.5555/abc</guid></item>`, "doi:10.5555/abc"},
 		{"numbers in unrelated link are not arxiv ids", `<item><title>T</title><link>https://example.org/2401.01234</link></item>`,
-			KeyOf(Paper{URL: "https://example.org/2401.01234"})},
+			paper.KeyOf(paper.Paper{URL: "https://example.org/2401.01234"})},
 		{"link key ignores tracking and www", `<item><title>T</title><link>https://www.example.org/post/?utm_source=rss</link></item>`,
-			KeyOf(Paper{URL: "https://example.org/post"})},
+			paper.KeyOf(paper.Paper{URL: "https://example.org/post"})},
 		{"isbn identifier is not a doi", `<item><title>T</title><link>https://example.org/b</link>` +
-			`<dc:identifier>isbn:978-3-16-148410-0</dc:identifier></item>`, KeyOf(Paper{URL: "https://example.org/b"})},
+			`<dc:identifier>isbn:978-3-16-148410-0</dc:identifier></item>`, paper.KeyOf(paper.Paper{URL: "https://example.org/b"})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,12 +9,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/paperboy-bot/paperboy/bot/paper"
 )
 
 // Getter fetches one URL with conditional-GET validators. *Fetcher implements it; tests use fakes. Its errors
 // name the URL, so sources add only their own name.
 type Getter interface {
-	Get(ctx context.Context, url string, prev Validators) (*Response, error)
+	Get(ctx context.Context, url string, prev paper.Validators) (*Response, error)
 }
 
 var _ Getter = (*Fetcher)(nil)
@@ -109,7 +111,7 @@ type feedSource struct {
 	now        func() time.Time
 	// urls lists the URLs to fetch at time now, in order.
 	urls       func(now time.Time) []string
-	parse      func([]byte) ([]Paper, error)
+	parse      func([]byte) ([]paper.Paper, error)
 	minUpvotes int
 }
 
@@ -256,10 +258,10 @@ func (s *feedSource) Kind() string { return s.kind }
 
 // Poll implements Source. Any failure fails the whole poll, so that the caller stores no validators and refetches
 // everything next time; nothing is skipped.
-func (s *feedSource) Poll(ctx context.Context, prev map[string]Validators) (PollResult, error) {
+func (s *feedSource) Poll(ctx context.Context, prev map[string]paper.Validators) (PollResult, error) {
 	now := s.now()
 	urls := s.urls(now)
-	res := PollResult{NotModified: true, Validators: make(map[string]Validators, len(urls))}
+	res := PollResult{NotModified: true, Validators: make(map[string]paper.Validators, len(urls))}
 	index := make(map[string]int)
 	for _, u := range urls {
 		resp, err := s.get.Get(ctx, u, prev[u])
@@ -271,7 +273,7 @@ func (s *feedSource) Poll(ctx context.Context, prev map[string]Validators) (Poll
 			return PollResult{}, fmt.Errorf("source %q: fetch %s: no response", s.name, u)
 		}
 		v := resp.Validators
-		if resp.NotModified && v == (Validators{}) {
+		if resp.NotModified && v == (paper.Validators{}) {
 			v = prev[u]
 		}
 		res.Validators[u] = v
@@ -295,7 +297,7 @@ func (s *feedSource) Poll(ctx context.Context, prev map[string]Validators) (Poll
 			p.Sources = []string{s.name}
 			// One paper can be listed under two HF days or two feed pages: report it once.
 			if i, ok := index[p.Key]; ok {
-				res.Papers[i] = Merge(res.Papers[i], p)
+				res.Papers[i] = paper.Merge(res.Papers[i], p)
 				continue
 			}
 			index[p.Key] = len(res.Papers)
@@ -314,6 +316,6 @@ func (c Config) Validate() error {
 // validateOnly is the Getter of Validate; it is never called.
 type validateOnly struct{}
 
-func (validateOnly) Get(context.Context, string, Validators) (*Response, error) {
+func (validateOnly) Get(context.Context, string, paper.Validators) (*Response, error) {
 	return nil, errors.New("validate only: no fetcher")
 }

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/paperboy-bot/paperboy/bot/paper"
 )
 
 // fakeGetter answers from a map of URL to response or error and records what it was asked.
@@ -19,15 +21,15 @@ type fakeGetter struct {
 	responses map[string]*Response
 	errs      map[string]error
 	calls     []string
-	prevs     map[string]Validators
+	prevs     map[string]paper.Validators
 }
 
-func (f *fakeGetter) Get(ctx context.Context, url string, prev Validators) (*Response, error) {
+func (f *fakeGetter) Get(ctx context.Context, url string, prev paper.Validators) (*Response, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, url)
 	if f.prevs == nil {
-		f.prevs = make(map[string]Validators)
+		f.prevs = make(map[string]paper.Validators)
 	}
 	f.prevs[url] = prev
 	if err := ctx.Err(); err != nil {
@@ -139,14 +141,14 @@ func TestPollArxiv(t *testing.T) {
 	const u = "https://rss.arxiv.org/rss/cs.LG+cs.AI+cs.CL+stat.ML"
 	g := &fakeGetter{responses: map[string]*Response{u: {
 		URL: u, StatusCode: 200, Body: readTestdata(t, "arxiv-rss", "rss2_multi_category_captured.xml"),
-		Validators: Validators{ETag: `"v2"`, LastModified: "Thu, 24 Sep 2026 08:58:05 GMT"}, MaxAge: 30 * time.Minute,
+		Validators: paper.Validators{ETag: `"v2"`, LastModified: "Thu, 24 Sep 2026 08:58:05 GMT"}, MaxAge: 30 * time.Minute,
 	}}}
 	src, err := New(Config{Name: "ml", Kind: KindArxiv, Categories: []string{"cs.LG", "cs.AI", "cs.CL", "stat.ML"}}, g,
 		func() time.Time { return fixedNow })
 	if err != nil {
 		t.Fatal(err)
 	}
-	prev := map[string]Validators{u: {ETag: `"v1"`}}
+	prev := map[string]paper.Validators{u: {ETag: `"v1"`}}
 	res, err := src.Poll(context.Background(), prev)
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +164,7 @@ func TestPollArxiv(t *testing.T) {
 			t.Errorf("%s: sources %q", p.Key, p.Sources)
 		}
 	}
-	if res.Validators[u] != (Validators{ETag: `"v2"`, LastModified: "Thu, 24 Sep 2026 08:58:05 GMT"}) {
+	if res.Validators[u] != (paper.Validators{ETag: `"v2"`, LastModified: "Thu, 24 Sep 2026 08:58:05 GMT"}) {
 		t.Errorf("validators %+v", res.Validators)
 	}
 	if !res.NextPoll.Equal(fixedNow.Add(30 * time.Minute)) {
@@ -177,8 +179,8 @@ func TestPollNotModified(t *testing.T) {
 		t.Fatal(err)
 	}
 	d1, d2 := DefaultHFDailyBase+"?date=2026-05-17", DefaultHFDailyBase+"?date=2026-05-18"
-	prev := map[string]Validators{d1: {ETag: "a"}, d2: {ETag: "b"}}
-	g.responses[d1] = &Response{URL: d1, StatusCode: 304, NotModified: true, Validators: Validators{ETag: "a"}}
+	prev := map[string]paper.Validators{d1: {ETag: "a"}, d2: {ETag: "b"}}
+	g.responses[d1] = &Response{URL: d1, StatusCode: 304, NotModified: true, Validators: paper.Validators{ETag: "a"}}
 	// A fetcher that forgets to echo the validators on 304 must not make the poll lose them.
 	g.responses[d2] = &Response{URL: d2, StatusCode: 304, NotModified: true}
 	res, err := src.Poll(context.Background(), prev)
@@ -191,7 +193,7 @@ func TestPollNotModified(t *testing.T) {
 
 	t.Run("one day changed", func(t *testing.T) {
 		g.responses[d2] = &Response{URL: d2, StatusCode: 200, Body: readTestdata(t, "hf", "daily_papers_trimmed_2items.json"),
-			Validators: Validators{ETag: "c"}}
+			Validators: paper.Validators{ETag: "c"}}
 		res, err := src.Poll(context.Background(), prev)
 		if err != nil {
 			t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"time"
+
+	"github.com/paperboy-bot/paperboy/bot/paper"
 )
 
 // Word lists for SyntheticArxivFeed. They mix ML and neuroscience vocabulary so that benchmarks of the matcher see
@@ -69,14 +71,14 @@ func SyntheticArxivFeed(n int, seed int64) []byte {
 		// Distinct ids: 90,000 five-digit numbers per month, months counted back from 2609.
 		month := 2609 - (i/90000)%12
 		id := fmt.Sprintf("%04d.%05d", month, 10000+i%90000)
-		typ, version := AnnounceNew, 1
+		typ, version := paper.AnnounceNew, 1
 		switch x := r.IntN(100); {
 		case x >= 95:
-			typ, version = AnnounceReplaceCross, 2+r.IntN(3)
+			typ, version = paper.AnnounceReplaceCross, 2+r.IntN(3)
 		case x >= 85:
-			typ, version = AnnounceReplace, 2+r.IntN(3)
+			typ, version = paper.AnnounceReplace, 2+r.IntN(3)
 		case x >= 70:
-			typ = AnnounceCross
+			typ = paper.AnnounceCross
 		}
 		title := fmt.Sprintf("%s %s for %s via %s", pick(synthAdjectives), pick(synthNouns), pick(synthTasks),
 			pick(synthMethods))

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/paperboy-bot/paperboy/bot/paper"
 )
 
 func TestSyntheticArxivFeed(t *testing.T) {
@@ -26,7 +28,7 @@ func TestSyntheticArxivFeed(t *testing.T) {
 				t.Fatalf("%d papers, want %d", len(papers), tt.n)
 			}
 			keys := make(map[string]bool)
-			types := make(map[AnnounceType]int)
+			types := make(map[paper.AnnounceType]int)
 			for _, p := range papers {
 				keys[p.Key] = true
 				types[p.AnnounceType]++
@@ -40,8 +42,8 @@ func TestSyntheticArxivFeed(t *testing.T) {
 			if len(keys) != tt.n {
 				t.Errorf("%d distinct keys, want %d", len(keys), tt.n)
 			}
-			if tt.n >= 500 && (types[AnnounceNew] == 0 || types[AnnounceCross] == 0 || types[AnnounceReplace] == 0 ||
-				types[AnnounceReplaceCross] == 0) {
+			if tt.n >= 500 && (types[paper.AnnounceNew] == 0 || types[paper.AnnounceCross] == 0 || types[paper.AnnounceReplace] == 0 ||
+				types[paper.AnnounceReplaceCross] == 0) {
 				t.Errorf("announce types %v, want all four", types)
 			}
 		})

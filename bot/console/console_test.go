@@ -16,14 +16,14 @@ import (
 
 	"github.com/paperboy-bot/paperboy/bot"
 	"github.com/paperboy-bot/paperboy/bot/console"
+	"github.com/paperboy-bot/paperboy/bot/paper"
 	"github.com/paperboy-bot/paperboy/bot/store"
-	"github.com/paperboy-bot/paperboy/sources"
 )
 
 var lab = store.ChannelRef{Platform: "console", ID: "lab"}
 
-func paper(n int) sources.Paper {
-	return sources.Paper{
+func testPaper(n int) paper.Paper {
+	return paper.Paper{
 		Key:        fmt.Sprintf("arxiv:2401.0000%d", n),
 		Title:      fmt.Sprintf("Paper %d: EEG & <transformers>", n),
 		Authors:    []string{"Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra"},
@@ -34,7 +34,7 @@ func paper(n int) sources.Paper {
 	}
 }
 
-func card(n int, matched ...string) bot.Card { return bot.Card{Paper: paper(n), Matched: matched} }
+func card(n int, matched ...string) bot.Card { return bot.Card{Paper: testPaper(n), Matched: matched} }
 
 func TestNew(t *testing.T) {
 	tests := []struct {
@@ -55,7 +55,7 @@ func TestNew(t *testing.T) {
 }
 
 func TestSendText(t *testing.T) {
-	evil := paper(3)
+	evil := testPaper(3)
 	evil.Title = "Clear\x1b[2J screen\r\nfake [console:other] line \u202eevil"
 	tests := []struct {
 		name    string
@@ -173,7 +173,7 @@ func decodeLines(t *testing.T, b []byte) []line {
 }
 
 func TestSendJSON(t *testing.T) {
-	hf := paper(4)
+	hf := testPaper(4)
 	hf.HasHF, hf.Upvotes = true, 0
 	tests := []struct {
 		name  string
@@ -190,7 +190,7 @@ func TestSendJSON(t *testing.T) {
 				l := lines[0]
 				if l.ID != id || l.Nonce != "pb-7" || l.Channel != "console:lab" || l.Digest == nil || *l.Digest || l.Key != "arxiv:2401.00001" ||
 					l.Title != "Paper 1: EEG & <transformers>" || l.URL != "https://arxiv.org/abs/2401.00001" ||
-					len(l.Authors) != 4 || !l.Published.Equal(paper(1).Published) || len(l.Categories) != 2 ||
+					len(l.Authors) != 4 || !l.Published.Equal(testPaper(1).Published) || len(l.Categories) != 2 ||
 					l.Matched == nil || len(*l.Matched) != 1 || (*l.Matched)[0] != "eeg" || l.Upvotes != nil || l.DigestTitle != "" {
 					t.Errorf("unexpected line %+v (id %s)", l, id)
 				}

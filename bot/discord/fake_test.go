@@ -17,12 +17,13 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/paperboy-bot/paperboy/bot/paper"
+
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"go.uber.org/goleak"
 
 	"github.com/paperboy-bot/paperboy/bot"
 	"github.com/paperboy-bot/paperboy/bot/store"
-	"github.com/paperboy-bot/paperboy/sources"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -287,7 +288,7 @@ type memStore struct {
 	mu       sync.Mutex
 	subs     []store.Subscription
 	channels map[store.ChannelRef]store.Channel
-	papers   []sources.Paper
+	papers   []paper.Paper
 	enqueued int
 	failing  error
 }
@@ -363,17 +364,17 @@ func (s *memStore) Enqueue(_ context.Context, _ store.ChannelRef, _ string, matc
 	return len(matched), nil
 }
 
-func (s *memStore) Candidates(_ context.Context, _ string, since time.Time, _ int) ([]sources.Paper, error) {
+func (s *memStore) Candidates(_ context.Context, _ string, since time.Time, _ int) ([]paper.Paper, error) {
 	return s.Recent(context.Background(), since, 0)
 }
 
-func (s *memStore) Recent(_ context.Context, since time.Time, _ int) ([]sources.Paper, error) {
+func (s *memStore) Recent(_ context.Context, since time.Time, _ int) ([]paper.Paper, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failing != nil {
 		return nil, s.failing
 	}
-	var out []sources.Paper
+	var out []paper.Paper
 	for _, p := range s.papers {
 		if !p.Published.Before(since) {
 			out = append(out, p)
@@ -385,8 +386,8 @@ func (s *memStore) Recent(_ context.Context, since time.Time, _ int) ([]sources.
 var _ bot.CommandStore = (*memStore)(nil)
 
 // samplePaper is a complete paper with every card element.
-func samplePaper() sources.Paper {
-	return sources.Paper{
+func samplePaper() paper.Paper {
+	return paper.Paper{
 		Key: "arxiv:2605.13301", ArxivID: "2605.13301", Version: 1,
 		Title:      `EEG foundation models with $\alpha$-attention`,
 		Abstract:   "We pretrain a transformer on 20,000 hours of EEG. It beats task-specific models on 9 of 12 benchmarks.",
@@ -402,7 +403,7 @@ func samplePaper() sources.Paper {
 }
 
 // hostilePaper carries mentions, markdown and far too much text.
-func hostilePaper(i int) sources.Paper {
+func hostilePaper(i int) paper.Paper {
 	p := samplePaper()
 	p.Key = fmt.Sprintf("link:%d", i)
 	p.Title = "@everyone <@&123> **Attention** " + strings.Repeat("very long title ", 40)

@@ -17,11 +17,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/paper"
+
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/paperboy-bot/paperboy/bot"
 	"github.com/paperboy-bot/paperboy/bot/store"
-	"github.com/paperboy-bot/paperboy/sources"
 )
 
 // The key pair is generated per test run: Discord publishes no fixed test vectors.
@@ -235,7 +236,7 @@ func TestSubcommands(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeDiscord(t)
-			st := &memStore{papers: []sources.Paper{samplePaper()}}
+			st := &memStore{papers: []paper.Paper{samplePaper()}}
 			st.subs = []store.Subscription{
 				{ID: 1, Channel: ch(fixtureChannel), Query: "snn", Canonical: "snn"},
 				{ID: 2, Channel: ch(fixtureChannel), Query: "eeg", Canonical: "eeg"},
@@ -313,7 +314,7 @@ func (failingHandler) Handle(context.Context, bot.Request) (bot.Reply, error) {
 // does not depend on timing.
 func TestSlowCommandIsDeferred(t *testing.T) {
 	f := newFakeDiscord(t)
-	st := &memStore{papers: []sources.Paper{samplePaper()}}
+	st := &memStore{papers: []paper.Paper{samplePaper()}}
 	rec := &recordingHandler{next: newCommander(st), gate: make(chan struct{})}
 	d := newTestDiscord(t, f, func(o *Options) { o.Commands = rec })
 	d.deferAfter = time.Millisecond

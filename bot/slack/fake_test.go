@@ -21,9 +21,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/paper"
+
 	"github.com/paperboy-bot/paperboy/bot"
 	"github.com/paperboy-bot/paperboy/bot/store"
-	"github.com/paperboy-bot/paperboy/sources"
 )
 
 const (
@@ -266,11 +267,11 @@ func commandBody(channel, user, text, responseURL string) string {
 	}.Encode()
 }
 
-func testPaper(id, title, abstract string, daysAgo int) sources.Paper {
-	p := sources.Paper{ArxivID: id, Title: title, Abstract: abstract, Authors: []string{"Ada Lovelace", "Alan Turing"},
+func testPaper(id, title, abstract string, daysAgo int) paper.Paper {
+	p := paper.Paper{ArxivID: id, Title: title, Abstract: abstract, Authors: []string{"Ada Lovelace", "Alan Turing"},
 		Categories: []string{"cs.LG"}, URL: "https://arxiv.org/abs/" + id, PDFURL: "https://arxiv.org/pdf/" + id,
-		Published: testNow.AddDate(0, 0, -daysAgo), AnnounceType: sources.AnnounceNew, Sources: []string{"arxiv"}}
-	p.Key = sources.KeyOf(p)
+		Published: testNow.AddDate(0, 0, -daysAgo), AnnounceType: paper.AnnounceNew, Sources: []string{"arxiv"}}
+	p.Key = paper.KeyOf(p)
 	return p
 }
 
@@ -283,7 +284,7 @@ func newTestStore(t *testing.T) *store.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	papers := []sources.Paper{
+	papers := []paper.Paper{
 		testPaper("2611.00001", "EEG-based foundation models for sleep staging", "We pretrain a foundation model on EEG recordings.", 1),
 		testPaper("2611.00002", "A survey of EEG decoding", "We survey EEG decoders.", 2),
 		testPaper("2611.00003", "Spiking neural networks on neuromorphic chips", "SNNs are efficient.", 3),

@@ -8,14 +8,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/paper"
+
 	"github.com/paperboy-bot/paperboy/bot"
 	"github.com/paperboy-bot/paperboy/bot/store"
-	"github.com/paperboy-bot/paperboy/sources"
 )
 
 func slackChannel(id string) store.ChannelRef { return store.ChannelRef{Platform: "slack", ID: id} }
 
-func hfPaper() sources.Paper {
+func hfPaper() paper.Paper {
 	p := testPaper("2611.01234", `Spiking $\alpha$-Transformers for EEG`, "We propose a spiking transformer. It works.", 1)
 	p.Authors = []string{"A. One", "B. Two", "C. Three", "D. Four"}
 	p.Categories = []string{"cs.LG", "q-bio.NC"}
@@ -110,7 +111,7 @@ func TestSendCard(t *testing.T) {
 }
 
 // hostile is a paper whose every field tries to break out of the card.
-func hostile() sources.Paper {
+func hostile() paper.Paper {
 	p := testPaper("2611.06666", "<!channel> *Attention* <https://evil.example|arxiv.org>", "", 0)
 	var abs strings.Builder
 	for abs.Len() < 20000 {

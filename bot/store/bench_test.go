@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paperboy-bot/paperboy/sources"
+	"github.com/paperboy-bot/paperboy/bot/paper"
 )
 
 // The benchmark corpus. Bump benchCorpusVersion whenever the generator changes, so that a cached database built by
@@ -126,7 +126,7 @@ func (g *corpusGen) words(r *rand.Rand, z *rand.Zipf, n int) string {
 
 // paper returns corpus paper i. Indexes at or past size continue the timeline: they are the "new" papers the
 // ingest benchmark adds to a full store.
-func (g *corpusGen) paper(i int) sources.Paper {
+func (g *corpusGen) paper(i int) paper.Paper {
 	r := rand.New(rand.NewPCG(benchSeed, uint64(i)+2))
 	z := rand.NewZipf(r, benchZipfS, 1, uint64(len(g.vocab)-1))
 	// Evenly spread over five years, in order, with arXiv-like announcement seconds.
@@ -143,7 +143,7 @@ func (g *corpusGen) paper(i int) sources.Paper {
 	if c := g.cats[r.IntN(len(g.cats))]; r.IntN(2) == 0 && c != cats[0] {
 		cats = append(cats, c)
 	}
-	return sources.Paper{
+	return paper.Paper{
 		Key:          "arxiv:" + id,
 		ArxivID:      id,
 		Version:      1,
@@ -151,7 +151,7 @@ func (g *corpusGen) paper(i int) sources.Paper {
 		Abstract:     g.words(r, z, 150+r.IntN(101)),
 		Authors:      authors,
 		Categories:   cats,
-		AnnounceType: sources.AnnounceNew,
+		AnnounceType: paper.AnnounceNew,
 		URL:          "https://arxiv.org/abs/" + id,
 		PDFURL:       "https://arxiv.org/pdf/" + id,
 		Published:    pub,
@@ -172,7 +172,7 @@ func buildCorpus(ctx context.Context, path string, n int) error {
 		return err
 	}
 	g := newCorpusGen(n)
-	batch := make([]sources.Paper, 0, benchBatch)
+	batch := make([]paper.Paper, 0, benchBatch)
 	start := time.Now()
 	for i := range n {
 		batch = append(batch, g.paper(i))
@@ -259,13 +259,13 @@ func BenchmarkIngest(b *testing.B) {
 	var papers int
 	var elapsed time.Duration
 	for b.Loop() {
-		batch := make([]sources.Paper, benchBatch)
+		batch := make([]paper.Paper, benchBatch)
 		for i := range batch {
 			batch[i] = g.paper(next)
 			next++
 		}
 		start := time.Now()
-		res, err := s.Ingest(b.Context(), "bench", batch, map[string]sources.Validators{"https://rss.arxiv.org/rss/cs": {ETag: strconv.Itoa(next)}}, batch[0].Published)
+		res, err := s.Ingest(b.Context(), "bench", batch, map[string]paper.Validators{"https://rss.arxiv.org/rss/cs": {ETag: strconv.Itoa(next)}}, batch[0].Published)
 		elapsed += time.Since(start)
 		if err != nil {
 			b.Fatal(err)

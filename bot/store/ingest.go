@@ -13,7 +13,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/paperboy-bot/paperboy/sources"
+	"github.com/paperboy-bot/paperboy/bot/paper"
+
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -42,7 +43,7 @@ const (
 
 // incoming is one distinct paper of a batch, already merged with its duplicates.
 type incoming struct {
-	p sources.Paper
+	p paper.Paper
 	// announce is true if any copy in the batch was not a replacement.
 	announce bool
 }
@@ -51,7 +52,7 @@ type incoming struct {
 type stored struct {
 	id        int64
 	firstSeen int64
-	p         sources.Paper
+	p         paper.Paper
 }
 
 // writeOp is one row to write, sorted by id before writing: FTS5 keeps accumulating a transaction's index
@@ -59,24 +60,24 @@ type stored struct {
 type writeOp struct {
 	id    int64 // the id after the write
 	oldID int64 // 0 for an insert
-	p     sources.Paper
+	p     paper.Paper
 	touch bool // only last_seen changes
 }
 
 // Ingest stores one poll of one source in ONE transaction: it merges each paper into the stored one by key
-// (sources.Merge), saves the validators for the source's URLs and marks the source's last success (and last new
+// (paper.Merge), saves the validators for the source's URLs and marks the source's last success (and last new
 // paper). A paper is New exactly when its key was never stored before and its AnnounceType is not a replacement
 // (a replacement of an unknown paper is stored but counted Updated). A known key is Updated if the merge changed
 // anything, else Unchanged. Duplicate keys within the batch are merged first. The source's name is added to every
-// paper's Sources. Papers without a Key get sources.KeyOf.
-func (s *Store) Ingest(ctx context.Context, source string, papers []sources.Paper, validators map[string]sources.Validators, at time.Time) (IngestResult, error) {
+// paper's Sources. Papers without a Key get paper.KeyOf.
+func (s *Store) Ingest(ctx context.Context, source string, papers []paper.Paper, validators map[string]paper.Validators, at time.Time) (IngestResult, error) {
 	return s.IngestAndRoute(ctx, source, papers, validators, at, nil)
 }
 
 // Router decides which channels get a paper; it runs inside the ingest transaction and must not touch the store.
 // firstSeen is when the paper was first stored: a router applies only subscriptions that existed by then, so a
 // new subscription never pulls in papers ingested before it.
-type Router func(p *sources.Paper, firstSeen time.Time) []Route
+type Router func(p *paper.Paper, firstSeen time.Time) []Route
 
 // Route is one channel that gets a paper, with the query terms that matched there.
 type Route struct {
@@ -89,7 +90,7 @@ type Route struct {
 // category or upvotes growing) and writes one outbox row per (channel, paper). A pair that already has a row is
 // skipped, so a channel sees a paper once, ever, whatever the source, version or cross-list; a replacement never
 // routes. Because papers and outbox rows commit together, a crash can lose neither.
-func (s *Store) IngestAndRoute(ctx context.Context, source string, papers []sources.Paper, validators map[string]sources.Validators, at time.Time, route Router) (IngestResult, error) {
+func (s *Store) IngestAndRoute(ctx context.Context, source string, papers []paper.Paper, validators map[string]paper.Validators, at time.Time, route Router) (IngestResult, error) {
 	res, err := s.ingest(ctx, source, papers, validators, at, route)
 	if err != nil {
 		return IngestResult{}, fmt.Errorf("ingest %s: %w", source, err)
@@ -97,7 +98,7 @@ func (s *Store) IngestAndRoute(ctx context.Context, source string, papers []sour
 	return res, nil
 }
 
-func (s *Store) ingest(ctx context.Context, source string, papers []sources.Paper, validators map[string]sources.Validators, at time.Time, route Router) (res IngestResult, err error) {
+func (s *Store) ingest(ctx context.Context, source string, papers []paper.Paper, validators map[string]paper.Validators, at time.Time, route Router) (res IngestResult, err error) {
 	if source == "" {
 		return res, errors.New("empty source name")
 	}
@@ -152,7 +153,7 @@ func (s *Store) ingest(ctx context.Context, source string, papers []sources.Pape
 		if !slices.Contains(prev.p.Sources, source) {
 			gained++
 		}
-		merged := sources.Merge(prev.p, in.p)
+		merged := paper.Merge(prev.p, in.p)
 		changed, err := differ(prev.p, merged)
 		if err != nil {
 			return res, err
@@ -214,7 +215,7 @@ ON CONFLICT (source) DO UPDATE SET
 
 // routeCand is a paper to offer the router, with when it was first stored (Unix ms).
 type routeCand struct {
-	p         sources.Paper
+	p         paper.Paper
 	firstSeen int64
 }
 
@@ -248,12 +249,12 @@ func writeRoutes(ctx context.Context, tx *sql.Tx, route Router, cands []routeCan
 }
 
 // dedupe keys the batch, merges duplicate keys in batch order and returns the distinct keys in first-seen order.
-func dedupe(source string, papers []sources.Paper) (map[string]*incoming, []string) {
+func dedupe(source string, papers []paper.Paper) (map[string]*incoming, []string) {
 	batch := make(map[string]*incoming, len(papers))
 	keys := make([]string, 0, len(papers))
 	for _, p := range papers {
 		if p.Key == "" {
-			p.Key = sources.KeyOf(p)
+			p.Key = paper.KeyOf(p)
 		}
 		normalizeText(&p)
 		if !slices.Contains(p.Sources, source) {
@@ -261,7 +262,7 @@ func dedupe(source string, papers []sources.Paper) (map[string]*incoming, []stri
 		}
 		announce := !p.AnnounceType.IsReplacement()
 		if in, ok := batch[p.Key]; ok {
-			in.p = sources.Merge(in.p, p)
+			in.p = paper.Merge(in.p, p)
 			in.announce = in.announce || announce
 			continue
 		}
@@ -303,7 +304,7 @@ func loadStored(ctx context.Context, tx *sql.Tx, keysJSON []byte) (map[string]st
 
 // differ reports whether the merge changed anything. Comparing encodings avoids the pitfalls of comparing
 // time.Time with ==, and the encoding is what is stored anyway.
-func differ(a, b sources.Paper) (bool, error) {
+func differ(a, b paper.Paper) (bool, error) {
 	ja, err := json.Marshal(a)
 	if err != nil {
 		return false, fmt.Errorf("encode paper %s: %w", a.Key, err)
@@ -418,7 +419,7 @@ func rowOf(op writeOp) (rowJSON, error) {
 // separator, so a decomposed "Schro\u0308dinger" would otherwise index as "schro" + "dinger" and never match
 // "schrodinger". NFC is canonically equivalent text, so nothing a reader sees changes. It is done before merging
 // so that stored and incoming text compare equal.
-func normalizeText(p *sources.Paper) {
+func normalizeText(p *paper.Paper) {
 	p.Title = norm.NFC.String(p.Title)
 	p.Abstract = norm.NFC.String(p.Abstract)
 	if slices.ContainsFunc(p.Authors, func(a string) bool { return !norm.NFC.IsNormalString(a) }) {
@@ -431,8 +432,8 @@ func normalizeText(p *sources.Paper) {
 }
 
 // decodePaper rebuilds a paper from its columns.
-func decodePaper(key, title, abstract string, data []byte) (sources.Paper, error) {
-	var p sources.Paper
+func decodePaper(key, title, abstract string, data []byte) (paper.Paper, error) {
+	var p paper.Paper
 	if err := json.Unmarshal(data, &p); err != nil {
 		return p, fmt.Errorf("decode paper %s: %w", key, err)
 	}
@@ -449,7 +450,7 @@ func unixMilli(t time.Time) *int64 {
 }
 
 // sortSec is the second a paper sorts by: its publication, or when it was first seen if the source gave no date.
-func sortSec(p sources.Paper, firstSeenMilli int64) int64 {
+func sortSec(p paper.Paper, firstSeenMilli int64) int64 {
 	sec := firstSeenMilli / 1000
 	if !p.Published.IsZero() {
 		sec = p.Published.Unix()
@@ -504,7 +505,7 @@ func (a *idAllocator) next(ctx context.Context, sec int64) (int64, error) {
 }
 
 // saveValidators upserts the validators of the URLs the poll fetched. URLs the poll did not fetch keep theirs.
-func saveValidators(ctx context.Context, tx *sql.Tx, source string, validators map[string]sources.Validators) error {
+func saveValidators(ctx context.Context, tx *sql.Tx, source string, validators map[string]paper.Validators) error {
 	if len(validators) == 0 {
 		return nil
 	}

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paperboy-bot/paperboy/sources"
+	"github.com/paperboy-bot/paperboy/bot/paper"
 )
 
 // helperEnv selects what TestHelperProcess does in a re-executed test binary: "<role>:<database path>".
@@ -25,11 +25,11 @@ const helperReady = "READY-TO-COMMIT"
 
 // killBatch returns crash-test batch n: enough papers with long abstracts that the uncommitted batch 2 spills
 // pages into the WAL before the kill.
-func killBatch(n, size int) []sources.Paper {
-	out := make([]sources.Paper, size)
+func killBatch(n, size int) []paper.Paper {
+	out := make([]paper.Paper, size)
 	for i := range out {
 		id := fmt.Sprintf("2609.%05d", n*10000+i)
-		out[i] = arxiv(id, t0.Add(time.Duration(n*10000+i)*time.Second), sources.AnnounceNew,
+		out[i] = arxiv(id, t0.Add(time.Duration(n*10000+i)*time.Second), paper.AnnounceNew,
 			fmt.Sprintf("Batch %d paper %d", n, i), strings.Repeat(fmt.Sprintf("abstract words of batch%d paper%d ", n, i), 60), "cs.LG")
 		out[i].Sources = []string{"crash"}
 	}
@@ -67,7 +67,7 @@ func crashChild(path string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.Ingest(ctx, "crash", killBatch(1, 300), map[string]sources.Validators{"https://feed/1": {ETag: `"1"`}}, t0); err != nil {
+	if _, err := s.Ingest(ctx, "crash", killBatch(1, 300), map[string]paper.Validators{"https://feed/1": {ETag: `"1"`}}, t0); err != nil {
 		return err
 	}
 	// A tiny page cache forces SQLite to spill batch 2's dirty pages into the WAL before COMMIT, so the kill hits
@@ -86,7 +86,7 @@ func crashChild(path string) error {
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		return errors.New("parent closed stdin instead of killing")
 	}
-	_, err = s.Ingest(ctx, "crash", killBatch(2, 1000), map[string]sources.Validators{"https://feed/1": {ETag: `"2"`}}, t0.Add(time.Hour))
+	_, err = s.Ingest(ctx, "crash", killBatch(2, 1000), map[string]paper.Validators{"https://feed/1": {ETag: `"2"`}}, t0.Add(time.Hour))
 	return err
 }
 

@@ -24,7 +24,7 @@ func migrations() []string {
 		// a common word's 100k matches are never sorted, only the first few are read.
 		//
 		// Time columns are Unix milliseconds (papers) or nanoseconds (source state, exact for injected clocks);
-		// NULL means unknown. data holds the JSON of the sources.Paper minus title and abstract, which live in
+		// NULL means unknown. data holds the JSON of the paper.Paper minus title and abstract, which live in
 		// their own columns (the FTS external content) and would otherwise be stored twice.
 		//
 		// The FTS table uses external content (content=papers): the text is stored once, in papers, and the

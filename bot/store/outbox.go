@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/paperboy-bot/paperboy/sources"
+	"github.com/paperboy-bot/paperboy/bot/paper"
 )
 
 // outboxMigration adds the outbox: one row per (channel, paper), ever. The UNIQUE constraint is the
@@ -62,7 +62,7 @@ const (
 type OutboxItem struct {
 	ID        int64
 	Channel   ChannelRef
-	Paper     sources.Paper
+	Paper     paper.Paper
 	Matched   []string
 	Kind      string
 	State     string

@@ -8,7 +8,8 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/paperboy-bot/paperboy/sources"
+	"github.com/paperboy-bot/paperboy/bot/paper"
+
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -29,16 +30,16 @@ type SourceState struct {
 }
 
 // Validators returns the conditional-GET validators stored for source, by URL.
-func (s *Store) Validators(ctx context.Context, source string) (map[string]sources.Validators, error) {
+func (s *Store) Validators(ctx context.Context, source string) (map[string]paper.Validators, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT url, etag, last_modified FROM fetch_state WHERE source = ?`, source)
 	if err != nil {
 		return nil, fmt.Errorf("validators of %s: %w", source, err)
 	}
 	defer rows.Close()
-	out := make(map[string]sources.Validators)
+	out := make(map[string]paper.Validators)
 	for rows.Next() {
 		var u string
-		var v sources.Validators
+		var v paper.Validators
 		if err := rows.Scan(&u, &v.ETag, &v.LastModified); err != nil {
 			return nil, fmt.Errorf("validators of %s: %w", source, err)
 		}
@@ -85,13 +86,13 @@ func nanos(n sql.NullInt64) time.Time {
 }
 
 // Paper returns the stored paper with the given key.
-func (s *Store) Paper(ctx context.Context, key string) (sources.Paper, bool, error) {
+func (s *Store) Paper(ctx context.Context, key string) (paper.Paper, bool, error) {
 	ps, err := s.papers(ctx, `SELECT key, title, abstract, data FROM papers WHERE key = ?`, key)
 	if err != nil {
-		return sources.Paper{}, false, fmt.Errorf("paper %s: %w", key, err)
+		return paper.Paper{}, false, fmt.Errorf("paper %s: %w", key, err)
 	}
 	if len(ps) == 0 {
-		return sources.Paper{}, false, nil
+		return paper.Paper{}, false, nil
 	}
 	return ps[0], true, nil
 }
@@ -101,7 +102,7 @@ func (s *Store) Paper(ctx context.Context, key string) (sources.Paper, bool, err
 // so user input can never be FTS syntax: `OR`, `NEAR(` or `*` are plain words. A word of several tokens
 // ("EEG-based") must match them consecutively; a word with no letters or digits (`"`, `-`) constrains nothing and
 // is ignored. With no word left, Search returns nothing.
-func (s *Store) Search(ctx context.Context, words []string, limit int) ([]sources.Paper, error) {
+func (s *Store) Search(ctx context.Context, words []string, limit int) ([]paper.Paper, error) {
 	q := ftsAllWords(words)
 	if q == "" {
 		return nil, nil
@@ -147,7 +148,7 @@ ORDER BY f.rowid DESC LIMIT ?3`
 // sorting at or after since (by Published, at second precision; papers without a date sort by when they were
 // first seen), newest first. ftsQuery must come from trusted code (the query compiler), never from a user: it is
 // FTS5 syntax. A malformed expression is an error.
-func (s *Store) Candidates(ctx context.Context, ftsQuery string, since time.Time, limit int) ([]sources.Paper, error) {
+func (s *Store) Candidates(ctx context.Context, ftsQuery string, since time.Time, limit int) ([]paper.Paper, error) {
 	// The ORDER BY is on the FTS rowid, which FTS5 serves in descending order from its index: with LIMIT, it
 	// stops after limit matches instead of sorting them all.
 	ps, err := s.papers(ctx, candidatesSQL, ftsQuery, sinceID(since), sqlLimit(limit))
@@ -158,7 +159,7 @@ func (s *Store) Candidates(ctx context.Context, ftsQuery string, since time.Time
 }
 
 // Recent returns up to limit papers (all if limit <= 0) sorting at or after since, newest first.
-func (s *Store) Recent(ctx context.Context, since time.Time, limit int) ([]sources.Paper, error) {
+func (s *Store) Recent(ctx context.Context, since time.Time, limit int) ([]paper.Paper, error) {
 	ps, err := s.papers(ctx, recentSQL, sinceID(since), sqlLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("recent papers since %s: %w", since, err)
@@ -184,13 +185,13 @@ func sqlLimit(limit int) int {
 }
 
 // papers runs a query selecting key, title, abstract, data on the read pool.
-func (s *Store) papers(ctx context.Context, query string, args ...any) ([]sources.Paper, error) {
+func (s *Store) papers(ctx context.Context, query string, args ...any) ([]paper.Paper, error) {
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []sources.Paper
+	var out []paper.Paper
 	for rows.Next() {
 		var key, title, abstract string
 		var data []byte

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paperboy-bot/paperboy/sources"
+	"github.com/paperboy-bot/paperboy/bot/paper"
 )
 
 // t0 is the injected clock of the tests.
@@ -32,8 +32,8 @@ func openTest(t *testing.T) (*Store, string) {
 }
 
 // arxiv returns an arXiv paper as the RSS source would deliver it.
-func arxiv(id string, published time.Time, at sources.AnnounceType, title, abstract string, cats ...string) sources.Paper {
-	p := sources.Paper{
+func arxiv(id string, published time.Time, at paper.AnnounceType, title, abstract string, cats ...string) paper.Paper {
+	p := paper.Paper{
 		ArxivID:      id,
 		Version:      1,
 		Title:        title,
@@ -45,11 +45,11 @@ func arxiv(id string, published time.Time, at sources.AnnounceType, title, abstr
 		PDFURL:       "https://arxiv.org/pdf/" + id,
 		Published:    published,
 	}
-	p.Key = sources.KeyOf(p)
+	p.Key = paper.KeyOf(p)
 	return p
 }
 
-func mustIngest(t *testing.T, s *Store, source string, ps []sources.Paper, v map[string]sources.Validators, at time.Time) IngestResult {
+func mustIngest(t *testing.T, s *Store, source string, ps []paper.Paper, v map[string]paper.Validators, at time.Time) IngestResult {
 	t.Helper()
 	res, err := s.Ingest(t.Context(), source, ps, v, at)
 	if err != nil {
@@ -58,7 +58,7 @@ func mustIngest(t *testing.T, s *Store, source string, ps []sources.Paper, v map
 	return res
 }
 
-func mustPaper(t *testing.T, s *Store, key string) sources.Paper {
+func mustPaper(t *testing.T, s *Store, key string) paper.Paper {
 	t.Helper()
 	p, ok, err := s.Paper(t.Context(), key)
 	if err != nil || !ok {
@@ -67,7 +67,7 @@ func mustPaper(t *testing.T, s *Store, key string) sources.Paper {
 	return p
 }
 
-func keysOf(ps []sources.Paper) []string {
+func keysOf(ps []paper.Paper) []string {
 	out := []string{}
 	for _, p := range ps {
 		out = append(out, p.Key)
@@ -133,7 +133,7 @@ func TestMigrations(t *testing.T) {
 
 	t.Run("reopening an up-to-date database changes nothing", func(t *testing.T) {
 		s, path := openTest(t)
-		mustIngest(t, s, "a", []sources.Paper{arxiv("2609.00001", t0, sources.AnnounceNew, "T", "A")}, nil, t0)
+		mustIngest(t, s, "a", []paper.Paper{arxiv("2609.00001", t0, paper.AnnounceNew, "T", "A")}, nil, t0)
 		var before int
 		if err := s.w.QueryRowContext(t.Context(), "PRAGMA schema_version").Scan(&before); err != nil {
 			t.Fatal(err)
@@ -210,10 +210,10 @@ func TestMigrations(t *testing.T) {
 
 func TestIngestNewPapers(t *testing.T) {
 	s, _ := openTest(t)
-	in := []sources.Paper{
-		arxiv("2609.00001", t0.Add(-2*time.Hour), sources.AnnounceNew, "Older", "first abstract", "cs.LG"),
-		arxiv("2609.00002", t0, sources.AnnounceNew, "Newest", "second abstract", "q-bio.NC"),
-		arxiv("2609.00003", t0.Add(-time.Hour), sources.AnnounceCross, "Middle", "third abstract", "cs.CV"),
+	in := []paper.Paper{
+		arxiv("2609.00001", t0.Add(-2*time.Hour), paper.AnnounceNew, "Older", "first abstract", "cs.LG"),
+		arxiv("2609.00002", t0, paper.AnnounceNew, "Newest", "second abstract", "q-bio.NC"),
+		arxiv("2609.00003", t0.Add(-time.Hour), paper.AnnounceCross, "Middle", "third abstract", "cs.CV"),
 	}
 	in[1].Comment = "10 pages"
 	in[1].Updated = t0.Add(time.Minute)
@@ -260,22 +260,22 @@ func TestMergeAcrossSources(t *testing.T) {
 	s, _ := openTest(t)
 	const key = "arxiv:2609.26811"
 	pub := t0.Add(-24 * time.Hour)
-	hf := sources.Paper{
+	hf := paper.Paper{
 		ArxivID: "2609.26811", Title: "Spiking foundation models for EEG", Abstract: "An abstract.",
 		URL: "https://huggingface.co/papers/2609.26811", Published: pub,
 		HasHF: true, Upvotes: 12, NumComments: 3, GitHubRepo: "https://github.com/x/y", HFURL: "https://huggingface.co/papers/2609.26811",
 	}
-	newA := arxiv("2609.26811", pub, sources.AnnounceNew, "Spiking foundation models for EEG", "An abstract.", "q-bio.NC")
-	crossB := arxiv("2609.26811", pub, sources.AnnounceCross, "Spiking foundation models for EEG", "An abstract.", "q-bio.NC", "cs.LG", "eess.SP")
+	newA := arxiv("2609.26811", pub, paper.AnnounceNew, "Spiking foundation models for EEG", "An abstract.", "q-bio.NC")
+	crossB := arxiv("2609.26811", pub, paper.AnnounceCross, "Spiking foundation models for EEG", "An abstract.", "q-bio.NC", "cs.LG", "eess.SP")
 	hf2 := hf
 	hf2.Upvotes = 40
-	repl := arxiv("2609.26811", pub.Add(48*time.Hour), sources.AnnounceReplace, "Spiking foundation models for EEG (v2)", "A better abstract.", "q-bio.NC", "cs.LG")
+	repl := arxiv("2609.26811", pub.Add(48*time.Hour), paper.AnnounceReplace, "Spiking foundation models for EEG (v2)", "A better abstract.", "q-bio.NC", "cs.LG")
 	repl.Version = 2
 	repl.Comment = "camera ready"
 
 	steps := []struct {
 		name, source string
-		paper        sources.Paper
+		paper        paper.Paper
 		new, updated bool
 	}{
 		{"hugging face first", "hf", hf, true, false},
@@ -288,7 +288,7 @@ func TestMergeAcrossSources(t *testing.T) {
 	newCount := 0
 	for i, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
-			res := mustIngest(t, s, st.source, []sources.Paper{st.paper}, nil, t0.Add(time.Duration(i)*time.Hour))
+			res := mustIngest(t, s, st.source, []paper.Paper{st.paper}, nil, t0.Add(time.Duration(i)*time.Hour))
 			newCount += len(res.New)
 			if got := slices.Contains(res.New, key); got != st.new {
 				t.Errorf("New = %v, want new %v", res.New, st.new)
@@ -318,7 +318,7 @@ func TestMergeAcrossSources(t *testing.T) {
 		{"upvotes", got.Upvotes, 40},
 		{"has hf", got.HasHF, true},
 		{"github", got.GitHubRepo, "https://github.com/x/y"},
-		{"announce type", got.AnnounceType, sources.AnnounceNew},
+		{"announce type", got.AnnounceType, paper.AnnounceNew},
 		{"published stays the first date", got.Published.Equal(pub), true},
 	}
 	for _, c := range checks {
@@ -350,12 +350,12 @@ func TestMergeAcrossSources(t *testing.T) {
 }
 
 func TestReplacementOfUnknownPaper(t *testing.T) {
-	for _, at := range []sources.AnnounceType{sources.AnnounceReplace, sources.AnnounceReplaceCross} {
+	for _, at := range []paper.AnnounceType{paper.AnnounceReplace, paper.AnnounceReplaceCross} {
 		t.Run(string(at), func(t *testing.T) {
 			s, _ := openTest(t)
 			p := arxiv("2609.11111", t0, at, "Old paper, new version", "abstract")
 			p.Version = 3
-			res := mustIngest(t, s, "arxiv", []sources.Paper{p}, nil, t0)
+			res := mustIngest(t, s, "arxiv", []paper.Paper{p}, nil, t0)
 			if len(res.New) != 0 || !slices.Equal(res.Updated, []string{p.Key}) {
 				t.Fatalf("Ingest = %+v, want Updated only", res)
 			}
@@ -363,8 +363,8 @@ func TestReplacementOfUnknownPaper(t *testing.T) {
 				t.Errorf("stored version = %d", got.Version)
 			}
 			// A later cross-list of it is not new either: the channel may already have seen it.
-			cross := arxiv("2609.11111", t0, sources.AnnounceCross, "Old paper, new version", "abstract", "cs.AI")
-			if res := mustIngest(t, s, "arxiv2", []sources.Paper{cross}, nil, t0); len(res.New) != 0 {
+			cross := arxiv("2609.11111", t0, paper.AnnounceCross, "Old paper, new version", "abstract", "cs.AI")
+			if res := mustIngest(t, s, "arxiv2", []paper.Paper{cross}, nil, t0); len(res.New) != 0 {
 				t.Errorf("cross after replace counted New: %+v", res)
 			}
 		})
@@ -372,20 +372,20 @@ func TestReplacementOfUnknownPaper(t *testing.T) {
 }
 
 func TestDuplicateKeysInOneBatch(t *testing.T) {
-	a := arxiv("2609.22222", t0, sources.AnnounceNew, "Title", "abstract", "cs.LG")
-	aCross := arxiv("2609.22222", t0, sources.AnnounceCross, "Title", "abstract", "stat.ML")
-	aRepl := arxiv("2609.22222", t0, sources.AnnounceReplace, "Title", "abstract", "cs.AI")
-	noKey := sources.Paper{Title: "A blog post", URL: "https://www.example.org/post/?utm_source=x"}
-	noKey2 := sources.Paper{Title: "A blog post", URL: "https://example.org/post", Abstract: "more text"}
+	a := arxiv("2609.22222", t0, paper.AnnounceNew, "Title", "abstract", "cs.LG")
+	aCross := arxiv("2609.22222", t0, paper.AnnounceCross, "Title", "abstract", "stat.ML")
+	aRepl := arxiv("2609.22222", t0, paper.AnnounceReplace, "Title", "abstract", "cs.AI")
+	noKey := paper.Paper{Title: "A blog post", URL: "https://www.example.org/post/?utm_source=x"}
+	noKey2 := paper.Paper{Title: "A blog post", URL: "https://example.org/post", Abstract: "more text"}
 	tests := []struct {
 		name       string
-		batch      []sources.Paper
+		batch      []paper.Paper
 		new        bool
 		categories []string
 	}{
-		{"new and cross", []sources.Paper{a, aCross}, true, []string{"cs.LG", "stat.ML"}},
-		{"replace then new", []sources.Paper{aRepl, a}, true, []string{"cs.AI", "cs.LG"}},
-		{"replace twice", []sources.Paper{aRepl, aRepl}, false, []string{"cs.AI"}},
+		{"new and cross", []paper.Paper{a, aCross}, true, []string{"cs.LG", "stat.ML"}},
+		{"replace then new", []paper.Paper{aRepl, a}, true, []string{"cs.AI", "cs.LG"}},
+		{"replace twice", []paper.Paper{aRepl, aRepl}, false, []string{"cs.AI"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -401,8 +401,8 @@ func TestDuplicateKeysInOneBatch(t *testing.T) {
 	}
 	t.Run("keyless papers get KeyOf", func(t *testing.T) {
 		s, _ := openTest(t)
-		res := mustIngest(t, s, "blog", []sources.Paper{noKey, noKey2}, nil, t0)
-		key := sources.KeyOf(noKey)
+		res := mustIngest(t, s, "blog", []paper.Paper{noKey, noKey2}, nil, t0)
+		key := paper.KeyOf(noKey)
 		if !slices.Equal(res.New, []string{key}) {
 			t.Fatalf("New = %v, want [%s]", res.New, key)
 		}
@@ -415,11 +415,11 @@ func TestDuplicateKeysInOneBatch(t *testing.T) {
 func TestValidatorsSavedWithPapers(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := t.Context()
-	v1 := map[string]sources.Validators{
+	v1 := map[string]paper.Validators{
 		"https://rss.arxiv.org/rss/cs.LG":    {ETag: `"a1"`, LastModified: "Mon, 28 Sep 2026 04:00:00 GMT"},
 		"https://rss.arxiv.org/rss/q-bio.NC": {ETag: `"b1"`},
 	}
-	mustIngest(t, s, "arxiv", []sources.Paper{arxiv("2609.00001", t0, sources.AnnounceNew, "T", "A")}, v1, t0)
+	mustIngest(t, s, "arxiv", []paper.Paper{arxiv("2609.00001", t0, paper.AnnounceNew, "T", "A")}, v1, t0)
 	got, err := s.Validators(ctx, "arxiv")
 	if err != nil || jsonOf(t, got) != jsonOf(t, v1) {
 		t.Fatalf("Validators = %v, %v; want %v", got, err, v1)
@@ -429,8 +429,8 @@ func TestValidatorsSavedWithPapers(t *testing.T) {
 		boom := errors.New("boom")
 		s.beforeCommit = func(context.Context) error { return boom }
 		defer func() { s.beforeCommit = nil }()
-		v2 := map[string]sources.Validators{"https://rss.arxiv.org/rss/cs.LG": {ETag: `"a2"`}, "https://new.example/feed": {ETag: `"n"`}}
-		_, err := s.Ingest(ctx, "arxiv", []sources.Paper{arxiv("2609.00002", t0, sources.AnnounceNew, "T2", "A2")}, v2, t0.Add(time.Hour))
+		v2 := map[string]paper.Validators{"https://rss.arxiv.org/rss/cs.LG": {ETag: `"a2"`}, "https://new.example/feed": {ETag: `"n"`}}
+		_, err := s.Ingest(ctx, "arxiv", []paper.Paper{arxiv("2609.00002", t0, paper.AnnounceNew, "T2", "A2")}, v2, t0.Add(time.Hour))
 		if !errors.Is(err, boom) {
 			t.Fatalf("Ingest err = %v, want boom", err)
 		}
@@ -447,8 +447,8 @@ func TestValidatorsSavedWithPapers(t *testing.T) {
 	})
 
 	t.Run("later polls update only their URLs", func(t *testing.T) {
-		mustIngest(t, s, "arxiv", nil, map[string]sources.Validators{"https://rss.arxiv.org/rss/cs.LG": {ETag: `"a3"`}}, t0.Add(2*time.Hour))
-		want := map[string]sources.Validators{
+		mustIngest(t, s, "arxiv", nil, map[string]paper.Validators{"https://rss.arxiv.org/rss/cs.LG": {ETag: `"a3"`}}, t0.Add(2*time.Hour))
+		want := map[string]paper.Validators{
 			"https://rss.arxiv.org/rss/cs.LG":    {ETag: `"a3"`},
 			"https://rss.arxiv.org/rss/q-bio.NC": {ETag: `"b1"`},
 		}
@@ -464,7 +464,7 @@ func TestValidatorsSavedWithPapers(t *testing.T) {
 func TestSourceState(t *testing.T) {
 	s, _ := openTest(t)
 	ctx := t.Context()
-	p := arxiv("2609.00001", t0, sources.AnnounceNew, "T", "A")
+	p := arxiv("2609.00001", t0, paper.AnnounceNew, "T", "A")
 	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
 	steps := []struct {
 		name string
@@ -472,7 +472,7 @@ func TestSourceState(t *testing.T) {
 		want SourceState
 	}{
 		{"first poll brings a new paper", func() error {
-			_, err := s.Ingest(ctx, "src", []sources.Paper{p}, nil, at(1))
+			_, err := s.Ingest(ctx, "src", []paper.Paper{p}, nil, at(1))
 			return err
 		}, SourceState{Source: "src", LastPoll: at(1), LastSuccess: at(1), LastNewPaper: at(1), Papers: 1, Polls: 1}},
 		{"not modified", func() error { return s.RecordNotModified(ctx, "src", at(2)) },
@@ -482,7 +482,7 @@ func TestSourceState(t *testing.T) {
 		{"second error", func() error { return s.RecordPollError(ctx, "src", errors.New("timeout"), at(4)) },
 			SourceState{Source: "src", LastPoll: at(4), LastSuccess: at(2), LastNewPaper: at(1), LastErrorAt: at(4), LastError: "timeout", Papers: 1, Polls: 4, Failures: 2, ConsecutiveFailures: 2}},
 		{"success without new papers keeps the last error as history", func() error {
-			_, err := s.Ingest(ctx, "src", []sources.Paper{p}, nil, at(5))
+			_, err := s.Ingest(ctx, "src", []paper.Paper{p}, nil, at(5))
 			return err
 		}, SourceState{Source: "src", LastPoll: at(5), LastSuccess: at(5), LastNewPaper: at(1), LastErrorAt: at(4), LastError: "timeout", Papers: 1, Polls: 5, Failures: 2}},
 	}
@@ -517,13 +517,13 @@ func TestSourceState(t *testing.T) {
 
 func TestSearch(t *testing.T) {
 	s, _ := openTest(t)
-	papers := []sources.Paper{
-		arxiv("2609.00001", t0.Add(-3*time.Hour), sources.AnnounceNew, "The Schrödinger bridge for diffusion", "We study bridges."),
-		arxiv("2609.00002", t0.Add(-2*time.Hour), sources.AnnounceNew, "EEG-based decoding of speech", "Foundation models for EEG."),
-		arxiv("2609.00003", t0.Add(-1*time.Hour), sources.AnnounceNew, "PEEG: a dataset", "Not the same word."),
-		arxiv("2609.00004", t0, sources.AnnounceNew, "Spiking networks and EEG", "A foundation model OR two: NEAR( * - \"quoted\"."),
+	papers := []paper.Paper{
+		arxiv("2609.00001", t0.Add(-3*time.Hour), paper.AnnounceNew, "The Schrödinger bridge for diffusion", "We study bridges."),
+		arxiv("2609.00002", t0.Add(-2*time.Hour), paper.AnnounceNew, "EEG-based decoding of speech", "Foundation models for EEG."),
+		arxiv("2609.00003", t0.Add(-1*time.Hour), paper.AnnounceNew, "PEEG: a dataset", "Not the same word."),
+		arxiv("2609.00004", t0, paper.AnnounceNew, "Spiking networks and EEG", "A foundation model OR two: NEAR( * - \"quoted\"."),
 		// Decomposed ö (o + U+0308), as some authoring tools write it.
-		arxiv("2609.00005", t0.Add(-4*time.Hour), sources.AnnounceNew, "Schro\u0308dinger equations", "Quantum."),
+		arxiv("2609.00005", t0.Add(-4*time.Hour), paper.AnnounceNew, "Schro\u0308dinger equations", "Quantum."),
 	}
 	papers[4].Authors = []string{"Émile Noether"}
 	mustIngest(t, s, "arxiv", papers, nil, t0)
@@ -584,10 +584,10 @@ func TestSearch(t *testing.T) {
 
 func TestCandidates(t *testing.T) {
 	s, _ := openTest(t)
-	papers := []sources.Paper{
-		arxiv("2609.00001", t0.Add(-48*time.Hour), sources.AnnounceNew, "Neural decoding", "old"),
-		arxiv("2609.00002", t0.Add(-1*time.Hour), sources.AnnounceNew, "Neuromorphic chips", "new"),
-		arxiv("2609.00003", t0, sources.AnnounceNew, "Graph networks", "newest"),
+	papers := []paper.Paper{
+		arxiv("2609.00001", t0.Add(-48*time.Hour), paper.AnnounceNew, "Neural decoding", "old"),
+		arxiv("2609.00002", t0.Add(-1*time.Hour), paper.AnnounceNew, "Neuromorphic chips", "new"),
+		arxiv("2609.00003", t0, paper.AnnounceNew, "Graph networks", "newest"),
 	}
 	mustIngest(t, s, "arxiv", papers, nil, t0)
 	tests := []struct {
@@ -624,12 +624,12 @@ func TestCandidates(t *testing.T) {
 // newest-first order (its id is reassigned) and the index follows.
 func TestPublishedMovesEarlier(t *testing.T) {
 	s, _ := openTest(t)
-	a := arxiv("2609.00001", t0, sources.AnnounceNew, "Alpha paper", "text")
-	b := arxiv("2609.00002", t0.Add(-time.Hour), sources.AnnounceNew, "Beta paper", "text")
-	mustIngest(t, s, "x", []sources.Paper{a, b}, nil, t0)
+	a := arxiv("2609.00001", t0, paper.AnnounceNew, "Alpha paper", "text")
+	b := arxiv("2609.00002", t0.Add(-time.Hour), paper.AnnounceNew, "Beta paper", "text")
+	mustIngest(t, s, "x", []paper.Paper{a, b}, nil, t0)
 	earlier := a
 	earlier.Published = t0.Add(-2 * time.Hour)
-	if res := mustIngest(t, s, "y", []sources.Paper{earlier}, nil, t0); !slices.Equal(res.Updated, []string{a.Key}) {
+	if res := mustIngest(t, s, "y", []paper.Paper{earlier}, nil, t0); !slices.Equal(res.Updated, []string{a.Key}) {
 		t.Fatalf("Ingest = %+v", res)
 	}
 	got, err := s.Search(t.Context(), []string{"paper"}, 0)

@@ -14,13 +14,14 @@ import (
 	"syscall"
 	"text/tabwriter"
 
+	"github.com/paperboy-bot/paperboy/bot/paper"
+
 	"github.com/paperboy-bot/paperboy/bot"
 	"github.com/paperboy-bot/paperboy/bot/console"
 	"github.com/paperboy-bot/paperboy/bot/discord"
 	"github.com/paperboy-bot/paperboy/bot/slack"
 	"github.com/paperboy-bot/paperboy/bot/store"
 	"github.com/paperboy-bot/paperboy/filters"
-	"github.com/paperboy-bot/paperboy/sources"
 )
 
 const usage = `paperboy announces new research papers in Slack and Discord channels.
@@ -303,7 +304,7 @@ func search(ctx context.Context, app *bot.App, query string, limit int, asJSON b
 
 // searchResult is one line of search --json: the paper's fields plus the terms that matched.
 type searchResult struct {
-	sources.Paper
+	paper.Paper
 	Matched []string `json:"matched"`
 }
 

@@ -1,9 +1,9 @@
-// Package sources turns paper feeds (arXiv RSS/Atom, the arXiv API, Hugging Face daily papers and any RSS, Atom or
-// JSON feed) into normalized Papers, fetched through one shared, polite HTTP fetcher.
-package sources
+// Package paper is paperboy's model of a research paper: the normalized Paper every source produces, its one
+// identity across versions, cross-lists and sources (KeyOf), and how two descriptions of one paper merge (Merge).
+// It imports no storage, network or feed library, so every part of the bot can name a Paper cheaply.
+package paper
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/url"
@@ -74,28 +74,6 @@ type Paper struct {
 type Validators struct {
 	ETag         string `json:"etag,omitempty"`
 	LastModified string `json:"last_modified,omitempty"`
-}
-
-// PollResult is what one poll of a source produced. Validators are only to be stored together with the papers (in
-// the same transaction), so that a crash between the two can never skip a feed's content.
-type PollResult struct {
-	Papers []Paper
-	// NotModified is true when every URL the source fetched answered 304.
-	NotModified bool
-	// Validators maps each fetched URL to its new validators.
-	Validators map[string]Validators
-	// NextPoll, when non-zero, is the earliest time the server asked to be polled again (Cache-Control, Retry-After).
-	NextPoll time.Time
-}
-
-// Source is one configured feed.
-type Source interface {
-	// Name is the configured, unique source name.
-	Name() string
-	// Kind is the source kind: "arxiv", "arxiv-api", "hf-daily" or "rss".
-	Kind() string
-	// Poll fetches the feed once. prev holds the validators stored from earlier polls, by URL.
-	Poll(ctx context.Context, prev map[string]Validators) (PollResult, error)
 }
 
 var (
