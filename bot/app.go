@@ -12,6 +12,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/channel"
+
 	"github.com/paperboy-bot/paperboy/bot/store"
 	"github.com/paperboy-bot/paperboy/filters"
 	"github.com/paperboy-bot/paperboy/sources"
@@ -107,7 +109,7 @@ func NewApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error)
 	eng.Metrics = app.Metrics
 	p.Store = eng
 	p.OnPoll = app.observePoll
-	app.Commander = &Commander{Store: st, OnChange: func(ctx context.Context, ch store.ChannelRef) {
+	app.Commander = &Commander{Store: st, OnChange: func(ctx context.Context, ch channel.Ref) {
 		if err := eng.ReloadChannel(ctx, ch); err != nil {
 			logger.Error("reload channel subscriptions", "channel", ch.String(), "err", err)
 		}
@@ -125,16 +127,16 @@ func NewApp(ctx context.Context, cfg *Config, logger *slog.Logger) (*App, error)
 }
 
 // configChannels converts the [[channels]] entries into the store's seed form, with canonical queries.
-func configChannels(chs []ChannelConfig) []store.ConfigChannel {
-	out := make([]store.ConfigChannel, 0, len(chs))
+func configChannels(chs []ChannelConfig) []channel.ConfigChannel {
+	out := make([]channel.ConfigChannel, 0, len(chs))
 	for _, ch := range chs {
-		cc := store.ConfigChannel{Ref: store.ChannelRef{Platform: ch.Platform, ID: ch.ID}}
+		cc := channel.ConfigChannel{Ref: channel.Ref{Platform: ch.Platform, ID: ch.ID}}
 		for _, q := range ch.Subscriptions {
 			parsed, err := filters.Parse(q)
 			if err != nil {
 				continue // LoadConfig already rejected invalid queries
 			}
-			cc.Subscriptions = append(cc.Subscriptions, store.Subscription{Query: q, Canonical: parsed.String()})
+			cc.Subscriptions = append(cc.Subscriptions, channel.Subscription{Query: q, Canonical: parsed.String()})
 		}
 		out = append(out, cc)
 	}

@@ -9,16 +9,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/channel"
+
 	"github.com/paperboy-bot/paperboy/bot/paper"
 
-	"github.com/paperboy-bot/paperboy/bot/store"
 	"github.com/paperboy-bot/paperboy/filters"
 )
 
 // Request is one /papers command as a platform adapter hands it over, whatever the platform.
 type Request struct {
 	// Channel is where the command was typed.
-	Channel store.ChannelRef
+	Channel channel.Ref
 	// User is the platform's user id of who typed it, recorded with subscriptions.
 	User string
 	// CanManage says whether the user may manage this channel's subscriptions, as the platform decided it
@@ -47,15 +48,15 @@ type Card struct {
 
 // CommandStore is what the command core needs from the store.
 type CommandStore interface {
-	AddSubscription(ctx context.Context, sub store.Subscription) (store.Subscription, error)
-	RemoveSubscription(ctx context.Context, ch store.ChannelRef, id int64) error
-	Subscriptions(ctx context.Context, ch store.ChannelRef) ([]store.Subscription, error)
-	Channel(ctx context.Context, ch store.ChannelRef) (store.Channel, error)
-	SetChannelMode(ctx context.Context, c store.Channel) error
-	SourceStates(ctx context.Context) ([]store.SourceState, error)
-	BlockedChannels(ctx context.Context) ([]store.Channel, error)
-	BlockChannel(ctx context.Context, ch store.ChannelRef, reason string, at time.Time) error
-	Enqueue(ctx context.Context, ch store.ChannelRef, kind string, matched map[string][]string, at time.Time) (int, error)
+	AddSubscription(ctx context.Context, sub channel.Subscription) (channel.Subscription, error)
+	RemoveSubscription(ctx context.Context, ch channel.Ref, id int64) error
+	Subscriptions(ctx context.Context, ch channel.Ref) ([]channel.Subscription, error)
+	Channel(ctx context.Context, ch channel.Ref) (channel.Channel, error)
+	SetChannelMode(ctx context.Context, c channel.Channel) error
+	SourceStates(ctx context.Context) ([]paper.SourceState, error)
+	BlockedChannels(ctx context.Context) ([]channel.Channel, error)
+	BlockChannel(ctx context.Context, ch channel.Ref, reason string, at time.Time) error
+	Enqueue(ctx context.Context, ch channel.Ref, kind string, matched map[string][]string, at time.Time) (int, error)
 	Candidates(ctx context.Context, ftsQuery string, since time.Time, limit int) ([]paper.Paper, error)
 	Recent(ctx context.Context, since time.Time, limit int) ([]paper.Paper, error)
 }
@@ -66,7 +67,7 @@ type Commander struct {
 	Now   func() time.Time
 	// OnChange, if set, is called after a channel's subscriptions, mode or outbox changed, so the engine can
 	// recompile its matcher and look at the outbox.
-	OnChange func(ctx context.Context, ch store.ChannelRef)
+	OnChange func(ctx context.Context, ch channel.Ref)
 }
 
 // Limits of the command core.
@@ -215,8 +216,8 @@ func (c *Commander) subscribe(ctx context.Context, req Request, text string) (Re
 		return private(fmt.Sprintf("This channel already has %d subscriptions, the most it may have. Remove one with /papers unsubscribe.", len(subs))), nil
 	}
 	now := c.now()
-	if _, err := c.Store.AddSubscription(ctx, store.Subscription{Channel: req.Channel, Query: text, Canonical: canon, AddedBy: req.User, AddedAt: now}); err != nil {
-		if errors.Is(err, store.ErrDuplicate) { // someone else subscribed it a moment ago
+	if _, err := c.Store.AddSubscription(ctx, channel.Subscription{Channel: req.Channel, Query: text, Canonical: canon, AddedBy: req.User, AddedAt: now}); err != nil {
+		if errors.Is(err, channel.ErrDuplicate) { // someone else subscribed it a moment ago
 			return private(fmt.Sprintf("This channel already follows %s.", canon)), nil
 		}
 		return Reply{}, fmt.Errorf("subscribe %s to %q: %w", req.Channel, canon, err)
@@ -318,17 +319,17 @@ func (c *Commander) digest(ctx context.Context, req Request, text string) (Reply
 	f := strings.Fields(text)
 	switch {
 	case len(f) == 1 && strings.EqualFold(f[0], "off"):
-		ch.Mode, ch.DigestAt, ch.DigestTZ = store.ModeInstant, "", ""
+		ch.Mode, ch.DigestAt, ch.DigestTZ = channel.ModeInstant, "", ""
 	case (len(f) == 2 || len(f) == 3) && strings.EqualFold(f[0], "daily"):
 		tz := "UTC"
 		if len(f) == 3 {
 			tz = f[2]
 		}
-		sched, err := ParseDigestSchedule(f[1], tz)
+		sched, err := channel.ParseDigestSchedule(f[1], tz)
 		if err != nil {
 			return private(fmt.Sprintf("That is not a schedule I understand: %v. Example: /papers digest daily 09:00 Europe/Berlin", err)), nil
 		}
-		ch.Mode, ch.DigestAt, ch.DigestTZ = store.ModeDigest, sched.At, sched.TZ
+		ch.Mode, ch.DigestAt, ch.DigestTZ = channel.ModeDigest, sched.At, sched.TZ
 	default:
 		return private("Usage: /papers digest off | /papers digest daily HH:MM [TZ], e.g. /papers digest daily 09:00 Europe/Berlin"), nil
 	}
@@ -336,7 +337,7 @@ func (c *Commander) digest(ctx context.Context, req Request, text string) (Reply
 		return Reply{}, fmt.Errorf("digest: %w", err)
 	}
 	c.changed(ctx, req.Channel)
-	if ch.Mode == store.ModeInstant {
+	if ch.Mode == channel.ModeInstant {
 		return Reply{Text: []string{"This channel now gets each matching paper as soon as it is announced."}}, nil
 	}
 	return Reply{Text: []string{fmt.Sprintf("This channel now gets one digest a day at %s %s.", ch.DigestAt, ch.DigestTZ)}}, nil
@@ -374,7 +375,7 @@ func (c *Commander) sources(ctx context.Context) (Reply, error) {
 
 // unblock resumes delivery to a channel that was stopped by a permanent platform error: a command typed there
 // shows the bot can reach it again (re-invited, permissions fixed).
-func (c *Commander) unblock(ctx context.Context, ch store.ChannelRef) error {
+func (c *Commander) unblock(ctx context.Context, ch channel.Ref) error {
 	st, err := c.Store.Channel(ctx, ch)
 	if err != nil || st.Blocked == "" {
 		return err
@@ -429,7 +430,7 @@ func (c *Commander) backfill(ctx context.Context, req Request, text string) (Rep
 			}
 		}
 	}
-	n, err := c.Store.Enqueue(ctx, req.Channel, store.KindBackfill, matched, c.now())
+	n, err := c.Store.Enqueue(ctx, req.Channel, channel.KindBackfill, matched, c.now())
 	if err != nil {
 		return Reply{}, fmt.Errorf("backfill: %w", err)
 	}
@@ -481,7 +482,7 @@ func (c *Commander) now() time.Time {
 	return time.Now()
 }
 
-func (c *Commander) changed(ctx context.Context, ch store.ChannelRef) {
+func (c *Commander) changed(ctx context.Context, ch channel.Ref) {
 	if c.OnChange != nil {
 		c.OnChange(ctx, ch)
 	}

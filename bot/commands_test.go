@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/channel"
+
 	"github.com/paperboy-bot/paperboy/bot/paper"
 
 	"github.com/paperboy-bot/paperboy/bot/store"
@@ -45,7 +47,7 @@ func newTestCommander(t *testing.T) (*Commander, *store.Store) {
 
 func TestCommands(t *testing.T) {
 	ctx := context.Background()
-	ch := store.ChannelRef{Platform: "slack", ID: "C1"}
+	ch := channel.Ref{Platform: "slack", ID: "C1"}
 	c, st := newTestCommander(t)
 	do := func(manager bool, text string) Reply {
 		t.Helper()
@@ -139,7 +141,7 @@ func TestCommands(t *testing.T) {
 		if r := do(true, "digest daily 09:00 Europe/Berlin"); !strings.Contains(text(r), "09:00 Europe/Berlin") {
 			t.Errorf("digest: %q", text(r))
 		}
-		if got, _ := st.Channel(ctx, ch); got.Mode != store.ModeDigest || got.DigestTZ != "Europe/Berlin" {
+		if got, _ := st.Channel(ctx, ch); got.Mode != channel.ModeDigest || got.DigestTZ != "Europe/Berlin" {
 			t.Errorf("stored %+v", got)
 		}
 		if r := do(true, "digest daily 9am Mars/Olympus"); !r.Private || !strings.Contains(text(r), "HH:MM") {
@@ -149,7 +151,7 @@ func TestCommands(t *testing.T) {
 			t.Errorf("bad zone: %q", text(r))
 		}
 		do(true, "digest off")
-		if got, _ := st.Channel(ctx, ch); got.Mode != store.ModeInstant {
+		if got, _ := st.Channel(ctx, ch); got.Mode != channel.ModeInstant {
 			t.Errorf("stored %+v", got)
 		}
 	})
@@ -166,7 +168,7 @@ func TestCommands(t *testing.T) {
 		}
 	})
 	t.Run("config subscriptions are managed by the config", func(t *testing.T) {
-		cfgCh := store.ChannelRef{Platform: "discord", ID: "42"}
+		cfgCh := channel.Ref{Platform: "discord", ID: "42"}
 		if err := st.SyncConfigChannels(ctx, configChannels([]ChannelConfig{{Platform: "discord", ID: "42", Subscriptions: []string{"eeg"}}})); err != nil {
 			t.Fatal(err)
 		}

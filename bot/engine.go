@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/channel"
+
 	"github.com/paperboy-bot/paperboy/bot/paper"
 
 	"golang.org/x/time/rate"
@@ -70,8 +72,8 @@ type Engine struct {
 	subsVer   string
 	matcher   *filters.Matcher
 	subs      map[int64]subMeta
-	byChannel map[store.ChannelRef][]int64
-	chans     map[store.ChannelRef]*chanState
+	byChannel map[channel.Ref][]int64
+	chans     map[channel.Ref]*chanState
 	platWait  map[string]time.Time
 	platLim   map[string]*rate.Limiter
 	warned    map[string]bool
@@ -84,7 +86,7 @@ type Engine struct {
 }
 
 type subMeta struct {
-	channel store.ChannelRef
+	channel channel.Ref
 	addedAt time.Time
 }
 
@@ -128,8 +130,8 @@ func (e *Engine) init() {
 	}
 	e.matcher = filters.NewMatcher()
 	e.subs = map[int64]subMeta{}
-	e.byChannel = map[store.ChannelRef][]int64{}
-	e.chans = map[store.ChannelRef]*chanState{}
+	e.byChannel = map[channel.Ref][]int64{}
+	e.chans = map[channel.Ref]*chanState{}
 	e.platWait = map[string]time.Time{}
 	e.platLim = map[string]*rate.Limiter{}
 	e.warned = map[string]bool{}
@@ -151,7 +153,7 @@ func (e *Engine) LoadSubscriptions(ctx context.Context) error {
 	}
 	m := filters.NewMatcher()
 	meta := make(map[int64]subMeta, len(subs))
-	byCh := map[store.ChannelRef][]int64{}
+	byCh := map[channel.Ref][]int64{}
 	for _, s := range subs {
 		q, err := filters.Parse(s.Query)
 		if err != nil {
@@ -188,7 +190,7 @@ func (e *Engine) refreshSubscriptions(ctx context.Context) error {
 }
 
 // ReloadChannel recompiles one channel's subscriptions after a command changed them; the others are untouched.
-func (e *Engine) ReloadChannel(ctx context.Context, ch store.ChannelRef) error {
+func (e *Engine) ReloadChannel(ctx context.Context, ch channel.Ref) error {
 	e.init()
 	// The stored version is left alone: the next ingest sees it changed and recompiles everything once, which
 	// also picks up changes made by other processes in the meantime.
@@ -219,9 +221,9 @@ func (e *Engine) ReloadChannel(ctx context.Context, ch store.ChannelRef) error {
 	return nil
 }
 
-// Route is the store.Router: the channels whose subscriptions match p, one route per channel with the union of
+// Route is the channel.Router: the channels whose subscriptions match p, one route per channel with the union of
 // the matched terms, counting only subscriptions that existed when the paper was first stored.
-func (e *Engine) Route(p *paper.Paper, firstSeen time.Time) []store.Route {
+func (e *Engine) Route(p *paper.Paper, firstSeen time.Time) []channel.Route {
 	e.init()
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -243,12 +245,12 @@ func (e *Engine) Route(p *paper.Paper, firstSeen time.Time) []store.Route {
 		hits = append(hits, h)
 	})
 	slices.SortFunc(hits, func(a, b hit) int { return cmp.Compare(a.id, b.id) })
-	var routes []store.Route
+	var routes []channel.Route
 	for _, h := range hits {
 		ch := e.subs[h.id].channel
-		i := slices.IndexFunc(routes, func(rt store.Route) bool { return rt.Channel == ch })
+		i := slices.IndexFunc(routes, func(rt channel.Route) bool { return rt.Channel == ch })
 		if i < 0 {
-			routes = append(routes, store.Route{Channel: ch})
+			routes = append(routes, channel.Route{Channel: ch})
 			i = len(routes) - 1
 		}
 		for _, t := range h.terms {
@@ -261,10 +263,10 @@ func (e *Engine) Route(p *paper.Paper, firstSeen time.Time) []store.Route {
 }
 
 // Ingest stores a poll and routes its new papers to the outbox in one transaction (it is the poller's store).
-func (e *Engine) Ingest(ctx context.Context, source string, papers []paper.Paper, validators map[string]paper.Validators, at time.Time) (store.IngestResult, error) {
+func (e *Engine) Ingest(ctx context.Context, source string, papers []paper.Paper, validators map[string]paper.Validators, at time.Time) (paper.IngestResult, error) {
 	e.init()
 	if err := e.refreshSubscriptions(ctx); err != nil {
-		return store.IngestResult{}, fmt.Errorf("refresh subscriptions: %w", err)
+		return paper.IngestResult{}, fmt.Errorf("refresh subscriptions: %w", err)
 	}
 	res, err := e.Store.IngestAndRoute(ctx, source, papers, validators, at, e.Route)
 	if err != nil {
@@ -384,7 +386,7 @@ func (e *Engine) DeliverDue(ctx context.Context) error {
 }
 
 // claim marks a channel busy if it is due and not already being sent to.
-func (e *Engine) claim(w store.ChannelWork) bool {
+func (e *Engine) claim(w channel.Work) bool {
 	now := e.now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -396,14 +398,14 @@ func (e *Engine) claim(w store.ChannelWork) bool {
 	return true
 }
 
-func (e *Engine) release(ch store.ChannelRef) {
+func (e *Engine) release(ch channel.Ref) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.chanState(ch).busy = false
 }
 
 // chanState returns ch's state; e.mu must be held.
-func (e *Engine) chanState(ch store.ChannelRef) *chanState {
+func (e *Engine) chanState(ch channel.Ref) *chanState {
 	cs := e.chans[ch]
 	if cs == nil {
 		l := e.limits(ch.Platform)
@@ -424,7 +426,7 @@ func (e *Engine) limits(platform string) PlatformLimits {
 }
 
 // deliverChannel sends what is due for one channel: a pending backfill, then its digest or instant cards.
-func (e *Engine) deliverChannel(ctx context.Context, w store.ChannelWork) {
+func (e *Engine) deliverChannel(ctx context.Context, w channel.Work) {
 	log := e.logger().With("channel", w.Ref.String())
 	plat := e.Platforms[w.Ref.Platform]
 	if plat == nil {
@@ -441,7 +443,7 @@ func (e *Engine) deliverChannel(ctx context.Context, w store.ChannelWork) {
 	}
 }
 
-func (e *Engine) deliver(ctx context.Context, plat Platform, w store.ChannelWork) error {
+func (e *Engine) deliver(ctx context.Context, plat Platform, w channel.Work) error {
 	now := e.now()
 	e.mu.Lock()
 	un := e.chanState(w.Ref).unrecorded
@@ -457,7 +459,7 @@ func (e *Engine) deliver(ctx context.Context, plat Platform, w store.ChannelWork
 		return nil // the channel's work list is stale now; the dispatcher comes back
 	}
 	if w.Backfill > 0 {
-		items, err := e.Store.Unsent(ctx, w.Ref, store.KindBackfill, []string{store.StatePending, store.StateOverflow}, 0)
+		items, err := e.Store.Unsent(ctx, w.Ref, channel.KindBackfill, []string{channel.StatePending, channel.StateOverflow}, 0)
 		if err != nil {
 			return err
 		}
@@ -465,8 +467,8 @@ func (e *Engine) deliver(ctx context.Context, plat Platform, w store.ChannelWork
 			return err
 		}
 	}
-	if w.Mode == store.ModeDigest {
-		sched, err := ParseDigestSchedule(w.DigestAt, w.DigestTZ)
+	if w.Mode == channel.ModeDigest {
+		sched, err := channel.ParseDigestSchedule(w.DigestAt, w.DigestTZ)
 		if err != nil {
 			return err
 		}
@@ -475,7 +477,7 @@ func (e *Engine) deliver(ctx context.Context, plat Platform, w store.ChannelWork
 		if now.Before(sched.Next(later(w.LastDigestAt, w.OldestUnsent))) {
 			return nil
 		}
-		items, err := e.Store.Unsent(ctx, w.Ref, store.KindMatch, []string{store.StatePending, store.StateOverflow}, 0)
+		items, err := e.Store.Unsent(ctx, w.Ref, channel.KindMatch, []string{channel.StatePending, channel.StateOverflow}, 0)
 		if err != nil {
 			return err
 		}
@@ -495,7 +497,7 @@ func (e *Engine) deliver(ctx context.Context, plat Platform, w store.ChannelWork
 		budget = max(e.HourlyBudget-n, 0)
 	}
 	if w.Overflow > 0 && budget != 0 {
-		items, err := e.Store.Unsent(ctx, w.Ref, store.KindMatch, []string{store.StateOverflow}, 0)
+		items, err := e.Store.Unsent(ctx, w.Ref, channel.KindMatch, []string{channel.StateOverflow}, 0)
 		if err != nil {
 			return err
 		}
@@ -507,7 +509,7 @@ func (e *Engine) deliver(ctx context.Context, plat Platform, w store.ChannelWork
 			budget--
 		}
 	}
-	items, err := e.Store.Unsent(ctx, w.Ref, store.KindMatch, []string{store.StatePending}, batchPerTurn)
+	items, err := e.Store.Unsent(ctx, w.Ref, channel.KindMatch, []string{channel.StatePending}, batchPerTurn)
 	if err != nil {
 		return err
 	}
@@ -524,7 +526,7 @@ func (e *Engine) deliver(ctx context.Context, plat Platform, w store.ChannelWork
 			return e.Store.MarkOverflow(ctx, ids)
 		}
 		msg := Message{Channel: w.Ref, Cards: []Card{{Paper: it.Paper, Matched: it.Matched}}, Nonce: "pb-" + strconv.FormatInt(it.ID, 10)}
-		if err := e.send(ctx, plat, msg, []store.OutboxItem{it}); err != nil {
+		if err := e.send(ctx, plat, msg, []channel.OutboxItem{it}); err != nil {
 			return err
 		}
 		if budget > 0 {
@@ -536,7 +538,7 @@ func (e *Engine) deliver(ctx context.Context, plat Platform, w store.ChannelWork
 
 // sendDigest posts items as one digest message, best first, and marks them all sent (those beyond the card
 // limit are counted in the message).
-func (e *Engine) sendDigest(ctx context.Context, plat Platform, ch store.ChannelRef, items []store.OutboxItem, title string) error {
+func (e *Engine) sendDigest(ctx context.Context, plat Platform, ch channel.Ref, items []channel.OutboxItem, title string) error {
 	if len(items) == 0 {
 		return nil
 	}
@@ -568,8 +570,8 @@ func (e *rejectedBatch) Error() string { return e.err.Error() }
 func (e *rejectedBatch) Unwrap() error { return e.err }
 
 // RankDigest orders digest items best first: more matched terms, then more Hugging Face upvotes, then newest.
-func RankDigest(items []store.OutboxItem) {
-	slices.SortStableFunc(items, func(a, b store.OutboxItem) int {
+func RankDigest(items []channel.OutboxItem) {
+	slices.SortStableFunc(items, func(a, b channel.OutboxItem) int {
 		return cmp.Or(
 			cmp.Compare(len(b.Matched), len(a.Matched)),
 			cmp.Compare(b.Paper.Upvotes, a.Paper.Upvotes),
@@ -580,7 +582,7 @@ func RankDigest(items []store.OutboxItem) {
 
 // send posts one message within the rate limits and records the outcome. The request itself runs on a context
 // that shutdown does not cancel (bounded by SendTimeout), so a message the platform accepted is always recorded.
-func (e *Engine) send(ctx context.Context, plat Platform, msg Message, items []store.OutboxItem) error {
+func (e *Engine) send(ctx context.Context, plat Platform, msg Message, items []channel.OutboxItem) error {
 	ch := msg.Channel
 	if err := e.waitLimits(ctx, ch); err != nil {
 		return err
@@ -660,7 +662,7 @@ func (e *Engine) send(ctx context.Context, plat Platform, msg Message, items []s
 }
 
 // backOff counts a failure of ch and keeps the sender away from it for the backoff delay.
-func (e *Engine) backOff(ch store.ChannelRef, now time.Time) time.Duration {
+func (e *Engine) backOff(ch channel.Ref, now time.Time) time.Duration {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	cs := e.chanState(ch)
@@ -671,7 +673,7 @@ func (e *Engine) backOff(ch store.ChannelRef, now time.Time) time.Duration {
 }
 
 // waitLimits waits for the channel's and the platform's limiters.
-func (e *Engine) waitLimits(ctx context.Context, ch store.ChannelRef) error {
+func (e *Engine) waitLimits(ctx context.Context, ch channel.Ref) error {
 	e.mu.Lock()
 	cl := e.chanState(ch).lim
 	pl := e.platLim[ch.Platform]

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/channel"
+
 	"github.com/paperboy-bot/paperboy/bot/paper"
 
 	"golang.org/x/time/rate"
@@ -156,10 +158,10 @@ func BenchmarkIngestRoute(b *testing.B) {
 			if err != nil {
 				b.Fatalf("query %q: %v", q, err)
 			}
-			ch := store.ChannelRef{Platform: "slack", ID: fmt.Sprintf("C%04d", i%channels)}
-			_, err = st.AddSubscription(ctx, store.Subscription{Channel: ch, Query: q, Canonical: parsed.String(),
+			ch := channel.Ref{Platform: "slack", ID: fmt.Sprintf("C%04d", i%channels)}
+			_, err = st.AddSubscription(ctx, channel.Subscription{Channel: ch, Query: q, Canonical: parsed.String(),
 				AddedBy: "bench", AddedAt: added})
-			if errors.Is(err, store.ErrDuplicate) {
+			if errors.Is(err, channel.ErrDuplicate) {
 				continue // the channel already follows it: draw another
 			}
 			if err != nil {
@@ -259,8 +261,8 @@ func BenchmarkDeliver(b *testing.B) {
 			for _, k := range keys[:perChan] {
 				matched[k] = []string{"eeg", "transformer"}
 			}
-			ch := store.ChannelRef{Platform: "slack", ID: fmt.Sprintf("C%03d", c)}
-			if n, err := st.Enqueue(ctx, ch, store.KindMatch, matched, at); err != nil || n != perChan {
+			ch := channel.Ref{Platform: "slack", ID: fmt.Sprintf("C%03d", c)}
+			if n, err := st.Enqueue(ctx, ch, channel.KindMatch, matched, at); err != nil || n != perChan {
 				b.Fatalf("enqueue: %d rows, %v", n, err)
 			}
 		}
@@ -318,7 +320,7 @@ func BenchmarkDeliver(b *testing.B) {
 			}
 			for _, w := range work {
 				for {
-					items, err := e.Store.Unsent(ctx, w.Ref, store.KindMatch, []string{store.StatePending}, batchPerTurn)
+					items, err := e.Store.Unsent(ctx, w.Ref, channel.KindMatch, []string{channel.StatePending}, batchPerTurn)
 					if err != nil {
 						b.Fatal(err)
 					}

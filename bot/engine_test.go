@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/channel"
+
 	"github.com/paperboy-bot/paperboy/bot/paper"
 
 	"golang.org/x/time/rate"
@@ -44,7 +46,7 @@ func (f *fakePlatform) Send(_ context.Context, msg Message) (string, error) {
 }
 
 // keys returns the paper keys sent to ch, in order, a digest's cards included.
-func (f *fakePlatform) keys(ch store.ChannelRef) []string {
+func (f *fakePlatform) keys(ch channel.Ref) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []string
@@ -121,13 +123,13 @@ func (f *engineFixture) open() {
 	}
 }
 
-func (f *engineFixture) subscribe(ch store.ChannelRef, query string) {
+func (f *engineFixture) subscribe(ch channel.Ref, query string) {
 	f.t.Helper()
 	q, err := filters.Parse(query)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	if _, err := f.st.AddSubscription(context.Background(), store.Subscription{Channel: ch, Query: query, Canonical: q.String(), AddedAt: f.clock.Now()}); err != nil {
+	if _, err := f.st.AddSubscription(context.Background(), channel.Subscription{Channel: ch, Query: query, Canonical: q.String(), AddedAt: f.clock.Now()}); err != nil {
 		f.t.Fatal(err)
 	}
 	if err := f.eng.ReloadChannel(context.Background(), ch); err != nil {
@@ -135,7 +137,7 @@ func (f *engineFixture) subscribe(ch store.ChannelRef, query string) {
 	}
 }
 
-func (f *engineFixture) ingest(source string, ps ...paper.Paper) store.IngestResult {
+func (f *engineFixture) ingest(source string, ps ...paper.Paper) paper.IngestResult {
 	f.t.Helper()
 	res, err := f.eng.Ingest(context.Background(), source, ps, nil, f.clock.Now())
 	if err != nil {
@@ -152,8 +154,8 @@ func (f *engineFixture) deliver() {
 }
 
 var (
-	chA = store.ChannelRef{Platform: "slack", ID: "CA"}
-	chB = store.ChannelRef{Platform: "slack", ID: "CB"}
+	chA = channel.Ref{Platform: "slack", ID: "CA"}
+	chB = channel.Ref{Platform: "slack", ID: "CB"}
 )
 
 // arxivPaper is one arXiv paper as a source of the given kind would deliver it.
@@ -317,7 +319,7 @@ func TestDeliveryOrderAndFaults(t *testing.T) {
 			t.Errorf("channel B got %v", got)
 		}
 		c := &Commander{Store: f.st, Now: f.clock.Now}
-		r, err := c.Handle(context.Background(), Request{Channel: store.ChannelRef{Platform: "slack", ID: "CB"}, Text: "sources"})
+		r, err := c.Handle(context.Background(), Request{Channel: channel.Ref{Platform: "slack", ID: "CB"}, Text: "sources"})
 		if err != nil || !strings.Contains(strings.Join(r.Text, "\n"), "1 channel cannot receive posts") {
 			t.Errorf("status does not say channel A is stopped: %q %v", r.Text, err)
 		}
@@ -377,7 +379,7 @@ func TestRejectedDigestIsSplit(t *testing.T) {
 		return nil
 	}
 	f.subscribe(chA, "eeg")
-	if err := f.st.SetChannelMode(context.Background(), store.Channel{Ref: chA, Mode: store.ModeDigest, DigestAt: "09:00", DigestTZ: "UTC"}); err != nil {
+	if err := f.st.SetChannelMode(context.Background(), channel.Channel{Ref: chA, Mode: channel.ModeDigest, DigestAt: "09:00", DigestTZ: "UTC"}); err != nil {
 		t.Fatal(err)
 	}
 	var batch []paper.Paper
@@ -408,7 +410,7 @@ func TestDigest(t *testing.T) {
 	f.clock.Set(time.Date(2026, 3, 27, 10, 0, 0, 0, berlin))
 	f.subscribe(chA, "eeg")
 	f.subscribe(chA, "transformer")
-	if err := f.st.SetChannelMode(context.Background(), store.Channel{Ref: chA, Mode: store.ModeDigest, DigestAt: "09:00", DigestTZ: "Europe/Berlin"}); err != nil {
+	if err := f.st.SetChannelMode(context.Background(), channel.Channel{Ref: chA, Mode: channel.ModeDigest, DigestAt: "09:00", DigestTZ: "Europe/Berlin"}); err != nil {
 		t.Fatal(err)
 	}
 	f.eng.DigestCards = 2
@@ -518,7 +520,7 @@ func TestDigestAfterQuietDays(t *testing.T) {
 	f := newEngineFixture(t)
 	f.clock.Set(time.Date(2026, 3, 24, 8, 0, 0, 0, time.UTC)) // Tuesday
 	f.subscribe(chA, "eeg")
-	if err := f.st.SetChannelMode(context.Background(), store.Channel{Ref: chA, Mode: store.ModeDigest, DigestAt: "09:00", DigestTZ: "UTC"}); err != nil {
+	if err := f.st.SetChannelMode(context.Background(), channel.Channel{Ref: chA, Mode: channel.ModeDigest, DigestAt: "09:00", DigestTZ: "UTC"}); err != nil {
 		t.Fatal(err)
 	}
 	f.ingest("arxiv", arxivPaper("2603.50001", 1, paper.AnnounceNew, []string{"cs.LG"}, "EEG on Tuesday"))
@@ -553,7 +555,7 @@ func TestSubscriptionFromAnotherProcess(t *testing.T) {
 	}
 	defer other.Close()
 	q, _ := filters.Parse("eeg")
-	if _, err := other.AddSubscription(context.Background(), store.Subscription{Channel: chA, Query: "eeg", Canonical: q.String(), AddedAt: f.clock.Now()}); err != nil {
+	if _, err := other.AddSubscription(context.Background(), channel.Subscription{Channel: chA, Query: "eeg", Canonical: q.String(), AddedAt: f.clock.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Add(time.Minute)

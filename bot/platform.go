@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/paperboy-bot/paperboy/bot/store"
+	"github.com/paperboy-bot/paperboy/bot/channel"
 )
 
 // Message is one announcement to post: a single card (instant mode) or a digest of several.
 type Message struct {
-	Channel store.ChannelRef
+	Channel channel.Ref
 	// Cards holds one card in instant mode, the best first in a digest.
 	Cards []Card
 	// Digest is true for a digest message, even one holding a single card.

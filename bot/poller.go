@@ -10,14 +10,13 @@ import (
 
 	"github.com/paperboy-bot/paperboy/bot/paper"
 
-	"github.com/paperboy-bot/paperboy/bot/store"
 	"github.com/paperboy-bot/paperboy/sources"
 )
 
 // PaperStore is what the poller needs from the store.
 type PaperStore interface {
 	Validators(ctx context.Context, source string) (map[string]paper.Validators, error)
-	Ingest(ctx context.Context, source string, papers []paper.Paper, validators map[string]paper.Validators, at time.Time) (store.IngestResult, error)
+	Ingest(ctx context.Context, source string, papers []paper.Paper, validators map[string]paper.Validators, at time.Time) (paper.IngestResult, error)
 	RecordPollError(ctx context.Context, source string, pollErr error, at time.Time) error
 	RecordNotModified(ctx context.Context, source string, at time.Time) error
 }

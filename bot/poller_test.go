@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/paperboy-bot/paperboy/bot/paper"
-	"github.com/paperboy-bot/paperboy/bot/store"
 	"github.com/paperboy-bot/paperboy/sources"
 )
 
@@ -65,10 +64,10 @@ func (m *memStore) Validators(_ context.Context, src string) (map[string]paper.V
 	return m.validators[src], nil
 }
 
-func (m *memStore) Ingest(_ context.Context, src string, ps []paper.Paper, v map[string]paper.Validators, _ time.Time) (store.IngestResult, error) {
+func (m *memStore) Ingest(_ context.Context, src string, ps []paper.Paper, v map[string]paper.Validators, _ time.Time) (paper.IngestResult, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var r store.IngestResult
+	var r paper.IngestResult
 	for _, p := range ps {
 		if m.papers[p.Key] {
 			r.Unchanged++

@@ -14,13 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/channel"
+
 	"github.com/paperboy-bot/paperboy/bot"
 	"github.com/paperboy-bot/paperboy/bot/console"
 	"github.com/paperboy-bot/paperboy/bot/paper"
-	"github.com/paperboy-bot/paperboy/bot/store"
 )
 
-var lab = store.ChannelRef{Platform: "console", ID: "lab"}
+var lab = channel.Ref{Platform: "console", ID: "lab"}
 
 func testPaper(n int) paper.Paper {
 	return paper.Paper{

@@ -18,10 +18,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/channel"
+
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/paperboy-bot/paperboy/bot"
-	"github.com/paperboy-bot/paperboy/bot/store"
 )
 
 // Transport modes of [discord] mode.
@@ -37,7 +38,7 @@ type CommandHandler interface {
 
 // SubscriptionLister lists a channel's subscriptions, for the autocomplete of /papers unsubscribe.
 type SubscriptionLister interface {
-	Subscriptions(ctx context.Context, ch store.ChannelRef) ([]store.Subscription, error)
+	Subscriptions(ctx context.Context, ch channel.Ref) ([]channel.Subscription, error)
 }
 
 // Options configure a Discord platform.

@@ -17,13 +17,14 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/paperboy-bot/paperboy/bot/channel"
+
 	"github.com/paperboy-bot/paperboy/bot/paper"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"go.uber.org/goleak"
 
 	"github.com/paperboy-bot/paperboy/bot"
-	"github.com/paperboy-bot/paperboy/bot/store"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -286,14 +287,14 @@ func checkLimits(t *testing.T, body []byte) {
 // memStore is an in-memory bot.CommandStore, enough to run the real command core.
 type memStore struct {
 	mu       sync.Mutex
-	subs     []store.Subscription
-	channels map[store.ChannelRef]store.Channel
+	subs     []channel.Subscription
+	channels map[channel.Ref]channel.Channel
 	papers   []paper.Paper
 	enqueued int
 	failing  error
 }
 
-func (s *memStore) AddSubscription(_ context.Context, sub store.Subscription) (store.Subscription, error) {
+func (s *memStore) AddSubscription(_ context.Context, sub channel.Subscription) (channel.Subscription, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sub.ID = int64(len(s.subs) + 1)
@@ -301,7 +302,7 @@ func (s *memStore) AddSubscription(_ context.Context, sub store.Subscription) (s
 	return sub, nil
 }
 
-func (s *memStore) RemoveSubscription(_ context.Context, ch store.ChannelRef, id int64) error {
+func (s *memStore) RemoveSubscription(_ context.Context, ch channel.Ref, id int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, sub := range s.subs {
@@ -310,16 +311,16 @@ func (s *memStore) RemoveSubscription(_ context.Context, ch store.ChannelRef, id
 			return nil
 		}
 	}
-	return store.ErrNotFound
+	return channel.ErrNotFound
 }
 
-func (s *memStore) Subscriptions(_ context.Context, ch store.ChannelRef) ([]store.Subscription, error) {
+func (s *memStore) Subscriptions(_ context.Context, ch channel.Ref) ([]channel.Subscription, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.failing != nil {
 		return nil, s.failing
 	}
-	var out []store.Subscription
+	var out []channel.Subscription
 	for _, sub := range s.subs {
 		if sub.Channel == ch {
 			out = append(out, sub)
@@ -328,36 +329,36 @@ func (s *memStore) Subscriptions(_ context.Context, ch store.ChannelRef) ([]stor
 	return out, nil
 }
 
-func (s *memStore) Channel(_ context.Context, ch store.ChannelRef) (store.Channel, error) {
+func (s *memStore) Channel(_ context.Context, ch channel.Ref) (channel.Channel, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c, ok := s.channels[ch]; ok {
 		return c, nil
 	}
-	return store.Channel{Ref: ch, Mode: store.ModeInstant}, nil
+	return channel.Channel{Ref: ch, Mode: channel.ModeInstant}, nil
 }
 
-func (s *memStore) SetChannelMode(_ context.Context, c store.Channel) error {
+func (s *memStore) SetChannelMode(_ context.Context, c channel.Channel) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.channels == nil {
-		s.channels = map[store.ChannelRef]store.Channel{}
+		s.channels = map[channel.Ref]channel.Channel{}
 	}
 	s.channels[c.Ref] = c
 	return nil
 }
 
-func (s *memStore) SourceStates(context.Context) ([]store.SourceState, error) {
-	return []store.SourceState{{Source: "arxiv-cs", LastPoll: testNow.Add(-time.Hour), LastSuccess: testNow.Add(-time.Hour), Papers: 12}}, nil
+func (s *memStore) SourceStates(context.Context) ([]paper.SourceState, error) {
+	return []paper.SourceState{{Source: "arxiv-cs", LastPoll: testNow.Add(-time.Hour), LastSuccess: testNow.Add(-time.Hour), Papers: 12}}, nil
 }
 
-func (s *memStore) BlockedChannels(context.Context) ([]store.Channel, error) { return nil, nil }
+func (s *memStore) BlockedChannels(context.Context) ([]channel.Channel, error) { return nil, nil }
 
-func (s *memStore) BlockChannel(context.Context, store.ChannelRef, string, time.Time) error {
+func (s *memStore) BlockChannel(context.Context, channel.Ref, string, time.Time) error {
 	return nil
 }
 
-func (s *memStore) Enqueue(_ context.Context, _ store.ChannelRef, _ string, matched map[string][]string, _ time.Time) (int, error) {
+func (s *memStore) Enqueue(_ context.Context, _ channel.Ref, _ string, matched map[string][]string, _ time.Time) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.enqueued += len(matched)

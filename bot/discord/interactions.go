@@ -15,10 +15,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/channel"
+
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/paperboy-bot/paperboy/bot"
-	"github.com/paperboy-bot/paperboy/bot/store"
 )
 
 // InteractionsPath is where the HTTP transport receives interactions; set it as the application's Interactions
@@ -157,7 +158,7 @@ func canManage(in *discordgo.Interaction) bool {
 
 func (d *Discord) request(in *discordgo.Interaction, text string) bot.Request {
 	return bot.Request{
-		Channel:   store.ChannelRef{Platform: d.Name(), ID: in.ChannelID},
+		Channel:   channel.Ref{Platform: d.Name(), ID: in.ChannelID},
 		User:      userID(in),
 		CanManage: canManage(in),
 		Text:      text,
@@ -298,7 +299,7 @@ func (d *Discord) autocomplete(ctx context.Context, in *discordgo.Interaction, r
 		return
 	}
 	typed := strings.ToLower(strings.TrimSpace(focusedValue(in.ApplicationCommandData().Options)))
-	subs, err := d.opts.Subscriptions.Subscriptions(ctx, store.ChannelRef{Platform: d.Name(), ID: in.ChannelID})
+	subs, err := d.opts.Subscriptions.Subscriptions(ctx, channel.Ref{Platform: d.Name(), ID: in.ChannelID})
 	if err != nil {
 		d.log.Error("discord autocomplete failed", "channel", in.ChannelID, "user", userID(in), "err", err)
 		return

@@ -17,12 +17,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/channel"
+
 	"github.com/paperboy-bot/paperboy/bot/paper"
 
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/paperboy-bot/paperboy/bot"
-	"github.com/paperboy-bot/paperboy/bot/store"
 )
 
 // The key pair is generated per test run: Discord publishes no fixed test vectors.
@@ -237,7 +238,7 @@ func TestSubcommands(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFakeDiscord(t)
 			st := &memStore{papers: []paper.Paper{samplePaper()}}
-			st.subs = []store.Subscription{
+			st.subs = []channel.Subscription{
 				{ID: 1, Channel: ch(fixtureChannel), Query: "snn", Canonical: "snn"},
 				{ID: 2, Channel: ch(fixtureChannel), Query: "eeg", Canonical: "eeg"},
 			}
@@ -347,7 +348,7 @@ func TestCommandFailureIsPrivateApology(t *testing.T) {
 
 func TestAutocomplete(t *testing.T) {
 	long := strings.Repeat("verylongterm ", 10)
-	subs := []store.Subscription{
+	subs := []channel.Subscription{
 		{ID: 1, Channel: ch(fixtureChannel), Query: "eeg -survey", Canonical: "eeg -survey"},
 		{ID: 2, Channel: ch(fixtureChannel), Query: "snn", Canonical: "snn"},
 		{ID: 3, Channel: ch(fixtureChannel), Query: long, Canonical: strings.TrimSpace(long)},

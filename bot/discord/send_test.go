@@ -12,8 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/channel"
+
 	"github.com/paperboy-bot/paperboy/bot"
-	"github.com/paperboy-bot/paperboy/bot/store"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
@@ -41,7 +42,7 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
-func ch(id string) store.ChannelRef { return store.ChannelRef{Platform: "discord", ID: id} }
+func ch(id string) channel.Ref { return channel.Ref{Platform: "discord", ID: id} }
 
 func TestSendPayloads(t *testing.T) {
 	hostileDigest := bot.Message{Channel: ch("C9"), Digest: true, Title: "@here 12 new papers <@&1>", Overflow: 2, Nonce: "pbd-1-12"}

@@ -15,10 +15,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/channel"
+
 	"github.com/slack-go/slack"
 
 	"github.com/paperboy-bot/paperboy/bot"
-	"github.com/paperboy-bot/paperboy/bot/store"
 )
 
 const (
@@ -188,7 +189,7 @@ func (s *Slack) release() { <-s.sem }
 // member of it (Slack lets only members post there), so without a managers list every caller may manage.
 func (s *Slack) request(cmd slack.SlashCommand) bot.Request {
 	return bot.Request{
-		Channel:   store.ChannelRef{Platform: "slack", ID: cmd.ChannelID},
+		Channel:   channel.Ref{Platform: "slack", ID: cmd.ChannelID},
 		User:      cmd.UserID,
 		CanManage: len(s.managers) == 0 || s.managers[cmd.UserID],
 		Text:      cmd.Text,

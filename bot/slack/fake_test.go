@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/channel"
+
 	"github.com/paperboy-bot/paperboy/bot/paper"
 
 	"github.com/paperboy-bot/paperboy/bot"
@@ -307,12 +309,12 @@ func newSlowStore(st *store.Store) *slowStore {
 	return &slowStore{Store: st, gate: make(chan struct{}), waiting: make(chan struct{})}
 }
 
-func (s *slowStore) Channel(ctx context.Context, ch store.ChannelRef) (store.Channel, error) {
+func (s *slowStore) Channel(ctx context.Context, ch channel.Ref) (channel.Channel, error) {
 	s.once.Do(func() { close(s.waiting) })
 	select {
 	case <-s.gate:
 	case <-ctx.Done():
-		return store.Channel{}, ctx.Err()
+		return channel.Channel{}, ctx.Err()
 	}
 	return s.Store.Channel(ctx, ch)
 }

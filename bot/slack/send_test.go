@@ -8,13 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/channel"
+
 	"github.com/paperboy-bot/paperboy/bot/paper"
 
 	"github.com/paperboy-bot/paperboy/bot"
-	"github.com/paperboy-bot/paperboy/bot/store"
 )
 
-func slackChannel(id string) store.ChannelRef { return store.ChannelRef{Platform: "slack", ID: id} }
+func slackChannel(id string) channel.Ref { return channel.Ref{Platform: "slack", ID: id} }
 
 func hfPaper() paper.Paper {
 	p := testPaper("2611.01234", `Spiking $\alpha$-Transformers for EEG`, "We propose a spiking transformer. It works.", 1)

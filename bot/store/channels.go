@@ -5,8 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
+
+	"github.com/paperboy-bot/paperboy/bot/channel"
 )
 
 // channelsMigration adds channels and their subscriptions. A channel row exists once anything was configured for
@@ -36,78 +37,7 @@ CREATE TABLE subscriptions (
 );
 `
 
-// ErrDuplicate is returned when a channel already has a subscription with the same canonical query.
-var ErrDuplicate = errors.New("already subscribed")
-
-// ErrNotFound is returned when a subscription to remove does not exist in that channel.
-var ErrNotFound = errors.New("not found")
-
-// ChannelRef names a channel on a platform.
-type ChannelRef struct {
-	Platform string // "slack", "discord" or "console"
-	ID       string
-}
-
-func (c ChannelRef) String() string { return c.Platform + ":" + c.ID }
-
-// ParseChannelRef parses "PLATFORM:ID", e.g. "slack:C0123ABCD".
-func ParseChannelRef(s string) (ChannelRef, error) {
-	p, id, ok := strings.Cut(strings.TrimSpace(s), ":")
-	if !ok || id == "" || strings.ContainsAny(id, " \t") {
-		return ChannelRef{}, fmt.Errorf("channel %q: want PLATFORM:ID, e.g. slack:C0123ABCD", s)
-	}
-	switch p {
-	case "slack", "discord", "console":
-		return ChannelRef{Platform: p, ID: id}, nil
-	}
-	return ChannelRef{}, fmt.Errorf("channel %q: unknown platform %q (want slack, discord or console)", s, p)
-}
-
-// Delivery modes of a channel.
-const (
-	ModeInstant = "instant"
-	ModeDigest  = "digest"
-)
-
-// Channel is a channel's delivery settings.
-type Channel struct {
-	Ref  ChannelRef
-	Mode string // ModeInstant or ModeDigest
-	// DigestAt ("09:00") and DigestTZ (IANA name) are set in digest mode.
-	DigestAt string
-	DigestTZ string
-	// Blocked is why delivery to the channel stopped (a permanent platform error), "" when it is deliverable.
-	Blocked string
-}
-
-// ModeString describes the mode for people: "instant" or "daily digest at 09:00 Europe/Berlin".
-func (c Channel) ModeString() string {
-	if c.Mode == ModeDigest {
-		return fmt.Sprintf("daily digest at %s %s", c.DigestAt, c.DigestTZ)
-	}
-	return "each paper as it arrives"
-}
-
-// Subscription is one query a channel follows.
-type Subscription struct {
-	ID      int64
-	Channel ChannelRef
-	// Query is as typed; Canonical is the parsed query's canonical form, which identifies it within the channel.
-	Query     string
-	Canonical string
-	AddedBy   string
-	AddedAt   time.Time
-	// FromConfig subscriptions are managed by the [[channels]] table of the configuration file.
-	FromConfig bool
-}
-
-// ConfigChannel is a channel and the subscriptions the configuration file gives it.
-type ConfigChannel struct {
-	Ref           ChannelRef
-	Subscriptions []Subscription // Query and Canonical are used
-}
-
-func ensureChannel(ctx context.Context, tx *sql.Tx, ref ChannelRef, now time.Time) error {
+func ensureChannel(ctx context.Context, tx *sql.Tx, ref channel.Ref, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO channels (platform, id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
 		ref.Platform, ref.ID, now.UnixNano())
 	if err != nil {
@@ -131,7 +61,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 
 // AddSubscription stores sub (its ID is ignored) and returns it with its new ID. A subscription whose canonical
 // query the channel already follows is ErrDuplicate.
-func (s *Store) AddSubscription(ctx context.Context, sub Subscription) (Subscription, error) {
+func (s *Store) AddSubscription(ctx context.Context, sub channel.Subscription) (channel.Subscription, error) {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := ensureChannel(ctx, tx, sub.Channel, sub.AddedAt); err != nil {
 			return err
@@ -143,36 +73,36 @@ func (s *Store) AddSubscription(ctx context.Context, sub Subscription) (Subscrip
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return ErrDuplicate
+			return channel.ErrDuplicate
 		}
 		sub.ID, err = res.LastInsertId()
 		return err
 	})
 	if err != nil {
-		return Subscription{}, fmt.Errorf("add subscription %q to %s: %w", sub.Canonical, sub.Channel, err)
+		return channel.Subscription{}, fmt.Errorf("add subscription %q to %s: %w", sub.Canonical, sub.Channel, err)
 	}
 	return sub, nil
 }
 
 // RemoveSubscription deletes subscription id of channel ch; ErrNotFound if the channel has no such subscription.
-func (s *Store) RemoveSubscription(ctx context.Context, ch ChannelRef, id int64) error {
+func (s *Store) RemoveSubscription(ctx context.Context, ch channel.Ref, id int64) error {
 	res, err := s.w.ExecContext(ctx, `DELETE FROM subscriptions WHERE id = ? AND platform = ? AND channel_id = ?`, id, ch.Platform, ch.ID)
 	if err != nil {
 		return fmt.Errorf("remove subscription %d of %s: %w", id, ch, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("remove subscription %d of %s: %w", id, ch, ErrNotFound)
+		return fmt.Errorf("remove subscription %d of %s: %w", id, ch, channel.ErrNotFound)
 	}
 	return nil
 }
 
 const subColumns = `id, platform, channel_id, query, canonical, added_by, added_at, from_config`
 
-func scanSubs(rows *sql.Rows) ([]Subscription, error) {
+func scanSubs(rows *sql.Rows) ([]channel.Subscription, error) {
 	defer rows.Close()
-	var out []Subscription
+	var out []channel.Subscription
 	for rows.Next() {
-		var sub Subscription
+		var sub channel.Subscription
 		var at int64
 		if err := rows.Scan(&sub.ID, &sub.Channel.Platform, &sub.Channel.ID, &sub.Query, &sub.Canonical, &sub.AddedBy, &at, &sub.FromConfig); err != nil {
 			return nil, err
@@ -184,7 +114,7 @@ func scanSubs(rows *sql.Rows) ([]Subscription, error) {
 }
 
 // Subscriptions returns channel ch's subscriptions in the order they were added (their numbers in /papers list).
-func (s *Store) Subscriptions(ctx context.Context, ch ChannelRef) ([]Subscription, error) {
+func (s *Store) Subscriptions(ctx context.Context, ch channel.Ref) ([]channel.Subscription, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+subColumns+` FROM subscriptions WHERE platform = ? AND channel_id = ? ORDER BY id`, ch.Platform, ch.ID)
 	if err != nil {
 		return nil, fmt.Errorf("subscriptions of %s: %w", ch, err)
@@ -197,7 +127,7 @@ func (s *Store) Subscriptions(ctx context.Context, ch ChannelRef) ([]Subscriptio
 }
 
 // AllSubscriptions returns every channel's subscriptions, for compiling the matcher.
-func (s *Store) AllSubscriptions(ctx context.Context) ([]Subscription, error) {
+func (s *Store) AllSubscriptions(ctx context.Context) ([]channel.Subscription, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+subColumns+` FROM subscriptions ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("all subscriptions: %w", err)
@@ -221,26 +151,26 @@ func (s *Store) SubscriptionsVersion(ctx context.Context) (string, error) {
 }
 
 // Channel returns ch's settings; a channel never configured is instant.
-func (s *Store) Channel(ctx context.Context, ch ChannelRef) (Channel, error) {
-	c := Channel{Ref: ch, Mode: ModeInstant}
+func (s *Store) Channel(ctx context.Context, ch channel.Ref) (channel.Channel, error) {
+	c := channel.Channel{Ref: ch, Mode: channel.ModeInstant}
 	err := s.r.QueryRowContext(ctx, `SELECT mode, digest_at, digest_tz, blocked FROM channels WHERE platform = ? AND id = ?`, ch.Platform, ch.ID).
 		Scan(&c.Mode, &c.DigestAt, &c.DigestTZ, &c.Blocked)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return Channel{}, fmt.Errorf("channel %s: %w", ch, err)
+		return channel.Channel{}, fmt.Errorf("channel %s: %w", ch, err)
 	}
 	return c, nil
 }
 
 // BlockedChannels lists the channels delivery stopped for, with the reason.
-func (s *Store) BlockedChannels(ctx context.Context) ([]Channel, error) {
+func (s *Store) BlockedChannels(ctx context.Context) ([]channel.Channel, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT platform, id, mode, digest_at, digest_tz, blocked FROM channels WHERE blocked <> '' ORDER BY platform, id`)
 	if err != nil {
 		return nil, fmt.Errorf("blocked channels: %w", err)
 	}
 	defer rows.Close()
-	var out []Channel
+	var out []channel.Channel
 	for rows.Next() {
-		var c Channel
+		var c channel.Channel
 		if err := rows.Scan(&c.Ref.Platform, &c.Ref.ID, &c.Mode, &c.DigestAt, &c.DigestTZ, &c.Blocked); err != nil {
 			return nil, fmt.Errorf("blocked channels: %w", err)
 		}
@@ -250,7 +180,7 @@ func (s *Store) BlockedChannels(ctx context.Context) ([]Channel, error) {
 }
 
 // SetChannelMode stores c's mode and digest time.
-func (s *Store) SetChannelMode(ctx context.Context, c Channel) error {
+func (s *Store) SetChannelMode(ctx context.Context, c channel.Channel) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO channels (platform, id, mode, digest_at, digest_tz, created_at) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (platform, id) DO UPDATE SET mode = excluded.mode, digest_at = excluded.digest_at, digest_tz = excluded.digest_tz,
 			-- Switching into digest mode restarts the digest clock, so an old digest time cannot fire at once.
@@ -265,7 +195,7 @@ func (s *Store) SetChannelMode(ctx context.Context, c Channel) error {
 // SyncConfigChannels makes the configuration-managed subscriptions match chans, in one transaction: missing ones
 // are added, ones no longer configured are removed. Subscriptions added by commands are left alone; a configured
 // query that a command already added becomes configuration-managed.
-func (s *Store) SyncConfigChannels(ctx context.Context, chans []ConfigChannel) error {
+func (s *Store) SyncConfigChannels(ctx context.Context, chans []channel.ConfigChannel) error {
 	now := time.Now()
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS keep (platform TEXT, channel_id TEXT, canonical TEXT)`); err != nil {

@@ -13,23 +13,12 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/paperboy-bot/paperboy/bot/channel"
+
 	"github.com/paperboy-bot/paperboy/bot/paper"
 
 	"golang.org/x/text/unicode/norm"
 )
-
-// IngestResult says what one Ingest did, by paper key, in the order the papers first appeared in the batch.
-type IngestResult struct {
-	// New are papers announced for the first time: never stored before and not a replacement.
-	New []string
-	// Updated are known papers whose stored description changed, and replacements of unknown papers.
-	Updated []string
-	// Unchanged counts known papers the batch taught nothing new.
-	Unchanged int
-	// Routed counts the outbox rows the batch created (IngestAndRoute only); a (channel, paper) pair that already
-	// had a row is not counted.
-	Routed int
-}
 
 // maxErrorLen caps a stored poll error: errors can embed whole response bodies.
 const maxErrorLen = 1000
@@ -70,19 +59,8 @@ type writeOp struct {
 // (a replacement of an unknown paper is stored but counted Updated). A known key is Updated if the merge changed
 // anything, else Unchanged. Duplicate keys within the batch are merged first. The source's name is added to every
 // paper's Sources. Papers without a Key get paper.KeyOf.
-func (s *Store) Ingest(ctx context.Context, source string, papers []paper.Paper, validators map[string]paper.Validators, at time.Time) (IngestResult, error) {
+func (s *Store) Ingest(ctx context.Context, source string, papers []paper.Paper, validators map[string]paper.Validators, at time.Time) (paper.IngestResult, error) {
 	return s.IngestAndRoute(ctx, source, papers, validators, at, nil)
-}
-
-// Router decides which channels get a paper; it runs inside the ingest transaction and must not touch the store.
-// firstSeen is when the paper was first stored: a router applies only subscriptions that existed by then, so a
-// new subscription never pulls in papers ingested before it.
-type Router func(p *paper.Paper, firstSeen time.Time) []Route
-
-// Route is one channel that gets a paper, with the query terms that matched there.
-type Route struct {
-	Channel ChannelRef
-	Matched []string
 }
 
 // IngestAndRoute is Ingest plus delivery: in the same transaction, it asks route about every paper the batch
@@ -90,15 +68,15 @@ type Route struct {
 // category or upvotes growing) and writes one outbox row per (channel, paper). A pair that already has a row is
 // skipped, so a channel sees a paper once, ever, whatever the source, version or cross-list; a replacement never
 // routes. Because papers and outbox rows commit together, a crash can lose neither.
-func (s *Store) IngestAndRoute(ctx context.Context, source string, papers []paper.Paper, validators map[string]paper.Validators, at time.Time, route Router) (IngestResult, error) {
+func (s *Store) IngestAndRoute(ctx context.Context, source string, papers []paper.Paper, validators map[string]paper.Validators, at time.Time, route channel.Router) (paper.IngestResult, error) {
 	res, err := s.ingest(ctx, source, papers, validators, at, route)
 	if err != nil {
-		return IngestResult{}, fmt.Errorf("ingest %s: %w", source, err)
+		return paper.IngestResult{}, fmt.Errorf("ingest %s: %w", source, err)
 	}
 	return res, nil
 }
 
-func (s *Store) ingest(ctx context.Context, source string, papers []paper.Paper, validators map[string]paper.Validators, at time.Time, route Router) (res IngestResult, err error) {
+func (s *Store) ingest(ctx context.Context, source string, papers []paper.Paper, validators map[string]paper.Validators, at time.Time, route channel.Router) (res paper.IngestResult, err error) {
 	if source == "" {
 		return res, errors.New("empty source name")
 	}
@@ -220,7 +198,7 @@ type routeCand struct {
 }
 
 // writeRoutes asks route about each candidate and inserts the outbox rows in one statement over a JSON array.
-func writeRoutes(ctx context.Context, tx *sql.Tx, route Router, cands []routeCand, at time.Time) (int, error) {
+func writeRoutes(ctx context.Context, tx *sql.Tx, route channel.Router, cands []routeCand, at time.Time) (int, error) {
 	type row struct {
 		Platform string   `json:"p"`
 		Channel  string   `json:"c"`
@@ -240,7 +218,7 @@ func writeRoutes(ctx context.Context, tx *sql.Tx, route Router, cands []routeCan
 	if err != nil {
 		return 0, fmt.Errorf("encode outbox rows: %w", err)
 	}
-	res, err := tx.ExecContext(ctx, insertOutboxSQL, string(data), KindMatch, at.UnixNano())
+	res, err := tx.ExecContext(ctx, insertOutboxSQL, string(data), channel.KindMatch, at.UnixNano())
 	if err != nil {
 		return 0, fmt.Errorf("write outbox: %w", err)
 	}

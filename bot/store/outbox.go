@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/paperboy-bot/paperboy/bot/paper"
+	"github.com/paperboy-bot/paperboy/bot/channel"
 )
 
 // outboxMigration adds the outbox: one row per (channel, paper), ever. The UNIQUE constraint is the
@@ -46,45 +46,10 @@ SELECT json_extract(value, '$.p'), json_extract(value, '$.c'), json_extract(valu
 FROM json_each(?1) WHERE true
 ON CONFLICT (platform, channel_id, paper_key) DO NOTHING`
 
-// Outbox row kinds and states.
-const (
-	KindMatch    = "match"
-	KindBackfill = "backfill"
-
-	StatePending  = "pending"
-	StateOverflow = "overflow"
-	StateSent     = "sent"
-	// StateFailed rows were rejected by the platform as malformed; they keep their last_error for inspection.
-	StateFailed = "failed"
-)
-
-// OutboxItem is one unsent (channel, paper) announcement.
-type OutboxItem struct {
-	ID        int64
-	Channel   ChannelRef
-	Paper     paper.Paper
-	Matched   []string
-	Kind      string
-	State     string
-	CreatedAt time.Time
-	Attempts  int
-}
-
-// ChannelWork is a channel with unsent rows, for the sender's dispatch.
-type ChannelWork struct {
-	Channel
-	Pending, Overflow, Backfill int
-	// Blocked is the reason the channel stopped (a permanent platform error), "" when it is deliverable.
-	Blocked      string
-	LastDigestAt time.Time
-	// OldestUnsent is when the oldest waiting match row was created.
-	OldestUnsent time.Time
-}
-
 // Enqueue adds rows of the given kind for ch, one per paper key with its matched terms, skipping papers the
 // channel already has a row for, and returns how many were added. Backfill uses it; ingestion routes through
 // IngestAndRoute.
-func (s *Store) Enqueue(ctx context.Context, ch ChannelRef, kind string, matched map[string][]string, at time.Time) (int, error) {
+func (s *Store) Enqueue(ctx context.Context, ch channel.Ref, kind string, matched map[string][]string, at time.Time) (int, error) {
 	type row struct {
 		Platform string   `json:"p"`
 		Channel  string   `json:"c"`
@@ -121,7 +86,7 @@ func (s *Store) Enqueue(ctx context.Context, ch ChannelRef, kind string, matched
 }
 
 // Work lists the channels that have unsent rows.
-func (s *Store) Work(ctx context.Context) ([]ChannelWork, error) {
+func (s *Store) Work(ctx context.Context) ([]channel.Work, error) {
 	rows, err := s.r.QueryContext(ctx, `
 SELECT o.platform, o.channel_id,
 	coalesce(c.mode, 'instant'), coalesce(c.digest_at, ''), coalesce(c.digest_tz, ''), coalesce(c.blocked, ''), c.last_digest_at,
@@ -134,9 +99,9 @@ GROUP BY o.platform, o.channel_id`)
 		return nil, fmt.Errorf("list outbox work: %w", err)
 	}
 	defer rows.Close()
-	var out []ChannelWork
+	var out []channel.Work
 	for rows.Next() {
-		var w ChannelWork
+		var w channel.Work
 		var last, oldest sql.NullInt64
 		if err := rows.Scan(&w.Ref.Platform, &w.Ref.ID, &w.Mode, &w.DigestAt, &w.DigestTZ, &w.Blocked, &last,
 			&w.Pending, &w.Overflow, &w.Backfill, &oldest); err != nil {
@@ -153,7 +118,7 @@ GROUP BY o.platform, o.channel_id`)
 
 // Unsent returns up to limit (all if <= 0) unsent rows of ch of the given kind and states, oldest paper first
 // (papers.id is published order).
-func (s *Store) Unsent(ctx context.Context, ch ChannelRef, kind string, states []string, limit int) ([]OutboxItem, error) {
+func (s *Store) Unsent(ctx context.Context, ch channel.Ref, kind string, states []string, limit int) ([]channel.OutboxItem, error) {
 	st, err := json.Marshal(states)
 	if err != nil {
 		return nil, err
@@ -167,9 +132,9 @@ ORDER BY p.id, o.id LIMIT ?5`, ch.Platform, ch.ID, kind, string(st), sqlLimit(li
 		return nil, fmt.Errorf("unsent rows of %s: %w", ch, err)
 	}
 	defer rows.Close()
-	var out []OutboxItem
+	var out []channel.OutboxItem
 	for rows.Next() {
-		it := OutboxItem{Channel: ch}
+		it := channel.OutboxItem{Channel: ch}
 		var matched, key, title, abstract string
 		var data []byte
 		var created int64
@@ -236,7 +201,7 @@ func (s *Store) updateRows(ctx context.Context, ids []int64, query string, args 
 }
 
 // MessagesSince counts the distinct messages posted to ch at or after since (a digest is one message).
-func (s *Store) MessagesSince(ctx context.Context, ch ChannelRef, since time.Time) (int, error) {
+func (s *Store) MessagesSince(ctx context.Context, ch channel.Ref, since time.Time) (int, error) {
 	var n int
 	err := s.r.QueryRowContext(ctx, `SELECT count(DISTINCT message_id) FROM outbox
 		WHERE platform = ? AND channel_id = ? AND state = 'sent' AND sent_at >= ?`, ch.Platform, ch.ID, since.UnixNano()).Scan(&n)
@@ -247,7 +212,7 @@ func (s *Store) MessagesSince(ctx context.Context, ch ChannelRef, since time.Tim
 }
 
 // SetLastDigest records when ch's last digest went out (or, the first time, when its digest clock started).
-func (s *Store) SetLastDigest(ctx context.Context, ch ChannelRef, at time.Time) error {
+func (s *Store) SetLastDigest(ctx context.Context, ch channel.Ref, at time.Time) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO channels (platform, id, created_at, last_digest_at) VALUES (?1, ?2, ?3, ?3)
 		ON CONFLICT (platform, id) DO UPDATE SET last_digest_at = excluded.last_digest_at`, ch.Platform, ch.ID, at.UnixNano())
 	if err != nil {
@@ -258,7 +223,7 @@ func (s *Store) SetLastDigest(ctx context.Context, ch ChannelRef, at time.Time) 
 
 // BlockChannel stops delivery to ch after a permanent platform error (reason is shown in status); "" unblocks.
 // The channel's rows are kept, so nothing is lost if it comes back.
-func (s *Store) BlockChannel(ctx context.Context, ch ChannelRef, reason string, at time.Time) error {
+func (s *Store) BlockChannel(ctx context.Context, ch channel.Ref, reason string, at time.Time) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO channels (platform, id, created_at, blocked, blocked_at) VALUES (?1, ?2, ?3, ?4, ?3)
 		ON CONFLICT (platform, id) DO UPDATE SET blocked = excluded.blocked, blocked_at = excluded.blocked_at`,
 		ch.Platform, ch.ID, at.UnixNano(), reason)
@@ -278,7 +243,7 @@ func (s *Store) OutboxDepth(ctx context.Context) (int, error) {
 }
 
 // DeliveredKeys returns the keys of every paper ch has a row for (sent or not), for tests and status.
-func (s *Store) DeliveredKeys(ctx context.Context, ch ChannelRef, sentOnly bool) ([]string, error) {
+func (s *Store) DeliveredKeys(ctx context.Context, ch channel.Ref, sentOnly bool) ([]string, error) {
 	q := `SELECT paper_key FROM outbox WHERE platform = ? AND channel_id = ?`
 	if sentOnly {
 		q += ` AND state = 'sent'`

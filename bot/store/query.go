@@ -13,22 +13,6 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// SourceState is the health of one source, as shown by /papers sources. Zero times mean never.
-type SourceState struct {
-	Source string
-	// LastPoll is the last poll attempt, successful or not; LastSuccess the last successful one (including a
-	// 304); LastNewPaper the last poll that brought a New paper.
-	LastPoll, LastSuccess, LastNewPaper, LastErrorAt time.Time
-	// LastError is the last poll error, kept after later successes as history: the source is currently failing
-	// when ConsecutiveFailures > 0 (equivalently, LastErrorAt is after LastSuccess).
-	LastError string
-	// Papers counts the stored papers this source delivered (each paper once, however often it was delivered).
-	Papers int
-	// Polls and Failures count all polls and the failed ones; ConsecutiveFailures counts failures since the last
-	// success.
-	Polls, Failures, ConsecutiveFailures int
-}
-
 // Validators returns the conditional-GET validators stored for source, by URL.
 func (s *Store) Validators(ctx context.Context, source string) (map[string]paper.Validators, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT url, etag, last_modified FROM fetch_state WHERE source = ?`, source)
@@ -52,7 +36,7 @@ func (s *Store) Validators(ctx context.Context, source string) (map[string]paper
 }
 
 // SourceStates returns the state of every source ever polled, by name.
-func (s *Store) SourceStates(ctx context.Context) ([]SourceState, error) {
+func (s *Store) SourceStates(ctx context.Context) ([]paper.SourceState, error) {
 	rows, err := s.r.QueryContext(ctx, `
 SELECT source, last_poll, last_success, last_new_at, last_error_at, last_error, papers, polls, failures,
 	consecutive_failures
@@ -61,9 +45,9 @@ FROM source_state ORDER BY source`)
 		return nil, fmt.Errorf("source states: %w", err)
 	}
 	defer rows.Close()
-	var out []SourceState
+	var out []paper.SourceState
 	for rows.Next() {
-		var st SourceState
+		var st paper.SourceState
 		var poll, success, newAt, errAt sql.NullInt64
 		if err := rows.Scan(&st.Source, &poll, &success, &newAt, &errAt, &st.LastError, &st.Papers, &st.Polls,
 			&st.Failures, &st.ConsecutiveFailures); err != nil {

@@ -49,7 +49,7 @@ func arxiv(id string, published time.Time, at paper.AnnounceType, title, abstrac
 	return p
 }
 
-func mustIngest(t *testing.T, s *Store, source string, ps []paper.Paper, v map[string]paper.Validators, at time.Time) IngestResult {
+func mustIngest(t *testing.T, s *Store, source string, ps []paper.Paper, v map[string]paper.Validators, at time.Time) paper.IngestResult {
 	t.Helper()
 	res, err := s.Ingest(t.Context(), source, ps, v, at)
 	if err != nil {
@@ -469,22 +469,22 @@ func TestSourceState(t *testing.T) {
 	steps := []struct {
 		name string
 		do   func() error
-		want SourceState
+		want paper.SourceState
 	}{
 		{"first poll brings a new paper", func() error {
 			_, err := s.Ingest(ctx, "src", []paper.Paper{p}, nil, at(1))
 			return err
-		}, SourceState{Source: "src", LastPoll: at(1), LastSuccess: at(1), LastNewPaper: at(1), Papers: 1, Polls: 1}},
+		}, paper.SourceState{Source: "src", LastPoll: at(1), LastSuccess: at(1), LastNewPaper: at(1), Papers: 1, Polls: 1}},
 		{"not modified", func() error { return s.RecordNotModified(ctx, "src", at(2)) },
-			SourceState{Source: "src", LastPoll: at(2), LastSuccess: at(2), LastNewPaper: at(1), Papers: 1, Polls: 2}},
+			paper.SourceState{Source: "src", LastPoll: at(2), LastSuccess: at(2), LastNewPaper: at(1), Papers: 1, Polls: 2}},
 		{"error", func() error { return s.RecordPollError(ctx, "src", errors.New("HTTP 503"), at(3)) },
-			SourceState{Source: "src", LastPoll: at(3), LastSuccess: at(2), LastNewPaper: at(1), LastErrorAt: at(3), LastError: "HTTP 503", Papers: 1, Polls: 3, Failures: 1, ConsecutiveFailures: 1}},
+			paper.SourceState{Source: "src", LastPoll: at(3), LastSuccess: at(2), LastNewPaper: at(1), LastErrorAt: at(3), LastError: "HTTP 503", Papers: 1, Polls: 3, Failures: 1, ConsecutiveFailures: 1}},
 		{"second error", func() error { return s.RecordPollError(ctx, "src", errors.New("timeout"), at(4)) },
-			SourceState{Source: "src", LastPoll: at(4), LastSuccess: at(2), LastNewPaper: at(1), LastErrorAt: at(4), LastError: "timeout", Papers: 1, Polls: 4, Failures: 2, ConsecutiveFailures: 2}},
+			paper.SourceState{Source: "src", LastPoll: at(4), LastSuccess: at(2), LastNewPaper: at(1), LastErrorAt: at(4), LastError: "timeout", Papers: 1, Polls: 4, Failures: 2, ConsecutiveFailures: 2}},
 		{"success without new papers keeps the last error as history", func() error {
 			_, err := s.Ingest(ctx, "src", []paper.Paper{p}, nil, at(5))
 			return err
-		}, SourceState{Source: "src", LastPoll: at(5), LastSuccess: at(5), LastNewPaper: at(1), LastErrorAt: at(4), LastError: "timeout", Papers: 1, Polls: 5, Failures: 2}},
+		}, paper.SourceState{Source: "src", LastPoll: at(5), LastSuccess: at(5), LastNewPaper: at(1), LastErrorAt: at(4), LastError: "timeout", Papers: 1, Polls: 5, Failures: 2}},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
@@ -495,7 +495,7 @@ func TestSourceState(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := []SourceState{st.want}; jsonOf(t, got) != jsonOf(t, want) {
+			if want := []paper.SourceState{st.want}; jsonOf(t, got) != jsonOf(t, want) {
 				t.Errorf("SourceStates =\n %+v\nwant\n %+v", got, want)
 			}
 		})

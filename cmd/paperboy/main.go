@@ -14,13 +14,13 @@ import (
 	"syscall"
 	"text/tabwriter"
 
+	"github.com/paperboy-bot/paperboy/bot/channel"
 	"github.com/paperboy-bot/paperboy/bot/paper"
 
 	"github.com/paperboy-bot/paperboy/bot"
 	"github.com/paperboy-bot/paperboy/bot/console"
 	"github.com/paperboy-bot/paperboy/bot/discord"
 	"github.com/paperboy-bot/paperboy/bot/slack"
-	"github.com/paperboy-bot/paperboy/bot/store"
 	"github.com/paperboy-bot/paperboy/filters"
 )
 
@@ -308,8 +308,8 @@ type searchResult struct {
 	Matched []string `json:"matched"`
 }
 
-func command(ctx context.Context, app *bot.App, channel, user string, manager bool, text string, stdout, stderr io.Writer) int {
-	ref, err := store.ParseChannelRef(channel)
+func command(ctx context.Context, app *bot.App, chanArg, user string, manager bool, text string, stdout, stderr io.Writer) int {
+	ref, err := channel.ParseRef(chanArg)
 	if err != nil {
 		fmt.Fprintf(stderr, "paperboy cmd: --channel: %v\n", err)
 		return 2

@@ -1,4 +1,4 @@
-package bot
+package channel
 
 import (
 	// The digest time zones must resolve on machines without a zoneinfo database (minimal containers).

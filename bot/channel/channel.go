@@ -1,0 +1,127 @@
+// Package channel is where papers go: channels on a platform, the subscriptions they follow, their delivery
+// mode, and the outbox items (one per channel and paper, ever) waiting to be posted. Like package paper it imports
+// no storage, network or SDK code: the store, the router, the sender and the commands all speak these types.
+package channel
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/paperboy-bot/paperboy/bot/paper"
+)
+
+// ErrDuplicate is returned when a channel already has a subscription with the same canonical query.
+var ErrDuplicate = errors.New("already subscribed")
+
+// ErrNotFound is returned when a subscription to remove does not exist in that channel.
+var ErrNotFound = errors.New("not found")
+
+// Ref names a channel on a platform.
+type Ref struct {
+	Platform string // "slack", "discord" or "console"
+	ID       string
+}
+
+func (c Ref) String() string { return c.Platform + ":" + c.ID }
+
+// ParseRef parses "PLATFORM:ID", e.g. "slack:C0123ABCD". Whether the platform exists is for the caller to say
+// (the composition root knows the registered platforms).
+func ParseRef(s string) (Ref, error) {
+	p, id, ok := strings.Cut(strings.TrimSpace(s), ":")
+	if !ok || p == "" || id == "" || strings.ContainsAny(p+id, " \t") {
+		return Ref{}, fmt.Errorf("channel %q: want PLATFORM:ID, e.g. slack:C0123ABCD", s)
+	}
+	return Ref{Platform: p, ID: id}, nil
+}
+
+// Delivery modes of a channel.
+const (
+	ModeInstant = "instant"
+	ModeDigest  = "digest"
+)
+
+// Channel is a channel's delivery settings.
+type Channel struct {
+	Ref  Ref
+	Mode string // ModeInstant or ModeDigest
+	// DigestAt ("09:00") and DigestTZ (IANA name) are set in digest mode.
+	DigestAt string
+	DigestTZ string
+	// Blocked is why delivery to the channel stopped (a permanent platform error), "" when it is deliverable.
+	Blocked string
+}
+
+// ModeString describes the mode for people: "instant" or "daily digest at 09:00 Europe/Berlin".
+func (c Channel) ModeString() string {
+	if c.Mode == ModeDigest {
+		return fmt.Sprintf("daily digest at %s %s", c.DigestAt, c.DigestTZ)
+	}
+	return "each paper as it arrives"
+}
+
+// Subscription is one query a channel follows.
+type Subscription struct {
+	ID      int64
+	Channel Ref
+	// Query is as typed; Canonical is the parsed query's canonical form, which identifies it within the channel.
+	Query     string
+	Canonical string
+	AddedBy   string
+	AddedAt   time.Time
+	// FromConfig subscriptions are managed by the [[channels]] table of the configuration file.
+	FromConfig bool
+}
+
+// ConfigChannel is a channel and the subscriptions the configuration file gives it.
+type ConfigChannel struct {
+	Ref           Ref
+	Subscriptions []Subscription // Query and Canonical are used
+}
+
+// Outbox row kinds and states.
+const (
+	KindMatch    = "match"
+	KindBackfill = "backfill"
+
+	StatePending  = "pending"
+	StateOverflow = "overflow"
+	StateSent     = "sent"
+	// StateFailed rows were rejected by the platform as malformed; they keep their last_error for inspection.
+	StateFailed = "failed"
+)
+
+// OutboxItem is one unsent (channel, paper) announcement.
+type OutboxItem struct {
+	ID        int64
+	Channel   Ref
+	Paper     paper.Paper
+	Matched   []string
+	Kind      string
+	State     string
+	CreatedAt time.Time
+	Attempts  int
+}
+
+// Work is a channel with unsent rows, for the sender's dispatch.
+type Work struct {
+	Channel
+	Pending, Overflow, Backfill int
+	// Blocked is the reason the channel stopped (a permanent platform error), "" when it is deliverable.
+	Blocked      string
+	LastDigestAt time.Time
+	// OldestUnsent is when the oldest waiting match row was created.
+	OldestUnsent time.Time
+}
+
+// Router decides which channels get a paper; it runs inside the ingest transaction and must not touch the store.
+// firstSeen is when the paper was first stored: a router applies only subscriptions that existed by then, so a
+// new subscription never pulls in papers ingested before it.
+type Router func(p *paper.Paper, firstSeen time.Time) []Route
+
+// Route is one channel that gets a paper, with the query terms that matched there.
+type Route struct {
+	Channel Ref
+	Matched []string
+}
