@@ -29,6 +29,40 @@ const (
 	KindRSS      = "rss"
 )
 
+// kind declares one source kind: its name and how a configuration of that kind sets up a feedSource (URLs and
+// parser), validating it on the way.
+type kind struct {
+	name      string
+	configure func(s *feedSource, cfg Config) error
+}
+
+// kinds is the registry of source kinds, in the order messages list them: adding a kind is one line here plus
+// its configure function and parser.
+func kinds() []kind {
+	return []kind{
+		{KindArxiv, (*feedSource).configArxiv},
+		{KindArxivAPI, (*feedSource).configArxivAPI},
+		{KindHFDaily, (*feedSource).configHFDaily},
+		{KindRSS, (*feedSource).configRSS},
+	}
+}
+
+// Kinds returns the names of the registered source kinds.
+func Kinds() []string {
+	ks := kinds()
+	names := make([]string, len(ks))
+	for i, k := range ks {
+		names[i] = k.name
+	}
+	return names
+}
+
+// KindList names the source kinds for messages: "arxiv, arxiv-api, hf-daily or rss".
+func KindList() string {
+	names := Kinds()
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
 // Defaults and limits of the source kinds.
 const (
 	DefaultArxivRSSBase = "https://rss.arxiv.org/rss/"
@@ -85,18 +119,11 @@ func New(cfg Config, g Getter, now func() time.Time) (Source, error) {
 		now = time.Now
 	}
 	s := &feedSource{name: cfg.Name, kind: cfg.Kind, get: g, now: now}
-	var err error
-	switch cfg.Kind {
-	case KindArxiv:
-		err = s.configArxiv(cfg)
-	case KindArxivAPI:
-		err = s.configArxivAPI(cfg)
-	case KindHFDaily:
-		err = s.configHFDaily(cfg)
-	case KindRSS:
-		err = s.configRSS(cfg)
-	default:
-		err = fmt.Errorf("unknown kind %q (want %s, %s, %s or %s)", cfg.Kind, KindArxiv, KindArxivAPI, KindHFDaily, KindRSS)
+	err := fmt.Errorf("unknown kind %q (want %s)", cfg.Kind, KindList())
+	for _, k := range kinds() {
+		if k.name == cfg.Kind {
+			err = k.configure(s, cfg)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("source %q: %w: %w", cfg.Name, ErrConfig, err)

@@ -31,7 +31,7 @@ const (
 	ModeHTTP    = "http"
 )
 
-// CommandHandler answers one /papers command; *bot.Commander implements it.
+// CommandHandler answers one /papers command; *command.Commander implements it.
 type CommandHandler interface {
 	Handle(ctx context.Context, req bot.Request) (bot.Reply, error)
 }

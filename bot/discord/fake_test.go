@@ -18,13 +18,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/paperboy-bot/paperboy/bot/channel"
+	"github.com/paperboy-bot/paperboy/bot/command"
 
 	"github.com/paperboy-bot/paperboy/bot/paper"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"go.uber.org/goleak"
-
-	"github.com/paperboy-bot/paperboy/bot"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -284,7 +283,7 @@ func checkLimits(t *testing.T, body []byte) {
 	}
 }
 
-// memStore is an in-memory bot.CommandStore, enough to run the real command core.
+// memStore is an in-memory command.Store, enough to run the real command core.
 type memStore struct {
 	mu       sync.Mutex
 	subs     []channel.Subscription
@@ -338,7 +337,7 @@ func (s *memStore) Channel(_ context.Context, ch channel.Ref) (channel.Channel, 
 	return channel.Channel{Ref: ch, Mode: channel.ModeInstant}, nil
 }
 
-func (s *memStore) SetChannelMode(_ context.Context, c channel.Channel) error {
+func (s *memStore) SetChannelMode(_ context.Context, c channel.Channel, _ time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.channels == nil {
@@ -384,7 +383,7 @@ func (s *memStore) Recent(_ context.Context, since time.Time, _ int) ([]paper.Pa
 	return out, nil
 }
 
-var _ bot.CommandStore = (*memStore)(nil)
+var _ command.Store = (*memStore)(nil)
 
 // samplePaper is a complete paper with every card element.
 func samplePaper() paper.Paper {

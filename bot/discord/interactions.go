@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/paperboy-bot/paperboy/bot/channel"
+	"github.com/paperboy-bot/paperboy/bot/command"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -57,7 +58,7 @@ func (d *Discord) serveInteraction(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "missing signature", http.StatusUnauthorized)
 		return
 	}
-	raw, ok := bot.ReadCappedBody(w, r, maxBodyBytes)
+	raw, ok := command.ReadCappedBody(w, r, maxBodyBytes)
 	if !ok {
 		return
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/paperboy-bot/paperboy/bot/channel"
+	"github.com/paperboy-bot/paperboy/bot/command"
 
 	"github.com/paperboy-bot/paperboy/bot/paper"
 
@@ -121,8 +122,8 @@ func serve(t *testing.T, d *Discord, r *http.Request) (*httptest.ResponseRecorde
 	return w, resp
 }
 
-func newCommander(st *memStore) *bot.Commander {
-	return &bot.Commander{Store: st, Now: func() time.Time { return testNow }}
+func newCommander(st *memStore) *command.Commander {
+	return &command.Commander{Store: st, Now: func() time.Time { return testNow }}
 }
 
 func TestInteractionSignatures(t *testing.T) {

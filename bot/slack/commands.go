@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/paperboy-bot/paperboy/bot/channel"
+	"github.com/paperboy-bot/paperboy/bot/command"
 
 	"github.com/slack-go/slack"
 
@@ -86,7 +87,7 @@ func (s *Slack) Handler() http.Handler {
 // serveCommand verifies a slash command before anything else, answers within Slack's 3 s when the command is
 // quick, and otherwise acknowledges and answers later through response_url.
 func (s *Slack) serveCommand(w http.ResponseWriter, r *http.Request) {
-	body, ok := bot.ReadCappedBody(w, r, maxBodyBytes)
+	body, ok := command.ReadCappedBody(w, r, maxBodyBytes)
 	if !ok {
 		return
 	}

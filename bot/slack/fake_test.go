@@ -22,8 +22,7 @@ import (
 	"time"
 
 	"github.com/paperboy-bot/paperboy/bot/channel"
-
-	"github.com/paperboy-bot/paperboy/bot/paper"
+	"github.com/paperboy-bot/paperboy/bot/testkit"
 
 	"github.com/paperboy-bot/paperboy/bot"
 	"github.com/paperboy-bot/paperboy/bot/store"
@@ -269,14 +268,6 @@ func commandBody(channel, user, text, responseURL string) string {
 	}.Encode()
 }
 
-func testPaper(id, title, abstract string, daysAgo int) paper.Paper {
-	p := paper.Paper{ArxivID: id, Title: title, Abstract: abstract, Authors: []string{"Ada Lovelace", "Alan Turing"},
-		Categories: []string{"cs.LG"}, URL: "https://arxiv.org/abs/" + id, PDFURL: "https://arxiv.org/pdf/" + id,
-		Published: testNow.AddDate(0, 0, -daysAgo), AnnounceType: paper.AnnounceNew, Sources: []string{"arxiv"}}
-	p.Key = paper.KeyOf(p)
-	return p
-}
-
 // newTestStore returns a real store holding a few papers.
 func newTestStore(t *testing.T) *store.Store {
 	t.Helper()
@@ -286,12 +277,7 @@ func newTestStore(t *testing.T) *store.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	papers := []paper.Paper{
-		testPaper("2611.00001", "EEG-based foundation models for sleep staging", "We pretrain a foundation model on EEG recordings.", 1),
-		testPaper("2611.00002", "A survey of EEG decoding", "We survey EEG decoders.", 2),
-		testPaper("2611.00003", "Spiking neural networks on neuromorphic chips", "SNNs are efficient.", 3),
-	}
-	if _, err := st.Ingest(ctx, "arxiv", papers, nil, testNow); err != nil {
+	if _, err := st.Ingest(ctx, "arxiv", testkit.SamplePapers(testNow)[:3], nil, testNow); err != nil {
 		t.Fatal(err)
 	}
 	return st

@@ -16,6 +16,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/paperboy-bot/paperboy/bot"
+	"github.com/paperboy-bot/paperboy/bot/command"
 )
 
 // docsVector is Slack's documented signing example, copied into testdata.
@@ -218,14 +219,14 @@ func TestSlashCommandOverHTTP(t *testing.T) {
 			st := newTestStore(t)
 			for i, step := range steps {
 				t.Run(step.name, func(t *testing.T) {
-					var cmds bot.CommandStore = st
+					var cmds command.Store = st
 					var ss *slowStore
 					if slow {
 						ss = newSlowStore(st)
 						defer ss.release()
 						cmds = ss
 					}
-					s := newTestSlack(t, f, ModeHTTP, &bot.Commander{Store: cmds, Now: func() time.Time { return testNow }}, "UMANAGER")
+					s := newTestSlack(t, f, ModeHTTP, &command.Commander{Store: cmds, Now: func() time.Time { return testNow }}, "UMANAGER")
 					if slow {
 						s.ackBudget = 200 * time.Millisecond // the default 2.5 s is tested below; keep the table quick
 					}
@@ -271,7 +272,7 @@ func TestSlowCommandDefaultBudget(t *testing.T) {
 	f := newFakeSlack(t)
 	ss := newSlowStore(newTestStore(t))
 	defer ss.release()
-	s := newTestSlack(t, f, ModeHTTP, &bot.Commander{Store: ss, Now: func() time.Time { return testNow }})
+	s := newTestSlack(t, f, ModeHTTP, &command.Commander{Store: ss, Now: func() time.Time { return testNow }})
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 	start := time.Now()
@@ -293,7 +294,7 @@ func TestCommandStoreFailure(t *testing.T) {
 	f := newFakeSlack(t)
 	st := newTestStore(t)
 	st.Close() // every query now fails
-	s := newTestSlack(t, f, ModeHTTP, &bot.Commander{Store: st, Now: func() time.Time { return testNow }})
+	s := newTestSlack(t, f, ModeHTTP, &command.Commander{Store: st, Now: func() time.Time { return testNow }})
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 	answer := postCommand(t, srv, commandBody("C1", "U1", "list", f.responseURL("1")))

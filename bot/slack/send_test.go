@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/paperboy-bot/paperboy/bot/channel"
+	"github.com/paperboy-bot/paperboy/bot/testkit"
 
 	"github.com/paperboy-bot/paperboy/bot/paper"
 
@@ -18,7 +19,7 @@ import (
 func slackChannel(id string) channel.Ref { return channel.Ref{Platform: "slack", ID: id} }
 
 func hfPaper() paper.Paper {
-	p := testPaper("2611.01234", `Spiking $\alpha$-Transformers for EEG`, "We propose a spiking transformer. It works.", 1)
+	p := testkit.Paper(testNow, "2611.01234", `Spiking $\alpha$-Transformers for EEG`, "We propose a spiking transformer. It works.", 1)
 	p.Authors = []string{"A. One", "B. Two", "C. Three", "D. Four"}
 	p.Categories = []string{"cs.LG", "q-bio.NC"}
 	p.HasHF, p.Upvotes = true, 42
@@ -113,7 +114,7 @@ func TestSendCard(t *testing.T) {
 
 // hostile is a paper whose every field tries to break out of the card.
 func hostile() paper.Paper {
-	p := testPaper("2611.06666", "<!channel> *Attention* <https://evil.example|arxiv.org>", "", 0)
+	p := testkit.Paper(testNow, "2611.06666", "<!channel> *Attention* <https://evil.example|arxiv.org>", "", 0)
 	var abs strings.Builder
 	for abs.Len() < 20000 {
 		abs.WriteString("a & b <@U0BOSS> <!here> <https://evil.example|click> 𝔸𝕓𝕤 ")
@@ -184,7 +185,7 @@ func TestSendDigest(t *testing.T) {
 			s := newTestSlack(t, f, ModeSocket, nil)
 			msg := bot.Message{Channel: slackChannel("C1"), Digest: true, Title: fmt.Sprintf("%d new papers since Tuesday", n+3), Overflow: 3}
 			for i := range n {
-				p := testPaper(fmt.Sprintf("2611.%05d", i), fmt.Sprintf("Paper %d: %s", i, strings.Repeat("long title words ", 12)), "abstract", 1)
+				p := testkit.Paper(testNow, fmt.Sprintf("2611.%05d", i), fmt.Sprintf("Paper %d: %s", i, strings.Repeat("long title words ", 12)), "abstract", 1)
 				msg.Cards = append(msg.Cards, bot.Card{Paper: p, Matched: []string{"eeg"}})
 			}
 			if _, err := s.Send(context.Background(), msg); err != nil {
@@ -292,7 +293,7 @@ func TestSendErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := testPaper("2611.00001", "A paper", "abstract", 1) // no thumbnail
+			p := testkit.Paper(testNow, "2611.00001", "A paper", "abstract", 1) // no thumbnail
 			_, err = s.Send(context.Background(), bot.Message{Channel: slackChannel("C1"), Cards: []bot.Card{{Paper: p}}})
 			if err == nil {
 				t.Fatal("no error")

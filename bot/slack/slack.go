@@ -24,7 +24,7 @@ const (
 	ModeHTTP   = "http"
 )
 
-// CommandHandler answers /papers commands; *bot.Commander is one.
+// CommandHandler answers /papers commands; *command.Commander is one.
 type CommandHandler interface {
 	Handle(ctx context.Context, req bot.Request) (bot.Reply, error)
 }

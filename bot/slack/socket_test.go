@@ -12,6 +12,7 @@ import (
 	"github.com/slack-go/slack/socketmode"
 
 	"github.com/paperboy-bot/paperboy/bot"
+	"github.com/paperboy-bot/paperboy/bot/command"
 )
 
 // fakeSocket stands in for slack-go's Socket Mode client: script plays what the connection would deliver.
@@ -106,7 +107,7 @@ func TestSocketModeAcksBeforeAnswering(t *testing.T) {
 	f := newFakeSlack(t)
 	ss := newSlowStore(newTestStore(t))
 	defer ss.release()
-	s := newTestSlack(t, f, ModeSocket, &bot.Commander{Store: ss, Now: func() time.Time { return testNow }})
+	s := newTestSlack(t, f, ModeSocket, &command.Commander{Store: ss, Now: func() time.Time { return testNow }})
 	fs := newFakeSocket(func(ctx context.Context, emit func(socketmode.Event) bool) error {
 		emit(socketmode.Event{Type: socketmode.EventTypeConnecting, Data: &slack.ConnectingEvent{Attempt: 1}})
 		emit(socketmode.Event{Type: socketmode.EventTypeConnected, Data: &socketmode.ConnectedEvent{}})
@@ -141,7 +142,7 @@ func TestSocketModeBusy(t *testing.T) {
 	f := newFakeSlack(t)
 	ss := newSlowStore(newTestStore(t))
 	defer ss.release()
-	s := newTestSlack(t, f, ModeSocket, &bot.Commander{Store: ss, Now: func() time.Time { return testNow }})
+	s := newTestSlack(t, f, ModeSocket, &command.Commander{Store: ss, Now: func() time.Time { return testNow }})
 	s.sem = make(chan struct{}, 1)
 	fs := newFakeSocket(func(ctx context.Context, emit func(socketmode.Event) bool) error {
 		emit(slashEvent("env-1", "U1", "list", f.responseURL("1")))
@@ -257,7 +258,7 @@ func TestSocketModeFinishesAnswersOnShutdown(t *testing.T) {
 	f := newFakeSlack(t)
 	ss := newSlowStore(newTestStore(t))
 	defer ss.release()
-	s := newTestSlack(t, f, ModeSocket, &bot.Commander{Store: ss, Now: func() time.Time { return testNow }})
+	s := newTestSlack(t, f, ModeSocket, &command.Commander{Store: ss, Now: func() time.Time { return testNow }})
 	fs := newFakeSocket(func(ctx context.Context, emit func(socketmode.Event) bool) error {
 		emit(slashEvent("env-1", "U1", "list", f.responseURL("1")))
 		return untilDone(ctx)

@@ -37,6 +37,29 @@ CREATE TABLE subscriptions (
 );
 `
 
+// leaseMigration adds a real change counter for subscriptions, bumped by triggers whoever writes (a count of
+// rowids is fooled by SQLite reusing the highest rowid), and a lease per channel, so that one sender at a time
+// delivers to a channel even when several processes share the database.
+const leaseMigration = `
+CREATE TABLE counters (
+	name  TEXT PRIMARY KEY,
+	value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO counters (name, value) VALUES ('subscriptions', 0);
+CREATE TRIGGER subscriptions_count_insert AFTER INSERT ON subscriptions BEGIN
+	UPDATE counters SET value = value + 1 WHERE name = 'subscriptions';
+END;
+CREATE TRIGGER subscriptions_count_delete AFTER DELETE ON subscriptions BEGIN
+	UPDATE counters SET value = value + 1 WHERE name = 'subscriptions';
+END;
+CREATE TRIGGER subscriptions_count_update AFTER UPDATE ON subscriptions BEGIN
+	UPDATE counters SET value = value + 1 WHERE name = 'subscriptions';
+END;
+
+ALTER TABLE channels ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE channels ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+`
+
 func ensureChannel(ctx context.Context, tx *sql.Tx, ref channel.Ref, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO channels (platform, id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`,
 		ref.Platform, ref.ID, now.UnixNano())
@@ -139,15 +162,40 @@ func (s *Store) AllSubscriptions(ctx context.Context) ([]channel.Subscription, e
 	return subs, nil
 }
 
-// SubscriptionsVersion changes whenever a subscription is added or removed, by this process or another (a
-// `paperboy cmd` next to a running bot), so the engine knows when to recompile its matcher.
-func (s *Store) SubscriptionsVersion(ctx context.Context) (string, error) {
-	var n int64
-	var sum, maxID sql.NullInt64
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*), sum(id), max(id) FROM subscriptions`).Scan(&n, &sum, &maxID); err != nil {
-		return "", fmt.Errorf("subscriptions version: %w", err)
+// SubscriptionsVersion changes whenever a subscription is added, removed or changed, by this process or another
+// (a `paperboy cmd` next to a running bot), so the router knows when to recompile its matcher.
+func (s *Store) SubscriptionsVersion(ctx context.Context) (int64, error) {
+	var v int64
+	if err := s.r.QueryRowContext(ctx, `SELECT value FROM counters WHERE name = 'subscriptions'`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("subscriptions version: %w", err)
 	}
-	return fmt.Sprintf("%d:%d:%d", n, sum.Int64, maxID.Int64), nil
+	return v, nil
+}
+
+// Claim leases ch to owner until at+ttl unless another owner holds a lease that has not expired at at, and
+// reports whether owner holds it now.
+func (s *Store) Claim(ctx context.Context, ch channel.Ref, owner string, at time.Time, ttl time.Duration) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `INSERT INTO channels (platform, id, created_at, lease_owner, lease_until) VALUES (?1, ?2, ?3, ?4, ?5)
+		ON CONFLICT (platform, id) DO UPDATE SET lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
+		WHERE channels.lease_owner IN ('', excluded.lease_owner) OR channels.lease_until <= ?3`,
+		ch.Platform, ch.ID, at.UnixNano(), owner, at.Add(ttl).UnixNano())
+	if err != nil {
+		return false, fmt.Errorf("claim %s: %w", ch, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("claim %s: %w", ch, err)
+	}
+	return n == 1, nil
+}
+
+// Release gives up owner's lease on ch, if it holds one.
+func (s *Store) Release(ctx context.Context, ch channel.Ref, owner string) error {
+	if _, err := s.w.ExecContext(ctx, `UPDATE channels SET lease_owner = '', lease_until = 0
+		WHERE platform = ? AND id = ? AND lease_owner = ?`, ch.Platform, ch.ID, owner); err != nil {
+		return fmt.Errorf("release %s: %w", ch, err)
+	}
+	return nil
 }
 
 // Channel returns ch's settings; a channel never configured is instant.
@@ -179,13 +227,13 @@ func (s *Store) BlockedChannels(ctx context.Context) ([]channel.Channel, error) 
 	return out, rows.Err()
 }
 
-// SetChannelMode stores c's mode and digest time.
-func (s *Store) SetChannelMode(ctx context.Context, c channel.Channel) error {
+// SetChannelMode stores c's mode and digest time; at is when, should the channel be new.
+func (s *Store) SetChannelMode(ctx context.Context, c channel.Channel, at time.Time) error {
 	_, err := s.w.ExecContext(ctx, `INSERT INTO channels (platform, id, mode, digest_at, digest_tz, created_at) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (platform, id) DO UPDATE SET mode = excluded.mode, digest_at = excluded.digest_at, digest_tz = excluded.digest_tz,
 			-- Switching into digest mode restarts the digest clock, so an old digest time cannot fire at once.
 			last_digest_at = CASE WHEN channels.mode <> excluded.mode THEN NULL ELSE channels.last_digest_at END`,
-		c.Ref.Platform, c.Ref.ID, c.Mode, c.DigestAt, c.DigestTZ, time.Now().UnixNano())
+		c.Ref.Platform, c.Ref.ID, c.Mode, c.DigestAt, c.DigestTZ, at.UnixNano())
 	if err != nil {
 		return fmt.Errorf("set mode of %s: %w", c.Ref, err)
 	}
@@ -193,12 +241,11 @@ func (s *Store) SetChannelMode(ctx context.Context, c channel.Channel) error {
 }
 
 // SyncConfigChannels makes the configuration-managed subscriptions match chans, in one transaction: missing ones
-// are added, ones no longer configured are removed. Subscriptions added by commands are left alone; a configured
+// are added, ones no longer configured are removed; now is when new ones are added. Subscriptions added by commands are left alone; a configured
 // query that a command already added becomes configuration-managed.
-func (s *Store) SyncConfigChannels(ctx context.Context, chans []channel.ConfigChannel) error {
-	now := time.Now()
+func (s *Store) SyncConfigChannels(ctx context.Context, chans []channel.ConfigChannel, now time.Time) error {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS keep (platform TEXT, channel_id TEXT, canonical TEXT)`); err != nil {
+		if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS keep (platform TEXT, channel_id TEXT, canonical TEXT, PRIMARY KEY (platform, channel_id, canonical)) WITHOUT ROWID`); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM temp.keep`); err != nil {
@@ -215,7 +262,7 @@ func (s *Store) SyncConfigChannels(ctx context.Context, chans []channel.ConfigCh
 					ch.Ref.Platform, ch.Ref.ID, sub.Query, sub.Canonical, now.UnixNano()); err != nil {
 					return err
 				}
-				if _, err := tx.ExecContext(ctx, `INSERT INTO temp.keep VALUES (?, ?, ?)`, ch.Ref.Platform, ch.Ref.ID, sub.Canonical); err != nil {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO temp.keep VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, ch.Ref.Platform, ch.Ref.ID, sub.Canonical); err != nil {
 					return err
 				}
 			}

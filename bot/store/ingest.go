@@ -20,6 +20,19 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
+// errorText is err's text for storage, cut on a character boundary to maxErrorLen bytes.
+func errorText(err error) string {
+	msg := err.Error()
+	if len(msg) <= maxErrorLen {
+		return msg
+	}
+	cut := maxErrorLen
+	for cut > 0 && !utf8.RuneStart(msg[cut]) {
+		cut--
+	}
+	return msg[:cut] + "…"
+}
+
 // maxErrorLen caps a stored poll error: errors can embed whole response bodies.
 const maxErrorLen = 1000
 
@@ -508,14 +521,7 @@ func (s *Store) RecordPollError(ctx context.Context, source string, pollErr erro
 	if pollErr == nil {
 		return fmt.Errorf("record poll error of %s: nil error", source)
 	}
-	msg := pollErr.Error()
-	if len(msg) > maxErrorLen {
-		cut := maxErrorLen
-		for cut > 0 && !utf8.RuneStart(msg[cut]) {
-			cut--
-		}
-		msg = msg[:cut] + "…"
-	}
+	msg := errorText(pollErr)
 	if _, err := s.w.ExecContext(ctx, `
 INSERT INTO source_state (source, last_poll, last_error, last_error_at, polls, failures, consecutive_failures)
 VALUES (?1, ?2, ?3, ?2, 1, 1, 1)

@@ -97,6 +97,8 @@ CREATE TABLE source_state (
 		channelsMigration,
 		// 3: the outbox, and channel delivery state (outbox.go).
 		outboxMigration,
+		// 4: a subscription change counter and per-channel delivery leases (channels.go).
+		leaseMigration,
 	}
 }
 

@@ -164,12 +164,8 @@ func (s *Store) MarkSent(ctx context.Context, ids []int64, messageID string, at 
 
 // MarkFailed sets rows ids aside after the platform rejected their message as malformed.
 func (s *Store) MarkFailed(ctx context.Context, ids []int64, sendErr error) error {
-	msg := sendErr.Error()
-	if len(msg) > maxErrorLen {
-		msg = msg[:maxErrorLen]
-	}
 	return s.updateRows(ctx, ids, `UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?2
-		WHERE id IN (SELECT value FROM json_each(?1))`, msg)
+		WHERE id IN (SELECT value FROM json_each(?1))`, errorText(sendErr))
 }
 
 // MarkOverflow moves pending rows ids to the channel's next digest.
@@ -179,11 +175,7 @@ func (s *Store) MarkOverflow(ctx context.Context, ids []int64) error {
 
 // RecordAttempt notes a failed send of rows ids.
 func (s *Store) RecordAttempt(ctx context.Context, ids []int64, sendErr error) error {
-	msg := sendErr.Error()
-	if len(msg) > maxErrorLen {
-		msg = msg[:maxErrorLen]
-	}
-	return s.updateRows(ctx, ids, `UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE id IN (SELECT value FROM json_each(?1))`, msg)
+	return s.updateRows(ctx, ids, `UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE id IN (SELECT value FROM json_each(?1))`, errorText(sendErr))
 }
 
 func (s *Store) updateRows(ctx context.Context, ids []int64, query string, args ...any) error {

@@ -10,17 +10,17 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 
+	"github.com/paperboy-bot/paperboy/bot/app"
 	"github.com/paperboy-bot/paperboy/bot/channel"
 	"github.com/paperboy-bot/paperboy/bot/paper"
 
 	"github.com/paperboy-bot/paperboy/bot"
-	"github.com/paperboy-bot/paperboy/bot/console"
 	"github.com/paperboy-bot/paperboy/bot/discord"
-	"github.com/paperboy-bot/paperboy/bot/slack"
 	"github.com/paperboy-bot/paperboy/filters"
 )
 
@@ -66,7 +66,7 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "version", "--version", "-version":
-		fmt.Fprintln(stdout, "paperboy", bot.Version())
+		fmt.Fprintln(stdout, "paperboy", app.Version())
 		return 0
 	case "discord":
 		return discordCmd(rest, stdout, stderr)
@@ -98,7 +98,7 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		return 2
 	}
-	cfg, err := bot.LoadConfig(*configPath)
+	cfg, err := app.LoadConfig(*configPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "paperboy: invalid configuration:\n%v\n", err)
 		return 1
@@ -107,8 +107,9 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stdout, "%s: ok (%d sources)\n", *configPath, len(cfg.Sources))
 		return 0
 	}
-	logger := bot.NewLogger(cfg.Log, stderr)
-	app, err := bot.NewApp(ctx, cfg, logger)
+	logger := app.NewLogger(cfg.Log, stderr)
+	// Look-ups and commands need no platform.
+	a, err := app.New(ctx, cfg, logger, app.Options{Platforms: cmd == "run" || cmd == "poll", Stdout: stdout})
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0 // asked to stop while starting: a clean stop, not a failure
@@ -116,97 +117,25 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "paperboy: %v\n", err)
 		return 1
 	}
-	defer app.Close()
-	if cmd == "run" || cmd == "poll" { // look-ups and commands need no platform
-		if err := addPlatforms(app, cfg, stdout); err != nil {
-			fmt.Fprintf(stderr, "paperboy: %v\n", err)
-			return 1
-		}
-	}
+	defer a.Close()
 
 	switch cmd {
 	case "poll":
 		if !*once {
-			return runLoop(ctx, app, stderr)
+			return runLoop(ctx, a, stderr)
 		}
-		return pollOnce(ctx, app, stdout)
+		return pollOnce(ctx, a, stdout)
 	case "search":
 		if *limit <= 0 {
 			fmt.Fprintln(stderr, "paperboy search: --limit must be positive")
 			return 2
 		}
-		return search(ctx, app, strings.Join(fs.Args(), " "), *limit, *asJSON, stdout, stderr)
+		return search(ctx, a, strings.Join(fs.Args(), " "), *limit, *asJSON, stdout, stderr)
 	case "cmd":
-		return command(ctx, app, *channel, *user, *manager, strings.Join(fs.Args(), " "), stdout, stderr)
+		return command(ctx, a, *channel, *user, *manager, strings.Join(fs.Args(), " "), stdout, stderr)
 	default: // run
-		return runLoop(ctx, app, stderr)
+		return runLoop(ctx, a, stderr)
 	}
-}
-
-// addPlatforms sets up the delivery platforms. The console is always there: it is how the bot runs out of the
-// box, and a console channel in the config is a way to watch what a subscription would post.
-func addPlatforms(app *bot.App, cfg *bot.Config, stdout io.Writer) error {
-	var out io.Writer = stdout
-	var closer io.Closer
-	if cfg.Console.Output != "" {
-		f, err := console.Open(cfg.Console.Output)
-		if err != nil {
-			return fmt.Errorf("console output: %w", err)
-		}
-		out, closer = f, f
-	}
-	con, err := console.New(console.Options{Format: cfg.Console.Format, Output: out})
-	if err != nil {
-		return fmt.Errorf("console: %w", err)
-	}
-	app.AddPlatform(con, closer)
-
-	if err := addSlack(app, cfg); err != nil {
-		return err
-	}
-	token, err := bot.Secret("DISCORD_BOT_TOKEN")
-	if err != nil {
-		return err
-	}
-	if token != "" {
-		d, err := discord.New(discord.Options{
-			Token: token, Mode: cfg.Discord.Mode, Listen: cfg.Discord.Listen, PublicKey: cfg.Discord.PublicKey,
-			ApplicationID: cfg.Discord.ApplicationID, GuildID: cfg.Discord.GuildID, APIURL: cfg.Discord.APIURL,
-			Commands: app.Commander, Subscriptions: app.Store, Logger: app.Logger,
-		})
-		if err != nil {
-			return fmt.Errorf("discord: %w", err)
-		}
-		app.AddPlatform(d, nil)
-		app.AddService(d.Run)
-	}
-	return nil
-}
-
-// addSlack adds the Slack platform and its command transport when SLACK_BOT_TOKEN is set.
-func addSlack(app *bot.App, cfg *bot.Config) error {
-	var tokens [3]string
-	for i, name := range []string{"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"} {
-		v, err := bot.Secret(name)
-		if err != nil {
-			return err
-		}
-		tokens[i] = v
-	}
-	if tokens[0] == "" {
-		return nil
-	}
-	s, err := slack.New(slack.Options{
-		BotToken: tokens[0], AppToken: tokens[1], SigningSecret: tokens[2],
-		Mode: cfg.Slack.Mode, Listen: cfg.Slack.Listen, Managers: cfg.Slack.Managers, APIURL: cfg.Slack.APIURL,
-		Commands: app.Commander, Logger: app.Logger,
-	})
-	if err != nil {
-		return fmt.Errorf("slack: %w", err)
-	}
-	app.AddPlatform(s, nil)
-	app.AddService(s.Run)
-	return nil
 }
 
 // discordCmd runs "paperboy discord invite".
@@ -225,7 +154,7 @@ func discordCmd(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
-	cfg, err := bot.LoadConfig(*configPath)
+	cfg, err := app.LoadConfig(*configPath)
 	if err != nil {
 		fmt.Fprintf(stderr, "paperboy: invalid configuration:\n%v\n", err)
 		return 1
@@ -238,19 +167,19 @@ func discordCmd(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-func runLoop(ctx context.Context, app *bot.App, stderr io.Writer) int {
-	app.Logger.Info("paperboy starting", "version", bot.Version(), "store", app.Config.Store.Path,
-		"sources", len(app.Config.Sources), "channels", len(app.Config.Channels))
-	if err := app.Run(ctx); err != nil {
+func runLoop(ctx context.Context, a *app.App, stderr io.Writer) int {
+	a.Logger.Info("paperboy starting", "version", app.Version(), "store", a.Config.Store.Path,
+		"sources", len(a.Config.Sources), "channels", len(a.Config.Channels))
+	if err := a.Run(ctx); err != nil {
 		fmt.Fprintf(stderr, "paperboy: %v\n", err)
 		return 1
 	}
-	app.Logger.Info("paperboy stopped")
+	a.Logger.Info("paperboy stopped")
 	return 0
 }
 
-func pollOnce(ctx context.Context, app *bot.App, stdout io.Writer) int {
-	reps := app.PollAll(ctx)
+func pollOnce(ctx context.Context, a *app.App, stdout io.Writer) int {
+	reps := a.PollAll(ctx)
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SOURCE\tFETCHED\tNEW\tUPDATED\tNOT MODIFIED\tERROR")
 	code := 0
@@ -266,12 +195,12 @@ func pollOnce(ctx context.Context, app *bot.App, stdout io.Writer) int {
 	return code
 }
 
-func search(ctx context.Context, app *bot.App, query string, limit int, asJSON bool, stdout, stderr io.Writer) int {
+func search(ctx context.Context, a *app.App, query string, limit int, asJSON bool, stdout, stderr io.Writer) int {
 	if strings.TrimSpace(query) == "" {
 		fmt.Fprintln(stderr, "paperboy search: give a query, e.g. paperboy search eeg transformer")
 		return 2
 	}
-	cards, err := app.Search(ctx, query, limit)
+	cards, err := a.Search(ctx, query, limit)
 	var syn *filters.SyntaxError
 	if errors.As(err, &syn) {
 		fmt.Fprintf(stderr, "paperboy search: invalid query: %v\n", err)
@@ -308,13 +237,16 @@ type searchResult struct {
 	Matched []string `json:"matched"`
 }
 
-func command(ctx context.Context, app *bot.App, chanArg, user string, manager bool, text string, stdout, stderr io.Writer) int {
+func command(ctx context.Context, a *app.App, chanArg, user string, manager bool, text string, stdout, stderr io.Writer) int {
 	ref, err := channel.ParseRef(chanArg)
+	if err == nil && !slices.Contains(app.PlatformNames(), ref.Platform) {
+		err = fmt.Errorf("channel %q: unknown platform %q (want %s)", chanArg, ref.Platform, strings.Join(app.PlatformNames(), ", "))
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "paperboy cmd: --channel: %v\n", err)
 		return 2
 	}
-	reply, err := app.Commander.Handle(ctx, bot.Request{Channel: ref, User: user, CanManage: manager, Text: text})
+	reply, err := a.Commander.Handle(ctx, bot.Request{Channel: ref, User: user, CanManage: manager, Text: text})
 	if err != nil {
 		fmt.Fprintf(stderr, "paperboy cmd: %v\n", err)
 		return 1

@@ -1,4 +1,4 @@
-package bot
+package ingest
 
 import (
 	"context"
@@ -13,12 +13,16 @@ import (
 	"github.com/paperboy-bot/paperboy/sources"
 )
 
-// PaperStore is what the poller needs from the store.
-type PaperStore interface {
+// StateStore is where the poller keeps each source's conditional-GET validators and health.
+type StateStore interface {
 	Validators(ctx context.Context, source string) (map[string]paper.Validators, error)
-	Ingest(ctx context.Context, source string, papers []paper.Paper, validators map[string]paper.Validators, at time.Time) (paper.IngestResult, error)
 	RecordPollError(ctx context.Context, source string, pollErr error, at time.Time) error
 	RecordNotModified(ctx context.Context, source string, at time.Time) error
+}
+
+// Sink stores one poll's papers together with the validators that produced them, in one transaction.
+type Sink interface {
+	Ingest(ctx context.Context, source string, papers []paper.Paper, validators map[string]paper.Validators, at time.Time) (paper.IngestResult, error)
 }
 
 // PollReport is the outcome of one poll of one source.
@@ -43,7 +47,8 @@ type ScheduledSource struct {
 // Poller polls sources and ingests what they deliver. Each poll's papers and the source's new conditional-GET
 // validators are stored in one transaction, so a crash can never advance an ETag past papers that were not stored.
 type Poller struct {
-	Store   PaperStore
+	State   StateStore
+	Sink    Sink
 	Sources []ScheduledSource
 	Logger  *slog.Logger
 	// Now and Sleep are the clock; tests replace them. Sleep returns ctx.Err() if ctx ends first.
@@ -63,12 +68,12 @@ func (p *Poller) PollOnce(ctx context.Context, src sources.Source) PollReport {
 	fail := func(err error) PollReport {
 		rep.Err = err
 		// Recording the failure must not hide it; a store error is logged, the poll error returned.
-		if rerr := p.Store.RecordPollError(ctx, src.Name(), err, p.now()); rerr != nil && ctx.Err() == nil {
+		if rerr := p.State.RecordPollError(ctx, src.Name(), err, p.now()); rerr != nil && ctx.Err() == nil {
 			p.logger().Error("record poll error", "source", src.Name(), "err", rerr)
 		}
 		return rep
 	}
-	prev, err := p.Store.Validators(ctx, src.Name())
+	prev, err := p.State.Validators(ctx, src.Name())
 	if err != nil {
 		return fail(fmt.Errorf("load validators of %s: %w", src.Name(), err))
 	}
@@ -80,12 +85,12 @@ func (p *Poller) PollOnce(ctx context.Context, src sources.Source) PollReport {
 	rep.Fetched = len(res.Papers)
 	if res.NotModified {
 		rep.NotModified = true
-		if err := p.Store.RecordNotModified(ctx, src.Name(), p.now()); err != nil {
+		if err := p.State.RecordNotModified(ctx, src.Name(), p.now()); err != nil {
 			return fail(fmt.Errorf("record not-modified of %s: %w", src.Name(), err))
 		}
 		return rep
 	}
-	ir, err := p.Store.Ingest(ctx, src.Name(), res.Papers, res.Validators, p.now())
+	ir, err := p.Sink.Ingest(ctx, src.Name(), res.Papers, res.Validators, p.now())
 	if err != nil {
 		return fail(fmt.Errorf("ingest %s: %w", src.Name(), err))
 	}

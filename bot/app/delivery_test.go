@@ -1,4 +1,4 @@
-package bot
+package app
 
 import (
 	"context"
@@ -11,7 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot"
 	"github.com/paperboy-bot/paperboy/bot/channel"
+	"github.com/paperboy-bot/paperboy/bot/command"
+	"github.com/paperboy-bot/paperboy/bot/delivery"
+	"github.com/paperboy-bot/paperboy/bot/ingest"
+	"github.com/paperboy-bot/paperboy/bot/testkit"
 
 	"github.com/paperboy-bot/paperboy/bot/paper"
 
@@ -26,13 +31,13 @@ import (
 type fakePlatform struct {
 	mu    sync.Mutex
 	calls int
-	sent  []Message
-	fail  func(call int, msg Message) error
+	sent  []bot.Message
+	fail  func(call int, msg bot.Message) error
 }
 
 func (f *fakePlatform) Name() string { return "slack" }
 
-func (f *fakePlatform) Send(_ context.Context, msg Message) (string, error) {
+func (f *fakePlatform) Send(_ context.Context, msg bot.Message) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
@@ -60,45 +65,27 @@ func (f *fakePlatform) keys(ch channel.Ref) []string {
 	return out
 }
 
-func (f *fakePlatform) messages() []Message {
+func (f *fakePlatform) messages() []bot.Message {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return slices.Clone(f.sent)
 }
 
-// clock is a settable fake clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *clock) Add(d time.Duration) { c.Set(c.Now().Add(d)) }
-
 type engineFixture struct {
-	t     *testing.T
-	path  string
-	st    *store.Store
-	eng   *Engine
-	plat  *fakePlatform
-	clock *clock
+	t      *testing.T
+	path   string
+	st     *store.Store
+	router *ingest.Router
+	ing    *ingest.Ingester
+	eng    *delivery.Sender
+	plat   *fakePlatform
+	clock  *testkit.Clock
 }
 
 func newEngineFixture(t *testing.T) *engineFixture {
 	t.Helper()
 	f := &engineFixture{t: t, path: filepath.Join(t.TempDir(), "paperboy.db"), plat: &fakePlatform{},
-		clock: &clock{t: time.Date(2026, 3, 27, 12, 0, 0, 0, time.UTC)}}
+		clock: testkit.NewClock(time.Date(2026, 3, 27, 12, 0, 0, 0, time.UTC))}
 	f.open()
 	return f
 }
@@ -115,11 +102,29 @@ func (f *engineFixture) open() {
 	}
 	f.t.Cleanup(func() { st.Close() })
 	f.st = st
-	f.eng = &Engine{Store: st, Platforms: map[string]Platform{"slack": f.plat}, Now: f.clock.Now,
-		Limits:  map[string]PlatformLimits{"slack": {PerChannel: rate.Inf, Global: rate.Inf}},
-		Backoff: sources.Backoff{Base: time.Minute, Max: time.Hour, Rand: func() float64 { return 1 }}}
-	if err := f.eng.LoadSubscriptions(context.Background()); err != nil {
+	f.newSender()
+	f.router = ingest.NewRouter(st, nil)
+	f.ing = ingest.NewIngester(st, f.router, nil, f.eng.Enqueued)
+	if err := f.router.Load(context.Background()); err != nil {
 		f.t.Fatal(err)
+	}
+}
+
+// newSender builds the sender on the current store, with the fixture's options changed by tune.
+func (f *engineFixture) newSender(tune ...func(o *delivery.Options)) {
+	f.t.Helper()
+	o := delivery.Options{Store: f.st, Owner: "test", Platforms: map[string]bot.Platform{"slack": f.plat},
+		Now: f.clock.Now, Limits: map[string]delivery.Limits{"slack": {PerChannel: rate.Inf, Global: rate.Inf}},
+		Backoff: sources.Backoff{Base: time.Minute, Max: time.Hour, Rand: func() float64 { return 1 }}}
+	for _, fn := range tune {
+		fn(&o)
+	}
+	var err error
+	if f.eng, err = delivery.NewSender(o); err != nil {
+		f.t.Fatal(err)
+	}
+	if f.router != nil {
+		f.ing = ingest.NewIngester(f.st, f.router, nil, f.eng.Enqueued)
 	}
 }
 
@@ -132,14 +137,14 @@ func (f *engineFixture) subscribe(ch channel.Ref, query string) {
 	if _, err := f.st.AddSubscription(context.Background(), channel.Subscription{Channel: ch, Query: query, Canonical: q.String(), AddedAt: f.clock.Now()}); err != nil {
 		f.t.Fatal(err)
 	}
-	if err := f.eng.ReloadChannel(context.Background(), ch); err != nil {
+	if err := f.router.ReloadChannel(context.Background(), ch); err != nil {
 		f.t.Fatal(err)
 	}
 }
 
 func (f *engineFixture) ingest(source string, ps ...paper.Paper) paper.IngestResult {
 	f.t.Helper()
-	res, err := f.eng.Ingest(context.Background(), source, ps, nil, f.clock.Now())
+	res, err := f.ing.Ingest(context.Background(), source, ps, nil, f.clock.Now())
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -244,10 +249,10 @@ func TestDeliveryOrderAndFaults(t *testing.T) {
 	t.Run("429 is waited out, nothing sent before Retry-After, then everything once", func(t *testing.T) {
 		f := newEngineFixture(t)
 		var callTimes []time.Time
-		f.plat.fail = func(call int, _ Message) error {
+		f.plat.fail = func(call int, _ bot.Message) error {
 			callTimes = append(callTimes, f.clock.Now())
 			if call == 2 {
-				return &RateLimitError{RetryAfter: 30 * time.Second}
+				return &bot.RateLimitError{RetryAfter: 30 * time.Second}
 			}
 			return nil
 		}
@@ -270,7 +275,7 @@ func TestDeliveryOrderAndFaults(t *testing.T) {
 	t.Run("platform down for a while gets everything in order when it returns", func(t *testing.T) {
 		f := newEngineFixture(t)
 		down := true
-		f.plat.fail = func(int, Message) error {
+		f.plat.fail = func(int, bot.Message) error {
 			if down {
 				return errors.New("502 bad gateway")
 			}
@@ -300,9 +305,9 @@ func TestDeliveryOrderAndFaults(t *testing.T) {
 	t.Run("a channel the bot lost stops, keeps its papers, and resumes after a command", func(t *testing.T) {
 		f := newEngineFixture(t)
 		gone := true
-		f.plat.fail = func(_ int, m Message) error {
+		f.plat.fail = func(_ int, m bot.Message) error {
 			if gone && m.Channel == chA {
-				return &PermanentError{Reason: "channel_not_found"}
+				return &bot.PermanentError{Reason: "channel_not_found"}
 			}
 			return nil
 		}
@@ -318,13 +323,13 @@ func TestDeliveryOrderAndFaults(t *testing.T) {
 		if got := f.plat.keys(chB); !slices.Equal(got, wantOrder(2)) {
 			t.Errorf("channel B got %v", got)
 		}
-		c := &Commander{Store: f.st, Now: f.clock.Now}
-		r, err := c.Handle(context.Background(), Request{Channel: channel.Ref{Platform: "slack", ID: "CB"}, Text: "sources"})
+		c := &command.Commander{Store: f.st, Now: f.clock.Now}
+		r, err := c.Handle(context.Background(), bot.Request{Channel: channel.Ref{Platform: "slack", ID: "CB"}, Text: "sources"})
 		if err != nil || !strings.Contains(strings.Join(r.Text, "\n"), "1 channel cannot receive posts") {
 			t.Errorf("status does not say channel A is stopped: %q %v", r.Text, err)
 		}
 		gone = false
-		if _, err := c.Handle(context.Background(), Request{Channel: chA, Text: "help"}); err != nil {
+		if _, err := c.Handle(context.Background(), bot.Request{Channel: chA, Text: "help"}); err != nil {
 			t.Fatal(err)
 		}
 		f.deliver()
@@ -338,9 +343,9 @@ func TestDeliveryOrderAndFaults(t *testing.T) {
 // the channel's next papers go out; it is neither retried forever nor does it stop the channel.
 func TestRejectedMessageDoesNotBlockTheChannel(t *testing.T) {
 	f := newEngineFixture(t)
-	f.plat.fail = func(_ int, m Message) error {
+	f.plat.fail = func(_ int, m bot.Message) error {
 		if m.Cards[0].Paper.Key == "arxiv:2603.40001" {
-			return fmt.Errorf("post: %w: invalid_blocks", ErrRejected)
+			return fmt.Errorf("post: %w: invalid_blocks", bot.ErrRejected)
 		}
 		return nil
 	}
@@ -370,16 +375,16 @@ func TestRejectedMessageDoesNotBlockTheChannel(t *testing.T) {
 // refused one is set aside.
 func TestRejectedDigestIsSplit(t *testing.T) {
 	f := newEngineFixture(t)
-	f.plat.fail = func(_ int, m Message) error {
+	f.plat.fail = func(_ int, m bot.Message) error {
 		for _, c := range m.Cards {
 			if c.Paper.Key == "arxiv:2603.70003" {
-				return fmt.Errorf("post: %w: msg_too_long", ErrRejected)
+				return fmt.Errorf("post: %w: msg_too_long", bot.ErrRejected)
 			}
 		}
 		return nil
 	}
 	f.subscribe(chA, "eeg")
-	if err := f.st.SetChannelMode(context.Background(), channel.Channel{Ref: chA, Mode: channel.ModeDigest, DigestAt: "09:00", DigestTZ: "UTC"}); err != nil {
+	if err := f.st.SetChannelMode(context.Background(), channel.Channel{Ref: chA, Mode: channel.ModeDigest, DigestAt: "09:00", DigestTZ: "UTC"}, f.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	var batch []paper.Paper
@@ -410,10 +415,10 @@ func TestDigest(t *testing.T) {
 	f.clock.Set(time.Date(2026, 3, 27, 10, 0, 0, 0, berlin))
 	f.subscribe(chA, "eeg")
 	f.subscribe(chA, "transformer")
-	if err := f.st.SetChannelMode(context.Background(), channel.Channel{Ref: chA, Mode: channel.ModeDigest, DigestAt: "09:00", DigestTZ: "Europe/Berlin"}); err != nil {
+	if err := f.st.SetChannelMode(context.Background(), channel.Channel{Ref: chA, Mode: channel.ModeDigest, DigestAt: "09:00", DigestTZ: "Europe/Berlin"}, f.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	f.eng.DigestCards = 2
+	f.newSender(func(o *delivery.Options) { o.DigestCards = 2 })
 	f.deliver() // starts the digest clock
 
 	weak := arxivPaper("2603.10001", 1, paper.AnnounceNew, []string{"cs.LG"}, "EEG only")
@@ -460,8 +465,7 @@ func TestDigest(t *testing.T) {
 
 func TestHourlyBudgetOverflowsIntoDigest(t *testing.T) {
 	f := newEngineFixture(t)
-	f.eng.HourlyBudget = 3
-	f.eng.DigestCards = 5
+	f.newSender(func(o *delivery.Options) { o.HourlyBudget, o.DigestCards = 3, 5 })
 	f.subscribe(chA, "eeg")
 	var batch []paper.Paper
 	for i := range 10 {
@@ -495,8 +499,8 @@ func TestBackfill(t *testing.T) {
 		arxivPaper("2603.30001", 1, paper.AnnounceNew, []string{"cs.LG"}, "EEG one"),
 		arxivPaper("2603.30002", 1, paper.AnnounceNew, []string{"cs.LG"}, "EEG two"))
 	f.subscribe(chA, "eeg")
-	c := &Commander{Store: f.st, Now: f.clock.Now}
-	req := Request{Channel: chA, CanManage: true, Text: "backfill 7"}
+	c := &command.Commander{Store: f.st, Now: f.clock.Now}
+	req := bot.Request{Channel: chA, CanManage: true, Text: "backfill 7"}
 	r, err := c.Handle(context.Background(), req)
 	if err != nil || !strings.Contains(strings.Join(r.Text, " "), "2 matching papers") {
 		t.Fatalf("backfill reply %q %v", r.Text, err)
@@ -509,7 +513,7 @@ func TestBackfill(t *testing.T) {
 	if r, _ := c.Handle(context.Background(), req); !strings.Contains(strings.Join(r.Text, " "), "already posted") {
 		t.Errorf("second backfill: %q", r.Text)
 	}
-	if r, _ := c.Handle(context.Background(), Request{Channel: chA, Text: "backfill 7"}); !strings.Contains(strings.Join(r.Text, " "), "manage") {
+	if r, _ := c.Handle(context.Background(), bot.Request{Channel: chA, Text: "backfill 7"}); !strings.Contains(strings.Join(r.Text, " "), "manage") {
 		t.Errorf("non-manager backfill: %q", r.Text)
 	}
 }
@@ -520,7 +524,7 @@ func TestDigestAfterQuietDays(t *testing.T) {
 	f := newEngineFixture(t)
 	f.clock.Set(time.Date(2026, 3, 24, 8, 0, 0, 0, time.UTC)) // Tuesday
 	f.subscribe(chA, "eeg")
-	if err := f.st.SetChannelMode(context.Background(), channel.Channel{Ref: chA, Mode: channel.ModeDigest, DigestAt: "09:00", DigestTZ: "UTC"}); err != nil {
+	if err := f.st.SetChannelMode(context.Background(), channel.Channel{Ref: chA, Mode: channel.ModeDigest, DigestAt: "09:00", DigestTZ: "UTC"}, f.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	f.ingest("arxiv", arxivPaper("2603.50001", 1, paper.AnnounceNew, []string{"cs.LG"}, "EEG on Tuesday"))

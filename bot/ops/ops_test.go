@@ -1,4 +1,4 @@
-package bot
+package ops
 
 import (
 	"io"
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/delivery"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -92,7 +93,7 @@ func TestHealthz(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := &fakeClock{now: start}
 			h := NewHealth(tt.maxSilence, clock.Now)
-			srv := NewOpsHandler(NewMetrics(nil), h)
+			srv := NewHandler(NewMetrics(nil), h)
 			for i, s := range tt.steps {
 				if s.poll > 0 {
 					h.PollSucceeded(start.Add(s.poll))
@@ -108,11 +109,11 @@ func TestHealthz(t *testing.T) {
 }
 
 func TestHealthzNilHealth(t *testing.T) {
-	code, body := get(t, NewOpsHandler(nil, nil), "/healthz")
+	code, body := get(t, NewHandler(nil, nil), "/healthz")
 	if code != http.StatusOK || body != "ok\n" {
 		t.Errorf("got %d %q, want 200 ok", code, body)
 	}
-	if code, _ := get(t, NewOpsHandler(nil, nil), "/metrics"); code != http.StatusNotFound {
+	if code, _ := get(t, NewHandler(nil, nil), "/metrics"); code != http.StatusNotFound {
 		t.Errorf("/metrics without Metrics: got %d, want 404", code)
 	}
 }
@@ -128,11 +129,11 @@ func TestMetricsExposition(t *testing.T) {
 	m.PapersIngested("arxiv-cs", 0)
 	m.Matches(2)
 	m.Delivered("slack", 90*time.Second, -time.Second)
-	m.DeliveryError("discord", DeliveryRateLimited)
+	m.DeliveryError("discord", delivery.ErrorRateLimited)
 	m.InitSource("rss")
 	m.InitPlatform("console")
 
-	code, body := get(t, NewOpsHandler(m, NewHealth(time.Hour, nil)), "/metrics")
+	code, body := get(t, NewHandler(m, NewHealth(time.Hour, nil)), "/metrics")
 	if code != http.StatusOK {
 		t.Fatalf("/metrics: %d\n%s", code, body)
 	}
@@ -174,14 +175,14 @@ func TestMetricsOwnRegistry(t *testing.T) {
 		want string
 	}{{"a", a, "paperboy_matches_total 1\n"}, {"b", b, "paperboy_matches_total 5\n"}} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, body := get(t, NewOpsHandler(tt.m, nil), "/metrics")
+			_, body := get(t, NewHandler(tt.m, nil), "/metrics")
 			if !strings.Contains(body, tt.want) {
 				t.Errorf("/metrics lacks %q", tt.want)
 			}
 		})
 	}
 	t.Run("no gauge without callback", func(t *testing.T) {
-		if _, body := get(t, NewOpsHandler(b, nil), "/metrics"); strings.Contains(body, "paperboy_outbox_depth") {
+		if _, body := get(t, NewHandler(b, nil), "/metrics"); strings.Contains(body, "paperboy_outbox_depth") {
 			t.Error("paperboy_outbox_depth exported without a callback")
 		}
 	})
@@ -197,8 +198,8 @@ func TestMetricsOwnRegistry(t *testing.T) {
 		}
 	})
 	t.Run("handler built twice on one registry", func(t *testing.T) {
-		NewOpsHandler(a, nil)
-		if code, _ := get(t, NewOpsHandler(a, nil), "/metrics"); code != http.StatusOK {
+		NewHandler(a, nil)
+		if code, _ := get(t, NewHandler(a, nil), "/metrics"); code != http.StatusOK {
 			t.Errorf("second handler: %d", code)
 		}
 	})
@@ -211,7 +212,7 @@ func TestNilMetricsIsNoop(t *testing.T) {
 	m.PapersIngested("s", 1)
 	m.Matches(1)
 	m.Delivered("p", time.Second)
-	m.DeliveryError("p", DeliveryRetry)
+	m.DeliveryError("p", delivery.ErrorRetry)
 	m.InitSource("s")
 	m.InitPlatform("p")
 	if m.Registry() != nil {
@@ -222,7 +223,7 @@ func TestNilMetricsIsNoop(t *testing.T) {
 func TestMetricsConcurrent(t *testing.T) {
 	m := NewMetrics(nil)
 	h := NewHealth(time.Hour, nil)
-	srv := NewOpsHandler(m, h)
+	srv := NewHandler(m, h)
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {

@@ -1,4 +1,4 @@
-package bot
+package command
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot"
 	"github.com/paperboy-bot/paperboy/bot/channel"
 
 	"github.com/paperboy-bot/paperboy/bot/paper"
@@ -16,43 +17,13 @@ import (
 	"github.com/paperboy-bot/paperboy/filters"
 )
 
-// Request is one /papers command as a platform adapter hands it over, whatever the platform.
-type Request struct {
-	// Channel is where the command was typed.
-	Channel channel.Ref
-	// User is the platform's user id of who typed it, recorded with subscriptions.
-	User string
-	// CanManage says whether the user may manage this channel's subscriptions, as the platform decided it
-	// (Slack: channel member or configured manager; Discord: Manage Channels).
-	CanManage bool
-	// Text is everything after "/papers".
-	Text string
-}
-
-// Reply is the platform-neutral answer: text paragraphs and paper cards.
-type Reply struct {
-	// Private replies are shown only to the caller (Slack ephemeral, Discord ephemeral); look-ups are private.
-	Private bool
-	// Text holds paragraphs of plain text; adapters escape it for their markup.
-	Text []string
-	// Cards are papers to show, in order.
-	Cards []Card
-}
-
-// Card is one paper to show, with why it matched.
-type Card struct {
-	Paper paper.Paper
-	// Matched lists the query terms that hit, for "matched: eeg, foundation model".
-	Matched []string
-}
-
-// CommandStore is what the command core needs from the store.
-type CommandStore interface {
+// Store is what the command core needs from the store.
+type Store interface {
 	AddSubscription(ctx context.Context, sub channel.Subscription) (channel.Subscription, error)
 	RemoveSubscription(ctx context.Context, ch channel.Ref, id int64) error
 	Subscriptions(ctx context.Context, ch channel.Ref) ([]channel.Subscription, error)
 	Channel(ctx context.Context, ch channel.Ref) (channel.Channel, error)
-	SetChannelMode(ctx context.Context, c channel.Channel) error
+	SetChannelMode(ctx context.Context, c channel.Channel, at time.Time) error
 	SourceStates(ctx context.Context) ([]paper.SourceState, error)
 	BlockedChannels(ctx context.Context) ([]channel.Channel, error)
 	BlockChannel(ctx context.Context, ch channel.Ref, reason string, at time.Time) error
@@ -63,11 +34,14 @@ type CommandStore interface {
 
 // Commander answers /papers commands from the local store. It is safe for concurrent use.
 type Commander struct {
-	Store CommandStore
+	Store Store
 	Now   func() time.Time
 	// OnChange, if set, is called after a channel's subscriptions, mode or outbox changed, so the engine can
 	// recompile its matcher and look at the outbox.
 	OnChange func(ctx context.Context, ch channel.Ref)
+	// DigestCards is how many papers a digest message shows ([delivery] digest_cards), for the replies that
+	// promise it.
+	DigestCards int
 }
 
 // Limits of the command core.
@@ -85,9 +59,9 @@ const (
 // Handle runs one command and returns the reply. Problems the user can fix (bad query, no permission, unknown
 // command) are replies, not errors; an error means the bot itself failed (store down) and the adapter should
 // say so generically and log it.
-func (c *Commander) Handle(ctx context.Context, req Request) (Reply, error) {
+func (c *Commander) Handle(ctx context.Context, req bot.Request) (bot.Reply, error) {
 	if err := c.unblock(ctx, req.Channel); err != nil {
-		return Reply{}, err
+		return bot.Reply{}, err
 	}
 	verb, rest := splitVerb(req.Text)
 	switch verb {
@@ -119,14 +93,14 @@ func splitVerb(text string) (verb, rest string) {
 	return strings.ToLower(verb), strings.TrimSpace(rest)
 }
 
-func private(lines ...string) Reply { return Reply{Private: true, Text: lines} }
+func private(lines ...string) bot.Reply { return bot.Reply{Private: true, Text: lines} }
 
-func refuse(what string) Reply {
+func refuse(what string) bot.Reply {
 	return private(fmt.Sprintf("Only people who can manage this channel may %s. Ask a channel manager, or see /papers help.", what))
 }
 
 // parseQuery parses q and turns a syntax error into a reply that shows where it is.
-func parseQuery(q string) (*filters.Query, *Reply) {
+func parseQuery(q string) (*filters.Query, *bot.Reply) {
 	parsed, err := filters.Parse(q)
 	if err == nil {
 		return parsed, nil
@@ -143,7 +117,7 @@ func parseQuery(q string) (*filters.Query, *Reply) {
 
 // matching returns up to limit papers published since since that q matches, newest first, with explanations.
 // FTS narrows the candidates; the query's own matcher decides, so look-ups and subscriptions always agree.
-func (c *Commander) matching(ctx context.Context, q *filters.Query, since time.Time, limit int) ([]Card, int, error) {
+func (c *Commander) matching(ctx context.Context, q *filters.Query, since time.Time, limit int) ([]bot.Card, int, error) {
 	var (
 		cands []paper.Paper
 		err   error
@@ -156,7 +130,7 @@ func (c *Commander) matching(ctx context.Context, q *filters.Query, since time.T
 	if err != nil {
 		return nil, 0, err
 	}
-	var cards []Card
+	var cards []bot.Card
 	total := 0
 	for i := range cands {
 		exp, ok := q.Match(&cands[i])
@@ -165,13 +139,29 @@ func (c *Commander) matching(ctx context.Context, q *filters.Query, since time.T
 		}
 		total++
 		if len(cards) < limit {
-			cards = append(cards, Card{Paper: cands[i], Matched: exp.Terms()})
+			cards = append(cards, bot.Card{Paper: cands[i], Matched: exp.Terms()})
 		}
 	}
 	return cards, total, nil
 }
 
-func (c *Commander) search(ctx context.Context, text string) (Reply, error) {
+// Search returns up to limit stored papers matching query, newest first, with the terms that matched (for
+// `paperboy search`). An invalid query is a *filters.SyntaxError.
+func (c *Commander) Search(ctx context.Context, query string, limit int) ([]bot.Card, error) {
+	q, err := filters.Parse(query)
+	if err != nil {
+		return nil, err
+	}
+	cards, _, err := c.matching(ctx, q, time.Time{}, limit)
+	return cards, err
+}
+
+// Subscriptions lists channel ch's subscriptions in their /papers list order (for autocomplete).
+func (c *Commander) Subscriptions(ctx context.Context, ch channel.Ref) ([]channel.Subscription, error) {
+	return c.Store.Subscriptions(ctx, ch)
+}
+
+func (c *Commander) search(ctx context.Context, text string) (bot.Reply, error) {
 	if text == "" {
 		return private("What should I look for? Try /papers eeg transformer, or /papers help."), nil
 	}
@@ -181,7 +171,7 @@ func (c *Commander) search(ctx context.Context, text string) (Reply, error) {
 	}
 	cards, total, err := c.matching(ctx, q, time.Time{}, SearchResults)
 	if err != nil {
-		return Reply{}, fmt.Errorf("search %q: %w", text, err)
+		return bot.Reply{}, fmt.Errorf("search %q: %w", text, err)
 	}
 	if total == 0 {
 		return private(fmt.Sprintf("No stored paper matches %s.", q)), nil
@@ -191,7 +181,7 @@ func (c *Commander) search(ctx context.Context, text string) (Reply, error) {
 	return r, nil
 }
 
-func (c *Commander) subscribe(ctx context.Context, req Request, text string) (Reply, error) {
+func (c *Commander) subscribe(ctx context.Context, req bot.Request, text string) (bot.Reply, error) {
 	if !req.CanManage {
 		return refuse("subscribe this channel"), nil
 	}
@@ -204,7 +194,7 @@ func (c *Commander) subscribe(ctx context.Context, req Request, text string) (Re
 	}
 	subs, err := c.Store.Subscriptions(ctx, req.Channel)
 	if err != nil {
-		return Reply{}, fmt.Errorf("subscribe: %w", err)
+		return bot.Reply{}, fmt.Errorf("subscribe: %w", err)
 	}
 	canon := q.String()
 	for i, s := range subs {
@@ -220,14 +210,14 @@ func (c *Commander) subscribe(ctx context.Context, req Request, text string) (Re
 		if errors.Is(err, channel.ErrDuplicate) { // someone else subscribed it a moment ago
 			return private(fmt.Sprintf("This channel already follows %s.", canon)), nil
 		}
-		return Reply{}, fmt.Errorf("subscribe %s to %q: %w", req.Channel, canon, err)
+		return bot.Reply{}, fmt.Errorf("subscribe %s to %q: %w", req.Channel, canon, err)
 	}
 	c.changed(ctx, req.Channel)
 	cards, total, err := c.matching(ctx, q, now.Add(-SubscribeWindow), SubscribeSamples)
 	if err != nil {
-		return Reply{}, fmt.Errorf("subscribe: preview: %w", err)
+		return bot.Reply{}, fmt.Errorf("subscribe: preview: %w", err)
 	}
-	r := Reply{Text: []string{fmt.Sprintf("This channel now follows %s: new matching papers will be posted here.", canon)}}
+	r := bot.Reply{Text: []string{fmt.Sprintf("This channel now follows %s: new matching papers will be posted here.", canon)}}
 	switch {
 	case total == 0:
 		r.Text = append(r.Text, "No paper of the last 7 days would have matched; check the spelling, or try a broader query.")
@@ -238,13 +228,13 @@ func (c *Commander) subscribe(ctx context.Context, req Request, text string) (Re
 	return r, nil
 }
 
-func (c *Commander) unsubscribe(ctx context.Context, req Request, text string) (Reply, error) {
+func (c *Commander) unsubscribe(ctx context.Context, req bot.Request, text string) (bot.Reply, error) {
 	if !req.CanManage {
 		return refuse("unsubscribe this channel"), nil
 	}
 	subs, err := c.Store.Subscriptions(ctx, req.Channel)
 	if err != nil {
-		return Reply{}, fmt.Errorf("unsubscribe: %w", err)
+		return bot.Reply{}, fmt.Errorf("unsubscribe: %w", err)
 	}
 	if text == "" {
 		return private("Unsubscribe from what? Give its number from /papers list, or the query itself."), nil
@@ -274,20 +264,20 @@ func (c *Commander) unsubscribe(ctx context.Context, req Request, text string) (
 		return private(fmt.Sprintf("%s comes from the bot's configuration file; remove it there.", s.Canonical)), nil
 	}
 	if err := c.Store.RemoveSubscription(ctx, req.Channel, s.ID); err != nil {
-		return Reply{}, fmt.Errorf("unsubscribe %s from %q: %w", req.Channel, s.Canonical, err)
+		return bot.Reply{}, fmt.Errorf("unsubscribe %s from %q: %w", req.Channel, s.Canonical, err)
 	}
 	c.changed(ctx, req.Channel)
-	return Reply{Text: []string{fmt.Sprintf("This channel no longer follows %s.", s.Canonical)}}, nil
+	return bot.Reply{Text: []string{fmt.Sprintf("This channel no longer follows %s.", s.Canonical)}}, nil
 }
 
-func (c *Commander) list(ctx context.Context, req Request) (Reply, error) {
+func (c *Commander) list(ctx context.Context, req bot.Request) (bot.Reply, error) {
 	subs, err := c.Store.Subscriptions(ctx, req.Channel)
 	if err != nil {
-		return Reply{}, fmt.Errorf("list: %w", err)
+		return bot.Reply{}, fmt.Errorf("list: %w", err)
 	}
 	ch, err := c.Store.Channel(ctx, req.Channel)
 	if err != nil {
-		return Reply{}, fmt.Errorf("list: %w", err)
+		return bot.Reply{}, fmt.Errorf("list: %w", err)
 	}
 	if len(subs) == 0 {
 		return private("This channel follows nothing yet. Try /papers subscribe eeg -survey"), nil
@@ -300,7 +290,7 @@ func (c *Commander) list(ctx context.Context, req Request) (Reply, error) {
 			if _, total, err := c.matching(ctx, q, since, 0); err == nil {
 				count = strconv.Itoa(total)
 			} else {
-				return Reply{}, fmt.Errorf("list: count %q: %w", s.Canonical, err)
+				return bot.Reply{}, fmt.Errorf("list: count %q: %w", s.Canonical, err)
 			}
 		}
 		lines = append(lines, fmt.Sprintf("%d. %s  (%s)", i+1, s.Canonical, count))
@@ -308,13 +298,13 @@ func (c *Commander) list(ctx context.Context, req Request) (Reply, error) {
 	return private(lines...), nil
 }
 
-func (c *Commander) digest(ctx context.Context, req Request, text string) (Reply, error) {
+func (c *Commander) digest(ctx context.Context, req bot.Request, text string) (bot.Reply, error) {
 	if !req.CanManage {
 		return refuse("change how this channel receives papers"), nil
 	}
 	ch, err := c.Store.Channel(ctx, req.Channel)
 	if err != nil {
-		return Reply{}, fmt.Errorf("digest: %w", err)
+		return bot.Reply{}, fmt.Errorf("digest: %w", err)
 	}
 	f := strings.Fields(text)
 	switch {
@@ -333,20 +323,20 @@ func (c *Commander) digest(ctx context.Context, req Request, text string) (Reply
 	default:
 		return private("Usage: /papers digest off | /papers digest daily HH:MM [TZ], e.g. /papers digest daily 09:00 Europe/Berlin"), nil
 	}
-	if err := c.Store.SetChannelMode(ctx, ch); err != nil {
-		return Reply{}, fmt.Errorf("digest: %w", err)
+	if err := c.Store.SetChannelMode(ctx, ch, c.now()); err != nil {
+		return bot.Reply{}, fmt.Errorf("digest: %w", err)
 	}
 	c.changed(ctx, req.Channel)
 	if ch.Mode == channel.ModeInstant {
-		return Reply{Text: []string{"This channel now gets each matching paper as soon as it is announced."}}, nil
+		return bot.Reply{Text: []string{"This channel now gets each matching paper as soon as it is announced."}}, nil
 	}
-	return Reply{Text: []string{fmt.Sprintf("This channel now gets one digest a day at %s %s.", ch.DigestAt, ch.DigestTZ)}}, nil
+	return bot.Reply{Text: []string{fmt.Sprintf("This channel now gets one digest a day at %s %s.", ch.DigestAt, ch.DigestTZ)}}, nil
 }
 
-func (c *Commander) sources(ctx context.Context) (Reply, error) {
+func (c *Commander) sources(ctx context.Context) (bot.Reply, error) {
 	states, err := c.Store.SourceStates(ctx)
 	if err != nil {
-		return Reply{}, fmt.Errorf("sources: %w", err)
+		return bot.Reply{}, fmt.Errorf("sources: %w", err)
 	}
 	if len(states) == 0 {
 		return private("No source has been polled yet."), nil
@@ -363,7 +353,7 @@ func (c *Commander) sources(ctx context.Context) (Reply, error) {
 	}
 	blocked, err := c.Store.BlockedChannels(ctx)
 	if err != nil {
-		return Reply{}, fmt.Errorf("sources: %w", err)
+		return bot.Reply{}, fmt.Errorf("sources: %w", err)
 	}
 	// Other channels may belong to other teams or servers: say how many are stopped, not which (the log has
 	// the details for the operator).
@@ -393,7 +383,7 @@ const (
 	MaxBackfillPapers = 100
 )
 
-func (c *Commander) backfill(ctx context.Context, req Request, text string) (Reply, error) {
+func (c *Commander) backfill(ctx context.Context, req bot.Request, text string) (bot.Reply, error) {
 	if !req.CanManage {
 		return refuse("backfill this channel"), nil
 	}
@@ -403,7 +393,7 @@ func (c *Commander) backfill(ctx context.Context, req Request, text string) (Rep
 	}
 	subs, err := c.Store.Subscriptions(ctx, req.Channel)
 	if err != nil {
-		return Reply{}, fmt.Errorf("backfill: %w", err)
+		return bot.Reply{}, fmt.Errorf("backfill: %w", err)
 	}
 	if len(subs) == 0 {
 		return private("This channel follows nothing yet, so there is nothing to backfill. Try /papers subscribe eeg"), nil
@@ -417,7 +407,7 @@ func (c *Commander) backfill(ctx context.Context, req Request, text string) (Rep
 		}
 		cards, _, err := c.matching(ctx, q, since, MaxBackfillPapers)
 		if err != nil {
-			return Reply{}, fmt.Errorf("backfill %q: %w", s.Canonical, err)
+			return bot.Reply{}, fmt.Errorf("backfill %q: %w", s.Canonical, err)
 		}
 		for _, card := range cards {
 			if len(matched) >= MaxBackfillPapers && matched[card.Paper.Key] == nil {
@@ -432,7 +422,7 @@ func (c *Commander) backfill(ctx context.Context, req Request, text string) (Rep
 	}
 	n, err := c.Store.Enqueue(ctx, req.Channel, channel.KindBackfill, matched, c.now())
 	if err != nil {
-		return Reply{}, fmt.Errorf("backfill: %w", err)
+		return bot.Reply{}, fmt.Errorf("backfill: %w", err)
 	}
 	c.changed(ctx, req.Channel)
 	if len(matched) == 0 {
@@ -441,7 +431,7 @@ func (c *Commander) backfill(ctx context.Context, req Request, text string) (Rep
 	if n == 0 {
 		return private(fmt.Sprintf("Nothing to backfill: the %d matching papers of the last %d days were already posted here.", len(matched), days)), nil
 	}
-	return Reply{Text: []string{fmt.Sprintf("Backfill: %d matching paper%s from the last %d days will be posted here as one digest message (the best %d shown, the rest counted).", n, plural(n), days, DefaultDigestCards)}}, nil
+	return bot.Reply{Text: []string{fmt.Sprintf("Backfill: %d matching paper%s from the last %d days will be posted here as one digest message (the best %d shown, the rest counted).", n, plural(n), days, c.digestCards())}}, nil
 }
 
 func ago(now, t time.Time) string {
@@ -461,7 +451,7 @@ func ago(now, t time.Time) string {
 	}
 }
 
-func helpReply() Reply {
+func helpReply() bot.Reply {
 	return private(
 		"/papers <query>: up to 5 recent papers matching the query, shown only to you",
 		"/papers subscribe <query>: post new matching papers in this channel (channel managers)",
@@ -473,6 +463,25 @@ func helpReply() Reply {
 		`Queries: words match whole words, plurals included (snn finds SNNs); "foundation model" is a phrase; neuro* a prefix; words are ANDed; OR or | for alternatives; -survey or NOT survey excludes; (parentheses) group; fields title: abs: au: cat:cs.LG cat:cs.* source: upvotes:>=10.`,
 		`Examples: /papers subscribe eeg -survey | /papers subscribe "foundation model" (eeg OR meg) | /papers title:snn cat:cs.NE`,
 	)
+}
+
+// digestCards is how many papers a digest shows, as the sender was configured.
+func (c *Commander) digestCards() int {
+	if c.DigestCards > 0 {
+		return c.DigestCards
+	}
+	return defaultDigestCards
+}
+
+// defaultDigestCards matches the sender's default (delivery.DefaultDigestCards) for a Commander built without
+// the configured value.
+const defaultDigestCards = 10
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 func (c *Commander) now() time.Time {

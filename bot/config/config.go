@@ -1,6 +1,6 @@
-// Package bot is paperboy's core: configuration, polling and ingestion, and (in later layers) matching, the
-// outbox and commands. It knows no platform SDK.
-package bot
+// Package config reads paperboy's TOML configuration file: every key, its default, and validation that reports
+// each problem with the file's name and line. Secrets never come from the file (see Secret).
+package config
 
 import (
 	"bufio"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/paperboy-bot/paperboy/bot/delivery"
 	"github.com/paperboy-bot/paperboy/filters"
 	"github.com/paperboy-bot/paperboy/sources"
 )
@@ -61,8 +62,9 @@ type FetchConfig struct {
 
 // SourceConfig is one [[sources]] entry.
 type SourceConfig struct {
-	Name     string   `toml:"name"`
-	Kind     Kind     `toml:"kind"`
+	Name string `toml:"name"`
+	// Kind is a registered source kind (sources.Kinds).
+	Kind     string   `toml:"kind"`
 	Interval Duration `toml:"interval"`
 	URL      string   `toml:"url"`
 	// Categories are arXiv categories (kind "arxiv"), joined with "+" in the feed URL.
@@ -140,9 +142,6 @@ type ChannelConfig struct {
 	Subscriptions []string `toml:"subscriptions"`
 }
 
-// Platforms paperboy knows.
-var knownPlatforms = []string{"slack", "discord", "console"}
-
 // Duration is a time.Duration written as a Go duration string ("30m", "1h30m") in the config.
 type Duration time.Duration
 
@@ -158,17 +157,6 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	*d = Duration(v)
 	return nil
 }
-
-// Kind is a source kind.
-type Kind string
-
-// The source kinds.
-const (
-	KindArxiv    Kind = "arxiv"
-	KindArxivAPI Kind = "arxiv-api"
-	KindHFDaily  Kind = "hf-daily"
-	KindRSS      Kind = "rss"
-)
 
 // Defaults applied to keys left out.
 const (
@@ -196,18 +184,19 @@ func (e *ConfigError) Error() string {
 	return fmt.Sprintf("%s: %s", e.Path, e.Msg)
 }
 
-// LoadConfig reads and validates the TOML file at path. Unknown keys, wrong types and bad values are errors that
+// Load reads and validates the TOML file at path; platforms are the registered platform names, which [[channels]]
+// entries may name. Unknown keys, wrong types and bad values are errors that
 // name the file and line. All problems found by validation are returned together (errors.Join).
-func LoadConfig(path string) (*Config, error) {
+func Load(path string, platforms []string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return ParseConfig(path, data)
+	return Parse(path, data, platforms)
 }
 
-// ParseConfig is LoadConfig on bytes already read; path is only used in messages.
-func ParseConfig(path string, data []byte) (*Config, error) {
+// Parse is Load on bytes already read; path is only used in messages.
+func Parse(path string, data []byte, platforms []string) (*Config, error) {
 	cfg := &Config{path: path}
 	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
 	if err := dec.Decode(cfg); err != nil {
@@ -229,7 +218,7 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 		return nil, &ConfigError{Path: path, Msg: err.Error()}
 	}
 	cfg.applyDefaults()
-	if err := cfg.validate(data); err != nil {
+	if err := cfg.validate(data, platforms); err != nil {
 		return nil, err
 	}
 	return cfg, nil
@@ -252,10 +241,10 @@ func (c *Config) applyDefaults() {
 		c.Delivery.HourlyBudget = DefaultHourlyBudget
 	}
 	if c.Delivery.DigestCards == 0 {
-		c.Delivery.DigestCards = DefaultDigestCards
+		c.Delivery.DigestCards = delivery.DefaultDigestCards
 	}
 	if c.Delivery.Workers == 0 {
-		c.Delivery.Workers = DefaultWorkers
+		c.Delivery.Workers = delivery.DefaultWorkers
 	}
 	if c.Console.Format == "" {
 		c.Console.Format = "text"
@@ -276,7 +265,7 @@ func (c *Config) applyDefaults() {
 	}
 }
 
-func (c *Config) validate(data []byte) error {
+func (c *Config) validate(data []byte, platforms []string) error {
 	var errs []error
 	bad := func(line int, format string, args ...any) {
 		errs = append(errs, &ConfigError{Path: c.path, Line: line, Msg: fmt.Sprintf(format, args...)})
@@ -330,17 +319,15 @@ func (c *Config) validate(data []byte) error {
 			bad(line("name"), "source name %q is used twice", s.Name)
 		}
 		seen[s.Name] = true
-		switch s.Kind {
-		case "":
-			bad(line(""), "source %q: kind is required (arxiv, arxiv-api, hf-daily or rss)", s.Name)
-		case KindArxiv, KindArxivAPI, KindHFDaily, KindRSS:
-			if s.Name != "" {
-				if err := s.SourceConfig().Validate(); err != nil {
-					bad(line(""), "%v", err)
-				}
+		switch {
+		case s.Kind == "":
+			bad(line(""), "source %q: kind is required (%s)", s.Name, sources.KindList())
+		case !slices.Contains(sources.Kinds(), s.Kind):
+			bad(line("kind"), "source %q: unknown source kind %q (want %s)", s.Name, s.Kind, sources.KindList())
+		case s.Name != "":
+			if err := s.SourceConfig().Validate(); err != nil {
+				bad(line(""), "%v", err)
 			}
-		default:
-			bad(line("kind"), "source %q: unknown source kind %q (want arxiv, arxiv-api, hf-daily or rss)", s.Name, s.Kind)
 		}
 		if time.Duration(s.Interval) < MinInterval {
 			bad(line("interval"), "source %q: interval %s is below the minimum of %s", s.Name, time.Duration(s.Interval), MinInterval)
@@ -349,8 +336,8 @@ func (c *Config) validate(data []byte) error {
 	chans := map[string]bool{}
 	for i, ch := range c.Channels {
 		line := func(key string) int { return keyLine(data, "channels", i, key) }
-		if !slices.Contains(knownPlatforms, ch.Platform) {
-			bad(line("platform"), "channels[%d]: platform %q: want slack, discord or console", i, ch.Platform)
+		if !slices.Contains(platforms, ch.Platform) {
+			bad(line("platform"), "channels[%d]: platform %q: want %s", i, ch.Platform, orList(platforms))
 		}
 		if strings.TrimSpace(ch.ID) == "" || strings.ContainsAny(ch.ID, " :") {
 			bad(line("id"), "channels[%d]: id %q: want the platform's channel id", i, ch.ID)
@@ -389,7 +376,7 @@ func Secret(name string) (string, error) {
 func (s SourceConfig) SourceConfig() sources.Config {
 	return sources.Config{
 		Name:       s.Name,
-		Kind:       string(s.Kind),
+		Kind:       s.Kind,
 		URL:        s.URL,
 		Categories: s.Categories,
 		Query:      s.Query,
@@ -436,4 +423,12 @@ func keyLine(data []byte, table string, index int, key string) int {
 		}
 	}
 	return header
+}
+
+// orList joins names for a message: "slack, discord or console".
+func orList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }

@@ -1,4 +1,4 @@
-package bot
+package ingest
 
 import (
 	"context"
@@ -117,7 +117,7 @@ func TestPollOnce(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			st := newMemStore()
 			src := &fakeSource{name: "s", steps: []fakeStep{tt.step}}
-			p := &Poller{Store: st}
+			p := &Poller{State: st, Sink: st}
 			rep := p.PollOnce(context.Background(), src)
 			if !errors.Is(rep.Err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", rep.Err, tt.wantErr)
@@ -142,7 +142,7 @@ func TestPollerPassesStoredValidators(t *testing.T) {
 	v1 := map[string]paper.Validators{"http://feed": {ETag: `"v1"`}}
 	st := newMemStore()
 	src := &fakeSource{name: "s", steps: []fakeStep{{res: sources.PollResult{Papers: []paper.Paper{pollPaper("2401.00001")}, Validators: v1}}, {res: sources.PollResult{NotModified: true}}}}
-	p := &Poller{Store: st}
+	p := &Poller{State: st, Sink: st}
 	p.PollOnce(context.Background(), src)
 	p.PollOnce(context.Background(), src)
 	if got := src.prevs[1]["http://feed"].ETag; got != `"v1"` {
@@ -191,7 +191,8 @@ func TestRunKeepsHealthySourcesFlowing(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	p := &Poller{
-		Store:   st,
+		State:   st,
+		Sink:    st,
 		Sources: []ScheduledSource{{Source: good, Interval: time.Hour}, {Source: bad, Interval: time.Hour}},
 		Backoff: sources.Backoff{Base: time.Minute, Max: 24 * time.Hour},
 		Sleep: func(ctx context.Context, d time.Duration) error {

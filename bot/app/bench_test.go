@@ -1,10 +1,9 @@
-package bot
+package app
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -14,7 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot"
 	"github.com/paperboy-bot/paperboy/bot/channel"
+	"github.com/paperboy-bot/paperboy/bot/delivery"
+	"github.com/paperboy-bot/paperboy/bot/ingest"
+	"github.com/paperboy-bot/paperboy/bot/testkit"
 
 	"github.com/paperboy-bot/paperboy/bot/paper"
 
@@ -103,7 +106,7 @@ func benchCopy(b *testing.B, template string, i int) *store.Store {
 	b.Helper()
 	dst := filepath.Join(filepath.Dir(template), "run"+strconv.Itoa(i)+".db")
 	for _, suffix := range []string{"", "-wal"} {
-		if err := copyFile(template+suffix, dst+suffix); err != nil && !(suffix != "" && errors.Is(err, os.ErrNotExist)) {
+		if err := testkit.CopyFile(dst+suffix, template+suffix); err != nil && !(suffix != "" && errors.Is(err, os.ErrNotExist)) {
 			b.Fatal(err)
 		}
 	}
@@ -112,23 +115,6 @@ func benchCopy(b *testing.B, template string, i int) *store.Store {
 		b.Fatal(err)
 	}
 	return st
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 func benchFeed(b *testing.B, n int) []paper.Paper {
@@ -141,7 +127,7 @@ func benchFeed(b *testing.B, n int) []paper.Paper {
 }
 
 // BenchmarkIngestRoute is one poll of 2,000 papers (the largest arXiv listing day) into a store with 10,000
-// subscriptions over 1,000 channels: Engine.Ingest stores the papers, matches them and writes the outbox in one
+// subscriptions over 1,000 channels: the ingester stores the papers, matches them and writes the outbox in one
 // transaction. Target: under 1 s per poll.
 func BenchmarkIngestRoute(b *testing.B) {
 	const (
@@ -173,7 +159,7 @@ func BenchmarkIngestRoute(b *testing.B) {
 	at := time.Date(2026, 9, 24, 4, 0, 0, 0, time.UTC)
 	ctx := context.Background()
 	// full is the measure; the other two split its cost: the store's ingest without routing, and the matching
-	// (Engine.Route over the poll's papers) without the store. The rest of full is writing the outbox rows.
+	// (Router.Route over the poll's papers) without the store. The rest of full is writing the outbox rows.
 	for _, mode := range []string{"full", "ingest-only", "route-only"} {
 		b.Run(mode, func(b *testing.B) {
 			rows := 0
@@ -181,14 +167,15 @@ func BenchmarkIngestRoute(b *testing.B) {
 			for i := range b.N {
 				b.StopTimer()
 				st := benchCopy(b, template, i)
-				e := &Engine{Store: st}
-				if err := e.LoadSubscriptions(ctx); err != nil {
+				router := ingest.NewRouter(st, nil)
+				if err := router.Load(ctx); err != nil {
 					b.Fatal(err)
 				}
+				ing := ingest.NewIngester(st, router, nil, nil)
 				b.StartTimer()
 				switch mode {
 				case "full":
-					res, err := e.Ingest(ctx, "arxiv", papers, nil, at)
+					res, err := ing.Ingest(ctx, "arxiv", papers, nil, at)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -203,7 +190,7 @@ func BenchmarkIngestRoute(b *testing.B) {
 				case "route-only":
 					for j := range papers {
 						if !papers[j].AnnounceType.IsReplacement() {
-							rows += len(e.Route(&papers[j], at))
+							rows += len(router.Route(&papers[j], at))
 						}
 					}
 				}
@@ -229,7 +216,7 @@ type benchPlatform struct {
 
 func (p *benchPlatform) Name() string { return "slack" }
 
-func (p *benchPlatform) Send(_ context.Context, msg Message) (string, error) {
+func (p *benchPlatform) Send(_ context.Context, msg bot.Message) (string, error) {
 	n := p.cards.Add(int64(len(msg.Cards)))
 	if p.done != nil && n >= p.target {
 		p.once.Do(func() { close(p.done) })
@@ -267,18 +254,21 @@ func BenchmarkDeliver(b *testing.B) {
 			}
 		}
 	})
-	limits := map[string]PlatformLimits{"slack": {PerChannel: rate.Inf, Global: rate.Inf}}
+	limits := map[string]delivery.Limits{"slack": {PerChannel: rate.Inf, Global: rate.Inf}}
 	ctx := context.Background()
 
-	run := func(b *testing.B, drain func(e *Engine, p *benchPlatform)) {
+	run := func(b *testing.B, drain func(e *delivery.Sender, st *store.Store, p *benchPlatform)) {
 		b.ResetTimer()
 		for i := range b.N {
 			b.StopTimer()
 			st := benchCopy(b, template, i)
 			p := &benchPlatform{target: total, done: make(chan struct{})}
-			e := &Engine{Store: st, Platforms: map[string]Platform{"slack": p}, Limits: limits, Workers: 4}
+			e, err := delivery.NewSender(delivery.Options{Store: st, Owner: "bench", Platforms: map[string]bot.Platform{"slack": p}, Limits: limits, Workers: 4})
+			if err != nil {
+				b.Fatal(err)
+			}
 			b.StartTimer()
-			drain(e, p)
+			drain(e, st, p)
 			b.StopTimer()
 			if n, err := st.OutboxDepth(ctx); err != nil || n != 0 || p.cards.Load() != total {
 				b.Fatalf("after the drain: %d rows unsent (%v), %d cards sent, want 0 and %d", n, err, p.cards.Load(), total)
@@ -290,7 +280,7 @@ func BenchmarkDeliver(b *testing.B) {
 		b.ReportMetric(float64(total*b.N)/b.Elapsed().Seconds(), "cards/s")
 	}
 	b.Run("DeliverDue", func(b *testing.B) {
-		run(b, func(e *Engine, p *benchPlatform) {
+		run(b, func(e *delivery.Sender, st *store.Store, p *benchPlatform) {
 			for p.cards.Load() < total {
 				if err := e.DeliverDue(ctx); err != nil {
 					b.Fatal(err)
@@ -299,10 +289,10 @@ func BenchmarkDeliver(b *testing.B) {
 		})
 	})
 	b.Run("RunSender", func(b *testing.B) {
-		run(b, func(e *Engine, p *benchPlatform) {
+		run(b, func(e *delivery.Sender, st *store.Store, p *benchPlatform) {
 			ctx, cancel := context.WithCancel(ctx)
 			errc := make(chan error, 1)
-			go func() { errc <- e.RunSender(ctx) }()
+			go func() { errc <- e.Run(ctx) }()
 			<-p.done
 			cancel()
 			if err := <-errc; err != nil {
@@ -313,14 +303,14 @@ func BenchmarkDeliver(b *testing.B) {
 	// The store's share: the same 5,000 rows marked sent one at a time, as send does after each card, and read
 	// 50 at a time, as deliver does.
 	b.Run("store-only", func(b *testing.B) {
-		run(b, func(e *Engine, p *benchPlatform) {
-			work, err := e.Store.Work(ctx)
+		run(b, func(e *delivery.Sender, st *store.Store, p *benchPlatform) {
+			work, err := st.Work(ctx)
 			if err != nil {
 				b.Fatal(err)
 			}
 			for _, w := range work {
 				for {
-					items, err := e.Store.Unsent(ctx, w.Ref, channel.KindMatch, []string{channel.StatePending}, batchPerTurn)
+					items, err := st.Unsent(ctx, w.Ref, channel.KindMatch, []string{channel.StatePending}, 50)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -328,7 +318,7 @@ func BenchmarkDeliver(b *testing.B) {
 						break
 					}
 					for _, it := range items {
-						if err := e.Store.MarkSent(ctx, []int64{it.ID}, "m", at); err != nil {
+						if err := st.MarkSent(ctx, []int64{it.ID}, "m", at); err != nil {
 							b.Fatal(err)
 						}
 						p.cards.Add(1)

@@ -1,4 +1,4 @@
-package bot
+package config
 
 import (
 	"errors"
@@ -7,31 +7,33 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paperboy-bot/paperboy/sources"
 )
 
 func TestExampleConfigIsValid(t *testing.T) {
-	cfg, err := LoadConfig(filepath.Join("..", "config.example.toml"))
+	cfg, err := Load(filepath.Join("..", "..", "config.example.toml"), testPlatforms)
 	if err != nil {
 		t.Fatalf("config.example.toml: %v", err)
 	}
 	if len(cfg.Sources) < 2 {
 		t.Fatalf("example has %d sources, want arXiv and Hugging Face at least", len(cfg.Sources))
 	}
-	kinds := map[Kind]bool{}
+	kinds := map[string]bool{}
 	for _, s := range cfg.Sources {
 		kinds[s.Kind] = true
 	}
-	if !kinds[KindArxiv] || !kinds[KindHFDaily] {
+	if !kinds[sources.KindArxiv] || !kinds[sources.KindHFDaily] {
 		t.Errorf("example polls kinds %v, want arxiv and hf-daily", kinds)
 	}
 }
 
 func TestConfigDefaults(t *testing.T) {
-	cfg, err := ParseConfig("t.toml", []byte(`
+	cfg, err := Parse("t.toml", []byte(`
 [[sources]]
 name = "hf"
 kind = "hf-daily"
-`))
+`), testPlatforms)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +66,7 @@ func TestConfigErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseConfig("paperboy.toml", []byte(tt.toml))
+			_, err := Parse("paperboy.toml", []byte(tt.toml), testPlatforms)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -83,8 +85,11 @@ func TestConfigErrors(t *testing.T) {
 }
 
 func TestLoadConfigMissingFile(t *testing.T) {
-	_, err := LoadConfig(filepath.Join(t.TempDir(), "nope.toml"))
+	_, err := Load(filepath.Join(t.TempDir(), "nope.toml"), testPlatforms)
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("err = %v, want os.ErrNotExist", err)
 	}
 }
+
+// testPlatforms are the platform names the composition root registers.
+var testPlatforms = []string{"slack", "discord", "console"}

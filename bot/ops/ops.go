@@ -1,13 +1,13 @@
-package bot
+// Package ops is what an operator watches: Prometheus metrics on a registry of their own, and the /healthz check.
+package ops
 
 import (
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/delivery"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -18,18 +18,6 @@ const (
 	PollOK          = "ok"
 	PollNotModified = "not_modified"
 	PollError       = "error"
-)
-
-// Values of the kind label of paperboy_delivery_errors_total.
-const (
-	// DeliveryRetry is a failure that will be retried (network error, 5xx).
-	DeliveryRetry = "retry"
-	// DeliveryRateLimited is a 429 the sender waits out.
-	DeliveryRateLimited = "rate_limited"
-	// DeliveryPermanent is an ErrPermanent failure that stops the channel.
-	DeliveryPermanent = "permanent"
-	// DeliveryRejected is an ErrRejected failure: the message was set aside.
-	DeliveryRejected = "rejected"
 )
 
 // deliveryLatencyBuckets span ingest-to-post latencies from an instant post (seconds) to a daily digest (a day),
@@ -124,7 +112,7 @@ func (m *Metrics) InitPlatform(platform string) {
 		return
 	}
 	m.deliveries.WithLabelValues(platform)
-	for _, k := range []string{DeliveryRetry, DeliveryRateLimited, DeliveryPermanent} {
+	for _, k := range []string{delivery.ErrorRetry, delivery.ErrorRateLimited, delivery.ErrorPermanent} {
 		m.deliveryErrors.WithLabelValues(platform, k)
 	}
 }
@@ -173,8 +161,7 @@ func (m *Metrics) Delivered(platform string, latencies ...time.Duration) {
 	}
 }
 
-// DeliveryError counts one failed post on platform; kind is DeliveryRetry, DeliveryRateLimited or
-// DeliveryPermanent.
+// DeliveryError counts one failed post on platform; kind is one of the delivery package's Error* values.
 func (m *Metrics) DeliveryError(platform, kind string) {
 	if m == nil {
 		return
@@ -248,9 +235,9 @@ func (h *Health) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintln(w, "ok")
 }
 
-// NewOpsHandler serves /healthz from h and /metrics from m's registry. A nil h answers /healthz with 200 as long
+// NewHandler serves /healthz from h and /metrics from m's registry. A nil h answers /healthz with 200 as long
 // as the process serves requests; a nil m leaves /metrics out (404).
-func NewOpsHandler(m *Metrics, h *Health) http.Handler {
+func NewHandler(m *Metrics, h *Health) http.Handler {
 	mux := http.NewServeMux()
 	if h != nil {
 		mux.Handle("GET /healthz", h)
@@ -264,21 +251,4 @@ func NewOpsHandler(m *Metrics, h *Health) http.Handler {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg}))
 	}
 	return mux
-}
-
-// ReadCappedBody reads a request body of at most max bytes for a signed endpoint, which must hold the whole raw
-// body to verify its signature. On failure it has already answered (413 for a body over max, 400 otherwise) and
-// returns false.
-func ReadCappedBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-			return nil, false
-		}
-		http.Error(w, "cannot read request body", http.StatusBadRequest)
-		return nil, false
-	}
-	return body, true
 }

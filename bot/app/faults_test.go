@@ -1,4 +1,4 @@
-package bot
+package app
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/ingest"
 	"github.com/paperboy-bot/paperboy/bot/store"
 	"github.com/paperboy-bot/paperboy/sources"
 )
@@ -69,9 +70,9 @@ func TestSourceFaultsAreIsolated(t *testing.T) {
 		}
 		srcs = append(srcs, s)
 	}
-	p := &Poller{Store: st}
-	poll := func() map[string]PollReport {
-		out := map[string]PollReport{}
+	p := &ingest.Poller{State: st, Sink: st}
+	poll := func() map[string]ingest.PollReport {
+		out := map[string]ingest.PollReport{}
 		for _, s := range srcs {
 			out[s.Name()] = p.PollOnce(ctx, s)
 		}
@@ -105,7 +106,8 @@ func TestSourceFaultsAreIsolated(t *testing.T) {
 			t.Errorf("%s after healing: %+v, want a clean poll of 4 papers", name, r)
 		}
 	}
-	if n, _ := st.Count(ctx); n != 4 {
+	if all, _ := st.Recent(ctx, time.Time{}, 0); len(all) != 4 {
+		n := len(all)
 		t.Errorf("store holds %d papers, want 4 (one per paper, whatever the source)", n)
 	}
 }

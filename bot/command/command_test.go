@@ -1,4 +1,4 @@
-package bot
+package command
 
 import (
 	"context"
@@ -7,22 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot"
 	"github.com/paperboy-bot/paperboy/bot/channel"
-
-	"github.com/paperboy-bot/paperboy/bot/paper"
+	"github.com/paperboy-bot/paperboy/bot/testkit"
 
 	"github.com/paperboy-bot/paperboy/bot/store"
 )
 
 var testNow = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
-
-func testPaper(id, title, abstract string, daysAgo int) paper.Paper {
-	p := paper.Paper{ArxivID: id, Title: title, Abstract: abstract, Authors: []string{"Ada Lovelace", "Alan Turing"},
-		Categories: []string{"cs.LG"}, URL: "https://arxiv.org/abs/" + id, Published: testNow.AddDate(0, 0, -daysAgo),
-		AnnounceType: paper.AnnounceNew, Sources: []string{"arxiv"}}
-	p.Key = paper.KeyOf(p)
-	return p
-}
 
 // newTestCommander returns a Commander over a real store holding a few papers.
 func newTestCommander(t *testing.T) (*Commander, *store.Store) {
@@ -33,13 +25,7 @@ func newTestCommander(t *testing.T) (*Commander, *store.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	papers := []paper.Paper{
-		testPaper("2611.00001", "EEG-based foundation models for sleep staging", "We pretrain a foundation model on EEG recordings.", 1),
-		testPaper("2611.00002", "A survey of EEG decoding", "We survey EEG decoders.", 2),
-		testPaper("2611.00003", "Spiking neural networks on neuromorphic chips", "SNNs are efficient.", 3),
-		testPaper("2610.00004", "Old EEG work", "An EEG study from last month.", 30),
-	}
-	if _, err := st.Ingest(ctx, "arxiv", papers, nil, testNow); err != nil {
+	if _, err := st.Ingest(ctx, "arxiv", testkit.SamplePapers(testNow), nil, testNow); err != nil {
 		t.Fatal(err)
 	}
 	return &Commander{Store: st, Now: func() time.Time { return testNow }}, st
@@ -49,15 +35,15 @@ func TestCommands(t *testing.T) {
 	ctx := context.Background()
 	ch := channel.Ref{Platform: "slack", ID: "C1"}
 	c, st := newTestCommander(t)
-	do := func(manager bool, text string) Reply {
+	do := func(manager bool, text string) bot.Reply {
 		t.Helper()
-		r, err := c.Handle(ctx, Request{Channel: ch, User: "U1", CanManage: manager, Text: text})
+		r, err := c.Handle(ctx, bot.Request{Channel: ch, User: "U1", CanManage: manager, Text: text})
 		if err != nil {
 			t.Fatalf("%q: %v", text, err)
 		}
 		return r
 	}
-	text := func(r Reply) string { return strings.Join(r.Text, "\n") }
+	text := func(r bot.Reply) string { return strings.Join(r.Text, "\n") }
 
 	t.Run("search is private, newest first, explains", func(t *testing.T) {
 		r := do(false, "eeg")
@@ -169,15 +155,15 @@ func TestCommands(t *testing.T) {
 	})
 	t.Run("config subscriptions are managed by the config", func(t *testing.T) {
 		cfgCh := channel.Ref{Platform: "discord", ID: "42"}
-		if err := st.SyncConfigChannels(ctx, configChannels([]ChannelConfig{{Platform: "discord", ID: "42", Subscriptions: []string{"eeg"}}})); err != nil {
+		if err := st.SyncConfigChannels(ctx, []channel.ConfigChannel{{Ref: cfgCh, Subscriptions: []channel.Subscription{{Query: "eeg", Canonical: "eeg"}}}}, testNow); err != nil {
 			t.Fatal(err)
 		}
-		r, err := c.Handle(ctx, Request{Channel: cfgCh, CanManage: true, Text: "unsubscribe 1"})
+		r, err := c.Handle(ctx, bot.Request{Channel: cfgCh, CanManage: true, Text: "unsubscribe 1"})
 		if err != nil || !strings.Contains(text(r), "configuration file") {
 			t.Errorf("reply %q, %v", text(r), err)
 		}
 		// Removing it from the config removes it from the store at the next start.
-		if err := st.SyncConfigChannels(ctx, nil); err != nil {
+		if err := st.SyncConfigChannels(ctx, nil, testNow); err != nil {
 			t.Fatal(err)
 		}
 		if subs, _ := st.Subscriptions(ctx, cfgCh); len(subs) != 0 {

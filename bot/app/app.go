@@ -1,0 +1,318 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/paperboy-bot/paperboy/bot"
+	"github.com/paperboy-bot/paperboy/bot/channel"
+	"github.com/paperboy-bot/paperboy/bot/command"
+	"github.com/paperboy-bot/paperboy/bot/config"
+	"github.com/paperboy-bot/paperboy/bot/delivery"
+	"github.com/paperboy-bot/paperboy/bot/ingest"
+	"github.com/paperboy-bot/paperboy/bot/ops"
+
+	"github.com/paperboy-bot/paperboy/bot/store"
+	"github.com/paperboy-bot/paperboy/filters"
+	"github.com/paperboy-bot/paperboy/sources"
+)
+
+// App is a configured paperboy: its store, sources, router, sender, commands and platforms. cmd/paperboy builds
+// one per command.
+type App struct {
+	Config  *config.Config
+	Store   *store.Store
+	Fetcher *sources.Fetcher
+	Poller  *ingest.Poller
+	Router  *ingest.Router
+	// Commander answers /papers commands from any platform and from `paperboy cmd`.
+	Commander *command.Commander
+	// Sender drains the outbox to the platforms.
+	Sender  *delivery.Sender
+	Metrics *ops.Metrics
+	Health  *ops.Health
+	Logger  *slog.Logger
+
+	now      func() time.Time
+	closers  []io.Closer
+	services []func(context.Context) error
+}
+
+// addService makes Run also run fn (a platform's command transport: Socket Mode, a gateway session, an HTTP
+// endpoint) until ctx ends. An error from fn stops the bot.
+func (a *App) addService(fn func(context.Context) error) {
+	a.services = append(a.services, fn)
+}
+
+// NewLogger builds the slog logger described by the [log] table, writing to w.
+func NewLogger(cfg config.LogConfig, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(cfg.Level)) // validated by LoadConfig; info on the zero value
+	opts := &slog.HandlerOptions{Level: lvl}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Version describes this build: module version and VCS revision when Go recorded them.
+func Version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " rev " + s.Value[:12]
+		}
+		if s.Key == "vcs.modified" && s.Value == "true" {
+			v += "+dirty"
+		}
+	}
+	return v + " " + bi.GoVersion
+}
+
+// Options say which parts of the App a command needs.
+type Options struct {
+	// Platforms sets up the chat platforms (run and poll); look-ups and commands need none.
+	Platforms bool
+	// Stdout is where the console platform prints, unless [console] output names a file.
+	Stdout io.Writer
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// LoadConfig reads and validates the configuration file at path against the registered platforms and sources.
+func LoadConfig(path string) (*config.Config, error) {
+	return config.Load(path, PlatformNames())
+}
+
+// New opens the store and builds every part of cfg. Close releases them.
+func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options) (_ *App, err error) {
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	st, err := store.Open(ctx, cfg.Store.Path)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Store: st, Logger: logger, now: now}
+	defer func() {
+		if err != nil {
+			_ = a.Close()
+		}
+	}()
+	a.Fetcher = sources.NewFetcher(sources.FetcherOptions{
+		UserAgent:     cfg.Fetch.UserAgent,
+		Timeout:       time.Duration(cfg.Fetch.Timeout),
+		MaxBodySize:   cfg.Fetch.MaxBodyBytes,
+		HostIntervals: map[string]time.Duration{"export.arxiv.org": time.Duration(cfg.Fetch.ArxivAPIInterval)},
+		Logger:        logger,
+	})
+	a.Router = ingest.NewRouter(st, logger)
+	a.Commander = &command.Commander{Store: st, Now: now, DigestCards: cfg.Delivery.DigestCards,
+		OnChange: func(ctx context.Context, ch channel.Ref) {
+			if err := a.Router.ReloadChannel(ctx, ch); err != nil {
+				logger.Error("reload channel subscriptions", "channel", ch.String(), "err", err)
+			}
+			if a.Sender != nil {
+				a.Sender.Wake()
+			}
+		}}
+
+	plats := map[string]bot.Platform{}
+	if o.Platforms {
+		stdout := o.Stdout
+		if stdout == nil {
+			stdout = io.Discard
+		}
+		for _, p := range platforms() {
+			plat, service, closer, err := p.setup(env{cfg: cfg, app: a, stdout: stdout})
+			if closer != nil {
+				a.closers = append(a.closers, closer)
+			}
+			if err != nil {
+				return nil, err
+			}
+			if plat == nil {
+				continue
+			}
+			plats[p.name] = plat
+			if service != nil {
+				a.services = append(a.services, service)
+			}
+		}
+	}
+	budget := cfg.Delivery.HourlyBudget
+	if budget < 0 {
+		budget = 0 // the sender's "no cap"
+	}
+	var sender *delivery.Sender
+	a.Metrics = ops.NewMetrics(func() float64 { return sender.OutboxDepth() })
+	sender, err = delivery.NewSender(delivery.Options{
+		Store: st, Owner: instanceID(), Platforms: plats, Limits: PlatformLimits(), Logger: logger,
+		Metrics: a.Metrics, Now: now, HourlyBudget: budget, DigestCards: cfg.Delivery.DigestCards,
+		Workers: cfg.Delivery.Workers, Backoff: sources.Backoff{Base: 5 * time.Second, Max: 10 * time.Minute},
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.Sender = sender
+	for name := range plats {
+		a.Metrics.InitPlatform(name)
+	}
+	a.Health = ops.NewHealth(time.Duration(cfg.HTTP.HealthMaxSilence), now)
+
+	p := &ingest.Poller{State: st, Sink: ingest.NewIngester(st, a.Router, a.Metrics, sender.Enqueued), Logger: logger,
+		Backoff: sources.Backoff{Base: 30 * time.Second, Max: time.Hour}, OnPoll: a.observePoll}
+	for _, sc := range cfg.Sources {
+		src, err := sources.New(sc.SourceConfig(), a.Fetcher, now)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", sc.Name, err)
+		}
+		p.Sources = append(p.Sources, ingest.ScheduledSource{Source: src, Interval: time.Duration(sc.Interval)})
+	}
+	a.Poller = p
+	if err := st.SyncConfigChannels(ctx, configChannels(cfg.Channels), now()); err != nil {
+		return nil, fmt.Errorf("seed channels from config: %w", err)
+	}
+	// Subscriptions are compiled before anything is ingested, so that even `poll --once` routes new papers.
+	if err := a.Router.Load(ctx); err != nil {
+		return nil, fmt.Errorf("load subscriptions: %w", err)
+	}
+	return a, nil
+}
+
+// instanceID names this process in channel leases: unique per process, readable in the database.
+func instanceID() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s:%d:%x", host, os.Getpid(), b)
+}
+
+// configChannels converts the [[channels]] entries into the store's seed form, with canonical queries.
+func configChannels(chs []config.ChannelConfig) []channel.ConfigChannel {
+	out := make([]channel.ConfigChannel, 0, len(chs))
+	for _, ch := range chs {
+		cc := channel.ConfigChannel{Ref: channel.Ref{Platform: ch.Platform, ID: ch.ID}}
+		for _, q := range ch.Subscriptions {
+			parsed, err := filters.Parse(q)
+			if err != nil {
+				continue // LoadConfig already rejected invalid queries
+			}
+			cc.Subscriptions = append(cc.Subscriptions, channel.Subscription{Query: q, Canonical: parsed.String()})
+		}
+		out = append(out, cc)
+	}
+	return out
+}
+
+// Close closes the store and the platforms' outputs.
+func (a *App) Close() error {
+	errs := make([]error, 0, len(a.closers)+1)
+	for _, c := range a.closers {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(append(errs, a.Store.Close())...)
+}
+
+func (a *App) observePoll(r ingest.PollReport) {
+	switch {
+	case r.Err != nil:
+		a.Metrics.Poll(r.Source, ops.PollError)
+		a.Metrics.FetchError(r.Source)
+	case r.NotModified:
+		a.Metrics.Poll(r.Source, ops.PollNotModified)
+		a.Health.PollSucceeded(a.now())
+	default:
+		a.Metrics.Poll(r.Source, ops.PollOK)
+		a.Health.PollSucceeded(a.now())
+	}
+}
+
+// Run is the whole bot: it polls every source, routes new papers to the channels whose subscriptions match,
+// delivers them, and serves /healthz and /metrics when [http] listen is set, until ctx ends. Shutdown lets the
+// send in flight finish, so the outbox stays consistent.
+func (a *App) Run(ctx context.Context) error {
+	for _, s := range a.Config.Sources {
+		a.Metrics.InitSource(s.Name)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2+len(a.services))
+	var srv *http.Server
+	if addr := a.Config.HTTP.Listen; addr != "" {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", addr, err)
+		}
+		srv = &http.Server{Handler: ops.NewHandler(a.Metrics, a.Health), ReadHeaderTimeout: 10 * time.Second}
+		a.Logger.Info("serving /healthz and /metrics", "addr", ln.Addr().String())
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("http server: %w", err)
+			}
+		}()
+	}
+	var wg sync.WaitGroup
+	for _, fn := range append([]func(context.Context) error{a.Poller.Run, a.Sender.Run}, a.services...) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := fn(ctx)
+			if err == nil && ctx.Err() == nil {
+				// Every part runs until shutdown; one that returns early would leave the bot half alive.
+				err = errors.New("a bot service stopped unexpectedly")
+			}
+			errc <- err
+		}()
+	}
+	var first error
+	select {
+	case <-ctx.Done():
+	case first = <-errc:
+		cancel()
+	}
+	wg.Wait()
+	if srv != nil {
+		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer scancel()
+		_ = srv.Shutdown(sctx)
+	}
+	return first
+}
+
+// PollAll polls every source once, concurrently (the fetcher keeps per-host politeness), and returns one report
+// per source in configuration order.
+func (a *App) PollAll(ctx context.Context) []ingest.PollReport {
+	reps := make([]ingest.PollReport, len(a.Poller.Sources))
+	var wg sync.WaitGroup
+	for i, s := range a.Poller.Sources {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			reps[i] = a.Poller.PollOnce(ctx, s.Source)
+		}()
+	}
+	wg.Wait()
+	return reps
+}
+
+// Search returns up to limit stored papers matching query (the query language of the filters package), newest
+// first, with the terms that matched. An invalid query is a *filters.SyntaxError.
+func (a *App) Search(ctx context.Context, query string, limit int) ([]bot.Card, error) {
+	return a.Commander.Search(ctx, query, limit)
+}

@@ -1,0 +1,130 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"golang.org/x/time/rate"
+
+	"github.com/paperboy-bot/paperboy/bot"
+	"github.com/paperboy-bot/paperboy/bot/config"
+	"github.com/paperboy-bot/paperboy/bot/console"
+	"github.com/paperboy-bot/paperboy/bot/delivery"
+	"github.com/paperboy-bot/paperboy/bot/discord"
+	"github.com/paperboy-bot/paperboy/bot/slack"
+)
+
+// platform declares one chat platform: its name (the PLATFORM of PLATFORM:ID), the rate limits the sender keeps
+// to, and how it is set up from the configuration and the environment. Adding a platform is one entry in
+// platforms plus its adapter package (and its config table, if it has settings).
+type platform struct {
+	name   string
+	limits delivery.Limits
+	// setup returns the platform when it is configured (its token is set), nil when it is not; service, if not
+	// nil, is its command transport (Socket Mode, a gateway session, an HTTP endpoint), run for the bot's life;
+	// closer, if not nil, is closed with the App.
+	setup func(e env) (p bot.Platform, service func(context.Context) error, closer io.Closer, err error)
+}
+
+// env is what a platform's setup may use.
+type env struct {
+	cfg    *config.Config
+	app    *App
+	stdout io.Writer
+}
+
+// platforms is the registry of chat platforms. The limits stay under the platforms' documented limits: Slack
+// about one message per second per channel (chat.postMessage), Discord 5 per 5 s per channel and 50 requests per
+// second per bot. The console has none.
+func platforms() []platform {
+	return []platform{
+		{name: "console", limits: delivery.Limits{PerChannel: rate.Inf, Global: rate.Inf}, setup: setupConsole},
+		{name: "slack", limits: delivery.Limits{PerChannel: 1, ChannelBurst: 1, Global: 20, GlobalBurst: 5}, setup: setupSlack},
+		{name: "discord", limits: delivery.Limits{PerChannel: 1, ChannelBurst: 5, Global: 40, GlobalBurst: 10}, setup: setupDiscord},
+	}
+}
+
+// PlatformNames lists the registered platforms, for configuration checks and `paperboy cmd --channel`.
+func PlatformNames() []string {
+	ps := platforms()
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = p.name
+	}
+	return names
+}
+
+// PlatformLimits returns the registered platforms' rate limits, by name.
+func PlatformLimits() map[string]delivery.Limits {
+	out := map[string]delivery.Limits{}
+	for _, p := range platforms() {
+		out[p.name] = p.limits
+	}
+	return out
+}
+
+// setupConsole is always on: it is how the bot runs out of the box, and a console channel in the config is a way
+// to watch what a subscription would post.
+func setupConsole(e env) (bot.Platform, func(context.Context) error, io.Closer, error) {
+	var out = e.stdout
+	var closer io.Closer
+	if e.cfg.Console.Output != "" {
+		f, err := console.Open(e.cfg.Console.Output)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("console output: %w", err)
+		}
+		out, closer = f, f
+	}
+	con, err := console.New(console.Options{Format: e.cfg.Console.Format, Output: out})
+	if err != nil {
+		if closer != nil {
+			_ = closer.Close()
+		}
+		return nil, nil, nil, fmt.Errorf("console: %w", err)
+	}
+	return con, nil, closer, nil
+}
+
+// setupSlack sets up Slack when SLACK_BOT_TOKEN is set.
+func setupSlack(e env) (bot.Platform, func(context.Context) error, io.Closer, error) {
+	var tokens [3]string
+	for i, name := range []string{"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"} {
+		v, err := config.Secret(name)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		tokens[i] = v
+	}
+	if tokens[0] == "" {
+		return nil, nil, nil, nil
+	}
+	c := e.cfg.Slack
+	s, err := slack.New(slack.Options{
+		BotToken: tokens[0], AppToken: tokens[1], SigningSecret: tokens[2],
+		Mode: c.Mode, Listen: c.Listen, Managers: c.Managers, APIURL: c.APIURL,
+		Commands: e.app.Commander, Logger: e.app.Logger,
+	})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("slack: %w", err)
+	}
+	return s, s.Run, nil, nil
+}
+
+// setupDiscord sets up Discord when DISCORD_BOT_TOKEN is set.
+func setupDiscord(e env) (bot.Platform, func(context.Context) error, io.Closer, error) {
+	token, err := config.Secret("DISCORD_BOT_TOKEN")
+	if err != nil || token == "" {
+		return nil, nil, nil, err
+	}
+	c := e.cfg.Discord
+	d, err := discord.New(discord.Options{
+		Token: token, Mode: c.Mode, Listen: c.Listen, PublicKey: c.PublicKey,
+		ApplicationID: c.ApplicationID, GuildID: c.GuildID, APIURL: c.APIURL,
+		Commands: e.app.Commander, Subscriptions: e.app.Commander, Logger: e.app.Logger,
+	})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("discord: %w", err)
+	}
+	return d, d.Run, nil, nil
+}

@@ -1,0 +1,674 @@
+// Package delivery drains the outbox to the platforms: per channel, oldest paper first, within per-channel and
+// per-platform rate limits, in instant or digest mode, recording what each platform accepted. Work is claimed per
+// channel through the store (a lease), so a database shared by several instances can honour it.
+package delivery
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/paperboy-bot/paperboy/bot"
+	"github.com/paperboy-bot/paperboy/bot/channel"
+	"github.com/paperboy-bot/paperboy/sources"
+)
+
+// Store is what the sender needs from storage.
+type Store interface {
+	// Work lists the channels that have unsent rows.
+	Work(ctx context.Context) ([]channel.Work, error)
+	// Claim leases ch to owner until at+ttl, unless another owner holds an unexpired lease; it reports whether
+	// owner holds the lease now. Claiming a channel owner already holds extends the lease.
+	Claim(ctx context.Context, ch channel.Ref, owner string, at time.Time, ttl time.Duration) (bool, error)
+	// Release gives up owner's lease on ch, if it holds one.
+	Release(ctx context.Context, ch channel.Ref, owner string) error
+	Unsent(ctx context.Context, ch channel.Ref, kind string, states []string, limit int) ([]channel.OutboxItem, error)
+	MarkSent(ctx context.Context, ids []int64, messageID string, at time.Time) error
+	MarkFailed(ctx context.Context, ids []int64, sendErr error) error
+	MarkOverflow(ctx context.Context, ids []int64) error
+	RecordAttempt(ctx context.Context, ids []int64, sendErr error) error
+	MessagesSince(ctx context.Context, ch channel.Ref, since time.Time) (int, error)
+	SetLastDigest(ctx context.Context, ch channel.Ref, at time.Time) error
+	BlockChannel(ctx context.Context, ch channel.Ref, reason string, at time.Time) error
+	OutboxDepth(ctx context.Context) (int, error)
+}
+
+// Metrics is what the sender counts. A nil Metrics in Options counts nothing.
+type Metrics interface {
+	Delivered(platform string, latencies ...time.Duration)
+	DeliveryError(platform, kind string)
+}
+
+// Values of the kind argument of Metrics.DeliveryError.
+const (
+	// ErrorRetry is a failure that will be retried (network error, 5xx).
+	ErrorRetry = "retry"
+	// ErrorRateLimited is a 429 the sender waits out.
+	ErrorRateLimited = "rate_limited"
+	// ErrorPermanent is a bot.ErrPermanent failure that stops the channel.
+	ErrorPermanent = "permanent"
+	// ErrorRejected is a bot.ErrRejected failure: the message was set aside.
+	ErrorRejected = "rejected"
+)
+
+// Limits are the send rates the sender keeps to on one platform, before the platform has to say 429.
+type Limits struct {
+	PerChannel   rate.Limit
+	ChannelBurst int
+	Global       rate.Limit
+	GlobalBurst  int
+}
+
+// fallbackLimits apply to a platform the options name no limits for: careful enough for any chat API.
+var fallbackLimits = Limits{PerChannel: 1, ChannelBurst: 1, Global: 10, GlobalBurst: 1}
+
+// Options configure a Sender. Store and Owner are required.
+type Options struct {
+	Store Store
+	// Owner names this sender in channel leases; two senders on one database must have different owners.
+	Owner string
+	// Platforms post messages, by platform name.
+	Platforms map[string]bot.Platform
+	// Limits are the platforms' rate limits, by platform name (see Limits; fallbackLimits when missing).
+	Limits  map[string]Limits
+	Logger  *slog.Logger
+	Metrics Metrics
+	// Now is the clock (time.Now when nil); tests drive digests and retries with a fake one.
+	Now func() time.Time
+	// HourlyBudget caps the messages an instant channel gets per hour; the rest waits for an overflow digest.
+	// 0 means no cap.
+	HourlyBudget int
+	// DigestCards is how many cards a digest shows; the rest is counted ("and 12 more"). 0 means the default.
+	DigestCards int
+	// Workers bounds how many channels are sent to at once. 0 means the default.
+	Workers int
+	// Backoff spaces retries of a channel whose sends fail with retryable errors.
+	Backoff sources.Backoff
+	// SendTimeout bounds one platform request. The request in flight at shutdown is allowed to finish within it.
+	SendTimeout time.Duration
+	// LeaseTTL is how long a channel claim lasts before another sender may take the channel over (it is renewed
+	// while sending). 0 means the default.
+	LeaseTTL time.Duration
+}
+
+// Sender drains the outbox to the platforms. Build it with NewSender; it is safe for concurrent use.
+type Sender struct {
+	store     Store
+	owner     string
+	platforms map[string]bot.Platform
+	limits    map[string]Limits
+	log       *slog.Logger
+	metrics   Metrics
+	clock     func() time.Time
+	budget    int
+	cards     int
+	workers   int
+	backoff   sources.Backoff
+	timeout   time.Duration
+	leaseTTL  time.Duration
+
+	// mu guards the in-memory state below. It is never held across I/O.
+	mu       sync.Mutex
+	chans    map[channel.Ref]*chanState
+	platWait map[string]time.Time
+	platLim  map[string]*rate.Limiter
+	warned   map[string]bool
+
+	wake  chan struct{}
+	depth atomic.Int64
+	// posted counts messages the platforms accepted; a worker that posted something wakes the dispatcher, since
+	// its channel (or a rate-limited one) may have more, while a worker that found nothing due must not, or a
+	// digest channel waiting for its hour would spin the dispatcher.
+	posted atomic.Int64
+}
+
+// chanState is the sender's in-memory view of a channel: when it may be sent to again, and its limiter.
+type chanState struct {
+	busy      bool
+	notBefore time.Time
+	failures  int
+	lim       *rate.Limiter
+	// leasedAt is when the store lease was last taken or renewed.
+	leasedAt time.Time
+	// unrecorded is a message the platform accepted but the store failed to record: it is recorded before
+	// anything else is sent to the channel, instead of being posted again.
+	unrecorded *unrecorded
+}
+
+type unrecorded struct {
+	ids   []int64
+	msgID string
+	at    time.Time
+}
+
+// errLeaseLost ends a turn whose channel lease another sender took over (this one stalled past the lease).
+var errLeaseLost = errors.New("channel lease taken over by another sender")
+
+// sendError is a platform's refusal, already classified and logged by send.
+type sendError struct{ err error }
+
+func (e *sendError) Error() string { return e.err.Error() }
+func (e *sendError) Unwrap() error { return e.err }
+
+// Defaults of the sender's knobs.
+const (
+	DefaultDigestCards = 10
+	DefaultWorkers     = 4
+	DefaultLeaseTTL    = time.Minute
+	defaultSendTimeout = 30 * time.Second
+	// batchPerTurn bounds the cards one channel sends before the dispatcher looks at the others again.
+	batchPerTurn = 50
+)
+
+// NewSender builds a sender from o.
+func NewSender(o Options) (*Sender, error) {
+	if o.Store == nil || o.Owner == "" {
+		return nil, errors.New("new sender: need a store and an owner")
+	}
+	s := &Sender{
+		store: o.Store, owner: o.Owner, platforms: o.Platforms, limits: o.Limits, log: o.Logger,
+		metrics: o.Metrics, clock: o.Now, budget: o.HourlyBudget, cards: cmp.Or(o.DigestCards, DefaultDigestCards),
+		workers: cmp.Or(o.Workers, DefaultWorkers), backoff: o.Backoff, timeout: cmp.Or(o.SendTimeout, defaultSendTimeout),
+		leaseTTL: cmp.Or(o.LeaseTTL, DefaultLeaseTTL),
+		chans:    map[channel.Ref]*chanState{}, platWait: map[string]time.Time{}, platLim: map[string]*rate.Limiter{},
+		warned: map[string]bool{}, wake: make(chan struct{}, 1),
+	}
+	if s.platforms == nil {
+		s.platforms = map[string]bot.Platform{}
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.metrics == nil {
+		s.metrics = noMetrics{}
+	}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	return s, nil
+}
+
+type noMetrics struct{}
+
+func (noMetrics) Delivered(string, ...time.Duration) {}
+func (noMetrics) DeliveryError(string, string)       {}
+
+// Enqueued tells the sender that n new outbox rows were written (by ingest or a backfill) and wakes it.
+func (e *Sender) Enqueued(n int) {
+	e.depth.Add(int64(n))
+	e.signal()
+}
+
+// refreshDepth re-reads the outbox depth for the gauge.
+func (e *Sender) refreshDepth(ctx context.Context) {
+	if n, err := e.store.OutboxDepth(ctx); err == nil {
+		e.depth.Store(int64(n))
+	}
+}
+
+// OutboxDepth is the number of unsent rows as of the last dispatch, for the metrics gauge (no I/O).
+func (e *Sender) OutboxDepth() float64 { return float64(e.depth.Load()) }
+
+// signal wakes the dispatcher without blocking.
+func (e *Sender) signal() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Wake asks the sender to look at the outbox now (after a backfill, for instance).
+func (e *Sender) Wake() {
+	e.signal()
+}
+
+// Run drains the outbox until ctx ends: at most Workers channels at once, one worker per channel so each
+// channel's order holds. On shutdown it stops taking work, lets the sends in flight finish (each within
+// SendTimeout) and returns.
+func (e *Sender) Run(ctx context.Context) error {
+	sem := make(chan struct{}, e.workers)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		e.refreshDepth(ctx)
+		work, err := e.store.Work(ctx)
+		if err != nil && ctx.Err() == nil {
+			e.logger().Error("read outbox", "err", err)
+		}
+		for _, w := range work {
+			if !e.claim(ctx, w) {
+				continue
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				e.release(ctx, w.Ref)
+				return nil
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				before := e.posted.Load()
+				e.deliverChannel(ctx, w)
+				// Release before waking the dispatcher, or it could find this channel still busy and leave its
+				// remaining cards to the next tick.
+				e.release(ctx, w.Ref)
+				if e.posted.Load() != before {
+					e.signal()
+				}
+			}()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-e.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+// DeliverDue runs one dispatch pass over every channel in the calling goroutine. Tests use it with a fake clock.
+func (e *Sender) DeliverDue(ctx context.Context) error {
+	work, err := e.store.Work(ctx)
+	if err != nil {
+		return err
+	}
+	for _, w := range work {
+		if e.claim(ctx, w) {
+			e.deliverChannel(ctx, w)
+			e.release(ctx, w.Ref)
+		}
+	}
+	return nil
+}
+
+// claim takes a channel for one turn: it must be due, not being sent to by this sender, and leased to it in the
+// store, so that several senders on one database never send to one channel at once.
+func (e *Sender) claim(ctx context.Context, w channel.Work) bool {
+	now := e.now()
+	if e.platforms[w.Ref.Platform] == nil {
+		e.warnOnce("no-platform:"+w.Ref.Platform, e.logger(), "outbox has papers for a platform that is not configured; they wait", "platform", w.Ref.Platform)
+		return false
+	}
+	e.mu.Lock()
+	cs := e.chanState(w.Ref)
+	if cs.busy || now.Before(cs.notBefore) || now.Before(e.platWait[w.Ref.Platform]) || w.Blocked != "" {
+		e.mu.Unlock()
+		return false
+	}
+	cs.busy = true
+	e.mu.Unlock()
+	ok, err := e.store.Claim(ctx, w.Ref, e.owner, now, e.leaseTTL)
+	if err != nil && ctx.Err() == nil {
+		e.logger().Error("claim channel", "channel", w.Ref.String(), "err", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err != nil || !ok {
+		cs.busy = false
+		return false
+	}
+	cs.leasedAt = now
+	return true
+}
+
+// release ends a turn: the store lease is given up (even during shutdown, so another instance can take the
+// channel at once) and the channel is free again here.
+func (e *Sender) release(ctx context.Context, ch channel.Ref) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.timeout)
+	defer cancel()
+	if err := e.store.Release(rctx, ch, e.owner); err != nil {
+		// The lease expires by itself; until then only this sender may use the channel.
+		e.logger().Warn("release channel lease", "channel", ch.String(), "err", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.chanState(ch).busy = false
+}
+
+// renew extends the lease on ch when half of it has passed, so a long turn (rate limits, a slow platform) keeps
+// the channel; it reports false if the lease was lost to another sender, which ends the turn.
+func (e *Sender) renew(ctx context.Context, ch channel.Ref) (bool, error) {
+	now := e.now()
+	e.mu.Lock()
+	due := now.Sub(e.chanState(ch).leasedAt) >= e.leaseTTL/2
+	e.mu.Unlock()
+	if !due {
+		return true, nil
+	}
+	ok, err := e.store.Claim(ctx, ch, e.owner, now, e.leaseTTL)
+	if err != nil || !ok {
+		return false, err
+	}
+	e.mu.Lock()
+	e.chanState(ch).leasedAt = now
+	e.mu.Unlock()
+	return true, nil
+}
+
+// chanState returns ch's state; e.mu must be held.
+func (e *Sender) chanState(ch channel.Ref) *chanState {
+	cs := e.chans[ch]
+	if cs == nil {
+		l := e.limitsOf(ch.Platform)
+		cs = &chanState{lim: rate.NewLimiter(l.PerChannel, max(l.ChannelBurst, 1))}
+		e.chans[ch] = cs
+	}
+	return cs
+}
+
+func (e *Sender) limitsOf(platform string) Limits {
+	if l, ok := e.limits[platform]; ok {
+		return l
+	}
+	return fallbackLimits
+}
+
+// deliverChannel sends what is due for one channel: a pending backfill, then its digest or instant cards.
+func (e *Sender) deliverChannel(ctx context.Context, w channel.Work) {
+	log := e.logger().With("channel", w.Ref.String())
+	plat := e.platforms[w.Ref.Platform] // claim checked it is there
+	if err := e.deliver(ctx, plat, w); err != nil && ctx.Err() == nil {
+		// Send failures were logged where they were classified; this is the rest (store, schedule), which
+		// would otherwise leave a channel stuck without a trace.
+		var se *sendError
+		if !errors.As(err, &se) {
+			log.Error("channel delivery stopped", "err", err)
+		}
+	}
+}
+
+func (e *Sender) deliver(ctx context.Context, plat bot.Platform, w channel.Work) error {
+	now := e.now()
+	e.mu.Lock()
+	un := e.chanState(w.Ref).unrecorded
+	e.mu.Unlock()
+	if un != nil {
+		if err := e.store.MarkSent(ctx, un.ids, un.msgID, un.at); err != nil {
+			e.backOff(w.Ref, now)
+			return fmt.Errorf("record message %s posted earlier: %w", un.msgID, err)
+		}
+		e.mu.Lock()
+		e.chanState(w.Ref).unrecorded = nil
+		e.mu.Unlock()
+		return nil // the channel's work list is stale now; the dispatcher comes back
+	}
+	if w.Backfill > 0 {
+		items, err := e.store.Unsent(ctx, w.Ref, channel.KindBackfill, []string{channel.StatePending, channel.StateOverflow}, 0)
+		if err != nil {
+			return err
+		}
+		if err := e.sendDigest(ctx, plat, w.Ref, items, fmt.Sprintf("Backfill: %d matching papers", len(items))); err != nil {
+			return err
+		}
+	}
+	if w.Mode == channel.ModeDigest {
+		sched, err := channel.ParseDigestSchedule(w.DigestAt, w.DigestTZ)
+		if err != nil {
+			return err
+		}
+		// Due at the first digest time after both the last digest and the oldest waiting paper: a paper
+		// arriving after a quiet day waits for the next 09:00, not for a 09:00 long past.
+		if now.Before(sched.Next(later(w.LastDigestAt, w.OldestUnsent))) {
+			return nil
+		}
+		items, err := e.store.Unsent(ctx, w.Ref, channel.KindMatch, []string{channel.StatePending, channel.StateOverflow}, 0)
+		if err != nil {
+			return err
+		}
+		title := fmt.Sprintf("Daily digest: %d new matching paper%s", len(items), plural(len(items)))
+		if err := e.sendDigest(ctx, plat, w.Ref, items, title); err != nil {
+			return err
+		}
+		return e.store.SetLastDigest(ctx, w.Ref, now)
+	}
+
+	budget := -1 // unlimited
+	if e.budget > 0 {
+		n, err := e.store.MessagesSince(ctx, w.Ref, now.Add(-time.Hour))
+		if err != nil {
+			return err
+		}
+		budget = max(e.budget-n, 0)
+	}
+	if w.Overflow > 0 && budget != 0 {
+		items, err := e.store.Unsent(ctx, w.Ref, channel.KindMatch, []string{channel.StateOverflow}, 0)
+		if err != nil {
+			return err
+		}
+		title := fmt.Sprintf("%d more matching paper%s that arrived faster than this channel's hourly limit", len(items), plural(len(items)))
+		if err := e.sendDigest(ctx, plat, w.Ref, items, title); err != nil {
+			return err
+		}
+		if budget > 0 {
+			budget--
+		}
+	}
+	items, err := e.store.Unsent(ctx, w.Ref, channel.KindMatch, []string{channel.StatePending}, batchPerTurn)
+	if err != nil {
+		return err
+	}
+	for i, it := range items {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if budget == 0 {
+			ids := make([]int64, 0, len(items)-i)
+			for _, rest := range items[i:] {
+				ids = append(ids, rest.ID)
+			}
+			e.logger().Info("hourly budget reached; the rest goes into an overflow digest", "channel", w.Ref.String(), "papers", len(ids))
+			return e.store.MarkOverflow(ctx, ids)
+		}
+		msg := bot.Message{Channel: w.Ref, Cards: []bot.Card{{Paper: it.Paper, Matched: it.Matched}}, Nonce: "pb-" + strconv.FormatInt(it.ID, 10)}
+		if err := e.send(ctx, plat, msg, []channel.OutboxItem{it}); err != nil {
+			return err
+		}
+		if budget > 0 {
+			budget--
+		}
+	}
+	return nil
+}
+
+// sendDigest posts items as one digest message, best first, and marks them all sent (those beyond the card
+// limit are counted in the message).
+func (e *Sender) sendDigest(ctx context.Context, plat bot.Platform, ch channel.Ref, items []channel.OutboxItem, title string) error {
+	if len(items) == 0 {
+		return nil
+	}
+	ranked := slices.Clone(items)
+	RankDigest(ranked)
+	limit := e.cards
+	msg := bot.Message{Channel: ch, Digest: true, Title: title, Nonce: fmt.Sprintf("pbd-%d-%d", ranked[0].ID, len(ranked))}
+	for _, it := range ranked[:min(limit, len(ranked))] {
+		msg.Cards = append(msg.Cards, bot.Card{Paper: it.Paper, Matched: it.Matched})
+	}
+	msg.Overflow = len(ranked) - len(msg.Cards)
+	err := e.send(ctx, plat, msg, items)
+	var rb *rejectedBatch
+	if !errors.As(err, &rb) {
+		return err
+	}
+	// Halving finds the refused paper in log2(n) more messages, and every other paper still goes out.
+	half := len(items) / 2
+	if err := e.sendDigest(ctx, plat, ch, items[:half], title); err != nil {
+		return err
+	}
+	return e.sendDigest(ctx, plat, ch, items[half:], title)
+}
+
+// rejectedBatch is a digest the platform refused as malformed; sendDigest splits it.
+type rejectedBatch struct{ err error }
+
+func (e *rejectedBatch) Error() string { return e.err.Error() }
+func (e *rejectedBatch) Unwrap() error { return e.err }
+
+// RankDigest orders digest items best first: more matched terms, then more Hugging Face upvotes, then newest.
+func RankDigest(items []channel.OutboxItem) {
+	slices.SortStableFunc(items, func(a, b channel.OutboxItem) int {
+		return cmp.Or(
+			cmp.Compare(len(b.Matched), len(a.Matched)),
+			cmp.Compare(b.Paper.Upvotes, a.Paper.Upvotes),
+			b.Paper.Published.Compare(a.Paper.Published),
+		)
+	})
+}
+
+// send posts one message within the rate limits and records the outcome. The request itself runs on a context
+// that shutdown does not cancel (bounded by SendTimeout), so a message the platform accepted is always recorded.
+func (e *Sender) send(ctx context.Context, plat bot.Platform, msg bot.Message, items []channel.OutboxItem) error {
+	ch := msg.Channel
+	if err := e.waitLimits(ctx, ch); err != nil {
+		return err
+	}
+	if ok, err := e.renew(ctx, ch); err != nil || !ok {
+		if err == nil {
+			err = errLeaseLost
+		}
+		return fmt.Errorf("renew lease on %s: %w", ch, err)
+	}
+	ids := make([]int64, len(items))
+	for i, it := range items {
+		ids[i] = it.ID
+	}
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.timeout)
+	defer cancel()
+	msgID, err := plat.Send(sendCtx, msg)
+	now := e.now()
+	log := e.logger().With("channel", ch.String(), "paper", items[0].Paper.Key)
+	if err == nil {
+		if merr := e.store.MarkSent(sendCtx, ids, msgID, now); merr != nil {
+			// The message is out but not recorded. Keep it in memory and record it before sending anything else
+			// to this channel; only a restart before that succeeds could post it again.
+			log.Error("posted but could not record it; will record it before the next send", "err", merr)
+			e.mu.Lock()
+			e.chanState(ch).unrecorded = &unrecorded{ids: ids, msgID: msgID, at: now}
+			e.mu.Unlock()
+			e.backOff(ch, now)
+			return merr
+		}
+		lat := make([]time.Duration, len(items))
+		for i, it := range items {
+			lat[i] = now.Sub(it.CreatedAt)
+		}
+		e.metrics.Delivered(ch.Platform, lat...)
+		e.posted.Add(1)
+		e.depth.Add(-int64(len(items)))
+		e.mu.Lock()
+		e.chanState(ch).failures = 0
+		e.mu.Unlock()
+		return nil
+	}
+	var rl *bot.RateLimitError
+	if errors.Is(err, bot.ErrRejected) && len(items) > 1 {
+		// Which card made the platform refuse the digest is unknown: sendDigest splits it and tries again.
+		log.Warn("the platform rejected a digest; splitting it to find the paper it refuses", "err", err, "papers", len(items))
+		return &rejectedBatch{err}
+	}
+	if errors.Is(err, bot.ErrRejected) {
+		e.metrics.DeliveryError(ch.Platform, ErrorRejected)
+		log.Error("the platform rejected this message; set aside, going on with the next paper", "err", err, "papers", len(ids))
+		if ferr := e.store.MarkFailed(sendCtx, ids, err); ferr != nil {
+			e.backOff(ch, now)
+			return ferr
+		}
+		return nil
+	}
+	if aerr := e.store.RecordAttempt(sendCtx, ids, err); aerr != nil {
+		// Only the attempt count and last error are lost; the rows stay pending and are retried.
+		log.Error("record failed attempt", "err", aerr)
+	}
+	switch {
+	case errors.As(err, &rl):
+		e.metrics.DeliveryError(ch.Platform, ErrorRateLimited)
+		until := now.Add(rl.RetryAfter)
+		e.mu.Lock()
+		if rl.Global {
+			e.platWait[ch.Platform] = until
+		} else {
+			e.chanState(ch).notBefore = until
+		}
+		e.mu.Unlock()
+		log.Warn("rate limited by the platform; waiting", "retry_after", rl.RetryAfter, "global", rl.Global)
+	case errors.Is(err, bot.ErrPermanent):
+		e.metrics.DeliveryError(ch.Platform, ErrorPermanent)
+		log.Error("channel cannot receive messages; stopped sending to it (its papers are kept)", "err", err)
+		if berr := e.store.BlockChannel(sendCtx, ch, err.Error(), now); berr != nil {
+			log.Error("record blocked channel", "err", berr)
+		}
+	default:
+		e.metrics.DeliveryError(ch.Platform, ErrorRetry)
+		wait := e.backOff(ch, now)
+		log.Warn("send failed; will retry", "err", err, "retry_in", wait)
+	}
+	return &sendError{err}
+}
+
+// backOff counts a failure of ch and keeps the sender away from it for the backoff delay.
+func (e *Sender) backOff(ch channel.Ref, now time.Time) time.Duration {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cs := e.chanState(ch)
+	cs.failures++
+	wait := e.backoff.Delay(cs.failures)
+	cs.notBefore = now.Add(wait)
+	return wait
+}
+
+// waitLimits waits for the channel's and the platform's limiters.
+func (e *Sender) waitLimits(ctx context.Context, ch channel.Ref) error {
+	e.mu.Lock()
+	cl := e.chanState(ch).lim
+	pl := e.platLim[ch.Platform]
+	if pl == nil {
+		l := e.limitsOf(ch.Platform)
+		pl = rate.NewLimiter(l.Global, max(l.GlobalBurst, 1))
+		e.platLim[ch.Platform] = pl
+	}
+	e.mu.Unlock()
+	if err := pl.Wait(ctx); err != nil {
+		return err
+	}
+	return cl.Wait(ctx)
+}
+
+func (e *Sender) warnOnce(key string, log *slog.Logger, msg string, args ...any) {
+	e.mu.Lock()
+	seen := e.warned[key]
+	e.warned[key] = true
+	e.mu.Unlock()
+	if !seen {
+		log.Warn(msg, args...)
+	}
+}
+
+func (e *Sender) now() time.Time { return e.clock() }
+
+func (e *Sender) logger() *slog.Logger { return e.log }
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
