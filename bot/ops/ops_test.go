@@ -10,26 +10,9 @@ import (
 	"time"
 
 	"github.com/paperboy-bot/paperboy/bot/delivery"
+	"github.com/paperboy-bot/paperboy/bot/testkit"
 	"github.com/prometheus/client_golang/prometheus"
 )
-
-// fakeClock is a settable clock for Health.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
 
 func get(t *testing.T, h http.Handler, path string) (int, string) {
 	t.Helper()
@@ -91,7 +74,7 @@ func TestHealthz(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := &fakeClock{now: start}
+			clock := testkit.NewClock(start)
 			h := NewHealth(tt.maxSilence, clock.Now)
 			srv := NewHandler(NewMetrics(nil), h)
 			for i, s := range tt.steps {
