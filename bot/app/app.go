@@ -30,8 +30,10 @@ import (
 // App is a configured paperboy: its store, sources, router, sender, commands and platforms. cmd/paperboy builds
 // one per command.
 type App struct {
-	Config  *config.Config
-	Store   *store.Store
+	Config *config.Config
+	// Database is the store the configuration selected; Store is it, opened.
+	Database config.Database
+	Store    Store
 	Fetcher *sources.Fetcher
 	Poller  *ingest.Poller
 	Router  *ingest.Router
@@ -104,11 +106,15 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 	if now == nil {
 		now = time.Now
 	}
-	st, err := store.Open(ctx, cfg.Store.Path)
+	db, err := cfg.Database()
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Config: cfg, Store: st, Logger: logger, now: now}
+	st, err := openStore(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Config: cfg, Database: db, Store: st, Logger: logger, now: now}
 	defer func() {
 		if err != nil {
 			_ = a.Close()
@@ -193,6 +199,27 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 		return nil, fmt.Errorf("load subscriptions: %w", err)
 	}
 	return a, nil
+}
+
+// Store is everything the bot's parts need from storage, each through the interface it owns; the SQLite store
+// implements it.
+type Store interface {
+	ingest.Store
+	ingest.StateStore
+	ingest.SubscriptionStore
+	delivery.Store
+	command.Store
+	// SyncConfigChannels makes the configuration-managed subscriptions match the [[channels]] table.
+	SyncConfigChannels(ctx context.Context, chans []channel.ConfigChannel, now time.Time) error
+	Close() error
+}
+
+// openStore opens the store db selects.
+func openStore(ctx context.Context, db config.Database) (Store, error) {
+	if db.Postgres {
+		return nil, fmt.Errorf("open store: %s: this build has no PostgreSQL support", db)
+	}
+	return store.Open(ctx, db.Path)
 }
 
 // instanceID names this process in channel leases: unique per process, readable in the database.

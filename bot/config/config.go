@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -43,6 +44,68 @@ type Config struct {
 type StoreConfig struct {
 	// Path is the SQLite file; relative paths are relative to the working directory.
 	Path string `toml:"path"`
+	// URL selects PostgreSQL ("postgres://user@host:5432/db"); it may not hold a password (use
+	// PAPERBOY_DATABASE_URL or PGPASSWORD). PAPERBOY_DATABASE_URL in the environment wins over both keys.
+	URL string `toml:"url"`
+}
+
+// DatabaseURLEnv names the environment variable (or, with _FILE, the file) that selects PostgreSQL.
+const DatabaseURLEnv = "PAPERBOY_DATABASE_URL"
+
+// Database is the store a configuration selects.
+type Database struct {
+	// Postgres is true for PostgreSQL at URL, false for the SQLite file at Path.
+	Postgres bool
+	Path     string
+	URL      string
+	// FromEnv says the URL came from DatabaseURLEnv.
+	FromEnv bool
+}
+
+// Database resolves the store: PostgreSQL when DatabaseURLEnv or [store] url is set (the environment wins), else
+// the SQLite file of [store] path.
+func (c *Config) Database() (Database, error) {
+	env, err := Secret(DatabaseURLEnv)
+	if err != nil {
+		return Database{}, err
+	}
+	switch {
+	case env != "":
+		return Database{Postgres: true, URL: env, FromEnv: true}, nil
+	case c.Store.URL != "":
+		return Database{Postgres: true, URL: c.Store.URL}, nil
+	}
+	return Database{Path: c.Store.Path}, nil
+}
+
+// String describes the store for people, never showing a password.
+func (d Database) String() string {
+	if !d.Postgres {
+		return "SQLite file " + d.Path
+	}
+	where := "[store] url"
+	if d.FromEnv {
+		where = DatabaseURLEnv
+	}
+	return fmt.Sprintf("PostgreSQL %s (from %s)", RedactURL(d.URL), where)
+}
+
+// RedactURL shows a database URL without its password; a key=value connection string is not shown at all, since
+// it may hold one anywhere.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "(connection string)"
+	}
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Del("password")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
 }
 
 // LogConfig is the [log] table.
@@ -217,6 +280,10 @@ func Parse(path string, data []byte, platforms []string) (*Config, error) {
 		}
 		return nil, &ConfigError{Path: path, Msg: err.Error()}
 	}
+	if cfg.Store.Path != "" && cfg.Store.URL != "" {
+		return nil, &ConfigError{Path: path, Line: keyLine(data, "store", -1, "url"),
+			Msg: "store: set either path (SQLite) or url (PostgreSQL), not both"}
+	}
 	cfg.applyDefaults()
 	if err := cfg.validate(data, platforms); err != nil {
 		return nil, err
@@ -225,7 +292,7 @@ func Parse(path string, data []byte, platforms []string) (*Config, error) {
 }
 
 func (c *Config) applyDefaults() {
-	if c.Store.Path == "" {
+	if c.Store.Path == "" && c.Store.URL == "" {
 		c.Store.Path = DefaultStorePath
 	}
 	if c.Log.Level == "" {
@@ -300,6 +367,19 @@ func (c *Config) validate(data []byte, platforms []string) error {
 	}
 	if c.Discord.Mode == "http" && (c.Discord.Listen == "" || c.Discord.PublicKey == "" || c.Discord.ApplicationID == "") {
 		bad(keyLine(data, "discord", -1, "mode"), "discord.mode is http: discord.listen, public_key and application_id are required")
+	}
+	if u := c.Store.URL; u != "" {
+		pu, err := url.Parse(u)
+		switch {
+		case err != nil || (pu.Scheme != "postgres" && pu.Scheme != "postgresql") || pu.Host == "":
+			bad(keyLine(data, "store", -1, "url"), "store.url: want postgres://USER@HOST:PORT/DATABASE")
+		case pu.Query().Has("password"):
+			bad(keyLine(data, "store", -1, "url"), "store.url holds a password: put it in %s or PGPASSWORD, never in the file", DatabaseURLEnv)
+		default:
+			if _, ok := pu.User.Password(); ok {
+				bad(keyLine(data, "store", -1, "url"), "store.url holds a password: put it in %s or PGPASSWORD, never in the file", DatabaseURLEnv)
+			}
+		}
 	}
 	if c.Fetch.MaxBodyBytes < 0 {
 		bad(keyLine(data, "fetch", -1, "max_body_bytes"), "fetch.max_body_bytes must not be negative")

@@ -63,6 +63,10 @@ func TestConfigErrors(t *testing.T) {
 		{"bad log level", "[log]\nlevel = \"loud\"\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, "log.level"},
 		{"no sources", "[store]\npath = \"x.db\"\n", 0, "no [[sources]]"},
 		{"syntax error", "[store\npath = 1\n", 1, ""},
+		{"path and url", "[store]\npath = \"x.db\"\nurl = \"postgres://pb@db/pb\"\n", 3, "not both"},
+		{"password in url", "[store]\nurl = \"postgres://pb:hunter2@db/pb\"\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, "holds a password"},
+		{"password parameter in url", "[store]\nurl = \"postgres://pb@db/pb?password=hunter2\"\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, "holds a password"},
+		{"not a postgres url", "[store]\nurl = \"mysql://db/pb\"\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, "postgres://"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,6 +80,9 @@ func TestConfigErrors(t *testing.T) {
 			}
 			if ce.Line != tt.wantLine {
 				t.Errorf("line = %d, want %d (%v)", ce.Line, tt.wantLine, err)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error shows the password: %v", err)
 			}
 			if !strings.Contains(err.Error(), tt.wantMsg) || !strings.Contains(err.Error(), "paperboy.toml") {
 				t.Errorf("error %q does not name the file and say %q", err, tt.wantMsg)
@@ -93,3 +100,37 @@ func TestLoadConfigMissingFile(t *testing.T) {
 
 // testPlatforms are the platform names the composition root registers.
 var testPlatforms = []string{"slack", "discord", "console"}
+
+func TestDatabase(t *testing.T) {
+	const hf = "[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n"
+	tests := []struct {
+		name, toml, env string
+		want            Database
+		shown           string
+	}{
+		{"default SQLite", hf, "", Database{Path: DefaultStorePath}, "SQLite file paperboy.db"},
+		{"url in the file", "[store]\nurl = \"postgres://pb@db:5432/pb\"\n" + hf, "",
+			Database{Postgres: true, URL: "postgres://pb@db:5432/pb"}, "PostgreSQL postgres://pb@db:5432/pb (from [store] url)"},
+		{"the environment wins", "[store]\npath = \"x.db\"\n" + hf, "postgres://pb:s3cret@db/pb?sslmode=disable",
+			Database{Postgres: true, URL: "postgres://pb:s3cret@db/pb?sslmode=disable", FromEnv: true},
+			"PostgreSQL postgres://pb@db/pb?sslmode=disable (from PAPERBOY_DATABASE_URL)"},
+		{"key=value string", hf, "host=db password=s3cret",
+			Database{Postgres: true, URL: "host=db password=s3cret", FromEnv: true}, "PostgreSQL (connection string) (from PAPERBOY_DATABASE_URL)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv(DatabaseURLEnv, tt.env)
+			cfg, err := Parse("t.toml", []byte(tt.toml), testPlatforms)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := cfg.Database()
+			if err != nil || got != tt.want {
+				t.Fatalf("Database() = %+v, %v; want %+v", got, err, tt.want)
+			}
+			if s := got.String(); s != tt.shown || strings.Contains(s, "s3cret") {
+				t.Errorf("shown as %q, want %q", s, tt.shown)
+			}
+		})
+	}
+}

@@ -103,8 +103,13 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "paperboy: invalid configuration:\n%v\n", err)
 		return 1
 	}
+	db, err := cfg.Database()
+	if err != nil {
+		fmt.Fprintf(stderr, "paperboy: %v\n", err)
+		return 1
+	}
 	if cmd == "check" {
-		fmt.Fprintf(stdout, "%s: ok (%d sources)\n", *configPath, len(cfg.Sources))
+		fmt.Fprintf(stdout, "%s: ok (%d sources)\nstore: %s\n", *configPath, len(cfg.Sources), db)
 		return 0
 	}
 	logger := app.NewLogger(cfg.Log, stderr)
@@ -168,7 +173,7 @@ func discordCmd(args []string, stdout, stderr io.Writer) int {
 }
 
 func runLoop(ctx context.Context, a *app.App, stderr io.Writer) int {
-	a.Logger.Info("paperboy starting", "version", app.Version(), "store", a.Config.Store.Path,
+	a.Logger.Info("paperboy starting", "version", app.Version(), "store", a.Database.String(),
 		"sources", len(a.Config.Sources), "channels", len(a.Config.Channels))
 	if err := a.Run(ctx); err != nil {
 		fmt.Fprintf(stderr, "paperboy: %v\n", err)
