@@ -34,9 +34,9 @@ type App struct {
 	// Database is the store the configuration selected; Store is it, opened.
 	Database config.Database
 	Store    Store
-	Fetcher *sources.Fetcher
-	Poller  *ingest.Poller
-	Router  *ingest.Router
+	Fetcher  *sources.Fetcher
+	Poller   *ingest.Poller
+	Router   *ingest.Router
 	// Commander answers /papers commands from any platform and from `paperboy cmd`.
 	Commander *command.Commander
 	// Sender drains the outbox to the platforms.
