@@ -74,6 +74,7 @@ const (
 	New
 )
 
+// String names the kind, for logs and test failures.
 func (k Kind) String() string {
 	switch k {
 	case Unchanged:
