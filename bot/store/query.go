@@ -69,18 +69,6 @@ func nanos(n sql.NullInt64) time.Time {
 	return time.Unix(0, n.Int64).UTC()
 }
 
-// Paper returns the stored paper with the given key.
-func (s *Store) Paper(ctx context.Context, key string) (paper.Paper, bool, error) {
-	ps, err := s.papers(ctx, `SELECT key, title, abstract, data FROM papers WHERE key = ?`, key)
-	if err != nil {
-		return paper.Paper{}, false, fmt.Errorf("paper %s: %w", key, err)
-	}
-	if len(ps) == 0 {
-		return paper.Paper{}, false, nil
-	}
-	return ps[0], true, nil
-}
-
 // Search returns up to limit papers (all if limit <= 0) containing every word as a whole word in the title,
 // abstract or authors, case- and diacritic-insensitively, newest first by Published. Each word is quoted for FTS5,
 // so user input can never be FTS syntax: `OR`, `NEAR(` or `*` are plain words. A word of several tokens
@@ -149,15 +137,6 @@ func (s *Store) Recent(ctx context.Context, since time.Time, limit int) ([]paper
 		return nil, fmt.Errorf("recent papers since %s: %w", since, err)
 	}
 	return ps, nil
-}
-
-// Count returns the number of stored papers.
-func (s *Store) Count(ctx context.Context) (int, error) {
-	var n int
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM papers`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count papers: %w", err)
-	}
-	return n, nil
 }
 
 // sqlLimit maps "no limit" to SQLite's -1.
