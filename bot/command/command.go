@@ -28,7 +28,8 @@ type Store interface {
 	BlockedChannels(ctx context.Context) ([]channel.Channel, error)
 	BlockChannel(ctx context.Context, ch channel.Ref, reason string, at time.Time) error
 	Enqueue(ctx context.Context, ch channel.Ref, kind string, matched map[string][]string, at time.Time) (int, error)
-	Candidates(ctx context.Context, ftsQuery string, since time.Time, limit int) ([]paper.Paper, error)
+	// Candidates returns the papers that may satisfy pre (a superset; nil is every paper), newest first.
+	Candidates(ctx context.Context, pre *filters.Prefilter, since time.Time, limit int) ([]paper.Paper, error)
 	Recent(ctx context.Context, since time.Time, limit int) ([]paper.Paper, error)
 }
 
@@ -116,14 +117,15 @@ func parseQuery(q string) (*filters.Query, *bot.Reply) {
 }
 
 // matching returns up to limit papers published since since that q matches, newest first, with explanations.
-// FTS narrows the candidates; the query's own matcher decides, so look-ups and subscriptions always agree.
+// The query's pre-filter narrows the candidates; its own matcher decides, so look-ups and subscriptions always
+// agree.
 func (c *Commander) matching(ctx context.Context, q *filters.Query, since time.Time, limit int) ([]bot.Card, int, error) {
 	var (
 		cands []paper.Paper
 		err   error
 	)
-	if fts := q.FTS(); fts != "" {
-		cands, err = c.Store.Candidates(ctx, fts, since, candidateLimit)
+	if pre := q.Prefilter(); pre != nil {
+		cands, err = c.Store.Candidates(ctx, pre, since, candidateLimit)
 	} else {
 		cands, err = c.Store.Recent(ctx, since, candidateLimit)
 	}

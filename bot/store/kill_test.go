@@ -151,7 +151,7 @@ func TestIngestSurvivesSIGKILL(t *testing.T) {
 	if n, err := countPapers(t.Context(), s); err != nil || n != 300 {
 		t.Errorf("Count = %d, %v; want 300 (batch 1 only)", n, err)
 	}
-	if ps, err := s.Search(t.Context(), []string{"batch2"}, 0); err != nil || len(ps) != 0 {
+	if ps, err := searchWords(t.Context(), s, []string{"batch2"}, 0); err != nil || len(ps) != 0 {
 		t.Errorf("batch 2 in the index: %d papers, %v", len(ps), err)
 	}
 	if v, err := s.Validators(t.Context(), "crash"); err != nil || v["https://feed/1"].ETag != `"1"` {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/paperboy-bot/paperboy/bot/paper"
+	"github.com/paperboy-bot/paperboy/filters"
 )
 
 // t0 is the injected clock of the tests.
@@ -331,7 +332,7 @@ func TestMergeAcrossSources(t *testing.T) {
 	}
 	// The index follows the replacement: the v2 abstract is searchable, the v1 one is gone.
 	for word, want := range map[string]int{"better": 1, "v2": 1} {
-		if ps, err := s.Search(t.Context(), []string{word}, 10); err != nil || len(ps) != want {
+		if ps, err := searchWords(t.Context(), s, []string{word}, 10); err != nil || len(ps) != want {
 			t.Errorf("Search(%q) = %d papers, %v; want %d", word, len(ps), err, want)
 		}
 	}
@@ -565,7 +566,7 @@ func TestSearch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := s.Search(t.Context(), tt.words, tt.limit)
+			got, err := searchWords(t.Context(), s, tt.words, tt.limit)
 			if err != nil {
 				t.Fatalf("Search(%q): %v", tt.words, err)
 			}
@@ -600,11 +601,15 @@ func TestCandidates(t *testing.T) {
 		{"since filters published", "neur*", t0.Add(-24 * time.Hour), []string{papers[1].Key}},
 		{"OR", "graph OR decoding", time.Time{}, []string{papers[2].Key, papers[0].Key}},
 		{"column filter", "title:newest", time.Time{}, []string{}},
-		{"NOT", "neur* NOT chips", time.Time{}, []string{papers[0].Key}},
+		{"plural forms", "chip", time.Time{}, []string{papers[1].Key}},
+		// A negation narrows nothing: the matcher applies it.
+		{"negation is not narrowed", "neur* -chips", time.Time{}, []string{papers[1].Key, papers[0].Key}},
+		{"no pre-filter is every paper", "cat:cs.LG", time.Time{}, []string{papers[2].Key, papers[1].Key, papers[0].Key}},
+		{"no pre-filter since", "cat:cs.LG", t0.Add(-24 * time.Hour), []string{papers[2].Key, papers[1].Key}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := s.Candidates(t.Context(), tt.query, tt.since, 10)
+			got, err := s.Candidates(t.Context(), mustPrefilter(t, tt.query), tt.since, 10)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -613,8 +618,14 @@ func TestCandidates(t *testing.T) {
 			}
 		})
 	}
+	t.Run("words are quoted", func(t *testing.T) {
+		pre := &filters.Prefilter{Kind: filters.PreTerm, Fields: filters.FieldTitle, Words: [][]string{{`graph" OR "neural`}}}
+		if got, err := s.Candidates(t.Context(), pre, time.Time{}, 10); err != nil || len(got) != 0 {
+			t.Errorf("Candidates(%q) = %v, %v; want nothing", pre.Words, keysOf(got), err)
+		}
+	})
 	t.Run("malformed expression is an error", func(t *testing.T) {
-		if _, err := s.Candidates(t.Context(), `"unterminated`, time.Time{}, 10); err == nil {
+		if _, err := s.candidates(t.Context(), `"unterminated`, time.Time{}, 10); err == nil {
 			t.Error("no error")
 		}
 	})
@@ -632,7 +643,7 @@ func TestPublishedMovesEarlier(t *testing.T) {
 	if res := mustIngest(t, s, "y", []paper.Paper{earlier}, nil, t0); !slices.Equal(res.Updated, []string{a.Key}) {
 		t.Fatalf("Ingest = %+v", res)
 	}
-	got, err := s.Search(t.Context(), []string{"paper"}, 0)
+	got, err := searchWords(t.Context(), s, []string{"paper"}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,8 +18,8 @@ var lookupCases = []testCase{
 // its pre-filter. This is the one place that knows the form of that argument.
 func candidates(t *testing.T, s Store, q *filters.Query, since time.Time, limit int) []paper.Paper {
 	t.Helper()
-	pre := q.FTS()
-	if pre == "" {
+	pre := q.Prefilter()
+	if pre == nil {
 		t.Fatalf("query %q has no pre-filter", q)
 	}
 	ps, err := s.Candidates(t.Context(), pre, since, limit)
