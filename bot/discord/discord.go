@@ -120,11 +120,11 @@ func New(opts Options) (*Discord, error) {
 	}
 	opts.Mode = cmp.Or(opts.Mode, ModeGateway)
 	d := &Discord{
-		opts:       opts,
-		log:        opts.Logger,
-		now:        opts.Now,
-		appID:      opts.ApplicationID,
-		runner:     newRunner(defaultDeferAfter),
+		opts:   opts,
+		log:    opts.Logger,
+		now:    opts.Now,
+		appID:  opts.ApplicationID,
+		runner: newRunner(defaultDeferAfter),
 	}
 	if opts.Logger == nil {
 		d.log = slog.Default()
