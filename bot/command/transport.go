@@ -83,7 +83,8 @@ func NewRunner(opts RunnerOptions) *Runner {
 	return r
 }
 
-// Job is one command for Runner.Do: its work and the transport's three ways of delivering the outcome.
+// Job is one command for Runner.Do: its work and the transport's three ways of delivering the outcome. All four
+// functions are required.
 type Job struct {
 	// Slow jobs are acknowledged at once instead of after the budget (Subcommand.Slow, or a transport that always
 	// acknowledges first).

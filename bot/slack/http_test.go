@@ -362,3 +362,25 @@ func TestRunHTTP(t *testing.T) {
 		}
 	})
 }
+
+// TestSlowSubcommandAcknowledgedAtOnce: a subcommand the command table marks slow (backfill) is acknowledged
+// without waiting for the budget, however quick the answer, which then follows through response_url.
+func TestSlowSubcommandAcknowledgedAtOnce(t *testing.T) {
+	f := newFakeSlack(t)
+	rec := &recorder{reply: bot.Reply{Text: []string{"Backfill: queued"}}}
+	s := newTestSlack(t, f, ModeHTTP, rec)
+	s.runner = newRunner(time.Hour) // a quick answer would certainly come within the budget
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	ack := postCommand(t, srv, commandBody("C1", "U1", "backfill 7", f.responseURL("1")))
+	if ack["response_type"] != "ephemeral" || !strings.Contains(ack["text"].(string), "Working on it") {
+		t.Errorf("ack %v, want the acknowledgement", ack)
+	}
+	if m := f.waitResponse(t); !strings.Contains(allText(blocksOf(t, m)), "Backfill: queued") {
+		t.Errorf("reply %v", m)
+	}
+	s.runner.Drain()
+	if calls := rec.calls(); len(calls) != 1 || calls[0].Text != "backfill 7" {
+		t.Errorf("requests %+v", calls)
+	}
+}
