@@ -165,8 +165,7 @@ func newTestDiscord(t *testing.T, f *fakeDiscord, mutate func(*Options)) *Discor
 		t.Fatalf("New: %v", err)
 	}
 	t.Cleanup(func() {
-		d.jobs.Wait()
-		d.stopBg()
+		d.runner.Drain()
 		d.session.Client.CloseIdleConnections()
 	})
 	return d
