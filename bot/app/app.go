@@ -167,8 +167,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 	}
 	var sender *delivery.Sender
 	a.Metrics = ops.NewMetrics(func() float64 { return sender.OutboxDepth() })
+	owner := instanceID()
 	sender, err = delivery.NewSender(delivery.Options{
-		Store: st, Owner: instanceID(), Platforms: plats, Limits: PlatformLimits(), Logger: logger,
+		Store: st, Owner: owner, Platforms: plats, Limits: PlatformLimits(), Logger: logger,
 		Metrics: a.Metrics, Now: now, HourlyBudget: budget, DigestCards: cfg.Delivery.DigestCards,
 		Workers: cfg.Delivery.Workers, Backoff: sources.Backoff{Base: 5 * time.Second, Max: 10 * time.Minute},
 	})
@@ -182,7 +183,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 	a.Health = ops.NewHealth(time.Duration(cfg.HTTP.HealthMaxSilence), now)
 
 	p := &ingest.Poller{State: st, Sink: ingest.NewIngester(st, a.Router, a.Metrics, sender.Enqueued), Logger: logger,
-		Backoff: sources.Backoff{Base: 30 * time.Second, Max: time.Hour}, OnPoll: a.observePoll}
+		Backoff: sources.Backoff{Base: 30 * time.Second, Max: time.Hour}, OnPoll: a.observePoll,
+		Leases: st, Owner: owner}
 	for _, sc := range cfg.Sources {
 		src, err := sources.New(sc.SourceConfig(), a.Fetcher, now)
 		if err != nil {
@@ -207,6 +209,7 @@ type Store interface {
 	ingest.Store
 	ingest.StateStore
 	ingest.SubscriptionStore
+	ingest.Leases
 	delivery.Store
 	command.Store
 	// SyncConfigChannels makes the configuration-managed subscriptions match the [[channels]] table.

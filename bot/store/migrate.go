@@ -99,6 +99,8 @@ CREATE TABLE source_state (
 		outboxMigration,
 		// 4: a subscription change counter and per-channel delivery leases (channels.go).
 		leaseMigration,
+		// 5: per-source poll leases (leases.go).
+		sourceLeaseMigration,
 	}
 }
 

@@ -219,6 +219,27 @@ var claimCases = []testCase{
 	{"the holder extends its lease", testClaimExtend},
 	{"release", testClaimRelease},
 	{"leases are per channel and keep channel settings", testClaimPerChannel},
+	{"source leases", testSourceLeases},
+}
+
+func testSourceLeases(t *testing.T, s Store) {
+	claim := func(source, owner string, at time.Time, want bool) {
+		t.Helper()
+		got, err := s.ClaimSource(t.Context(), source, owner, at, time.Minute)
+		if err != nil || got != want {
+			t.Errorf("ClaimSource(%s, %s, %s) = %v, %v; want %v", source, owner, at.Format(time.TimeOnly), got, err, want)
+		}
+	}
+	claim("arxiv", "one", t0, true)
+	claim("hf", "two", t0, true) // per source
+	claim("arxiv", "two", t0.Add(30*time.Second), false)
+	claim("arxiv", "one", t0.Add(50*time.Second), true) // renewal
+	claim("arxiv", "two", t0.Add(70*time.Second), false)
+	claim("arxiv", "two", t0.Add(111*time.Second), true) // expired: taken over
+	check(t, s.ReleaseSource(t.Context(), "arxiv", "one"), "ReleaseSource by a former holder")
+	claim("arxiv", "one", t0.Add(112*time.Second), false)
+	check(t, s.ReleaseSource(t.Context(), "arxiv", "two"), "ReleaseSource")
+	claim("arxiv", "one", t0.Add(113*time.Second), true)
 }
 
 func mustClaim(t *testing.T, s Store, ch channel.Ref, owner string, at time.Time, ttl time.Duration, want bool) {

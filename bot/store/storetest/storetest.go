@@ -29,6 +29,7 @@ type Store interface {
 	ingest.Store
 	ingest.StateStore
 	ingest.SubscriptionStore
+	ingest.Leases
 	delivery.Store
 	command.Store
 	// SyncConfigChannels makes the configuration-managed subscriptions match chans (bot/app at start-up).
