@@ -1,3 +1,6 @@
+// Package app is paperboy's composition root: it turns a configuration into running parts (store, sources,
+// router, ingester, sender, commands, platforms) and holds the registry of chat platforms. cmd/paperboy builds one
+// App per command; nothing else imports the concrete stores.
 package app
 
 import (

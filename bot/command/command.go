@@ -1,3 +1,6 @@
+// Package command is the /papers command core: one table of subcommands drives the text parser, help, Discord's
+// command definition, autocomplete and deferral; Commander answers requests from the local store; Runner answers
+// within a budget or defers, for every command transport.
 package command
 
 import (
