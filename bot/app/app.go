@@ -220,6 +220,27 @@ type Store interface {
 	Close() error
 }
 
+// listener is a store shared by several instances that tells each what the others changed (PostgreSQL's
+// LISTEN/NOTIFY); Listen calls fn per change until ctx ends. Without it, each part's periodic check sees the changes.
+type listener interface {
+	Listen(ctx context.Context, fn func(topic string)) error
+}
+
+// notified wakes the part a change concerns: new outbox rows and channel changes the sender, subscription changes
+// the router (so the next poll routes with them, and an unsubscribe stops matching at once).
+func (a *App) notified(ctx context.Context) func(topic string) {
+	return func(topic string) {
+		switch topic {
+		case "subscriptions":
+			if err := a.Router.Refresh(ctx); err != nil && ctx.Err() == nil {
+				a.Logger.Warn("refresh subscriptions after a change elsewhere", "err", err)
+			}
+		default: // "outbox", "channels"
+			a.Sender.Wake()
+		}
+	}
+}
+
 // openStore opens the store db selects.
 func openStore(ctx context.Context, db config.Database) (Store, error) {
 	if db.Postgres {
@@ -300,8 +321,12 @@ func (a *App) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	parts := []func(context.Context) error{a.Poller.Run, a.Sender.Run}
+	if l, ok := a.Store.(listener); ok {
+		parts = append(parts, func(ctx context.Context) error { return l.Listen(ctx, a.notified(ctx)) })
+	}
 	var wg sync.WaitGroup
-	for _, fn := range append([]func(context.Context) error{a.Poller.Run, a.Sender.Run}, a.services...) {
+	for _, fn := range append(parts, a.services...) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
