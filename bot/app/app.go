@@ -172,7 +172,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 	a.Metrics = ops.NewMetrics(func() float64 { return sender.OutboxDepth() })
 	owner := instanceID()
 	sender, err = delivery.NewSender(delivery.Options{
-		Store: st, Owner: owner, Platforms: plats, Limits: PlatformLimits(), Logger: logger,
+		Store: st, Owner: owner, Peers: st, Platforms: plats, Limits: PlatformLimits(), Logger: logger,
 		Metrics: a.Metrics, Now: now, HourlyBudget: budget, DigestCards: cfg.Delivery.DigestCards,
 		Workers: cfg.Delivery.Workers, Backoff: sources.Backoff{Base: 5 * time.Second, Max: 10 * time.Minute},
 	})
@@ -214,6 +214,7 @@ type Store interface {
 	ingest.SubscriptionStore
 	ingest.Leases
 	delivery.Store
+	delivery.Peers
 	command.Store
 	// SyncConfigChannels makes the configuration-managed subscriptions match the [[channels]] table.
 	SyncConfigChannels(ctx context.Context, chans []channel.ConfigChannel, now time.Time) error

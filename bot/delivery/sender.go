@@ -42,6 +42,14 @@ type Store interface {
 	OutboxDepth(ctx context.Context) (int, error)
 }
 
+// Peers tells a sender how many senders share the platforms' global rate limits: several instances on one
+// database split each platform's budget evenly between the live ones, so together they never exceed it.
+// Heartbeat records that owner is alive at at and returns how many owners were alive within the last within
+// (this one included).
+type Peers interface {
+	Heartbeat(ctx context.Context, owner string, at time.Time, within time.Duration) (int, error)
+}
+
 // Metrics is what the sender counts. A nil Metrics in Options counts nothing.
 type Metrics interface {
 	Delivered(platform string, latencies ...time.Duration)
@@ -95,6 +103,9 @@ type Options struct {
 	Backoff sources.Backoff
 	// SendTimeout bounds one platform request. The request in flight at shutdown is allowed to finish within it.
 	SendTimeout time.Duration
+	// Peers, when set, splits the global rate limits between the live senders (see Peers); nil: this sender is
+	// alone.
+	Peers Peers
 	// LeaseTTL is how long a channel claim lasts before another sender may take the channel over (it is renewed
 	// while sending). 0 means the default.
 	LeaseTTL time.Duration
@@ -115,6 +126,11 @@ type Sender struct {
 	backoff   sources.Backoff
 	timeout   time.Duration
 	leaseTTL  time.Duration
+	peers     Peers
+	// lastBeat is when heartbeat last ran; only Run's dispatch loop touches it.
+	lastBeat time.Time
+	// live is how many senders share the global limits (1 without Peers); guarded by mu.
+	live int
 
 	// mu guards the in-memory state below. It is never held across I/O.
 	mu       sync.Mutex
@@ -180,7 +196,7 @@ func NewSender(o Options) (*Sender, error) {
 		workers: cmp.Or(o.Workers, DefaultWorkers), backoff: o.Backoff, timeout: cmp.Or(o.SendTimeout, defaultSendTimeout),
 		leaseTTL: cmp.Or(o.LeaseTTL, DefaultLeaseTTL),
 		chans:    map[channel.Ref]*chanState{}, platWait: map[string]time.Time{}, platLim: map[string]*rate.Limiter{},
-		warned: map[string]bool{}, wake: make(chan struct{}, 1),
+		warned: map[string]bool{}, wake: make(chan struct{}, 1), peers: o.Peers, live: 1,
 	}
 	if s.platforms == nil {
 		s.platforms = map[string]bot.Platform{}
@@ -242,6 +258,7 @@ func (e *Sender) Run(ctx context.Context) error {
 	defer tick.Stop()
 	for {
 		e.refreshDepth(ctx)
+		e.heartbeat(ctx)
 		work, err := e.store.Work(ctx)
 		if err != nil && ctx.Err() == nil {
 			e.logger().Error("read outbox", "err", err)
@@ -635,7 +652,7 @@ func (e *Sender) waitLimits(ctx context.Context, ch channel.Ref) error {
 	pl := e.platLim[ch.Platform]
 	if pl == nil {
 		l := e.limitsOf(ch.Platform)
-		pl = rate.NewLimiter(l.Global, max(l.GlobalBurst, 1))
+		pl = rate.NewLimiter(l.Global/rate.Limit(e.live), max(l.GlobalBurst/e.live, 1))
 		e.platLim[ch.Platform] = pl
 	}
 	e.mu.Unlock()
@@ -643,6 +660,47 @@ func (e *Sender) waitLimits(ctx context.Context, ch channel.Ref) error {
 		return err
 	}
 	return cl.Wait(ctx)
+}
+
+// peerWindow is how recent a sender's heartbeat must be for it to count as live: a few dispatch ticks, so that
+// a crashed instance's share returns to the others within seconds.
+const peerWindow = 20 * time.Second
+
+// heartbeat records this sender as alive and, when the number of live senders changed, re-splits the platforms'
+// global limits between them.
+func (e *Sender) heartbeat(ctx context.Context) {
+	now := e.now()
+	if e.peers == nil || now.Sub(e.lastBeat) < peerWindow/4 {
+		return
+	}
+	e.lastBeat = now
+	n, err := e.peers.Heartbeat(ctx, e.owner, now, peerWindow)
+	if err != nil {
+		if ctx.Err() == nil {
+			e.logger().Warn("sender heartbeat", "err", err)
+		}
+		return
+	}
+	n = max(n, 1)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if n == e.live {
+		return
+	}
+	e.logger().Info("senders sharing the platforms' global rate limits", "instances", n)
+	e.live = n
+	for platform, lim := range e.platLim {
+		l := e.limitsOf(platform)
+		lim.SetLimit(l.Global / rate.Limit(n))
+		lim.SetBurst(max(l.GlobalBurst/n, 1))
+	}
+}
+
+// GlobalLimit is the share of platform's global rate limit this sender keeps to now.
+func (e *Sender) GlobalLimit(platform string) rate.Limit {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.limitsOf(platform).Global / rate.Limit(e.live)
 }
 
 func (e *Sender) warnOnce(key string, log *slog.Logger, msg string, args ...any) {

@@ -179,3 +179,35 @@ func TestLeaseHeldElsewhere(t *testing.T) {
 		t.Fatalf("after the release: %d calls, sent %v, %v", plat.calls, st.sent, err)
 	}
 }
+
+// countPeers reports a fixed number of live senders.
+type countPeers struct{ n int }
+
+func (c countPeers) Heartbeat(context.Context, string, time.Time, time.Duration) (int, error) { return c.n, nil }
+
+// TestPeersSplitTheGlobalLimit: with three live instances each keeps to a third of a platform's global limit.
+func TestPeersSplitTheGlobalLimit(t *testing.T) {
+	t.Parallel()
+	s, err := NewSender(Options{Store: &memStore{}, Owner: "me", Peers: countPeers{3},
+		Limits: map[string]Limits{"discord": {PerChannel: 1, ChannelBurst: 5, Global: 42, GlobalBurst: 9}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.GlobalLimit("discord"); got != 42 {
+		t.Fatalf("before any heartbeat: %v, want the whole 42/s", got)
+	}
+	ctx := context.Background()
+	if err := s.waitLimits(ctx, channel.Ref{Platform: "discord", ID: "1"}); err != nil { // creates the limiter
+		t.Fatal(err)
+	}
+	s.heartbeat(ctx)
+	if got := s.GlobalLimit("discord"); got != 14 {
+		t.Errorf("with 3 instances: %v/s, want 14", got)
+	}
+	s.mu.Lock()
+	lim := s.platLim["discord"]
+	s.mu.Unlock()
+	if lim.Limit() != 14 || lim.Burst() != 3 {
+		t.Errorf("limiter at %v/s burst %d, want 14/s burst 3", lim.Limit(), lim.Burst())
+	}
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -39,4 +40,33 @@ func (s *Store) ReleaseSource(ctx context.Context, source, owner string) error {
 		return fmt.Errorf("release source %s: %w", source, err)
 	}
 	return nil
+}
+
+// instancesMigration records when each sender was last alive, so that instances sharing the database split the
+// platforms' global rate limits between the live ones.
+const instancesMigration = `
+CREATE TABLE instances (
+	owner   TEXT    PRIMARY KEY,
+	seen_at INTEGER NOT NULL
+) WITHOUT ROWID;
+`
+
+// Heartbeat records owner alive at at and returns how many owners were seen within the last within, at included;
+// owners silent for ten times that are forgotten.
+func (s *Store) Heartbeat(ctx context.Context, owner string, at time.Time, within time.Duration) (int, error) {
+	var n int
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO instances (owner, seen_at) VALUES (?1, ?2)
+			ON CONFLICT (owner) DO UPDATE SET seen_at = excluded.seen_at`, owner, at.UnixNano()); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM instances WHERE seen_at < ?`, at.Add(-10*within).UnixNano()); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT count(*) FROM instances WHERE seen_at >= ?`, at.Add(-within).UnixNano()).Scan(&n)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("heartbeat of %s: %w", owner, err)
+	}
+	return n, nil
 }

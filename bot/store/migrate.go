@@ -101,6 +101,8 @@ CREATE TABLE source_state (
 		leaseMigration,
 		// 5: per-source poll leases (leases.go).
 		sourceLeaseMigration,
+		// 6: live instances, to share the platforms' global rate limits (leases.go).
+		instancesMigration,
 	}
 }
 

@@ -220,6 +220,22 @@ var claimCases = []testCase{
 	{"release", testClaimRelease},
 	{"leases are per channel and keep channel settings", testClaimPerChannel},
 	{"source leases", testSourceLeases},
+	{"heartbeats count the live senders", testHeartbeats},
+}
+
+func testHeartbeats(t *testing.T, s Store) {
+	beat := func(owner string, at time.Time, want int) {
+		t.Helper()
+		got, err := s.Heartbeat(t.Context(), owner, at, 20*time.Second)
+		if err != nil || got != want {
+			t.Errorf("Heartbeat(%s, %s) = %d, %v; want %d", owner, at.Format(time.TimeOnly), got, err, want)
+		}
+	}
+	beat("a", t0, 1)
+	beat("b", t0.Add(5*time.Second), 2)
+	beat("a", t0.Add(10*time.Second), 2) // a beat again: still two instances
+	beat("a", t0.Add(30*time.Second), 1) // b is silent for 25 s: gone
+	beat("b", t0.Add(31*time.Second), 2) // and back
 }
 
 func testSourceLeases(t *testing.T, s Store) {

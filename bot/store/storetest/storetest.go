@@ -30,6 +30,7 @@ type Store interface {
 	ingest.StateStore
 	ingest.SubscriptionStore
 	ingest.Leases
+	delivery.Peers
 	delivery.Store
 	command.Store
 	// SyncConfigChannels makes the configuration-managed subscriptions match chans (bot/app at start-up).
