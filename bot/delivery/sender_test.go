@@ -183,7 +183,9 @@ func TestLeaseHeldElsewhere(t *testing.T) {
 // countPeers reports a fixed number of live senders.
 type countPeers struct{ n int }
 
-func (c countPeers) Heartbeat(context.Context, string, time.Time, time.Duration) (int, error) { return c.n, nil }
+func (c countPeers) Heartbeat(context.Context, string, time.Time, time.Duration) (int, error) {
+	return c.n, nil
+}
 
 // TestPeersSplitTheGlobalLimit: with three live instances each keeps to a third of a platform's global limit.
 func TestPeersSplitTheGlobalLimit(t *testing.T) {
