@@ -366,6 +366,9 @@ func (c *Commander) sources(ctx context.Context, _ bot.Request, _ Args) (bot.Rep
 	for _, s := range states {
 		line := fmt.Sprintf("%s: last poll %s, last success %s, last new paper %s, %d papers", s.Source,
 			ago(now, s.LastPoll), ago(now, s.LastSuccess), ago(now, s.LastNewPaper), s.Papers)
+		if s.PolledBy != "" {
+			line += ", polled by " + s.PolledBy
+		}
 		if s.ConsecutiveFailures > 0 {
 			line += fmt.Sprintf("; the last %d polls failed, latest %s: %s", s.ConsecutiveFailures, ago(now, s.LastErrorAt), s.LastError)
 		}

@@ -29,4 +29,7 @@ type SourceState struct {
 	// Polls and Failures count all polls and the failed ones; ConsecutiveFailures counts failures since the last
 	// success.
 	Polls, Failures, ConsecutiveFailures int
+	// PolledBy names the instance that holds or last held the source's poll lease ("" with one instance that
+	// never leased it).
+	PolledBy string
 }

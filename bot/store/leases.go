@@ -34,9 +34,10 @@ func (s *Store) ClaimSource(ctx context.Context, source, owner string, at time.T
 	return n == 1, nil
 }
 
-// ReleaseSource gives up owner's lease on source, if it holds one.
+// ReleaseSource gives up owner's lease on source, if it holds one. The owner stays recorded as the source's last
+// poller, for /papers sources.
 func (s *Store) ReleaseSource(ctx context.Context, source, owner string) error {
-	if _, err := s.w.ExecContext(ctx, `DELETE FROM source_leases WHERE source = ? AND owner = ?`, source, owner); err != nil {
+	if _, err := s.w.ExecContext(ctx, `UPDATE source_leases SET lease_until = 0 WHERE source = ? AND owner = ?`, source, owner); err != nil {
 		return fmt.Errorf("release source %s: %w", source, err)
 	}
 	return nil

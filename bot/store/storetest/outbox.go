@@ -256,6 +256,14 @@ func testSourceLeases(t *testing.T, s Store) {
 	claim("arxiv", "one", t0.Add(112*time.Second), false)
 	check(t, s.ReleaseSource(t.Context(), "arxiv", "two"), "ReleaseSource")
 	claim("arxiv", "one", t0.Add(113*time.Second), true)
+	// /papers sources names the instance that polled a source last, even after it let go.
+	check(t, s.RecordNotModified(t.Context(), "arxiv", t0.Add(114*time.Second)), "RecordNotModified")
+	check(t, s.ReleaseSource(t.Context(), "arxiv", "one"), "ReleaseSource")
+	states, err := s.SourceStates(t.Context())
+	check(t, err, "SourceStates")
+	if len(states) != 1 || states[0].PolledBy != "one" {
+		t.Errorf("SourceStates = %+v, want arxiv polled by one", states)
+	}
 }
 
 func mustClaim(t *testing.T, s Store, ch channel.Ref, owner string, at time.Time, ttl time.Duration, want bool) {
