@@ -170,9 +170,14 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 	}
 	var sender *delivery.Sender
 	a.Metrics = ops.NewMetrics(func() float64 { return sender.OutboxDepth() })
-	owner := instanceID()
+	// A SQLite file serves one process: its leases carry a fixed owner, so that a restart after a crash takes its
+	// channels back at once, and sources are not leased. Instances sharing PostgreSQL each have their own name.
+	owner, peers, leases := "local", delivery.Peers(nil), ingest.Leases(nil)
+	if db.Postgres {
+		owner, peers, leases = instanceID(), st, st
+	}
 	sender, err = delivery.NewSender(delivery.Options{
-		Store: st, Owner: owner, Peers: st, Platforms: plats, Limits: PlatformLimits(), Logger: logger,
+		Store: st, Owner: owner, Peers: peers, Platforms: plats, Limits: PlatformLimits(), Logger: logger,
 		Metrics: a.Metrics, Now: now, HourlyBudget: budget, DigestCards: cfg.Delivery.DigestCards,
 		Workers: cfg.Delivery.Workers, Backoff: sources.Backoff{Base: 5 * time.Second, Max: 10 * time.Minute},
 	})
@@ -187,7 +192,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 
 	p := &ingest.Poller{State: st, Sink: ingest.NewIngester(st, a.Router, a.Metrics, sender.Enqueued), Logger: logger,
 		Backoff: sources.Backoff{Base: 30 * time.Second, Max: time.Hour}, OnPoll: a.observePoll,
-		Leases: st, Owner: owner}
+		Leases: leases, Owner: owner}
 	for _, sc := range cfg.Sources {
 		src, err := sources.New(sc.SourceConfig(), a.Fetcher, now)
 		if err != nil {
