@@ -18,6 +18,7 @@ import (
 	"github.com/paperboy-bot/paperboy/bot/app"
 	"github.com/paperboy-bot/paperboy/bot/channel"
 	"github.com/paperboy-bot/paperboy/bot/paper"
+	"github.com/paperboy-bot/paperboy/bot/store/dump"
 
 	"github.com/paperboy-bot/paperboy/bot"
 	"github.com/paperboy-bot/paperboy/bot/discord"
@@ -36,11 +37,13 @@ Commands:
   cmd       run a /papers command as if typed in a channel:
             paperboy cmd --channel PLATFORM:ID [--manager] [--user ID] [--] TEXT...
   check     validate the configuration file and exit 0 (valid) or 1
+  store copy --from FILE_OR_URL --to FILE_OR_URL
+            copy a whole store (SQLite file or postgres:// URL) into an empty one, with the bot stopped
   discord invite [--config FILE]
             print the URL that invites the bot to a Discord server, with exactly the permissions it needs
   version   print the version
 
-Every command but version takes --config FILE (default $PAPERBOY_CONFIG, else paperboy.toml).
+Every command but version and store copy takes --config FILE (default $PAPERBOY_CONFIG, else paperboy.toml).
 `
 
 func main() {
@@ -70,6 +73,8 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 0
 	case "discord":
 		return discordCmd(rest, stdout, stderr)
+	case "store":
+		return storeCmd(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -169,6 +174,52 @@ func discordCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintln(stdout, discord.InviteURL(cfg.Discord.ApplicationID))
+	return 0
+}
+
+// storeCmd runs "paperboy store copy".
+func storeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	const use = "usage: paperboy store copy --from FILE_OR_URL --to FILE_OR_URL"
+	if len(args) == 0 || args[0] != "copy" {
+		fmt.Fprintln(stderr, use)
+		return 2
+	}
+	fs := flag.NewFlagSet("paperboy store copy", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	from := fs.String("from", "", "the store to copy: a SQLite file or a postgres:// URL")
+	to := fs.String("to", "", "the empty store to fill: a SQLite file (created if missing) or a postgres:// URL")
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if *from == "" || *to == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, use)
+		return 2
+	}
+	src, dst := app.ParseDatabase(*from), app.ParseDatabase(*to)
+	c, err := app.CopyStore(ctx, src, dst)
+	if errors.Is(err, dump.ErrNotEmpty) {
+		fmt.Fprintf(stderr, "paperboy store copy: %s already holds data; copy into a new file or an empty database\n", app.Describe(dst))
+		return 1
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "paperboy store copy: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "copied %s to %s:\n", app.Describe(src), app.Describe(dst))
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	for _, r := range []struct {
+		n    int
+		what string
+	}{
+		{c.Papers, "papers"}, {c.Validators, "feed validators"}, {c.Sources, "sources"}, {c.Channels, "channels"},
+		{c.Subscriptions, "subscriptions"}, {c.Outbox, "outbox rows"}, {c.Unsent, "of them waiting for delivery"},
+	} {
+		fmt.Fprintf(tw, "  %d\t %s\n", r.n, r.what)
+	}
+	tw.Flush()
 	return 0
 }
 

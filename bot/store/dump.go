@@ -1,0 +1,358 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/paperboy-bot/paperboy/bot/store/dump"
+)
+
+// The store takes part in `paperboy store copy` on either side.
+var (
+	_ dump.Exporter = (*Store)(nil)
+	_ dump.Importer = (*Store)(nil)
+)
+
+// Export streams every record of the store to w, in the order and batches dump.Writer describes, from one read
+// transaction: with WAL, a consistent snapshot even if something writes meanwhile.
+func (s *Store) Export(ctx context.Context, w dump.Writer) error {
+	tx, err := s.r.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("export: begin: %w", err)
+	}
+	// Read-only: there is nothing to commit.
+	defer func() { _ = tx.Rollback() }()
+	steps := []struct {
+		what string
+		fn   func(context.Context, *sql.Tx, dump.Writer) error
+	}{
+		{"papers", exportPapers},
+		{"validators", exportValidators},
+		{"source states", exportSourceStates},
+		{"channels", exportChannels},
+		{"subscriptions", exportSubscriptions},
+		{"outbox", exportOutbox},
+	}
+	for _, st := range steps {
+		if err := st.fn(ctx, tx, w); err != nil {
+			return fmt.Errorf("export %s: %w", st.what, err)
+		}
+	}
+	return nil
+}
+
+// exportRows runs query on tx and passes each row, read by scan, to add; then flushes.
+func exportRows[T any](ctx context.Context, tx *sql.Tx, query string, flush func(context.Context, []T) error, scan func(*sql.Rows) (T, error)) error {
+	rows, err := tx.QueryContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	b := dump.NewBatcher(flush)
+	for rows.Next() {
+		r, err := scan(rows)
+		if err != nil {
+			return err
+		}
+		if err := b.Add(ctx, r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return b.Flush(ctx)
+}
+
+// exportPapers passes papers oldest first: ids are the published order, so an importer allocating ids in the
+// order it receives papers keeps papers of the same second in the same order.
+func exportPapers(ctx context.Context, tx *sql.Tx, w dump.Writer) error {
+	return exportRows(ctx, tx, `SELECT key, title, abstract, data, first_seen, last_seen FROM papers ORDER BY id`, w.Papers,
+		func(rows *sql.Rows) (dump.Paper, error) {
+			var key, title, abstract string
+			var data []byte
+			var first, last int64
+			if err := rows.Scan(&key, &title, &abstract, &data, &first, &last); err != nil {
+				return dump.Paper{}, err
+			}
+			p, err := decodePaper(key, title, abstract, data)
+			return dump.Paper{Paper: p, FirstSeen: time.UnixMilli(first).UTC(), LastSeen: time.UnixMilli(last).UTC()}, err
+		})
+}
+
+func exportValidators(ctx context.Context, tx *sql.Tx, w dump.Writer) error {
+	return exportRows(ctx, tx, `SELECT source, url, etag, last_modified FROM fetch_state ORDER BY source, url`, w.Validators,
+		func(rows *sql.Rows) (dump.Validators, error) {
+			var v dump.Validators
+			err := rows.Scan(&v.Source, &v.URL, &v.ETag, &v.LastModified)
+			return v, err
+		})
+}
+
+func exportSourceStates(ctx context.Context, tx *sql.Tx, w dump.Writer) error {
+	return exportRows(ctx, tx, sourceStatesSQL, w.SourceStates, scanSourceState)
+}
+
+func exportChannels(ctx context.Context, tx *sql.Tx, w dump.Writer) error {
+	return exportRows(ctx, tx, `SELECT platform, id, mode, digest_at, digest_tz, blocked, created_at, blocked_at, last_digest_at
+		FROM channels ORDER BY platform, id`, w.Channels,
+		func(rows *sql.Rows) (dump.Channel, error) {
+			var c dump.Channel
+			var created int64
+			var blockedAt, lastDigest sql.NullInt64
+			if err := rows.Scan(&c.Ref.Platform, &c.Ref.ID, &c.Mode, &c.DigestAt, &c.DigestTZ, &c.Blocked, &created, &blockedAt, &lastDigest); err != nil {
+				return c, err
+			}
+			c.CreatedAt, c.BlockedAt, c.LastDigestAt = time.Unix(0, created).UTC(), nanos(blockedAt), nanos(lastDigest)
+			return c, nil
+		})
+}
+
+func exportSubscriptions(ctx context.Context, tx *sql.Tx, w dump.Writer) error {
+	return exportRows(ctx, tx, `SELECT `+subColumns+` FROM subscriptions ORDER BY id`, w.Subscriptions,
+		func(rows *sql.Rows) (dump.Subscription, error) {
+			var sub dump.Subscription
+			var at int64
+			if err := rows.Scan(&sub.ID, &sub.Channel.Platform, &sub.Channel.ID, &sub.Query, &sub.Canonical, &sub.AddedBy, &at, &sub.FromConfig); err != nil {
+				return sub, err
+			}
+			sub.AddedAt = time.Unix(0, at).UTC()
+			return sub, nil
+		})
+}
+
+func exportOutbox(ctx context.Context, tx *sql.Tx, w dump.Writer) error {
+	return exportRows(ctx, tx, `SELECT platform, channel_id, paper_key, matched, kind, state, created_at, attempts, last_error,
+		message_id, sent_at FROM outbox ORDER BY id`, w.Outbox,
+		func(rows *sql.Rows) (dump.Outbox, error) {
+			var o dump.Outbox
+			var matched string
+			var created int64
+			var sent sql.NullInt64
+			if err := rows.Scan(&o.Channel.Platform, &o.Channel.ID, &o.PaperKey, &matched, &o.Kind, &o.State, &created,
+				&o.Attempts, &o.LastError, &o.MessageID, &sent); err != nil {
+				return o, err
+			}
+			if err := json.Unmarshal([]byte(matched), &o.Matched); err != nil {
+				return o, fmt.Errorf("outbox row of %s for %s: matched: %w", o.Channel, o.PaperKey, err)
+			}
+			o.CreatedAt, o.SentAt = time.Unix(0, created).UTC(), nanos(sent)
+			return o, nil
+		})
+}
+
+// Import starts filling the store from another's records, in one write transaction: the copy becomes visible
+// whole or not at all, and nothing else writes to the file meanwhile.
+func (s *Store) Import(ctx context.Context) (dump.Load, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("import: begin: %w", err)
+	}
+	return &load{tx: tx}, nil
+}
+
+// load is an import into a SQLite store.
+type load struct {
+	tx *sql.Tx
+	// lastSec and nextID remember the id allocation of the last paper: papers arrive oldest first, so within a
+	// second the next id is the previous one plus one, and only a new second needs a look-up.
+	lastSec, nextID int64
+	haveSec         bool
+}
+
+// Empty reports whether the store held no data when the import began.
+func (l *load) Empty(ctx context.Context) (bool, error) {
+	var empty bool
+	err := l.tx.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM papers) AND NOT EXISTS (SELECT 1 FROM fetch_state)
+		AND NOT EXISTS (SELECT 1 FROM source_state) AND NOT EXISTS (SELECT 1 FROM channels)
+		AND NOT EXISTS (SELECT 1 FROM subscriptions) AND NOT EXISTS (SELECT 1 FROM outbox)`).Scan(&empty)
+	if err != nil {
+		return false, fmt.Errorf("import: %w", err)
+	}
+	return empty, nil
+}
+
+// Commit ends the import.
+func (l *load) Commit(context.Context) error {
+	if err := l.tx.Commit(); err != nil {
+		return fmt.Errorf("import: commit: %w", err)
+	}
+	return nil
+}
+
+// Rollback abandons the import.
+func (l *load) Rollback(context.Context) error {
+	if err := l.tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		return fmt.Errorf("import: rollback: %w", err)
+	}
+	return nil
+}
+
+// importedPaper is a papers row for json_each: the row ingest writes, plus when it was first and last seen.
+type importedPaper struct {
+	rowJSON
+	FirstSeen int64 `json:"first_seen"`
+	LastSeen  int64 `json:"last_seen"`
+}
+
+// Papers inserts a batch with one statement (one FTS segment per batch, not per paper; see writePapers). Ids
+// follow ingest's scheme, so the copy's newest-first order is the source's.
+func (l *load) Papers(ctx context.Context, batch []dump.Paper) error {
+	rows := make([]importedPaper, 0, len(batch))
+	for _, p := range batch {
+		id, err := l.allocate(ctx, sortSec(p.Paper, p.FirstSeen.UnixMilli()))
+		if err != nil {
+			return fmt.Errorf("import papers: %w", err)
+		}
+		r, err := rowOf(writeOp{id: id, p: p.Paper})
+		if err != nil {
+			return fmt.Errorf("import papers: %w", err)
+		}
+		rows = append(rows, importedPaper{rowJSON: r, FirstSeen: p.FirstSeen.UnixMilli(), LastSeen: p.LastSeen.UnixMilli()})
+	}
+	slices.SortFunc(rows, func(a, b importedPaper) int { return cmp.Compare(a.ID, b.ID) })
+	data, err := json.Marshal(rows)
+	if err != nil {
+		return fmt.Errorf("import papers: encode: %w", err)
+	}
+	if _, err := l.tx.ExecContext(ctx, `
+INSERT INTO papers (id, key, arxiv_id, doi, title, abstract, authors, published, updated, first_seen, last_seen, data)
+SELECT value->>'id', value->>'key', value->>'arxiv_id', value->>'doi', value->>'title', value->>'abstract',
+	value->>'authors', value->>'published', value->>'updated', value->>'first_seen', value->>'last_seen', value->>'data'
+FROM json_each(?1) ORDER BY value->>'id'`, string(data)); err != nil {
+		return fmt.Errorf("import papers: %w", err)
+	}
+	return nil
+}
+
+// allocate returns the id of the next paper sorting at second sec: above every id already used in that second.
+func (l *load) allocate(ctx context.Context, sec int64) (int64, error) {
+	if !l.haveSec || sec != l.lastSec {
+		lo := sec << idShift
+		var top sql.NullInt64
+		if err := l.tx.QueryRowContext(ctx, `SELECT max(id) FROM papers WHERE id >= ? AND id < ?`, lo, lo+1<<idShift).Scan(&top); err != nil {
+			return 0, fmt.Errorf("allocate id: %w", err)
+		}
+		l.lastSec, l.haveSec, l.nextID = sec, true, lo
+		if top.Valid {
+			l.nextID = top.Int64 + 1
+		}
+	}
+	if l.nextID >= (sec+1)<<idShift {
+		return 0, fmt.Errorf("allocate id: more than %d papers published at %s", 1<<idShift, time.Unix(sec, 0).UTC())
+	}
+	id := l.nextID
+	l.nextID++
+	return id, nil
+}
+
+// each runs query once per record of batch with the arguments args returns, through one prepared statement.
+func each[T any](ctx context.Context, tx *sql.Tx, query string, batch []T, args func(T) []any) error {
+	st, err := tx.PrepareContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, r := range batch {
+		if _, err := st.ExecContext(ctx, args(r)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Validators inserts a batch of validators.
+func (l *load) Validators(ctx context.Context, batch []dump.Validators) error {
+	err := each(ctx, l.tx, `INSERT INTO fetch_state (source, url, etag, last_modified) VALUES (?, ?, ?, ?)`, batch,
+		func(v dump.Validators) []any { return []any{v.Source, v.URL, v.ETag, v.LastModified} })
+	if err != nil {
+		return fmt.Errorf("import validators: %w", err)
+	}
+	return nil
+}
+
+// SourceStates inserts a batch of source states, and who polled each last as an expired lease.
+func (l *load) SourceStates(ctx context.Context, batch []dump.SourceState) error {
+	err := each(ctx, l.tx, `INSERT INTO source_state (source, last_poll, last_success, last_error, last_error_at, last_new_at,
+		polls, failures, consecutive_failures, papers) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, batch,
+		func(st dump.SourceState) []any {
+			return []any{st.Source, nullNanos(st.LastPoll), nullNanos(st.LastSuccess), st.LastError, nullNanos(st.LastErrorAt),
+				nullNanos(st.LastNewPaper), st.Polls, st.Failures, st.ConsecutiveFailures, st.Papers}
+		})
+	if err != nil {
+		return fmt.Errorf("import source states: %w", err)
+	}
+	var polled []dump.SourceState
+	for _, st := range batch {
+		if st.PolledBy != "" {
+			polled = append(polled, st)
+		}
+	}
+	err = each(ctx, l.tx, `INSERT INTO source_leases (source, owner, lease_until) VALUES (?, ?, 0)`, polled,
+		func(st dump.SourceState) []any { return []any{st.Source, st.PolledBy} })
+	if err != nil {
+		return fmt.Errorf("import source leases: %w", err)
+	}
+	return nil
+}
+
+// Channels inserts a batch of channels, unleased.
+func (l *load) Channels(ctx context.Context, batch []dump.Channel) error {
+	err := each(ctx, l.tx, `INSERT INTO channels (platform, id, mode, digest_at, digest_tz, created_at, blocked, blocked_at, last_digest_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, batch,
+		func(c dump.Channel) []any {
+			return []any{c.Ref.Platform, c.Ref.ID, c.Mode, c.DigestAt, c.DigestTZ, c.CreatedAt.UnixNano(), c.Blocked,
+				nullNanos(c.BlockedAt), nullNanos(c.LastDigestAt)}
+		})
+	if err != nil {
+		return fmt.Errorf("import channels: %w", err)
+	}
+	return nil
+}
+
+// Subscriptions inserts a batch of subscriptions with new ids, in the order given (their list order). The
+// triggers count them as changes, so a router watching SubscriptionsVersion sees them.
+func (l *load) Subscriptions(ctx context.Context, batch []dump.Subscription) error {
+	err := each(ctx, l.tx, `INSERT INTO subscriptions (platform, channel_id, query, canonical, added_by, added_at, from_config)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, batch,
+		func(sub dump.Subscription) []any {
+			return []any{sub.Channel.Platform, sub.Channel.ID, sub.Query, sub.Canonical, sub.AddedBy, sub.AddedAt.UnixNano(), sub.FromConfig}
+		})
+	if err != nil {
+		return fmt.Errorf("import subscriptions: %w", err)
+	}
+	return nil
+}
+
+// Outbox inserts a batch of outbox rows with new ids, in the order given, each keyed to its paper by key.
+func (l *load) Outbox(ctx context.Context, batch []dump.Outbox) error {
+	err := each(ctx, l.tx, `INSERT INTO outbox (platform, channel_id, paper_key, matched, kind, state, created_at, attempts,
+		last_error, message_id, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, batch,
+		func(o dump.Outbox) []any {
+			m := o.Matched
+			if m == nil {
+				m = []string{}
+			}
+			matched, _ := json.Marshal(m) // a []string always encodes
+			return []any{o.Channel.Platform, o.Channel.ID, o.PaperKey, string(matched), o.Kind, o.State, o.CreatedAt.UnixNano(),
+				o.Attempts, o.LastError, o.MessageID, nullNanos(o.SentAt)}
+		})
+	if err != nil {
+		return fmt.Errorf("import outbox: %w", err)
+	}
+	return nil
+}
+
+// nullNanos stores a time as Unix nanoseconds, and the zero time as NULL.
+func nullNanos(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixNano()
+}
