@@ -111,6 +111,8 @@ func open(ctx context.Context, rawURL string, o options) (s *Store, err error) {
 		}
 	}()
 	s = &Store{pool: pool, logger: o.logger, listenConfig: cfg.ConnConfig.Copy()}
+	// The listening connection says what it is in pg_stat_activity.
+	s.listenConfig.RuntimeParams["application_name"] = cfg.ConnConfig.RuntimeParams["application_name"] + " (listen)"
 	if err := s.checkServer(ctx, cfg.ConnConfig); err != nil {
 		return nil, err
 	}
