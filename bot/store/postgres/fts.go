@@ -1,8 +1,7 @@
 package postgres
 
 import (
-	"slices"
-	"strconv"
+	"encoding/binary"
 	"strings"
 	"unicode/utf8"
 
@@ -18,41 +17,64 @@ import (
 // matcher the same candidates and answer the same query with the same papers. It is a tsvector in the `simple`
 // sense: no stemming and no stop words.
 
-// Weights of the fields in the document: a field filter of a query is a weight filter of its lexemes.
+// Weights of the fields in the document, as WordEntryPos weight bits (A=3 ... D=0): a field filter of a query is
+// a weight filter of its lexemes.
 const (
-	weightTitle    = 'A'
-	weightAbstract = 'B'
-	weightAuthors  = 'C'
+	weightTitle    = 3 // A
+	weightAbstract = 2 // B
+	weightAuthors  = 1 // C
 )
 
-// Limits of a tsvector (PostgreSQL's MAXSTRLEN, MAXSTRPOS and MAXSIZE), kept with a margin.
+// Limits of a tsvector (PostgreSQL's MAXSTRLEN, MAXENTRYPOS, MAXNUMPOS and MAXSTRPOS), the last with a margin.
 const (
 	maxLexemeBytes = 2046
-	maxPosition    = 16383
+	maxPosition    = 1<<14 - 1
 	maxLexemeOccs  = 256
 	maxDocBytes    = 1 << 19
 )
 
-// everything is the lexeme of a document too big for a tsvector (too many words for positions, a word too often
-// for its positions to be kept, or too much text). Every rendered tsquery accepts it, so such a
-// paper is a candidate for every look-up and the matcher decides: the pre-filter stays a necessary condition. No
-// folded word contains '!', so no query word can collide with it.
-const everything = "!everything"
+// tsDoc is a tsvector in PostgreSQL's binary format (tsvectorsend): the number of lexemes, then each lexeme as a
+// NUL-terminated string followed by its number of positions and the positions, each a uint16 holding the
+// weight in its top two bits. Sending it binary spares the server parsing a text literal, which costs as much
+// as the rest of an insert.
+type tsDoc []byte
 
-// tsvectorOf returns the tsvector literal of p's title, abstract and authors. Positions leave a gap between
-// fields and between authors, so a phrase never matches across two of them; the matcher never does either.
-func tsvectorOf(p *paper.Paper) string {
-	type occ struct {
-		pos    int
-		weight byte
+// tsvectorOf returns the document of p's title, abstract and authors. Positions leave a gap between fields and
+// between authors, so a phrase never matches across two of them; the matcher never does either. ok is false
+// for a document too big for a tsvector (too many words for positions, a word too often for its positions to be
+// kept, or too much text): such a paper must be a candidate of every look-up.
+func tsvectorOf(p *paper.Paper) (doc tsDoc, ok bool) {
+	type entry struct {
+		word string
+		pos  []uint16
 	}
-	lex := map[string][]occ{}
-	pos := 0
-	add := func(text string, w byte) {
-		for word := range strings.FieldsSeq(filters.FoldText(text)) {
-			pos++
+	index := make(map[string]int, 192)
+	entries := make([]entry, 0, 192)
+	pos, bytes := 0, 0
+	ok = true
+	add := func(text string, weight uint16) {
+		folded := filters.FoldText(text)
+		for folded != "" {
+			// FoldText separates words with one space.
+			word, rest, _ := strings.Cut(folded, " ")
+			folded = rest
+			if pos++; pos > maxPosition {
+				ok = false
+				return
+			}
 			word = cutLexeme(word)
-			lex[word] = append(lex[word], occ{pos, w})
+			i, seen := index[word]
+			if !seen {
+				i = len(entries)
+				index[word] = i
+				entries = append(entries, entry{word: word})
+				bytes += len(word)
+			}
+			if len(entries[i].pos) == maxLexemeOccs {
+				ok = false
+				return
+			}
+			entries[i].pos = append(entries[i].pos, weight<<14|uint16(pos))
 		}
 		pos++ // the gap
 	}
@@ -61,39 +83,25 @@ func tsvectorOf(p *paper.Paper) string {
 	for _, a := range p.Authors {
 		add(a, weightAuthors)
 	}
-	if pos > maxPosition {
-		return quoteLexeme(everything)
+	if !ok || bytes > maxDocBytes {
+		return nil, false
 	}
-	words := make([]string, 0, len(lex))
-	for w := range lex {
-		words = append(words, w)
-	}
-	slices.Sort(words)
-	var b strings.Builder
-	for i, w := range words {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		occs := lex[w]
-		if len(occs) > maxLexemeOccs {
-			return quoteLexeme(everything)
-		}
-		b.WriteString(quoteLexeme(w))
-		for j, o := range occs {
-			if j == 0 {
-				b.WriteByte(':')
-			} else {
-				b.WriteByte(',')
-			}
-			b.WriteString(strconv.Itoa(o.pos))
-			b.WriteByte(o.weight)
-		}
-		if b.Len() > maxDocBytes {
-			return quoteLexeme(everything)
+	// The lexemes go in first-seen order: the server sorts them (in C, faster than here).
+	doc = make(tsDoc, 0, 4+bytes+len(entries)*3+pos*2)
+	doc = binary.BigEndian.AppendUint32(doc, uint32(len(entries)))
+	for _, e := range entries {
+		doc = append(doc, e.word...)
+		doc = append(doc, 0)
+		doc = binary.BigEndian.AppendUint16(doc, uint16(len(e.pos)))
+		for _, wp := range e.pos {
+			doc = binary.BigEndian.AppendUint16(doc, wp)
 		}
 	}
-	return b.String()
+	return doc, true
 }
+
+// emptyDoc returns the document of no words.
+func emptyDoc() tsDoc { return tsDoc{0, 0, 0, 0} }
 
 // cutLexeme shortens a word longer than a lexeme may be, on a character boundary. Documents and queries cut
 // alike, so a long query word still finds its paper (along with papers sharing the same first 2 kB).
@@ -108,10 +116,27 @@ func cutLexeme(w string) string {
 	return w[:cut]
 }
 
-// quoteLexeme quotes a lexeme for a tsvector or tsquery literal. Folded words hold only letters, digits and
-// marks, but a literal must never be able to turn into syntax.
+// writeLexeme writes a lexeme quoted for a tsvector or tsquery literal. Folded words hold only letters, digits
+// and marks, but a literal must never be able to turn into syntax.
+func writeLexeme(b *strings.Builder, w string) {
+	b.WriteByte('\'')
+	if !strings.ContainsAny(w, `'\`) {
+		b.WriteString(w)
+	} else {
+		for i := 0; i < len(w); i++ {
+			if w[i] == '\'' || w[i] == '\\' {
+				b.WriteByte(w[i])
+			}
+			b.WriteByte(w[i])
+		}
+	}
+	b.WriteByte('\'')
+}
+
 func quoteLexeme(w string) string {
-	return "'" + strings.NewReplacer(`'`, `''`, `\`, `\\`).Replace(w) + "'"
+	var b strings.Builder
+	writeLexeme(&b, w)
+	return b.String()
 }
 
 // tsqueryAllWords renders the words of a plain search: each word, folded into its words, must occur as a phrase
@@ -132,10 +157,5 @@ func tsqueryAllWords(words []string) string {
 	if len(parts) == 0 {
 		return ""
 	}
-	return orEverything(strings.Join(parts, " & "))
-}
-
-// orEverything lets the papers too big to index through any query.
-func orEverything(q string) string {
-	return "(" + q + ") | " + quoteLexeme(everything)
+	return strings.Join(parts, " & ")
 }

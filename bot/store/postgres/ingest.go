@@ -208,13 +208,13 @@ ON CONFLICT (source) DO UPDATE SET
 	return res, nil
 }
 
-// lockPapers locks the stored rows among keys, in key order so that two transactions locking overlapping sets
-// cannot deadlock, and loads them. FOR NO KEY UPDATE, because ingest never changes a key: outbox rows being
+// lockPapers locks the stored rows among keys, in bytewise key order (Go's, which insertPapers follows too) so
+// that two transactions locking overlapping sets cannot deadlock, and loads them. FOR NO KEY UPDATE, because ingest never changes a key: outbox rows being
 // inserted elsewhere (which hold KEY SHARE locks on their papers) neither wait for it nor make it wait.
 func lockPapers(ctx context.Context, tx pgx.Tx, keys []string) (map[string]*storedRow, error) {
 	rows, err := tx.Query(ctx, `
 SELECT key, sort_sec, sort_seq, first_seen, title, abstract, data FROM papers WHERE key = ANY($1)
-ORDER BY key FOR NO KEY UPDATE`, keys)
+ORDER BY key COLLATE "C" FOR NO KEY UPDATE`, keys)
 	if err != nil {
 		return nil, fmt.Errorf("lock stored papers: %w", err)
 	}
@@ -272,12 +272,14 @@ func allocSeqs(ctx context.Context, tx pgx.Tx, plans []planned) error {
 // paperColumns holds papers rows as column arrays, for one statement over unnest.
 type paperColumns struct {
 	key, arxivID, doi, title, abstract, authors, data []string
-	fts                                               []*string
+	fts                                               tsDocs
+	reindex, unindexed                                []bool
 	sortSec, sortSeq                                  []int64
 	published, updated                                []*int64
 }
 
-func (c *paperColumns) add(p *paper.Paper, sec, seq int64, fts *string) error {
+// add appends p; reindex says to (re)build its full-text document, else the stored one is kept.
+func (c *paperColumns) add(p *paper.Paper, sec, seq int64, reindex bool) error {
 	data, err := encodeData(p)
 	if err != nil {
 		return err
@@ -293,21 +295,30 @@ func (c *paperColumns) add(p *paper.Paper, sec, seq int64, fts *string) error {
 	c.published = append(c.published, unixMilli(p.Published))
 	c.updated = append(c.updated, unixMilli(p.Updated))
 	c.data = append(c.data, data)
-	c.fts = append(c.fts, fts)
+	doc, ok := emptyDoc(), true
+	if reindex {
+		if doc, ok = tsvectorOf(p); !ok {
+			doc = emptyDoc()
+		}
+	}
+	c.fts = append(c.fts, doc)
+	c.reindex = append(c.reindex, reindex)
+	c.unindexed = append(c.unindexed, !ok)
 	return nil
 }
 
 func (c *paperColumns) args(now int64) []any {
 	return []any{c.key, c.sortSec, c.sortSeq, c.arxivID, c.doi, c.title, c.abstract, c.authors, c.published,
-		c.updated, c.data, c.fts, now}
+		c.updated, c.data, c.fts, c.reindex, c.unindexed, now}
 }
 
 const unnestPapers = `unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],
-	$8::text[], $9::bigint[], $10::bigint[], $11::text[], $12::text[])
-	AS r(key, sort_sec, sort_seq, arxiv_id, doi, title, abstract, authors, published, updated, data, fts)`
+	$8::text[], $9::bigint[], $10::bigint[], $11::text[], $12::tsvector[], $13::boolean[], $14::boolean[])
+	AS r(key, sort_sec, sort_seq, arxiv_id, doi, title, abstract, authors, published, updated, data, fts, reindex,
+		unindexed)`
 
-// insertPapers inserts the plans without a stored row, in key order (see lockPapers), and returns the keys it
-// found inserted by another transaction.
+// insertPapers inserts the plans without a stored row, in key order (see lockPapers: the rows go in array order),
+// and returns the keys it found inserted by another transaction.
 func insertPapers(ctx context.Context, tx pgx.Tx, plans []planned, now int64) ([]string, error) {
 	var fresh []*planned
 	for i := range plans {
@@ -321,18 +332,16 @@ func insertPapers(ctx context.Context, tx pgx.Tx, plans []planned, now int64) ([
 	slices.SortFunc(fresh, func(a, b *planned) int { return strings.Compare(a.in.Paper.Key, b.in.Paper.Key) })
 	var cols paperColumns
 	for _, pl := range fresh {
-		fts := tsvectorOf(&pl.o.Merged)
-		if err := cols.add(&pl.o.Merged, pl.sec, pl.seq, &fts); err != nil {
+		if err := cols.add(&pl.o.Merged, pl.sec, pl.seq, true); err != nil {
 			return nil, err
 		}
 	}
 	rows, err := tx.Query(ctx, `
 INSERT INTO papers (key, sort_sec, sort_seq, arxiv_id, doi, title, abstract, authors, published, updated, first_seen,
-	last_seen, data, fts)
-SELECT key, sort_sec, sort_seq, arxiv_id, doi, title, abstract, authors, published, updated, $13, $13, data::jsonb,
-	fts::tsvector
+	last_seen, data, fts, unindexed)
+SELECT key, sort_sec, sort_seq, arxiv_id, doi, title, abstract, authors, published, updated, $15, $15, data::jsonb,
+	fts, unindexed
 FROM `+unnestPapers+`
-ORDER BY key
 ON CONFLICT (key) DO NOTHING
 RETURNING key`, cols.args(now)...)
 	if err != nil {
@@ -365,13 +374,9 @@ func queueUpdates(b *pgx.Batch, updates []*planned, touches []string, now int64)
 	if len(updates) > 0 {
 		var cols paperColumns
 		for _, pl := range updates {
-			var fts *string
 			m, old := &pl.o.Merged, &pl.st.p
-			if m.Title != old.Title || m.Abstract != old.Abstract || !slices.Equal(m.Authors, old.Authors) {
-				v := tsvectorOf(m)
-				fts = &v
-			}
-			if err := cols.add(m, pl.sec, pl.seq, fts); err != nil {
+			textChanged := m.Title != old.Title || m.Abstract != old.Abstract || !slices.Equal(m.Authors, old.Authors)
+			if err := cols.add(m, pl.sec, pl.seq, textChanged); err != nil {
 				return err
 			}
 		}
@@ -379,8 +384,9 @@ func queueUpdates(b *pgx.Batch, updates []*planned, touches []string, now int64)
 		b.Queue(`
 UPDATE papers p SET
 	sort_sec = r.sort_sec, sort_seq = r.sort_seq, arxiv_id = r.arxiv_id, doi = r.doi, title = r.title,
-	abstract = r.abstract, authors = r.authors, published = r.published, updated = r.updated, last_seen = $13,
-	data = r.data::jsonb, fts = coalesce(r.fts::tsvector, p.fts)
+	abstract = r.abstract, authors = r.authors, published = r.published, updated = r.updated, last_seen = $15,
+	data = r.data::jsonb, fts = CASE WHEN r.reindex THEN r.fts ELSE p.fts END,
+	unindexed = CASE WHEN r.reindex THEN r.unindexed ELSE p.unindexed END
 FROM `+unnestPapers+`
 WHERE p.key = r.key`, cols.args(now)...).Exec(func(ct pgconn.CommandTag) error {
 			return wrote("update papers", ct, n)

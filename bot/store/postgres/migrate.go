@@ -33,7 +33,9 @@ func migrations() []string {
 // level that ingest holds. data is the paper's JSON without title and abstract (their own columns).
 //
 // fts is the full-text document, built in Go from the text folded exactly as the query language folds it (see
-// tsvectorOf): title words weigh A, abstract B, authors C, so a field filter is a weight filter.
+// tsvectorOf): title words weigh A, abstract B, authors C, so a field filter is a weight filter. A paper whose text
+// does not fit in a tsvector is unindexed (its fts empty): every look-up takes it as a candidate, and the matcher
+// decides.
 //
 // Notifications: triggers call paperboy_notify on every change that should wake the other instances, so no code
 // path can forget to; PostgreSQL sends them at commit and folds repeats within a transaction.
@@ -52,12 +54,24 @@ CREATE TABLE papers (
 	first_seen bigint   NOT NULL,
 	last_seen  bigint   NOT NULL,
 	data       jsonb    NOT NULL,
-	fts        tsvector NOT NULL
+	fts        tsvector NOT NULL,
+	unindexed  boolean  NOT NULL DEFAULT false
 );
+-- lz4 compresses and decompresses the TOASTed text several times faster than the default pglz; PostgreSQL 13
+-- and servers built without lz4 keep the default.
+DO $$
+BEGIN
+	EXECUTE 'ALTER TABLE papers ALTER COLUMN title SET COMPRESSION lz4, ALTER COLUMN abstract SET COMPRESSION lz4,
+		ALTER COLUMN authors SET COMPRESSION lz4, ALTER COLUMN data SET COMPRESSION lz4, ALTER COLUMN fts SET COMPRESSION lz4';
+EXCEPTION WHEN syntax_error OR feature_not_supported OR invalid_parameter_value THEN
+	NULL;
+END
+$$;
 CREATE SEQUENCE papers_sort_seq;
 CREATE INDEX papers_order ON papers (sort_sec DESC, sort_seq DESC);
 CREATE INDEX papers_doi ON papers (doi) WHERE doi <> '';
 CREATE INDEX papers_fts ON papers USING gin (fts);
+CREATE INDEX papers_unindexed ON papers (sort_sec) WHERE unindexed;
 
 CREATE TABLE fetch_state (
 	source        text NOT NULL,

@@ -107,7 +107,7 @@ func (s *Store) Search(ctx context.Context, words []string, limit int) ([]paper.
 // The look-up queries, shared with TestQueryPlans.
 const (
 	candidatesSQL = `
-SELECT key, title, abstract, data FROM papers WHERE fts @@ $1::tsquery AND sort_sec >= $2
+SELECT key, title, abstract, data FROM papers WHERE (fts @@ $1::tsquery OR unindexed) AND sort_sec >= $2
 ORDER BY sort_sec DESC, sort_seq DESC LIMIT $3`
 	recentSQL = `
 SELECT key, title, abstract, data FROM papers WHERE sort_sec >= $1

@@ -427,7 +427,7 @@ func TestPublishedMovesEarlier(t *testing.T) {
 // path forgot to rebuild it, and that its sort second is the one its date makes.
 func checkIntegrity(t *testing.T, s *Store) {
 	t.Helper()
-	rows, err := s.pool.Query(t.Context(), `SELECT key, title, abstract, data, fts::text, sort_sec, first_seen FROM papers`)
+	rows, err := s.pool.Query(t.Context(), `SELECT key, title, abstract, data, fts::text, unindexed, sort_sec, first_seen FROM papers`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,16 +436,24 @@ func checkIntegrity(t *testing.T, s *Store) {
 		var key, title, abstract, fts string
 		var data []byte
 		var sec, firstSeen int64
-		if err := rows.Scan(&key, &title, &abstract, &data, &fts, &sec, &firstSeen); err != nil {
+		var unindexed bool
+		if err := rows.Scan(&key, &title, &abstract, &data, &fts, &unindexed, &sec, &firstSeen); err != nil {
 			t.Fatal(err)
 		}
 		p, err := decodePaper(key, title, abstract, data)
 		if err != nil {
 			t.Fatal(err)
 		}
+		doc, ok := tsvectorOf(&p)
+		if !ok {
+			doc = emptyDoc()
+		}
 		var want string
-		if err := s.pool.QueryRow(t.Context(), `SELECT $1::tsvector::text`, tsvectorOf(&p)).Scan(&want); err != nil {
+		if err := s.pool.QueryRow(t.Context(), `SELECT ($1::tsvector[])[1]::text`, tsDocs{doc}).Scan(&want); err != nil {
 			t.Fatal(err)
+		}
+		if unindexed == ok {
+			t.Errorf("paper %s: unindexed %v, want %v", key, unindexed, !ok)
 		}
 		if fts != want {
 			t.Errorf("paper %s: stored document\n %s\nwant\n %s", key, fts, want)
