@@ -208,13 +208,15 @@ ON CONFLICT (source) DO UPDATE SET
 	return res, nil
 }
 
+const lockPapersSQL = `
+SELECT key, sort_sec, sort_seq, first_seen, title, abstract, data FROM papers WHERE key = ANY($1)
+ORDER BY key COLLATE "C" FOR NO KEY UPDATE`
+
 // lockPapers locks the stored rows among keys, in bytewise key order (Go's, which insertPapers follows too) so
 // that two transactions locking overlapping sets cannot deadlock, and loads them. FOR NO KEY UPDATE, because ingest never changes a key: outbox rows being
 // inserted elsewhere (which hold KEY SHARE locks on their papers) neither wait for it nor make it wait.
 func lockPapers(ctx context.Context, tx pgx.Tx, keys []string) (map[string]*storedRow, error) {
-	rows, err := tx.Query(ctx, `
-SELECT key, sort_sec, sort_seq, first_seen, title, abstract, data FROM papers WHERE key = ANY($1)
-ORDER BY key COLLATE "C" FOR NO KEY UPDATE`, keys)
+	rows, err := tx.Query(ctx, lockPapersSQL, keys)
 	if err != nil {
 		return nil, fmt.Errorf("lock stored papers: %w", err)
 	}

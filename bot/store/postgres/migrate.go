@@ -71,6 +71,11 @@ CREATE SEQUENCE papers_sort_seq;
 CREATE INDEX papers_order ON papers (sort_sec DESC, sort_seq DESC);
 CREATE INDEX papers_doi ON papers (doi) WHERE doi <> '';
 CREATE INDEX papers_fts ON papers USING gin (fts);
+-- The planner picks between reading the full-text index and sorting the matches (a rare word) and walking the
+-- newest-first order until enough rows match (a common word) by how often it thinks a word occurs; with the
+-- default statistics, any word missing from the few hundred most common ones is thought to be in a few percent
+-- of papers, and a rare word's look-up then walks the whole table.
+ALTER TABLE papers ALTER COLUMN fts SET STATISTICS 1000;
 CREATE INDEX papers_unindexed ON papers (sort_sec) WHERE unindexed;
 
 CREATE TABLE fetch_state (
