@@ -75,7 +75,7 @@ func TestConcurrentIngest(t *testing.T) {
 			t.Errorf("round %d: routed %d rows, want %d", round, routed, perRound)
 		}
 	}
-	if n, err := s1.Count(t.Context()); err != nil || n != rounds*perRound {
+	if n, err := s1.count(t.Context()); err != nil || n != rounds*perRound {
 		t.Errorf("Count = %d, %v", n, err)
 	}
 	if n, err := s1.OutboxDepth(t.Context()); err != nil || n != rounds*perRound {

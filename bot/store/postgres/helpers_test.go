@@ -120,7 +120,7 @@ func mustIngest(t *testing.T, s *Store, source string, ps []paper.Paper, v map[s
 
 func mustPaper(t *testing.T, s *Store, key string) paper.Paper {
 	t.Helper()
-	p, ok, err := s.Paper(t.Context(), key)
+	p, ok, err := s.paperOf(t.Context(), key)
 	if err != nil || !ok {
 		t.Fatalf("Paper(%s) = %v, %v", key, ok, err)
 	}
@@ -152,4 +152,20 @@ func schemaVersion(t *testing.T, s *Store) int {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// paperOf returns the stored paper with the given key.
+func (s *Store) paperOf(ctx context.Context, key string) (paper.Paper, bool, error) {
+	ps, err := s.papers(ctx, `SELECT key, title, abstract, data FROM papers WHERE key = $1`, key)
+	if err != nil || len(ps) == 0 {
+		return paper.Paper{}, false, err
+	}
+	return ps[0], true, nil
+}
+
+// count returns the number of stored papers.
+func (s *Store) count(ctx context.Context) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM papers`).Scan(&n)
+	return n, err
 }

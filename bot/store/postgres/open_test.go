@@ -38,7 +38,7 @@ func TestMigrations(t *testing.T) {
 		if got := schemaVersion(t, s2); got != len(base) {
 			t.Errorf("version after reopen = %d", got)
 		}
-		if n, err := s2.Count(t.Context()); err != nil || n != 1 {
+		if n, err := s2.count(t.Context()); err != nil || n != 1 {
 			t.Errorf("Count after reopen = %d, %v", n, err)
 		}
 	})

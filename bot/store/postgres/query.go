@@ -67,27 +67,6 @@ func nanos(n *int64) time.Time {
 	return time.Unix(0, *n).UTC()
 }
 
-// Paper returns the stored paper with the given key.
-func (s *Store) Paper(ctx context.Context, key string) (paper.Paper, bool, error) {
-	ps, err := s.papers(ctx, `SELECT key, title, abstract, data FROM papers WHERE key = $1`, key)
-	if err != nil {
-		return paper.Paper{}, false, fmt.Errorf("paper %s: %w", key, err)
-	}
-	if len(ps) == 0 {
-		return paper.Paper{}, false, nil
-	}
-	return ps[0], true, nil
-}
-
-// Count returns the number of stored papers.
-func (s *Store) Count(ctx context.Context) (int, error) {
-	var n int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM papers`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count papers: %w", err)
-	}
-	return n, nil
-}
-
 // Search returns up to limit papers (all if limit <= 0) containing every word as a whole word (a word of several
 // words, such as "EEG-based", as a phrase) in the title, abstract or authors, case- and diacritic-insensitively,
 // newest first. User input is never query syntax here: `OR`, `*` or `-` are plain words or nothing. With no word

@@ -97,9 +97,6 @@ func open(ctx context.Context, rawURL string, o options) (s *Store, err error) {
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "paperboy"
 	}
-	// Ingest, commands, the sender and the poller each hold a connection only for a statement or a short
-	// transaction; four is enough for one instance and keeps several instances well inside max_connections.
-	cfg.MaxConns = max(cfg.MaxConns, 4)
 	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
 		registerTypes(conn.TypeMap())
 		return nil

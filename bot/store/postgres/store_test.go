@@ -33,7 +33,7 @@ func TestIngestNewPapers(t *testing.T) {
 			t.Errorf("Paper(%s) round trip:\n got %s\nwant %s", p.Key, jsonOf(t, got), jsonOf(t, want))
 		}
 	}
-	if n, err := s.Count(t.Context()); err != nil || n != 3 {
+	if n, err := s.count(t.Context()); err != nil || n != 3 {
 		t.Errorf("Count = %d, %v", n, err)
 	}
 	recent, err := s.Recent(t.Context(), time.Time{}, 0)
@@ -50,7 +50,7 @@ func TestIngestNewPapers(t *testing.T) {
 	if got, want := keysOf(recent), []string{in[1].Key}; !slices.Equal(got, want) {
 		t.Errorf("Recent(limit 1) = %v, want %v", got, want)
 	}
-	if _, ok, err := s.Paper(t.Context(), "arxiv:0000.00000"); ok || err != nil {
+	if _, ok, err := s.paperOf(t.Context(), "arxiv:0000.00000"); ok || err != nil {
 		t.Errorf("Paper(unknown) = %v, %v", ok, err)
 	}
 	// Ingesting the same items again teaches nothing.
@@ -132,7 +132,7 @@ func TestMergeAcrossSources(t *testing.T) {
 			t.Errorf("%s = %v, want %v", c.what, c.got, c.want)
 		}
 	}
-	if n, _ := s.Count(t.Context()); n != 1 {
+	if n, _ := s.count(t.Context()); n != 1 {
 		t.Errorf("Count = %d, want 1", n)
 	}
 	// The index follows the replacement: the v2 abstract is searchable, the v1 one is gone.
@@ -249,7 +249,7 @@ func TestValidatorsSavedWithPapers(t *testing.T) {
 		if got, err := s.Validators(ctx, "arxiv"); err != nil || jsonOf(t, got) != jsonOf(t, v1) {
 			t.Errorf("Validators after failed ingest = %v, %v; want %v", got, err, v1)
 		}
-		if _, ok, _ := s.Paper(ctx, "arxiv:2609.00002"); ok {
+		if _, ok, _ := s.paperOf(ctx, "arxiv:2609.00002"); ok {
 			t.Error("paper of the failed ingest was stored")
 		}
 		states, _ := s.SourceStates(ctx)
