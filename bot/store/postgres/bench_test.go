@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"hash/crc32"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -161,9 +162,11 @@ func (g *corpusGen) paper(i int) paper.Paper {
 	}
 }
 
-// benchSchema names the schema of the cached corpus: its generator version, the schema version and its size.
+// benchSchema names the schema of the cached corpus: its generator version, a checksum of the migrations (a
+// changed schema builds a new corpus; drop the old one by hand) and its size.
 func benchSchema(n int) string {
-	return fmt.Sprintf("paperboy_bench_v%d_s%d_n%d", benchCorpusVersion, len(migrations()), n)
+	sum := crc32.ChecksumIEEE([]byte(strings.Join(migrations(), "\x00")))
+	return fmt.Sprintf("paperboy_bench_v%d_s%08x_n%d", benchCorpusVersion, sum, n)
 }
 
 // benchStore opens the cached corpus, building it first if it is missing. A build interrupted half-way is

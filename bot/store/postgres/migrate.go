@@ -67,6 +67,10 @@ EXCEPTION WHEN syntax_error OR feature_not_supported OR invalid_parameter_value 
 	NULL;
 END
 $$;
+-- The document stays in the row (compressed, but not TOASTed away while the row fits in half a page, the
+-- abstract going out first): a look-up of common words walks the newest-first order and checks each paper's
+-- document, and fetching it from the TOAST table made each check three times dearer.
+ALTER TABLE papers ALTER COLUMN fts SET STORAGE MAIN, SET (toast_tuple_target = 4080);
 CREATE SEQUENCE papers_sort_seq;
 CREATE INDEX papers_order ON papers (sort_sec DESC, sort_seq DESC);
 CREATE INDEX papers_doi ON papers (doi) WHERE doi <> '';

@@ -97,6 +97,15 @@ func open(ctx context.Context, rawURL string, o options) (s *Store, err error) {
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "paperboy"
 	}
+	// A look-up either reads the full-text index and sorts the matches, or walks the newest-first order and
+	// checks each paper's document until enough match. With the default random_page_cost (4, for spinning
+	// disks) the planner thinks the matches' heap pages dearer than the walk's, which it prices low for
+	// following the table's order but which also reads each document out of line (TOAST): a look-up of two
+	// mid-frequency words then walks ten thousand papers (80 ms at 1M papers) instead of sorting two thousand
+	// matches (10 ms). 1.1 is the usual value for SSDs and cached data; the URL can set another.
+	if _, ok := cfg.ConnConfig.RuntimeParams["random_page_cost"]; !ok {
+		cfg.ConnConfig.RuntimeParams["random_page_cost"] = "1.1"
+	}
 	cfg.AfterConnect = func(_ context.Context, conn *pgx.Conn) error {
 		registerTypes(conn.TypeMap())
 		return nil
