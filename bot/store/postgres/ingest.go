@@ -319,6 +319,18 @@ const unnestPapers = `unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[],
 	AS r(key, sort_sec, sort_seq, arxiv_id, doi, title, abstract, authors, published, updated, data, fts, reindex,
 		unindexed)`
 
+// insertChunk is how many papers one insert statement writes.
+const insertChunk = 500
+
+const insertPapersSQL = `
+INSERT INTO papers (key, sort_sec, sort_seq, arxiv_id, doi, title, abstract, authors, published, updated, first_seen,
+	last_seen, data, fts, unindexed)
+SELECT key, sort_sec, sort_seq, arxiv_id, doi, title, abstract, authors, published, updated, $15, $15, data::jsonb,
+	fts, unindexed
+FROM ` + unnestPapers + `
+ON CONFLICT (key) DO NOTHING
+RETURNING key`
+
 // insertPapers inserts the plans without a stored row, in key order (see lockPapers: the rows go in array order),
 // and returns the keys it found inserted by another transaction.
 func insertPapers(ctx context.Context, tx pgx.Tx, plans []planned, now int64) ([]string, error) {
@@ -332,26 +344,51 @@ func insertPapers(ctx context.Context, tx pgx.Tx, plans []planned, now int64) ([
 		return nil, nil
 	}
 	slices.SortFunc(fresh, func(a, b *planned) int { return strings.Compare(a.in.Paper.Key, b.in.Paper.Key) })
-	var cols paperColumns
-	for _, pl := range fresh {
-		if err := cols.add(&pl.o.Merged, pl.sec, pl.seq, true); err != nil {
-			return nil, err
+	// The rows go in chunks, built by a goroutine while the server inserts the chunk before: building the
+	// documents is a fifth of an ingest, and the server would wait for it. The channel holds every chunk, so the
+	// builder never blocks; stop ends it early when an insert fails.
+	type chunk struct {
+		cols paperColumns
+		err  error
+	}
+	nChunks := (len(fresh) + insertChunk - 1) / insertChunk
+	chunks := make(chan chunk, nChunks)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		defer close(chunks)
+		for part := range slices.Chunk(fresh, insertChunk) {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			var c chunk
+			for _, pl := range part {
+				if c.err = c.cols.add(&pl.o.Merged, pl.sec, pl.seq, true); c.err != nil {
+					break
+				}
+			}
+			chunks <- c
+			if c.err != nil {
+				return
+			}
 		}
-	}
-	rows, err := tx.Query(ctx, `
-INSERT INTO papers (key, sort_sec, sort_seq, arxiv_id, doi, title, abstract, authors, published, updated, first_seen,
-	last_seen, data, fts, unindexed)
-SELECT key, sort_sec, sort_seq, arxiv_id, doi, title, abstract, authors, published, updated, $15, $15, data::jsonb,
-	fts, unindexed
-FROM `+unnestPapers+`
-ON CONFLICT (key) DO NOTHING
-RETURNING key`, cols.args(now)...)
-	if err != nil {
-		return nil, fmt.Errorf("insert papers: %w", err)
-	}
-	inserted, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("insert papers: %w", err)
+	}()
+	var inserted []string
+	for c := range chunks {
+		if c.err != nil {
+			return nil, c.err
+		}
+		rows, err := tx.Query(ctx, insertPapersSQL, c.cols.args(now)...)
+		if err != nil {
+			return nil, fmt.Errorf("insert papers: %w", err)
+		}
+		keys, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return nil, fmt.Errorf("insert papers: %w", err)
+		}
+		inserted = append(inserted, keys...)
 	}
 	if len(inserted) == len(fresh) {
 		return nil, nil
