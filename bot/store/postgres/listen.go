@@ -32,7 +32,7 @@ const (
 // connection of its own, outside the pool. When that connection is lost (a server restart, a network failure),
 // Listen reconnects with a growing backoff and, once listening again, calls fn once per topic: notifications sent
 // while it was away are lost, so whatever they would have woken must look again. fn should return quickly: the
-// next notification waits for it.
+// next notification waits for it. Close does not stop Listen: end its context.
 func (s *Store) Listen(ctx context.Context, fn func(topic string)) error {
 	backoff := listenMinBackoff
 	for reconnect := false; ; reconnect = true {
