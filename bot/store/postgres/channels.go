@@ -177,7 +177,7 @@ func (s *Store) Channel(ctx context.Context, ch channel.Ref) (channel.Channel, e
 // BlockedChannels lists the channels delivery stopped for, with the reason.
 func (s *Store) BlockedChannels(ctx context.Context) ([]channel.Channel, error) {
 	rows, err := s.pool.Query(ctx, `SELECT platform, id, mode, digest_at, digest_tz, blocked FROM channels WHERE blocked <> ''
-		ORDER BY platform COLLATE "C", id COLLATE "C"`)
+		ORDER BY platform, id`)
 	if err != nil {
 		return nil, fmt.Errorf("blocked channels: %w", err)
 	}

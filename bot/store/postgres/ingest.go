@@ -197,6 +197,11 @@ ON CONFLICT (source) DO UPDATE SET
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return res, err
 	}
+	if res.Routed > 0 {
+		if err := notifyOutbox(ctx, tx); err != nil {
+			return res, err
+		}
+	}
 	if s.beforeCommit != nil {
 		if err := s.beforeCommit(ctx, tx); err != nil {
 			return res, err
@@ -210,9 +215,9 @@ ON CONFLICT (source) DO UPDATE SET
 
 const lockPapersSQL = `
 SELECT key, sort_sec, sort_seq, first_seen, title, abstract, data FROM papers WHERE key = ANY($1)
-ORDER BY key COLLATE "C" FOR NO KEY UPDATE`
+ORDER BY key FOR NO KEY UPDATE`
 
-// lockPapers locks the stored rows among keys, in bytewise key order (Go's, which insertPapers follows too) so
+// lockPapers locks the stored rows among keys, in key order (bytewise, like Go's, which insertPapers follows) so
 // that two transactions locking overlapping sets cannot deadlock, and loads them. FOR NO KEY UPDATE, because ingest never changes a key: outbox rows being
 // inserted elsewhere (which hold KEY SHARE locks on their papers) neither wait for it nor make it wait.
 func lockPapers(ctx context.Context, tx pgx.Tx, keys []string) (map[string]*storedRow, error) {
@@ -457,25 +462,41 @@ type outboxRow struct {
 }
 
 // queueRoutes asks route about each paper and queues its outbox rows; *routed receives how many were inserted.
+//
+// A paper this transaction inserted can have no outbox row yet (a row references a stored paper, and no other
+// transaction could see this one), so its rows go in with a plain INSERT; ON CONFLICT, needed for the papers that
+// were stored before, checks the unique index before each insert and doubles the cost of writing the rows.
 func queueRoutes(b *pgx.Batch, route channel.Router, plans []*planned, at time.Time, routed *int) error {
-	var rows []outboxRow
+	var fresh, known []outboxRow
 	for _, pl := range plans {
 		for _, r := range route(&pl.o.Merged, time.UnixMilli(pl.firstSeen)) {
-			rows = append(rows, outboxRow{ch: r.Channel, key: pl.o.Merged.Key, matched: r.Matched})
+			row := outboxRow{ch: r.Channel, key: pl.o.Merged.Key, matched: r.Matched}
+			if pl.st == nil {
+				fresh = append(fresh, row)
+			} else {
+				known = append(known, row)
+			}
 		}
 	}
+	add := func(n int) { *routed += n }
+	if err := queueOutbox(b, fresh, channel.KindMatch, at, true, add); err != nil {
+		return err
+	}
+	return queueOutbox(b, known, channel.KindMatch, at, false, add)
+}
+
+// queueOutbox queues an insert of rows and reports the count inserted to done. Unless fresh (see queueRoutes),
+// pairs that have a row already are skipped. Rows go in unique-key order, so that two transactions inserting
+// overlapping rows cannot deadlock, and a pair given twice is inserted once.
+func queueOutbox(b *pgx.Batch, rows []outboxRow, kind string, at time.Time, fresh bool, done func(n int)) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	return queueOutbox(b, rows, channel.KindMatch, at, func(n int) { *routed = n })
-}
-
-// queueOutbox queues an insert of rows, skipping pairs that have a row already, and reports the count inserted
-// to done. Rows go in unique-key order, so that two transactions inserting overlapping rows cannot deadlock.
-func queueOutbox(b *pgx.Batch, rows []outboxRow, kind string, at time.Time, done func(n int)) error {
-	slices.SortFunc(rows, func(a, b outboxRow) int {
+	order := func(a, b outboxRow) int {
 		return cmp.Or(strings.Compare(a.ch.Platform, b.ch.Platform), strings.Compare(a.ch.ID, b.ch.ID), strings.Compare(a.key, b.key))
-	})
+	}
+	slices.SortFunc(rows, order)
+	rows = slices.CompactFunc(rows, func(a, b outboxRow) bool { return order(a, b) == 0 })
 	platforms, ids, keys, matched := make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows)), make([]string, len(rows))
 	for i, r := range rows {
 		m := r.matched
@@ -488,14 +509,25 @@ func queueOutbox(b *pgx.Batch, rows []outboxRow, kind string, at time.Time, done
 		}
 		platforms[i], ids[i], keys[i], matched[i] = r.ch.Platform, r.ch.ID, r.key, string(js)
 	}
-	b.Queue(`
+	q := `
 INSERT INTO outbox (platform, channel_id, paper_key, matched, kind, created_at)
-SELECT p, c, k, m::jsonb, $5, $6 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS r(p, c, k, m)
-ON CONFLICT (platform, channel_id, paper_key) DO NOTHING`, platforms, ids, keys, matched, kind, at.UnixNano()).
-		Exec(func(ct pgconn.CommandTag) error {
-			done(int(ct.RowsAffected()))
-			return nil
-		})
+SELECT p, c, k, m::jsonb, $5, $6 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS r(p, c, k, m)`
+	if !fresh {
+		q += `
+ON CONFLICT (platform, channel_id, paper_key) DO NOTHING`
+	}
+	b.Queue(q, platforms, ids, keys, matched, kind, at.UnixNano()).Exec(func(ct pgconn.CommandTag) error {
+		done(int(ct.RowsAffected()))
+		return nil
+	})
+	return nil
+}
+
+// notifyOutbox wakes the other instances at commit: tx created outbox rows.
+func notifyOutbox(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, `SELECT paperboy_notify('outbox')`); err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
 	return nil
 }
 

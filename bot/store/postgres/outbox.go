@@ -27,10 +27,16 @@ func (s *Store) Enqueue(ctx context.Context, ch channel.Ref, kind string, matche
 			return err
 		}
 		b := &pgx.Batch{}
-		if err := queueOutbox(b, rows, kind, at, func(k int) { n = k }); err != nil {
+		if err := queueOutbox(b, rows, kind, at, false, func(k int) { n = k }); err != nil {
 			return err
 		}
-		return tx.SendBatch(ctx, b).Close()
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+		return notifyOutbox(ctx, tx)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("enqueue %s rows for %s: %w", kind, ch, err)
@@ -48,7 +54,7 @@ SELECT o.platform, o.channel_id,
 FROM outbox o LEFT JOIN channels c ON c.platform = o.platform AND c.id = o.channel_id
 WHERE o.state IN ('pending', 'overflow')
 GROUP BY o.platform, o.channel_id, c.platform, c.id
-ORDER BY o.platform COLLATE "C", o.channel_id COLLATE "C"`)
+ORDER BY o.platform, o.channel_id`)
 	if err != nil {
 		return nil, fmt.Errorf("list outbox work: %w", err)
 	}

@@ -37,7 +37,7 @@ func (s *Store) SourceStates(ctx context.Context) ([]paper.SourceState, error) {
 	rows, err := s.pool.Query(ctx, `
 SELECT source, last_poll, last_success, last_new_at, last_error_at, last_error, papers, polls, failures,
 	consecutive_failures
-FROM source_state ORDER BY source COLLATE "C"`)
+FROM source_state ORDER BY source`)
 	if err != nil {
 		return nil, fmt.Errorf("source states: %w", err)
 	}
