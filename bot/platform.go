@@ -1,3 +1,7 @@
+// Package bot is the contract between paperboy's core and its platform adapters: the messages and cards the core
+// sends (Message, Card), the commands it answers (Request, Reply), the Platform interface with its error taxonomy
+// (ErrPermanent, ErrRejected, RateLimitError), and the text helpers every adapter shares. It imports no SDK, no
+// storage and no network code, so an adapter links only what it needs.
 package bot
 
 import (

@@ -1,6 +1,10 @@
 package bot
 
 import (
+	"fmt"
+	"slices"
+	"strings"
+
 	"github.com/paperboy-bot/paperboy/bot/channel"
 	"github.com/paperboy-bot/paperboy/bot/paper"
 )
@@ -14,8 +18,46 @@ type Request struct {
 	// CanManage says whether the user may manage this channel's subscriptions, as the platform decided it
 	// (Slack: channel member or configured manager; Discord: Manage Channels).
 	CanManage bool
-	// Text is everything after "/papers".
+	// Text is everything after "/papers", for platforms whose command is free text (Slack, `paperboy cmd`).
 	Text string
+	// Invocation, when not nil, is the command as the platform already split it into a subcommand and typed
+	// options (Discord's native subcommands); the command core then reads it and ignores Text.
+	Invocation *Invocation
+}
+
+// Invocation is a subcommand with its option values as the platform typed them.
+type Invocation struct {
+	// Subcommand is the subcommand's name, e.g. "backfill".
+	Subcommand string
+	// Options are the values of the options given, by name: a string, or an int64 for an integer option.
+	Options map[string]any
+}
+
+// String renders the invocation for logs: the subcommand, then its options by name (`backfill days=7`).
+func (inv Invocation) String() string {
+	parts := []string{inv.Subcommand}
+	names := make([]string, 0, len(inv.Options))
+	for name := range inv.Options {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		switch v := inv.Options[name].(type) {
+		case string:
+			parts = append(parts, fmt.Sprintf("%s=%q", name, v))
+		default:
+			parts = append(parts, fmt.Sprintf("%s=%v", name, v))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// CommandLine is the command as typed, for logs: Text, or the rendered Invocation.
+func (r Request) CommandLine() string {
+	if r.Invocation != nil {
+		return r.Invocation.String()
+	}
+	return r.Text
 }
 
 // Reply is the platform-neutral answer: text paragraphs and paper cards.

@@ -1,6 +1,7 @@
 // Package filters implements paperboy's query language (DESIGN.md section 3): parsing with positioned errors, a
-// canonical printer, an FTS5 pre-filter, a reference evaluator that explains its matches, and a compiled Matcher
-// that evaluates many subscriptions against a paper while scanning its text once.
+// canonical printer, an engine-neutral pre-filter (a necessary condition a store's full-text index can evaluate,
+// see Prefilter), a reference evaluator that explains its matches, and a compiled Matcher that evaluates many
+// subscriptions against a paper while scanning its text once.
 //
 // # Words
 //

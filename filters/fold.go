@@ -131,8 +131,9 @@ func words(s string) []string {
 }
 
 // FoldText returns s as the space-separated sequence of its folded words, the form in which matching sees text.
-// A full-text index built over FoldText of each field tokenizes exactly as this package does, which makes FTS an
-// exact superset filter; over raw text it is a superset except for compatibility characters such as ligatures.
+// A full-text index built over FoldText of each field tokenizes exactly as this package does, which makes a
+// Prefilter an exact necessary condition there; over raw text it is one except for compatibility characters such as
+// ligatures.
 func FoldText(s string) string {
 	return strings.Join(words(s), " ")
 }

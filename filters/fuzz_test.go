@@ -36,7 +36,7 @@ func FuzzParse(f *testing.F) {
 		}
 		assertRoundTrip(t, q)
 		q.Terms()
-		q.FTS()
+		checkPrefilter(t, q)
 	})
 }
 

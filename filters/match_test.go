@@ -40,10 +40,10 @@ func TestMatch(t *testing.T) {
 	hf.HasHF, hf.Upvotes = true, 12
 
 	tests := []struct {
-		name  string
-		q     string
-		doc *paper.Paper
-		want  bool
+		name string
+		q    string
+		doc  *paper.Paper
+		want bool
 	}{
 		// DESIGN.md section 3 and the acceptance list.
 		{"plural on the text side", "snn", pp, true},

@@ -247,34 +247,3 @@ func TestTerms(t *testing.T) {
 		})
 	}
 }
-
-func TestFTS(t *testing.T) {
-	tests := []struct{ q, want string }{
-		{"eeg", `{title abstract} : ("eeg" OR "eegs" OR "eeges")`},
-		{"models", `{title abstract} : ("models" OR "modelses" OR "model")`},
-		{"classes", `{title abstract} : ("classes" OR "classeses" OR "class" OR "classe")`},
-		{"class", `{title abstract} : ("class" OR "classes")`},
-		{"neuro*", `{title abstract} : ("neuro"*)`},
-		{"title:eeg -survey", `title : ("eeg" OR "eegs" OR "eeges")`},
-		{"au:hinton", `authors : ("hinton" OR "hintons" OR "hintones")`},
-		{`abs:"deep net"`, `abstract : ("deep net" OR "deep nets" OR "deep netes" OR "deeps net" OR "deeps nets" OR ` +
-			`"deeps netes" OR "deepes net" OR "deepes nets" OR "deepes netes")`},
-		{"eeg OR cat:cs.LG", ""},
-		{"cat:cs.LG", ""},
-		{"upvotes:>=10 source:hf", ""},
-		{"cat:cs.LG eeg", `{title abstract} : ("eeg" OR "eegs" OR "eeges")`},
-		{"a1 (b1 OR c1)", `({title abstract} : ("a1" OR "a1s" OR "a1es")) AND (({title abstract} : ("b1" OR "b1s" OR "b1es")) OR ({title abstract} : ("c1" OR "c1s" OR "c1es")))`},
-		{`"a1 b1 c1"`, `{title abstract} : (("a1" OR "a1s" OR "a1es") AND ("b1" OR "b1s" OR "b1es") AND ("c1" OR "c1s" OR "c1es"))`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.q, func(t *testing.T) {
-			q, err := Parse(tt.q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := q.FTS(); got != tt.want {
-				t.Errorf("FTS() =\n%s\nwant\n%s", got, tt.want)
-			}
-		})
-	}
-}

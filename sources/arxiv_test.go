@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/paperboy-bot/paperboy/bot/paper"
+	"github.com/paperboy-bot/paperboy/bot/testkit"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata from the parsers' output")
@@ -321,7 +322,7 @@ func FuzzParseArxivFeed(f *testing.F) {
 }
 
 func BenchmarkParseArxivFeed2000(b *testing.B) {
-	data := SyntheticArxivFeed(2000, 1)
+	data := testkit.SyntheticArxivFeed(2000, 1)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/paperboy-bot/paperboy/bot/paper"
+	"github.com/paperboy-bot/paperboy/bot/testkit"
 )
 
 func TestSyntheticArxivFeed(t *testing.T) {
@@ -16,8 +17,8 @@ func TestSyntheticArxivFeed(t *testing.T) {
 	}{{0, 1}, {1, 1}, {500, 7}, {2000, 42}}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("n=%d", tt.n), func(t *testing.T) {
-			data := SyntheticArxivFeed(tt.n, tt.seed)
-			if !bytes.Equal(data, SyntheticArxivFeed(tt.n, tt.seed)) {
+			data := testkit.SyntheticArxivFeed(tt.n, tt.seed)
+			if !bytes.Equal(data, testkit.SyntheticArxivFeed(tt.n, tt.seed)) {
 				t.Fatal("same seed gave different feeds")
 			}
 			papers, err := ParseArxivFeed(data)
@@ -48,7 +49,7 @@ func TestSyntheticArxivFeed(t *testing.T) {
 			}
 		})
 	}
-	if bytes.Equal(SyntheticArxivFeed(10, 1), SyntheticArxivFeed(10, 2)) {
+	if bytes.Equal(testkit.SyntheticArxivFeed(10, 1), testkit.SyntheticArxivFeed(10, 2)) {
 		t.Error("different seeds gave the same feed")
 	}
 }

@@ -1,3 +1,6 @@
+// Package app is paperboy's composition root: it turns a configuration into running parts (store, sources,
+// router, ingester, sender, commands, platforms) and holds the registry of chat platforms. cmd/paperboy builds one
+// App per command; nothing else imports the concrete stores.
 package app
 
 import (
@@ -167,8 +170,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 	}
 	var sender *delivery.Sender
 	a.Metrics = ops.NewMetrics(func() float64 { return sender.OutboxDepth() })
+	owner := instanceID()
 	sender, err = delivery.NewSender(delivery.Options{
-		Store: st, Owner: instanceID(), Platforms: plats, Limits: PlatformLimits(), Logger: logger,
+		Store: st, Owner: owner, Platforms: plats, Limits: PlatformLimits(), Logger: logger,
 		Metrics: a.Metrics, Now: now, HourlyBudget: budget, DigestCards: cfg.Delivery.DigestCards,
 		Workers: cfg.Delivery.Workers, Backoff: sources.Backoff{Base: 5 * time.Second, Max: 10 * time.Minute},
 	})
@@ -182,7 +186,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 	a.Health = ops.NewHealth(time.Duration(cfg.HTTP.HealthMaxSilence), now)
 
 	p := &ingest.Poller{State: st, Sink: ingest.NewIngester(st, a.Router, a.Metrics, sender.Enqueued), Logger: logger,
-		Backoff: sources.Backoff{Base: 30 * time.Second, Max: time.Hour}, OnPoll: a.observePoll}
+		Backoff: sources.Backoff{Base: 30 * time.Second, Max: time.Hour}, OnPoll: a.observePoll,
+		Leases: st, Owner: owner}
 	for _, sc := range cfg.Sources {
 		src, err := sources.New(sc.SourceConfig(), a.Fetcher, now)
 		if err != nil {
@@ -207,11 +212,33 @@ type Store interface {
 	ingest.Store
 	ingest.StateStore
 	ingest.SubscriptionStore
+	ingest.Leases
 	delivery.Store
 	command.Store
 	// SyncConfigChannels makes the configuration-managed subscriptions match the [[channels]] table.
 	SyncConfigChannels(ctx context.Context, chans []channel.ConfigChannel, now time.Time) error
 	Close() error
+}
+
+// listener is a store shared by several instances that tells each what the others changed (PostgreSQL's
+// LISTEN/NOTIFY); Listen calls fn per change until ctx ends. Without it, each part's periodic check sees the changes.
+type listener interface {
+	Listen(ctx context.Context, fn func(topic string)) error
+}
+
+// notified wakes the part a change concerns: new outbox rows and channel changes the sender, subscription changes
+// the router (so the next poll routes with them, and an unsubscribe stops matching at once).
+func (a *App) notified(ctx context.Context) func(topic string) {
+	return func(topic string) {
+		switch topic {
+		case "subscriptions":
+			if err := a.Router.Refresh(ctx); err != nil && ctx.Err() == nil {
+				a.Logger.Warn("refresh subscriptions after a change elsewhere", "err", err)
+			}
+		default: // "outbox", "channels"
+			a.Sender.Wake()
+		}
+	}
 }
 
 // openStore opens the store db selects.
@@ -294,8 +321,12 @@ func (a *App) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	parts := []func(context.Context) error{a.Poller.Run, a.Sender.Run}
+	if l, ok := a.Store.(listener); ok {
+		parts = append(parts, func(ctx context.Context) error { return l.Listen(ctx, a.notified(ctx)) })
+	}
 	var wg sync.WaitGroup
-	for _, fn := range append([]func(context.Context) error{a.Poller.Run, a.Sender.Run}, a.services...) {
+	for _, fn := range append(parts, a.services...) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -28,7 +28,7 @@ import (
 	"github.com/paperboy-bot/paperboy/sources"
 )
 
-// Vocabulary of the synthetic arXiv feed (sources.SyntheticArxivFeed), for realistic subscriptions: its title
+// Vocabulary of the synthetic arXiv feed (testkit.SyntheticArxivFeed), for realistic subscriptions: its title
 // parts (adjectives, models, tasks, methods), some of its abstract words and its categories.
 var (
 	benchAdjectives = []string{"scalable", "robust", "efficient", "interpretable", "sparse", "contrastive", "bayesian",
@@ -119,7 +119,7 @@ func benchCopy(b *testing.B, template string, i int) *store.Store {
 
 func benchFeed(b *testing.B, n int) []paper.Paper {
 	b.Helper()
-	papers, err := sources.ParseArxivFeed(sources.SyntheticArxivFeed(n, 7))
+	papers, err := sources.ParseArxivFeed(testkit.SyntheticArxivFeed(n, 7))
 	if err != nil {
 		b.Fatal(err)
 	}

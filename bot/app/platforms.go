@@ -121,7 +121,7 @@ func setupDiscord(e env) (bot.Platform, func(context.Context) error, io.Closer, 
 	d, err := discord.New(discord.Options{
 		Token: token, Mode: c.Mode, Listen: c.Listen, PublicKey: c.PublicKey,
 		ApplicationID: c.ApplicationID, GuildID: c.GuildID, APIURL: c.APIURL,
-		Commands: e.app.Commander, Subscriptions: e.app.Commander, Logger: e.app.Logger,
+		Commands: e.app.Commander, Logger: e.app.Logger,
 	})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("discord: %w", err)

@@ -1,6 +1,10 @@
+// Package command is the /papers command core: one table of subcommands drives the text parser, help, Discord's
+// command definition, autocomplete and deferral; Commander answers requests from the local store; Runner answers
+// within a budget or defers, for every command transport.
 package command
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/paperboy-bot/paperboy/bot"
 	"github.com/paperboy-bot/paperboy/bot/channel"
@@ -28,7 +33,8 @@ type Store interface {
 	BlockedChannels(ctx context.Context) ([]channel.Channel, error)
 	BlockChannel(ctx context.Context, ch channel.Ref, reason string, at time.Time) error
 	Enqueue(ctx context.Context, ch channel.Ref, kind string, matched map[string][]string, at time.Time) (int, error)
-	Candidates(ctx context.Context, ftsQuery string, since time.Time, limit int) ([]paper.Paper, error)
+	// Candidates returns the papers that may satisfy pre (a superset; nil is every paper), newest first.
+	Candidates(ctx context.Context, pre *filters.Prefilter, since time.Time, limit int) ([]paper.Paper, error)
 	Recent(ctx context.Context, since time.Time, limit int) ([]paper.Paper, error)
 }
 
@@ -63,34 +69,61 @@ func (c *Commander) Handle(ctx context.Context, req bot.Request) (bot.Reply, err
 	if err := c.unblock(ctx, req.Channel); err != nil {
 		return bot.Reply{}, err
 	}
-	verb, rest := splitVerb(req.Text)
-	switch verb {
-	case "", "help":
-		return helpReply(), nil
-	case "search", "s":
-		return c.search(ctx, rest)
-	case "subscribe", "sub":
-		return c.subscribe(ctx, req, rest)
-	case "unsubscribe", "unsub":
-		return c.unsubscribe(ctx, req, rest)
-	case "list", "ls":
-		return c.list(ctx, req)
-	case "digest":
-		return c.digest(ctx, req, rest)
-	case "sources", "status":
-		return c.sources(ctx)
-	case "backfill":
-		return c.backfill(ctx, req, rest)
-	default:
-		// Anything else is a look-up: "/papers eeg transformer".
-		return c.search(ctx, strings.TrimSpace(req.Text))
+	sub, args, err := parse(req)
+	if errors.Is(err, errUnknown) {
+		return private("Unknown command; try /papers help."), nil
 	}
+	// Permission comes before the arguments: someone who may not run it needs no usage lesson.
+	if sub.Access == Managers && !req.CanManage {
+		return refuse(sub.Refusal), nil
+	}
+	if err != nil {
+		return sub.badArgs(), nil
+	}
+	return sub.run(c, ctx, req, args)
 }
 
-func splitVerb(text string) (verb, rest string) {
-	text = strings.TrimSpace(text)
-	verb, rest, _ = strings.Cut(text, " ")
-	return strings.ToLower(verb), strings.TrimSpace(rest)
+// Complete offers values for option of req's subcommand while typed is being typed (Discord's autocomplete);
+// nil when the option offers none. At most MaxChoices, with names and values of at most MaxChoiceLen characters.
+func (c *Commander) Complete(ctx context.Context, req bot.Request, option, typed string) ([]Choice, error) {
+	sub, ok := Find(req)
+	if !ok {
+		return nil, nil
+	}
+	for _, o := range sub.Options {
+		if o.Name == option && o.complete != nil {
+			return o.complete(c, ctx, req, typed)
+		}
+	}
+	return nil, nil
+}
+
+// completeSubscription offers the channel's subscriptions, filtered by what was typed (a part of the query or
+// its number). The value is the canonical query, which stays right when the list is renumbered, or the number
+// when the query is too long for a value.
+func (c *Commander) completeSubscription(ctx context.Context, req bot.Request, typed string) ([]Choice, error) {
+	subs, err := c.Store.Subscriptions(ctx, req.Channel)
+	if err != nil {
+		return nil, fmt.Errorf("complete subscriptions of %s: %w", req.Channel, err)
+	}
+	typed = strings.ToLower(strings.TrimSpace(typed))
+	var out []Choice
+	for i, s := range subs {
+		if len(out) >= MaxChoices {
+			break
+		}
+		n := strconv.Itoa(i + 1)
+		if typed != "" && !strings.Contains(strings.ToLower(s.Canonical), typed) && typed != n {
+			continue
+		}
+		value := s.Canonical
+		if utf8.RuneCountInString(value) > MaxChoiceLen {
+			value = n
+		}
+		name := n + ". " + cmp.Or(strings.Join(strings.Fields(s.Canonical), " "), s.Query)
+		out = append(out, Choice{Name: strings.TrimSpace(bot.Truncate(name, MaxChoiceLen)), Value: value})
+	}
+	return out, nil
 }
 
 func private(lines ...string) bot.Reply { return bot.Reply{Private: true, Text: lines} }
@@ -116,14 +149,15 @@ func parseQuery(q string) (*filters.Query, *bot.Reply) {
 }
 
 // matching returns up to limit papers published since since that q matches, newest first, with explanations.
-// FTS narrows the candidates; the query's own matcher decides, so look-ups and subscriptions always agree.
+// The query's pre-filter narrows the candidates; its own matcher decides, so look-ups and subscriptions always
+// agree.
 func (c *Commander) matching(ctx context.Context, q *filters.Query, since time.Time, limit int) ([]bot.Card, int, error) {
 	var (
 		cands []paper.Paper
 		err   error
 	)
-	if fts := q.FTS(); fts != "" {
-		cands, err = c.Store.Candidates(ctx, fts, since, candidateLimit)
+	if pre := q.Prefilter(); pre != nil {
+		cands, err = c.Store.Candidates(ctx, pre, since, candidateLimit)
 	} else {
 		cands, err = c.Store.Recent(ctx, since, candidateLimit)
 	}
@@ -156,12 +190,8 @@ func (c *Commander) Search(ctx context.Context, query string, limit int) ([]bot.
 	return cards, err
 }
 
-// Subscriptions lists channel ch's subscriptions in their /papers list order (for autocomplete).
-func (c *Commander) Subscriptions(ctx context.Context, ch channel.Ref) ([]channel.Subscription, error) {
-	return c.Store.Subscriptions(ctx, ch)
-}
-
-func (c *Commander) search(ctx context.Context, text string) (bot.Reply, error) {
+func (c *Commander) search(ctx context.Context, _ bot.Request, args Args) (bot.Reply, error) {
+	text := args.String("query")
 	if text == "" {
 		return private("What should I look for? Try /papers eeg transformer, or /papers help."), nil
 	}
@@ -181,10 +211,8 @@ func (c *Commander) search(ctx context.Context, text string) (bot.Reply, error) 
 	return r, nil
 }
 
-func (c *Commander) subscribe(ctx context.Context, req bot.Request, text string) (bot.Reply, error) {
-	if !req.CanManage {
-		return refuse("subscribe this channel"), nil
-	}
+func (c *Commander) subscribe(ctx context.Context, req bot.Request, args Args) (bot.Reply, error) {
+	text := args.String("query")
 	if text == "" {
 		return private("Subscribe to what? Example: /papers subscribe eeg -survey"), nil
 	}
@@ -228,10 +256,8 @@ func (c *Commander) subscribe(ctx context.Context, req bot.Request, text string)
 	return r, nil
 }
 
-func (c *Commander) unsubscribe(ctx context.Context, req bot.Request, text string) (bot.Reply, error) {
-	if !req.CanManage {
-		return refuse("unsubscribe this channel"), nil
-	}
+func (c *Commander) unsubscribe(ctx context.Context, req bot.Request, args Args) (bot.Reply, error) {
+	text := args.String("subscription")
 	subs, err := c.Store.Subscriptions(ctx, req.Channel)
 	if err != nil {
 		return bot.Reply{}, fmt.Errorf("unsubscribe: %w", err)
@@ -270,7 +296,7 @@ func (c *Commander) unsubscribe(ctx context.Context, req bot.Request, text strin
 	return bot.Reply{Text: []string{fmt.Sprintf("This channel no longer follows %s.", s.Canonical)}}, nil
 }
 
-func (c *Commander) list(ctx context.Context, req bot.Request) (bot.Reply, error) {
+func (c *Commander) list(ctx context.Context, req bot.Request, _ Args) (bot.Reply, error) {
 	subs, err := c.Store.Subscriptions(ctx, req.Channel)
 	if err != nil {
 		return bot.Reply{}, fmt.Errorf("list: %w", err)
@@ -298,30 +324,24 @@ func (c *Commander) list(ctx context.Context, req bot.Request) (bot.Reply, error
 	return private(lines...), nil
 }
 
-func (c *Commander) digest(ctx context.Context, req bot.Request, text string) (bot.Reply, error) {
-	if !req.CanManage {
-		return refuse("change how this channel receives papers"), nil
-	}
+func (c *Commander) digest(ctx context.Context, req bot.Request, args Args) (bot.Reply, error) {
 	ch, err := c.Store.Channel(ctx, req.Channel)
 	if err != nil {
 		return bot.Reply{}, fmt.Errorf("digest: %w", err)
 	}
-	f := strings.Fields(text)
+	mode, at, tz := args.String("mode"), args.String("time"), args.String("timezone")
 	switch {
-	case len(f) == 1 && strings.EqualFold(f[0], "off"):
+	case mode == "off" && at == "" && tz == "":
 		ch.Mode, ch.DigestAt, ch.DigestTZ = channel.ModeInstant, "", ""
-	case (len(f) == 2 || len(f) == 3) && strings.EqualFold(f[0], "daily"):
-		tz := "UTC"
-		if len(f) == 3 {
-			tz = f[2]
-		}
-		sched, err := channel.ParseDigestSchedule(f[1], tz)
+	case mode == "daily" && at != "":
+		sched, err := channel.ParseDigestSchedule(at, cmp.Or(tz, "UTC"))
 		if err != nil {
 			return private(fmt.Sprintf("That is not a schedule I understand: %v. Example: /papers digest daily 09:00 Europe/Berlin", err)), nil
 		}
 		ch.Mode, ch.DigestAt, ch.DigestTZ = channel.ModeDigest, sched.At, sched.TZ
 	default:
-		return private("Usage: /papers digest off | /papers digest daily HH:MM [TZ], e.g. /papers digest daily 09:00 Europe/Berlin"), nil
+		sub, _ := Lookup("digest")
+		return sub.badArgs(), nil
 	}
 	if err := c.Store.SetChannelMode(ctx, ch, c.now()); err != nil {
 		return bot.Reply{}, fmt.Errorf("digest: %w", err)
@@ -333,7 +353,7 @@ func (c *Commander) digest(ctx context.Context, req bot.Request, text string) (b
 	return bot.Reply{Text: []string{fmt.Sprintf("This channel now gets one digest a day at %s %s.", ch.DigestAt, ch.DigestTZ)}}, nil
 }
 
-func (c *Commander) sources(ctx context.Context) (bot.Reply, error) {
+func (c *Commander) sources(ctx context.Context, _ bot.Request, _ Args) (bot.Reply, error) {
 	states, err := c.Store.SourceStates(ctx)
 	if err != nil {
 		return bot.Reply{}, fmt.Errorf("sources: %w", err)
@@ -383,13 +403,11 @@ const (
 	MaxBackfillPapers = 100
 )
 
-func (c *Commander) backfill(ctx context.Context, req bot.Request, text string) (bot.Reply, error) {
-	if !req.CanManage {
-		return refuse("backfill this channel"), nil
-	}
-	days, err := strconv.Atoi(strings.TrimSpace(text))
-	if err != nil || days < 1 || days > MaxBackfillDays {
-		return private(fmt.Sprintf("Usage: /papers backfill <days>, with 1 to %d days, e.g. /papers backfill 7", MaxBackfillDays)), nil
+func (c *Commander) backfill(ctx context.Context, req bot.Request, args Args) (bot.Reply, error) {
+	days, ok := args.Int("days")
+	if !ok {
+		sub, _ := Lookup("backfill")
+		return sub.badArgs(), nil
 	}
 	subs, err := c.Store.Subscriptions(ctx, req.Channel)
 	if err != nil {
@@ -449,20 +467,6 @@ func ago(now, t time.Time) string {
 	default:
 		return fmt.Sprintf("%dd ago", int(d.Hours()/24))
 	}
-}
-
-func helpReply() bot.Reply {
-	return private(
-		"/papers <query>: up to 5 recent papers matching the query, shown only to you",
-		"/papers subscribe <query>: post new matching papers in this channel (channel managers)",
-		"/papers unsubscribe <number or query>: stop one (channel managers)",
-		"/papers list: what this channel follows",
-		"/papers digest off | daily HH:MM [TZ]: one message a day instead of one per paper (channel managers)",
-		"/papers backfill <days>: post the last days' matching papers here as one digest (channel managers)",
-		"/papers sources: feeds, last poll, errors",
-		`Queries: words match whole words, plurals included (snn finds SNNs); "foundation model" is a phrase; neuro* a prefix; words are ANDed; OR or | for alternatives; -survey or NOT survey excludes; (parentheses) group; fields title: abs: au: cat:cs.LG cat:cs.* source: upvotes:>=10.`,
-		`Examples: /papers subscribe eeg -survey | /papers subscribe "foundation model" (eeg OR meg) | /papers title:snn cat:cs.NE`,
-	)
 }
 
 // digestCards is how many papers a digest shows, as the sender was configured.

@@ -3,12 +3,16 @@ package discord
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/bwmarrin/discordgo"
+
+	"github.com/paperboy-bot/paperboy/bot"
+	"github.com/paperboy-bot/paperboy/bot/command"
 )
 
 // CommandName is the one application command paperboy registers.
@@ -34,22 +38,21 @@ func InviteURL(applicationID string) string {
 
 func ptr[T any](v T) *T { return &v }
 
-// CommandDefinition is /papers with native subcommands and typed options. Names and descriptions stay within
-// Discord's limits (names 1-32 lowercase characters, descriptions 1-100), which the golden test checks.
+// CommandDefinition is /papers with native subcommands and typed options, walked from the command table. Names
+// and descriptions stay within Discord's limits (names 1-32 lowercase characters, descriptions 1-100), which the
+// golden test checks.
 func CommandDefinition() *discordgo.ApplicationCommand {
-	str := func(name, desc string, required bool, maxLen int) *discordgo.ApplicationCommandOption {
-		return &discordgo.ApplicationCommandOption{
-			Type: discordgo.ApplicationCommandOptionString, Name: name, Description: desc, Required: required,
-			MinLength: ptr(1), MaxLength: maxLen,
+	var subs []*discordgo.ApplicationCommandOption
+	for _, s := range command.Subcommands() {
+		sub := &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionSubCommand, Name: s.Name, Description: s.Description}
+		if s.Access == command.Managers {
+			sub.Description += " (Manage Channels)"
 		}
+		for _, o := range s.Options {
+			sub.Options = append(sub.Options, commandOption(o))
+		}
+		subs = append(subs, sub)
 	}
-	sub := func(name, desc string, opts ...*discordgo.ApplicationCommandOption) *discordgo.ApplicationCommandOption {
-		return &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionSubCommand, Name: name, Description: desc, Options: opts}
-	}
-	unsub := str("subscription", "Which subscription: its number in /papers list, or the query", true, 500)
-	unsub.Autocomplete = true
-	mode := str("mode", "off: one message per paper; daily: one digest a day", true, 5)
-	mode.Choices = []*discordgo.ApplicationCommandOptionChoice{{Name: "off", Value: "off"}, {Name: "daily", Value: "daily"}}
 	return &discordgo.ApplicationCommand{
 		Type:        discordgo.ChatApplicationCommand,
 		Name:        CommandName,
@@ -57,26 +60,26 @@ func CommandDefinition() *discordgo.ApplicationCommand {
 		// Subscriptions belong to server channels; in DMs there is nothing to manage.
 		Contexts:         &[]discordgo.InteractionContextType{discordgo.InteractionContextGuild},
 		IntegrationTypes: &[]discordgo.ApplicationIntegrationType{discordgo.ApplicationIntegrationGuildInstall},
-		Options: []*discordgo.ApplicationCommandOption{
-			sub("search", "Recent papers matching a query, shown only to you",
-				str("query", `A query, e.g. eeg transformer, "foundation model" -survey, cat:cs.LG`, true, 500)),
-			sub("subscribe", "Post new papers matching a query in this channel (Manage Channels)",
-				str("query", `A query, e.g. eeg -survey or "foundation model" (eeg OR meg)`, true, 500)),
-			sub("unsubscribe", "Stop one of this channel's subscriptions (Manage Channels)", unsub),
-			sub("list", "What this channel follows, with recent match counts"),
-			sub("digest", "One digest a day instead of one message per paper (Manage Channels)",
-				mode,
-				str("time", "Local time of the daily digest, HH:MM, e.g. 09:00", false, 5),
-				str("timezone", "IANA time zone of that time, e.g. Europe/Berlin (default UTC)", false, 64)),
-			sub("backfill", "Post the last days' matching papers here as one digest (Manage Channels)",
-				&discordgo.ApplicationCommandOption{
-					Type: discordgo.ApplicationCommandOptionInteger, Name: "days", Description: "How many days back, 1 to 30",
-					Required: true, MinValue: ptr(1.0), MaxValue: 30,
-				}),
-			sub("sources", "Each paper feed: last poll, last new paper, errors"),
-			sub("help", "How to use /papers, with query examples"),
-		},
+		Options:          subs,
 	}
+}
+
+// commandOption is one option of the command table as Discord declares it. Strings are at least one character:
+// Discord would otherwise accept an option of spaces.
+func commandOption(o command.Option) *discordgo.ApplicationCommandOption {
+	opt := &discordgo.ApplicationCommandOption{Name: o.Name, Description: o.Description, Required: o.Required, Autocomplete: o.Autocomplete()}
+	switch o.Type {
+	case command.String:
+		opt.Type = discordgo.ApplicationCommandOptionString
+		opt.MinLength, opt.MaxLength = ptr(1), o.MaxLength
+	case command.Integer:
+		opt.Type = discordgo.ApplicationCommandOptionInteger
+		opt.MinValue, opt.MaxValue = ptr(float64(o.Min)), float64(o.Max)
+	}
+	for _, c := range o.Choices {
+		opt.Choices = append(opt.Choices, &discordgo.ApplicationCommandOptionChoice{Name: c, Value: c})
+	}
+	return opt
 }
 
 // RegisterCommands installs /papers with a bulk overwrite, which replaces whatever an older version registered:
@@ -102,47 +105,35 @@ func (d *Discord) RegisterCommands(ctx context.Context) error {
 	return nil
 }
 
-// commandText maps /papers SUB with typed options to the command core's text grammar.
-func commandText(data discordgo.ApplicationCommandInteractionData) (sub, text string) {
+// invocation reads /papers SUB and its typed options as the command core takes them: strings trimmed, integers
+// (JSON numbers) as int64. ok is false when the data holds no subcommand.
+func invocation(data discordgo.ApplicationCommandInteractionData) (inv bot.Invocation, ok bool) {
 	if len(data.Options) == 0 {
-		return "help", "help"
+		return bot.Invocation{Subcommand: "help"}, true
 	}
 	o := data.Options[0]
 	if o.Type != discordgo.ApplicationCommandOptionSubCommand {
-		return "", ""
+		return bot.Invocation{}, false
 	}
-	val := func(name string) string {
-		if opt := o.GetOption(name); opt != nil {
-			return optionString(opt)
-		}
-		return ""
+	inv = bot.Invocation{Subcommand: o.Name, Options: map[string]any{}}
+	for _, opt := range o.Options {
+		inv.Options[opt.Name] = optionValue(opt)
 	}
-	parts := []string{o.Name}
-	switch o.Name {
-	case "search", "subscribe":
-		parts = append(parts, val("query"))
-	case "unsubscribe":
-		parts = append(parts, val("subscription"))
-	case "digest":
-		parts = append(parts, val("mode"), val("time"), val("timezone"))
-	case "backfill":
-		parts = append(parts, val("days"))
-	}
-	return o.Name, strings.Join(strings.Fields(strings.Join(parts, " ")), " ")
+	return inv, true
 }
 
-// optionString renders an option value as the text the command core parses. Integers arrive as JSON numbers.
-func optionString(o *discordgo.ApplicationCommandInteractionDataOption) string {
+// optionValue is an option's value as the command core takes it. Anything but a string or an integer is passed
+// on as it is, for the core to refuse.
+func optionValue(o *discordgo.ApplicationCommandInteractionDataOption) any {
 	switch v := o.Value.(type) {
 	case string:
 		return strings.TrimSpace(v)
 	case float64:
-		return strconv.FormatFloat(v, 'f', -1, 64)
-	case bool:
-		return strconv.FormatBool(v)
-	case nil:
-		return ""
+		if o.Type == discordgo.ApplicationCommandOptionInteger && v == math.Trunc(v) {
+			return int64(v)
+		}
+		return v
 	default:
-		return fmt.Sprint(v)
+		return v
 	}
 }

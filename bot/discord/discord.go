@@ -18,7 +18,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/paperboy-bot/paperboy/bot/channel"
+	"github.com/paperboy-bot/paperboy/bot/command"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -31,14 +31,10 @@ const (
 	ModeHTTP    = "http"
 )
 
-// CommandHandler answers one /papers command; *command.Commander implements it.
+// CommandHandler answers /papers commands and completes their options; *command.Commander implements it.
 type CommandHandler interface {
 	Handle(ctx context.Context, req bot.Request) (bot.Reply, error)
-}
-
-// SubscriptionLister lists a channel's subscriptions, for the autocomplete of /papers unsubscribe.
-type SubscriptionLister interface {
-	Subscriptions(ctx context.Context, ch channel.Ref) ([]channel.Subscription, error)
+	Complete(ctx context.Context, req bot.Request, option, typed string) ([]command.Choice, error)
 }
 
 // Options configure a Discord platform.
@@ -58,10 +54,8 @@ type Options struct {
 	GuildID string
 	// APIURL replaces https://discord.com/api/v9/ as the REST base, e.g. "http://127.0.0.1:8080/api/v10/" (tests).
 	APIURL string
-	// Commands answers the /papers commands.
+	// Commands answers the /papers commands and their autocomplete.
 	Commands CommandHandler
-	// Subscriptions feeds the autocomplete of /papers unsubscribe.
-	Subscriptions SubscriptionLister
 	// Logger receives the adapter's logs; slog.Default() when nil.
 	Logger *slog.Logger
 	// HTTPClient is the base client for REST calls; a client with a 20 s timeout when nil.
@@ -82,14 +76,13 @@ const (
 	defaultDeferAfter = 2 * time.Second
 	// followupWindow bounds a deferred command's work: the interaction token lives 15 minutes.
 	followupWindow = 14 * time.Minute
-	// maxJobs bounds the commands running at once, so a flood of interactions cannot start unbounded work.
-	maxJobs = 16
 	// maxInlineRateWait is the longest 429 that Send waits out itself; longer ones go back to the delivery
 	// engine as a *bot.RateLimitError, which keeps the outbox row and retries later with the same nonce.
 	maxInlineRateWait = 5 * time.Second
 	// maxRateAttempts bounds Send's attempts under repeated 429s before it hands the wait to the engine.
 	maxRateAttempts = 5
-	// shutdownGrace is how long Run lets commands in flight finish after ctx ends.
+	// shutdownGrace is how long the HTTP endpoint lets requests in flight finish after ctx ends; the commands
+	// they started are drained by the runner (command.DrainTimeout).
 	shutdownGrace = 10 * time.Second
 )
 
@@ -104,15 +97,13 @@ type Discord struct {
 	mu    sync.Mutex
 	appID string // opts.ApplicationID, or looked up at registration
 
-	// deferAfter is how long a command may take before it is deferred (defaultDeferAfter; tests shorten it).
-	deferAfter time.Duration
+	// runner answers the commands of both transports, bounds them and drains them when Run ends.
+	runner *command.Runner
+}
 
-	// jobs tracks command goroutines; slots bounds them; bg is their lifetime, cancelled when Run gives up
-	// waiting for them at shutdown.
-	jobs   sync.WaitGroup
-	slots  chan struct{}
-	bg     context.Context
-	stopBg context.CancelFunc
+// newRunner returns the runner of the command transports, deferring after budget.
+func newRunner(budget time.Duration) *command.Runner {
+	return command.NewRunner(command.RunnerOptions{Budget: budget, FollowUpWindow: followupWindow})
 }
 
 var _ bot.Platform = (*Discord)(nil)
@@ -129,12 +120,11 @@ func New(opts Options) (*Discord, error) {
 	}
 	opts.Mode = cmp.Or(opts.Mode, ModeGateway)
 	d := &Discord{
-		opts:       opts,
-		log:        opts.Logger,
-		now:        opts.Now,
-		appID:      opts.ApplicationID,
-		deferAfter: defaultDeferAfter,
-		slots:      make(chan struct{}, maxJobs),
+		opts:   opts,
+		log:    opts.Logger,
+		now:    opts.Now,
+		appID:  opts.ApplicationID,
+		runner: newRunner(defaultDeferAfter),
 	}
 	if opts.Logger == nil {
 		d.log = slog.Default()
@@ -181,7 +171,6 @@ func New(opts Options) (*Discord, error) {
 	s.Identify.Intents = discordgo.IntentsGuilds
 	s.StateEnabled = false
 	d.session = s
-	d.bg, d.stopBg = context.WithCancel(context.Background())
 	return d, nil
 }
 
@@ -189,9 +178,9 @@ func New(opts Options) (*Discord, error) {
 func (d *Discord) Name() string { return "discord" }
 
 // Run registers /papers, then serves interactions over the gateway or the HTTP endpoint until ctx ends. It
-// returns nil when ctx ends, after the commands in flight finished (or shutdownGrace passed).
+// returns nil when ctx ends, after the commands in flight finished (or command.DrainTimeout passed).
 func (d *Discord) Run(ctx context.Context) error {
-	defer d.drain()
+	defer d.runner.Drain()
 	if err := d.RegisterCommands(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil // stopped during registration: a shutdown, not a failure
@@ -202,20 +191,6 @@ func (d *Discord) Run(ctx context.Context) error {
 		return d.runHTTP(ctx)
 	}
 	return d.runGateway(ctx)
-}
-
-// drain waits for the commands in flight, cancelling them once shutdownGrace has passed.
-func (d *Discord) drain() {
-	done := make(chan struct{})
-	go func() { d.jobs.Wait(); close(done) }()
-	t := time.NewTimer(shutdownGrace)
-	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-		d.stopBg()
-		<-done
-	}
 }
 
 func (d *Discord) runHTTP(ctx context.Context) error {

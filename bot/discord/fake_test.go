@@ -19,6 +19,7 @@ import (
 
 	"github.com/paperboy-bot/paperboy/bot/channel"
 	"github.com/paperboy-bot/paperboy/bot/command"
+	"github.com/paperboy-bot/paperboy/filters"
 
 	"github.com/paperboy-bot/paperboy/bot/paper"
 
@@ -164,8 +165,7 @@ func newTestDiscord(t *testing.T, f *fakeDiscord, mutate func(*Options)) *Discor
 		t.Fatalf("New: %v", err)
 	}
 	t.Cleanup(func() {
-		d.jobs.Wait()
-		d.stopBg()
+		d.runner.Drain()
 		d.session.Client.CloseIdleConnections()
 	})
 	return d
@@ -364,7 +364,7 @@ func (s *memStore) Enqueue(_ context.Context, _ channel.Ref, _ string, matched m
 	return len(matched), nil
 }
 
-func (s *memStore) Candidates(_ context.Context, _ string, since time.Time, _ int) ([]paper.Paper, error) {
+func (s *memStore) Candidates(_ context.Context, _ *filters.Prefilter, since time.Time, _ int) ([]paper.Paper, error) {
 	return s.Recent(context.Background(), since, 0)
 }
 

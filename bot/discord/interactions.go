@@ -2,7 +2,6 @@ package discord
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -157,102 +155,46 @@ func canManage(in *discordgo.Interaction) bool {
 	return in.Member.Permissions&(discordgo.PermissionManageChannels|discordgo.PermissionAdministrator) != 0
 }
 
-func (d *Discord) request(in *discordgo.Interaction, text string) bot.Request {
+func (d *Discord) request(in *discordgo.Interaction, inv bot.Invocation) bot.Request {
 	return bot.Request{
-		Channel:   channel.Ref{Platform: d.Name(), ID: in.ChannelID},
-		User:      userID(in),
-		CanManage: canManage(in),
-		Text:      text,
+		Channel:    channel.Ref{Platform: d.Name(), ID: in.ChannelID},
+		User:       userID(in),
+		CanManage:  canManage(in),
+		Invocation: &inv,
 	}
 }
 
-// alwaysDeferred are subcommands whose work is known to be slow (a backfill matches days of papers and fills the
-// outbox): they are deferred at once rather than after deferAfter.
-var alwaysDeferred = map[string]bool{"backfill": true}
-
-// privateByDefault are the look-ups, whose deferred "thinking" state must already be ephemeral: a deferred
-// response's visibility cannot change later.
-var privateByDefault = map[string]bool{"search": true, "list": true, "sources": true, "help": true}
-
-// command runs /papers through the command core. A command that answers within deferAfter is answered directly;
-// a slower one gets a deferred response at once (within Discord's 3 seconds) and its reply replaces the "thinking"
-// message when ready, within the token's 15 minutes.
+// command runs /papers through the command core. A command that answers within the budget is answered directly;
+// a slower one, or one the command table marks slow, gets a deferred response (within Discord's 3 seconds) and
+// its reply replaces the "thinking" message when ready, within the token's 15 minutes.
 func (d *Discord) command(ctx context.Context, in *discordgo.Interaction, respond responder) {
 	data := in.ApplicationCommandData()
-	sub, text := commandText(data)
-	if data.Name != CommandName || sub == "" || d.opts.Commands == nil {
+	inv, ok := invocation(data)
+	sub, known := command.Lookup(inv.Subcommand)
+	if data.Name != CommandName || !ok || !known || d.opts.Commands == nil {
 		d.answer(ctx, in, respond, replyResponse(bot.Reply{Private: true, Text: []string{"Unknown command; try /papers help."}}))
 		return
 	}
-	select {
-	case d.slots <- struct{}{}:
-	default:
-		d.answer(ctx, in, respond, replyResponse(bot.Reply{Private: true, Text: []string{"paperboy is busy; please try again in a minute."}}))
-		return
-	}
-	req := d.request(in, text)
-	jobCtx, cancel := context.WithTimeout(d.bg, followupWindow)
-
-	type outcome struct {
-		reply bot.Reply
-		err   error
-	}
-	var (
-		mu sync.Mutex
-		// Known-slow commands are deferred before they start, so they never race the direct answer.
-		deferred = alwaysDeferred[sub]
-		done     = make(chan outcome, 1)
-		acked    = make(chan struct{}) // closed once the deferred response was sent
-	)
-	d.jobs.Add(1)
-	go func() {
-		defer d.jobs.Done()
-		defer func() { <-d.slots }()
-		defer cancel()
-		reply, err := d.opts.Commands.Handle(jobCtx, req)
-		mu.Lock()
-		if !deferred {
-			done <- outcome{reply, err}
-			mu.Unlock()
-			return
-		}
-		mu.Unlock()
-		select {
-		case <-acked:
-		case <-jobCtx.Done():
-			return
-		}
-		d.followUp(jobCtx, in, req, d.replyOrApology(req, reply, err))
-	}()
-
-	if !alwaysDeferred[sub] {
-		t := time.NewTimer(d.deferAfter)
-		defer t.Stop()
-		select {
-		case o := <-done:
-			d.answer(ctx, in, respond, replyResponse(d.replyOrApology(req, o.reply, o.err)))
-			return
-		case <-t.C:
-		}
-		mu.Lock()
-		select {
-		case o := <-done: // finished just as the timer fired
-			mu.Unlock()
-			d.answer(ctx, in, respond, replyResponse(d.replyOrApology(req, o.reply, o.err)))
-			return
-		default:
-			deferred = true
-		}
-		mu.Unlock()
-	}
-	resp := interactionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource}
-	// A deferred response fixes the reply's visibility before the reply exists: look-ups are private, and so is
-	// everything a member without Manage Channels asks for, since their managing commands end in a refusal.
-	if privateByDefault[sub] || !req.CanManage {
-		resp.Data = messageBody{AllowedMentions: noMentions(), Flags: discordgo.MessageFlagsEphemeral}
-	}
-	d.answer(ctx, in, respond, resp)
-	close(acked)
+	req := d.request(in, inv)
+	d.runner.Do(ctx, command.Job{
+		Slow: sub.Slow,
+		Run: func(ctx context.Context) bot.Reply {
+			reply, err := d.opts.Commands.Handle(ctx, req)
+			return d.replyOrApology(req, reply, err)
+		},
+		Answer: func(ctx context.Context, reply bot.Reply) { d.answer(ctx, in, respond, replyResponse(reply)) },
+		Defer: func(ctx context.Context) {
+			resp := interactionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource}
+			// A deferred response fixes the reply's visibility before the reply exists: private subcommands are
+			// private already, and so is everything a member without Manage Channels asks for, since their
+			// managing commands end in a refusal.
+			if sub.Private || !req.CanManage {
+				resp.Data = messageBody{AllowedMentions: noMentions(), Flags: discordgo.MessageFlagsEphemeral}
+			}
+			d.answer(ctx, in, respond, resp)
+		},
+		FollowUp: func(ctx context.Context, reply bot.Reply) { d.followUp(ctx, in, req, reply) },
+	})
 }
 
 // replyOrApology turns a command core failure into a generic private reply; the details go to the log only.
@@ -260,7 +202,7 @@ func (d *Discord) replyOrApology(req bot.Request, reply bot.Reply, err error) bo
 	if err == nil {
 		return reply
 	}
-	d.log.Error("discord command failed", "channel", req.Channel.String(), "user", req.User, "command", req.Text, "err", err)
+	d.log.Error("discord command failed", "channel", req.Channel.String(), "user", req.User, "command", req.CommandLine(), "err", err)
 	return bot.Reply{Private: true, Text: []string{"Sorry, something went wrong on paperboy's side; it has been logged. Please try again later."}}
 }
 
@@ -288,53 +230,42 @@ func (d *Discord) followUp(ctx context.Context, in *discordgo.Interaction, req b
 	}
 }
 
-// autocomplete offers the channel's subscriptions for /papers unsubscribe, filtered by what was typed. The value
-// is the canonical query (stable when the list is renumbered), or the number when the query is too long for a
-// choice value.
+// autocomplete offers what the command core completes for the option being typed (the channel's subscriptions
+// for /papers unsubscribe).
 func (d *Discord) autocomplete(ctx context.Context, in *discordgo.Interaction, respond responder) {
 	choices := []*discordgo.ApplicationCommandOptionChoice{}
 	defer func() {
 		d.answer(ctx, in, respond, interactionResponse{Type: discordgo.InteractionApplicationCommandAutocompleteResult, Data: autocompleteData{Choices: choices}})
 	}()
-	if d.opts.Subscriptions == nil {
+	data := in.ApplicationCommandData()
+	inv, ok := invocation(data)
+	focused := focusedOption(data.Options)
+	if data.Name != CommandName || !ok || focused == nil || d.opts.Commands == nil {
 		return
 	}
-	typed := strings.ToLower(strings.TrimSpace(focusedValue(in.ApplicationCommandData().Options)))
-	subs, err := d.opts.Subscriptions.Subscriptions(ctx, channel.Ref{Platform: d.Name(), ID: in.ChannelID})
+	typed, _ := optionValue(focused).(string)
+	req := d.request(in, inv)
+	offered, err := d.opts.Commands.Complete(ctx, req, focused.Name, typed)
 	if err != nil {
 		d.log.Error("discord autocomplete failed", "channel", in.ChannelID, "user", userID(in), "err", err)
 		return
 	}
-	for i, s := range subs {
-		if len(choices) >= limitChoices {
-			break
-		}
-		n := strconv.Itoa(i + 1)
-		if typed != "" && !strings.Contains(strings.ToLower(s.Canonical), typed) && typed != n {
-			continue
-		}
-		value := s.Canonical
-		if len([]rune(value)) > limitChoice {
-			value = n
-		}
-		choices = append(choices, &discordgo.ApplicationCommandOptionChoice{
-			Name:  truncate(n+". "+cmp.Or(oneLine(s.Canonical), s.Query), limitChoice),
-			Value: value,
-		})
+	for _, c := range offered[:min(len(offered), limitChoices)] {
+		choices = append(choices, &discordgo.ApplicationCommandOptionChoice{Name: truncate(c.Name, limitChoice), Value: c.Value})
 	}
 }
 
-// focusedValue finds the option being typed, inside the subcommand.
-func focusedValue(opts []*discordgo.ApplicationCommandInteractionDataOption) string {
+// focusedOption finds the option being typed, inside the subcommand.
+func focusedOption(opts []*discordgo.ApplicationCommandInteractionDataOption) *discordgo.ApplicationCommandInteractionDataOption {
 	for _, o := range opts {
 		if o.Focused {
-			return optionString(o)
+			return o
 		}
-		if v := focusedValue(o.Options); v != "" {
-			return v
+		if f := focusedOption(o.Options); f != nil {
+			return f
 		}
 	}
-	return ""
+	return nil
 }
 
 // redactURL drops the URL from a transport error: interaction callback and webhook URLs carry the interaction

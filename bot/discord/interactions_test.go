@@ -199,37 +199,37 @@ func TestSubcommands(t *testing.T) {
 		sub         string
 		perms       int64
 		opts        []map[string]any
-		wantText    string // what the command core received
+		wantText    string // what the command core received, as bot.Request.CommandLine renders it
 		wantType    discordgo.InteractionResponseType
 		wantPrivate bool
 		wantContent string
 		wantEmbeds  int
 	}{
 		{name: "search", sub: "search", perms: member, opts: []map[string]any{opt(3, "query", "eeg")},
-			wantText: "search eeg", wantType: 4, wantPrivate: true, wantContent: "1 of 1 papers matching eeg", wantEmbeds: 1},
+			wantText: `search query="eeg"`, wantType: 4, wantPrivate: true, wantContent: "1 of 1 papers matching eeg", wantEmbeds: 1},
 		{name: "search without result", sub: "search", perms: member, opts: []map[string]any{opt(3, "query", "nothing")},
-			wantText: "search nothing", wantType: 4, wantPrivate: true, wantContent: `No stored paper matches nothing`},
+			wantText: `search query="nothing"`, wantType: 4, wantPrivate: true, wantContent: `No stored paper matches nothing`},
 		{name: "subscribe", sub: "subscribe", perms: manager, opts: []map[string]any{opt(3, "query", "eeg  -survey")},
-			wantText: "subscribe eeg -survey", wantType: 4, wantContent: "This channel now follows eeg -survey", wantEmbeds: 1},
+			wantText: `subscribe query="eeg  -survey"`, wantType: 4, wantContent: "This channel now follows eeg -survey", wantEmbeds: 1},
 		{name: "subscribe refused without Manage Channels", sub: "subscribe", perms: member, opts: []map[string]any{opt(3, "query", "eeg")},
-			wantText: "subscribe eeg", wantType: 4, wantPrivate: true, wantContent: "Only people who can manage this channel may subscribe"},
+			wantText: `subscribe query="eeg"`, wantType: 4, wantPrivate: true, wantContent: "Only people who can manage this channel may subscribe"},
 		{name: "administrator may manage", sub: "subscribe", perms: discordgo.PermissionAdministrator, opts: []map[string]any{opt(3, "query", "meg")},
-			wantText: "subscribe meg", wantType: 4, wantContent: "This channel now follows meg"},
+			wantText: `subscribe query="meg"`, wantType: 4, wantContent: "This channel now follows meg"},
 		{name: "unsubscribe by query", sub: "unsubscribe", perms: manager, opts: []map[string]any{opt(3, "subscription", "snn")},
-			wantText: "unsubscribe snn", wantType: 4, wantContent: "This channel no longer follows snn"},
+			wantText: `unsubscribe subscription="snn"`, wantType: 4, wantContent: "This channel no longer follows snn"},
 		{name: "unsubscribe refused", sub: "unsubscribe", perms: member, opts: []map[string]any{opt(3, "subscription", "1")},
-			wantText: "unsubscribe 1", wantType: 4, wantPrivate: true, wantContent: "may unsubscribe this channel"},
+			wantText: `unsubscribe subscription="1"`, wantType: 4, wantPrivate: true, wantContent: "may unsubscribe this channel"},
 		{name: "list", sub: "list", perms: member,
 			wantText: "list", wantType: 4, wantPrivate: true, wantContent: "1. snn"},
 		{name: "digest daily", sub: "digest", perms: manager,
 			opts:     []map[string]any{opt(3, "mode", "daily"), opt(3, "time", "09:00"), opt(3, "timezone", "Europe/Berlin")},
-			wantText: "digest daily 09:00 Europe/Berlin", wantType: 4, wantContent: "one digest a day at 09:00 Europe/Berlin"},
+			wantText: `digest mode="daily" time="09:00" timezone="Europe/Berlin"`, wantType: 4, wantContent: "one digest a day at 09:00 Europe/Berlin"},
 		{name: "digest off", sub: "digest", perms: manager, opts: []map[string]any{opt(3, "mode", "off")},
-			wantText: "digest off", wantType: 4, wantContent: "as soon as it is announced"},
+			wantText: `digest mode="off"`, wantType: 4, wantContent: "as soon as it is announced"},
 		{name: "digest refused", sub: "digest", perms: member, opts: []map[string]any{opt(3, "mode", "off")},
-			wantText: "digest off", wantType: 4, wantPrivate: true, wantContent: "may change how this channel receives papers"},
+			wantText: `digest mode="off"`, wantType: 4, wantPrivate: true, wantContent: "may change how this channel receives papers"},
 		{name: "backfill is deferred", sub: "backfill", perms: manager, opts: []map[string]any{opt(4, "days", 7)},
-			wantText: "backfill 7", wantType: 5},
+			wantText: "backfill days=7", wantType: 5},
 		{name: "sources", sub: "sources", perms: member,
 			wantText: "sources", wantType: 4, wantPrivate: true, wantContent: "arxiv-cs: last poll 1h ago"},
 		{name: "help", sub: "help", perms: member,
@@ -244,7 +244,7 @@ func TestSubcommands(t *testing.T) {
 				{ID: 2, Channel: ch(fixtureChannel), Query: "eeg", Canonical: "eeg"},
 			}
 			rec := &recordingHandler{next: newCommander(st)}
-			d := newTestDiscord(t, f, func(o *Options) { o.Commands = rec; o.Subscriptions = st })
+			d := newTestDiscord(t, f, func(o *Options) { o.Commands = rec })
 			body := commandPayload(t, discordgo.InteractionApplicationCommand, tt.sub, tt.perms, tt.opts...)
 			w, resp := serve(t, d, signedRequest(body, testNow, testPrivateKey))
 			if w.Code != 200 {
@@ -253,9 +253,9 @@ func TestSubcommands(t *testing.T) {
 			if resp.Type != int(tt.wantType) {
 				t.Fatalf("response type %d, want %d: %s", resp.Type, tt.wantType, w.Body)
 			}
-			d.jobs.Wait()
+			d.runner.Drain()
 			got := rec.requests()
-			if len(got) != 1 || got[0].Text != tt.wantText || got[0].Channel != ch(fixtureChannel) || got[0].User != "196249128286552064" {
+			if len(got) != 1 || got[0].Invocation == nil || got[0].CommandLine() != tt.wantText || got[0].Channel != ch(fixtureChannel) || got[0].User != "196249128286552064" {
 				t.Fatalf("command core got %+v, want text %q in %s", got, tt.wantText, fixtureChannel)
 			}
 			if tt.wantType == discordgo.InteractionResponseDeferredChannelMessageWithSource {
@@ -281,6 +281,32 @@ func TestSubcommands(t *testing.T) {
 	}
 }
 
+// TestIntegerOptionReachesCoreTyped: Discord's integer option (a JSON number) reaches the command core as an
+// int64 in the request's invocation, with no text to parse again.
+func TestIntegerOptionReachesCoreTyped(t *testing.T) {
+	f := newFakeDiscord(t)
+	st := &memStore{papers: []paper.Paper{samplePaper()}, subs: []channel.Subscription{{ID: 1, Channel: ch(fixtureChannel), Query: "eeg", Canonical: "eeg"}}}
+	rec := &recordingHandler{next: newCommander(st)}
+	d := newTestDiscord(t, f, func(o *Options) { o.Commands = rec })
+	body := commandPayload(t, discordgo.InteractionApplicationCommand, "backfill", manager, map[string]any{"type": 4, "name": "days", "value": 7})
+	if w, _ := serve(t, d, signedRequest(body, testNow, testPrivateKey)); w.Code != 200 {
+		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	d.runner.Drain()
+	got := rec.requests()
+	if len(got) != 1 || got[0].Invocation == nil || got[0].Text != "" {
+		t.Fatalf("requests %+v, want one invocation without text", got)
+	}
+	inv := got[0].Invocation
+	if days, ok := inv.Options["days"].(int64); inv.Subcommand != "backfill" || !ok || days != 7 {
+		t.Errorf("invocation %s with days %#v, want backfill with int64(7)", inv, inv.Options["days"])
+	}
+	edits := f.requestsTo("/api/v10/webhooks/541298511430287395/")
+	if len(edits) != 1 || !bytes.Contains(edits[0].Body, []byte("from the last 7 days")) {
+		t.Errorf("follow-up %+v", edits)
+	}
+}
+
 type recordingHandler struct {
 	mu   sync.Mutex
 	reqs []bot.Request
@@ -299,6 +325,10 @@ func (h *recordingHandler) Handle(ctx context.Context, req bot.Request) (bot.Rep
 	return h.next.Handle(ctx, req)
 }
 
+func (h *recordingHandler) Complete(ctx context.Context, req bot.Request, option, typed string) ([]command.Choice, error) {
+	return h.next.Complete(ctx, req, option, typed)
+}
+
 func (h *recordingHandler) requests() []bot.Request {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -306,6 +336,10 @@ func (h *recordingHandler) requests() []bot.Request {
 }
 
 type failingHandler struct{}
+
+func (failingHandler) Complete(context.Context, bot.Request, string, string) ([]command.Choice, error) {
+	return nil, errors.New("database is locked")
+}
 
 func (failingHandler) Handle(context.Context, bot.Request) (bot.Reply, error) {
 	return bot.Reply{}, errors.New("database is locked")
@@ -319,11 +353,11 @@ func TestSlowCommandIsDeferred(t *testing.T) {
 	st := &memStore{papers: []paper.Paper{samplePaper()}}
 	rec := &recordingHandler{next: newCommander(st), gate: make(chan struct{})}
 	d := newTestDiscord(t, f, func(o *Options) { o.Commands = rec })
-	d.deferAfter = time.Millisecond
+	d.runner = newRunner(time.Millisecond)
 	body := commandPayload(t, discordgo.InteractionApplicationCommand, "search", member, map[string]any{"type": 3, "name": "query", "value": "eeg"})
 	w, resp := serve(t, d, signedRequest(body, testNow, testPrivateKey))
 	close(rec.gate)
-	d.jobs.Wait()
+	d.runner.Drain()
 	if w.Code != 200 || resp.Type != int(discordgo.InteractionResponseDeferredChannelMessageWithSource) {
 		t.Fatalf("got %d %s, want a deferred response", w.Code, w.Body)
 	}
@@ -368,7 +402,7 @@ func TestAutocomplete(t *testing.T) {
 		t.Run("typed "+tt.typed, func(t *testing.T) {
 			f := newFakeDiscord(t)
 			st := &memStore{subs: subs}
-			d := newTestDiscord(t, f, func(o *Options) { o.Commands = newCommander(st); o.Subscriptions = st })
+			d := newTestDiscord(t, f, func(o *Options) { o.Commands = newCommander(st) })
 			body := commandPayload(t, discordgo.InteractionApplicationCommandAutocomplete, "unsubscribe", member,
 				map[string]any{"type": 3, "name": "subscription", "value": tt.typed, "focused": true})
 			w, resp := serve(t, d, signedRequest(body, testNow, testPrivateKey))
@@ -402,7 +436,7 @@ func TestGatewayResponder(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.interact(context.Background(), &in, d.restResponder(&in))
-	d.jobs.Wait()
+	d.runner.Drain()
 	calls := f.requestsTo("/api/v10/interactions/" + in.ID + "/")
 	if len(calls) != 1 || !strings.HasSuffix(calls[0].Path, "/callback") {
 		t.Fatalf("callbacks %+v", calls)

@@ -1,11 +1,13 @@
 package ingest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paperboy-bot/paperboy/bot/paper"
@@ -24,6 +26,20 @@ type StateStore interface {
 type Sink interface {
 	Ingest(ctx context.Context, source string, papers []paper.Paper, validators map[string]paper.Validators, at time.Time) (paper.IngestResult, error)
 }
+
+// Leases let several pollers (one per paperboy instance) share the sources: a source is polled only by the poller
+// holding its lease. ClaimSource leases source to owner until at+ttl unless another owner holds a lease that has not
+// expired, and reports whether owner holds it now; claiming a source owner holds extends the lease.
+type Leases interface {
+	ClaimSource(ctx context.Context, source, owner string, at time.Time, ttl time.Duration) (bool, error)
+	ReleaseSource(ctx context.Context, source, owner string) error
+	// SourceStates tells a poller that takes a source over when it was last polled.
+	SourceStates(ctx context.Context) ([]paper.SourceState, error)
+}
+
+// DefaultLeaseTTL is how long a source lease lasts without renewal: a poller renews it every third of that, and
+// another instance takes a dead poller's sources over within DefaultLeaseTTL plus one check (under a minute).
+const DefaultLeaseTTL = 45 * time.Second
 
 // PollReport is the outcome of one poll of one source.
 type PollReport struct {
@@ -58,6 +74,12 @@ type Poller struct {
 	Backoff sources.Backoff
 	// OnPoll, if set, is called after every poll (for metrics and, later, delivery).
 	OnPoll func(PollReport)
+	// Leases, when set, makes this poller poll only the sources whose lease it holds, as Owner; nil polls every
+	// source (one instance).
+	Leases Leases
+	Owner  string
+	// LeaseTTL is the source lease's duration (DefaultLeaseTTL when 0).
+	LeaseTTL time.Duration
 }
 
 // PollOnce polls one source once and ingests the result.
@@ -119,8 +141,33 @@ func (p *Poller) Run(ctx context.Context) error {
 
 func (p *Poller) loop(ctx context.Context, s ScheduledSource) {
 	log := p.logger().With("source", s.Source.Name())
+	var lease *sourceLease
+	if p.Leases != nil {
+		lease = p.keepLease(ctx, s.Source.Name(), log)
+	}
 	failures := 0
+	due := p.now() // a start polls at once
 	for {
+		if lease != nil && !lease.held.Load() {
+			// Another instance polls this source; wait until its lease is ours (it stopped or died).
+			select {
+			case <-ctx.Done():
+				return
+			case <-lease.changed:
+			}
+			if lease.held.Load() {
+				due = p.takeOver(ctx, s, due, log)
+			}
+			continue
+		}
+		if wait := due.Sub(p.now()); wait > 0 {
+			if err := p.sleep(ctx, wait); err != nil {
+				return
+			}
+			if lease != nil && !lease.held.Load() {
+				continue // lost while sleeping: another instance polls it now
+			}
+		}
 		rep := p.PollOnce(ctx, s.Source)
 		if ctx.Err() != nil {
 			return
@@ -140,10 +187,78 @@ func (p *Poller) loop(ctx context.Context, s ScheduledSource) {
 			log.Info("polled", "fetched", rep.Fetched, "new", rep.New, "updated", rep.Updated,
 				"not_modified", rep.NotModified, "took", rep.Took.Round(time.Millisecond), "next_in", next.Round(time.Second))
 		}
-		if err := p.sleep(ctx, next); err != nil {
-			return
+		due = p.now().Add(next)
+	}
+}
+
+// takeOver schedules the first poll of a source this poller just took over: when the previous holder's last poll
+// says it is due, not at once, so that a failover does not poll twice in a row.
+func (p *Poller) takeOver(ctx context.Context, s ScheduledSource, due time.Time, log *slog.Logger) time.Time {
+	states, err := p.Leases.SourceStates(ctx)
+	if err != nil {
+		log.Warn("source taken over; its last poll is unknown, polling now", "err", err)
+		return due
+	}
+	for _, st := range states {
+		if st.Source == s.Source.Name() && !st.LastPoll.IsZero() {
+			if next := st.LastPoll.Add(s.Interval); next.After(due) {
+				due = next
+			}
 		}
 	}
+	log.Info("source taken over by this instance", "owner", p.Owner, "next_poll", due)
+	return due
+}
+
+// sourceLease is this poller's hold on one source's lease, kept current by keepLease.
+type sourceLease struct {
+	held atomic.Bool
+	// changed receives (without blocking) whenever held changes.
+	changed chan struct{}
+}
+
+// keepLease claims source and renews its lease every third of the TTL until ctx ends, then releases it so that
+// another instance can take over at once (a deploy, Ctrl-C).
+func (p *Poller) keepLease(ctx context.Context, source string, log *slog.Logger) *sourceLease {
+	l := &sourceLease{changed: make(chan struct{}, 1)}
+	ttl := cmp.Or(p.LeaseTTL, DefaultLeaseTTL)
+	claim := func() {
+		ok, err := p.Leases.ClaimSource(ctx, source, p.Owner, p.now(), ttl)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("renew source lease", "err", err)
+			}
+			// A store hiccup keeps the lease we had until it expires; we may not start polling without one.
+			ok = l.held.Load()
+		}
+		if l.held.Swap(ok) != ok {
+			select {
+			case l.changed <- struct{}{}:
+			default:
+			}
+		}
+	}
+	claim()
+	go func() {
+		t := time.NewTicker(ttl / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				if l.held.Load() {
+					rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+					defer cancel()
+					if err := p.Leases.ReleaseSource(rctx, source, p.Owner); err != nil {
+						log.Warn("release source lease", "err", err)
+					}
+				}
+				return
+			case <-t.C:
+				claim()
+			}
+		}
+	}()
+	return l
 }
 
 // nextDelay is how long to wait before polling a source again after rep, its consecutive failures included.

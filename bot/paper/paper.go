@@ -1,6 +1,8 @@
 // Package paper is paperboy's model of a research paper: the normalized Paper every source produces, its one
-// identity across versions, cross-lists and sources (KeyOf), and how two descriptions of one paper merge (Merge).
-// It imports no storage, network or feed library, so every part of the bot can name a Paper cheaply.
+// identity across versions, cross-lists and sources (KeyOf), how two descriptions of one paper merge (Merge), and
+// what one poll does to the stored papers: which are New, Updated or Unchanged and which are offered to the router
+// (Batch, Reconcile), rules every store applies alike. It imports no storage, network or feed library, so every
+// part of the bot can name a Paper cheaply.
 package paper
 
 import (

@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/paperboy-bot/paperboy/bot/channel"
@@ -117,40 +116,18 @@ func (s *Slack) serveCommand(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "missing channel_id or user_id", http.StatusBadRequest)
 		return
 	}
-	if !s.acquire() {
-		writeJSON(w, busyMessage())
-		return
-	}
-
-	// The answer is computed in its own goroutine; whichever of the HTTP response (quick) and response_url
-	// (slow) claims it first delivers it.
-	const pending, inline, late = 0, 1, 2
-	var state atomic.Int32
-	answer := make(chan response, 1)
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), commandTimeout)
-	s.wg.Go(func() {
-		defer cancel()
-		defer s.release()
-		msg := s.answer(ctx, cmd)
-		if state.CompareAndSwap(pending, inline) {
-			answer <- msg
-			return
-		}
-		s.respond(ctx, cmd, msg)
-	})
-
-	timer := time.NewTimer(s.ackBudget)
-	defer timer.Stop()
-	select {
-	case msg := <-answer:
-		writeJSON(w, msg)
-	case <-timer.C:
-		if state.CompareAndSwap(pending, late) {
+	// Answered in the HTTP response when quick, else acknowledged there and answered through response_url.
+	req := s.request(cmd)
+	sub, _ := command.Find(req)
+	s.runner.Do(r.Context(), command.Job{
+		Slow:   sub.Slow,
+		Run:    func(ctx context.Context) bot.Reply { return s.answer(ctx, req) },
+		Answer: func(_ context.Context, reply bot.Reply) { writeJSON(w, toResponse(reply)) },
+		Defer: func(context.Context) {
 			writeJSON(w, response{ResponseType: slack.ResponseTypeEphemeral, Text: "Working on it…"})
-			return
-		}
-		writeJSON(w, <-answer) // finished just as the budget ran out
-	}
+		},
+		FollowUp: func(ctx context.Context, reply bot.Reply) { s.respond(ctx, cmd, toResponse(reply)) },
+	})
 }
 
 // response is a slash command answer as Slack takes it, in the HTTP response or posted to response_url.
@@ -170,22 +147,6 @@ func writeJSON(w http.ResponseWriter, msg response) {
 	_, _ = w.Write(b)
 }
 
-func busyMessage() response {
-	return response{ResponseType: slack.ResponseTypeEphemeral, Text: "paperboy is busy answering other commands; please try again in a moment."}
-}
-
-// acquire takes a slot for one command without waiting; false means too many are running.
-func (s *Slack) acquire() bool {
-	select {
-	case s.sem <- struct{}{}:
-		return true
-	default:
-		return false
-	}
-}
-
-func (s *Slack) release() { <-s.sem }
-
 // request turns a slash command into the command core's request. A slash command typed in a channel comes from a
 // member of it (Slack lets only members post there), so without a managers list every caller may manage.
 func (s *Slack) request(cmd slack.SlashCommand) bot.Request {
@@ -197,14 +158,19 @@ func (s *Slack) request(cmd slack.SlashCommand) bot.Request {
 	}
 }
 
-// answer runs the command through the command core and renders the reply. A failure of the bot itself is logged
-// and answered with a generic apology: its details are for the operator, not the channel.
-func (s *Slack) answer(ctx context.Context, cmd slack.SlashCommand) response {
-	reply, err := s.commands.Handle(ctx, s.request(cmd))
+// answer runs the command through the command core. A failure of the bot itself is logged and answered with a
+// generic apology: its details are for the operator, not the channel.
+func (s *Slack) answer(ctx context.Context, req bot.Request) bot.Reply {
+	reply, err := s.commands.Handle(ctx, req)
 	if err != nil {
-		s.log.ErrorContext(ctx, "slash command failed", "channel", cmd.ChannelID, "user", cmd.UserID, "err", err)
+		s.log.ErrorContext(ctx, "slash command failed", "channel", req.Channel.ID, "user", req.User, "err", err)
 		reply = bot.Reply{Private: true, Text: []string{"Sorry, something went wrong on paperboy's side. Please try again later."}}
 	}
+	return reply
+}
+
+// toResponse renders a reply as a slash command answer.
+func toResponse(reply bot.Reply) response {
 	r := renderReply(reply)
 	msg := response{ResponseType: slack.ResponseTypeInChannel, Text: r.text, Blocks: r.blocks}
 	if reply.Private {

@@ -88,7 +88,7 @@ func TestSignature(t *testing.T) {
 			}
 			w := httptest.NewRecorder()
 			s.Handler().ServeHTTP(w, req)
-			s.wg.Wait()
+			s.runner.Drain()
 			if w.Code != tc.want {
 				t.Fatalf("status %d, want %d: %s", w.Code, tc.want, w.Body)
 			}
@@ -227,18 +227,18 @@ func TestSlashCommandOverHTTP(t *testing.T) {
 						cmds = ss
 					}
 					s := newTestSlack(t, f, ModeHTTP, &command.Commander{Store: cmds, Now: func() time.Time { return testNow }}, "UMANAGER")
+					// The budget decides which way the answer goes: a quick store answers well within an hour, and a
+					// held one cannot answer within a millisecond, so neither case depends on the machine's speed.
+					// The default budget is tested below.
+					s.runner = newRunner(time.Hour)
 					if slow {
-						s.ackBudget = 200 * time.Millisecond // the default 2.5 s is tested below; keep the table quick
+						s.runner = newRunner(time.Millisecond)
 					}
 					srv := httptest.NewServer(s.Handler())
 					defer srv.Close()
 
 					body := commandBody("C1", step.user, step.text, f.responseURL(strconv.Itoa(i)))
-					start := time.Now()
 					answer := postCommand(t, srv, body)
-					if d := time.Since(start); d >= 3*time.Second {
-						t.Errorf("answered after %v, past Slack's 3 s", d)
-					}
 					if slow {
 						// The store is still held, so this answer can only be the acknowledgement.
 						if answer["response_type"] != "ephemeral" || !strings.Contains(answer["text"].(string), "Working on it") {
@@ -247,7 +247,7 @@ func TestSlashCommandOverHTTP(t *testing.T) {
 						ss.release()
 						answer = f.waitResponse(t)
 					}
-					s.wg.Wait()
+					s.runner.Drain()
 					if answer["response_type"] != step.wantType {
 						t.Errorf("response_type %v, want %s", answer["response_type"], step.wantType)
 					}
@@ -266,28 +266,34 @@ func TestSlashCommandOverHTTP(t *testing.T) {
 	}
 }
 
-// TestSlowCommandDefaultBudget checks the real acknowledgement budget: with the store stuck, the HTTP answer
-// comes back before Slack's 3 s deadline, and the reply follows through response_url.
+// TestSlowCommandDefaultBudget checks the real acknowledgement budget: it leaves the answer time to reach Slack
+// within its 3 s deadline, and with the store stuck the HTTP answer is the acknowledgement (the store is still
+// held when it arrives) and the reply follows through response_url. How long the acknowledgement takes on this
+// machine is not asserted: under -race on a loaded machine it says nothing about production.
 func TestSlowCommandDefaultBudget(t *testing.T) {
+	if slackDeadline != 3*time.Second || slackDeadline-defaultAckBudget < 500*time.Millisecond {
+		t.Fatalf("budget %v leaves less than 500 ms of Slack's %v deadline", defaultAckBudget, slackDeadline)
+	}
 	f := newFakeSlack(t)
 	ss := newSlowStore(newTestStore(t))
 	defer ss.release()
 	s := newTestSlack(t, f, ModeHTTP, &command.Commander{Store: ss, Now: func() time.Time { return testNow }})
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
-	start := time.Now()
 	ack := postCommand(t, srv, commandBody("C1", "U1", "list", f.responseURL("1")))
-	if d := time.Since(start); d >= 3*time.Second {
-		t.Errorf("acknowledged after %v, past Slack's 3 s", d)
+	if ack["response_type"] != "ephemeral" || !strings.Contains(ack["text"].(string), "Working on it") {
+		t.Errorf("ack %v, want the acknowledgement", ack)
 	}
-	if ack["response_type"] != "ephemeral" {
-		t.Errorf("ack %v", ack)
+	select {
+	case m := <-f.responses:
+		t.Fatalf("answered through response_url before the store answered: %v", m)
+	default:
 	}
 	ss.release()
 	if m := f.waitResponse(t); !strings.Contains(allText(blocksOf(t, m)), "follows nothing yet") {
 		t.Errorf("reply %v", m)
 	}
-	s.wg.Wait()
+	s.runner.Drain()
 }
 
 func TestCommandStoreFailure(t *testing.T) {
@@ -298,7 +304,7 @@ func TestCommandStoreFailure(t *testing.T) {
 	srv := httptest.NewServer(s.Handler())
 	defer srv.Close()
 	answer := postCommand(t, srv, commandBody("C1", "U1", "list", f.responseURL("1")))
-	s.wg.Wait()
+	s.runner.Drain()
 	if answer["response_type"] != "ephemeral" || !strings.Contains(allText(blocksOf(t, answer)), "something went wrong") {
 		t.Errorf("answer %v", answer)
 	}
@@ -355,4 +361,26 @@ func TestRunHTTP(t *testing.T) {
 			t.Error("Run on a busy address succeeded")
 		}
 	})
+}
+
+// TestSlowSubcommandAcknowledgedAtOnce: a subcommand the command table marks slow (backfill) is acknowledged
+// without waiting for the budget, however quick the answer, which then follows through response_url.
+func TestSlowSubcommandAcknowledgedAtOnce(t *testing.T) {
+	f := newFakeSlack(t)
+	rec := &recorder{reply: bot.Reply{Text: []string{"Backfill: queued"}}}
+	s := newTestSlack(t, f, ModeHTTP, rec)
+	s.runner = newRunner(time.Hour) // a quick answer would certainly come within the budget
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	ack := postCommand(t, srv, commandBody("C1", "U1", "backfill 7", f.responseURL("1")))
+	if ack["response_type"] != "ephemeral" || !strings.Contains(ack["text"].(string), "Working on it") {
+		t.Errorf("ack %v, want the acknowledgement", ack)
+	}
+	if m := f.waitResponse(t); !strings.Contains(allText(blocksOf(t, m)), "Backfill: queued") {
+		t.Errorf("reply %v", m)
+	}
+	s.runner.Drain()
+	if calls := rec.calls(); len(calls) != 1 || calls[0].Text != "backfill 7" {
+		t.Errorf("requests %+v", calls)
+	}
 }

@@ -10,12 +10,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
 
 	"github.com/paperboy-bot/paperboy/bot"
+	"github.com/paperboy-bot/paperboy/bot/command"
 )
 
 // Transport modes of the slash command.
@@ -74,26 +74,30 @@ type Slack struct {
 	httpClient    *http.Client
 	now           func() time.Time
 
-	// ackBudget is how long the HTTP endpoint waits for an answer before acknowledging and answering later
-	// through response_url; Slack gives up after 3 s.
-	ackBudget time.Duration
 	// newSocket builds the Socket Mode connection; tests replace it.
 	newSocket func() socketClient
 
-	// sem bounds the commands answered at once; wg tracks the answers still running, so Run can wait for them.
-	sem chan struct{}
-	wg  sync.WaitGroup
+	// runner answers the commands of both transports, bounds them and drains them when Run ends.
+	runner *command.Runner
 }
 
 var _ bot.Platform = (*Slack)(nil)
 
 const (
-	defaultAckBudget = 2500 * time.Millisecond
-	// maxConcurrentCommands bounds the goroutines answering commands, whatever Slack sends.
-	maxConcurrentCommands = 16
-	// commandTimeout bounds one command's answer, including its response_url post.
+	// slackDeadline is how long Slack waits for the HTTP answer to a slash command before it shows the user an
+	// error.
+	slackDeadline = 3 * time.Second
+	// defaultAckBudget is how long the HTTP endpoint waits for an answer before acknowledging and answering later
+	// through response_url; it leaves the answer half a second to travel within slackDeadline.
+	defaultAckBudget = slackDeadline - 500*time.Millisecond
+	// commandTimeout bounds one command's answer, including its response_url post (valid for 30 minutes).
 	commandTimeout = time.Minute
 )
+
+// newRunner returns the runner of the command transports, acknowledging after budget.
+func newRunner(budget time.Duration) *command.Runner {
+	return command.NewRunner(command.RunnerOptions{Budget: budget, FollowUpWindow: commandTimeout})
+}
 
 // New validates opts and returns a Slack platform. It makes no network request.
 func New(opts Options) (*Slack, error) {
@@ -129,8 +133,7 @@ func New(opts Options) (*Slack, error) {
 		log:           opts.Logger,
 		httpClient:    opts.HTTPClient,
 		now:           opts.Now,
-		ackBudget:     defaultAckBudget,
-		sem:           make(chan struct{}, maxConcurrentCommands),
+		runner:        newRunner(defaultAckBudget),
 	}
 	for _, m := range opts.Managers {
 		if m = strings.TrimSpace(m); m != "" {

@@ -10,6 +10,9 @@ import (
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
+
+	"github.com/paperboy-bot/paperboy/bot"
+	"github.com/paperboy-bot/paperboy/bot/command"
 )
 
 // socketClient is the part of slack-go's Socket Mode client the adapter uses, so that tests can replace it.
@@ -35,8 +38,8 @@ func (s *Slack) defaultSocket() socketClient {
 }
 
 // Run serves the slash command until ctx ends: over Socket Mode, or on the HTTP endpoint at Options.Listen. It
-// returns nil when ctx ends, after the answers still running are done, and an error when the transport cannot
-// run (address in use, app token refused).
+// returns nil when ctx ends, after the answers still running are done (or command.DrainTimeout passed), and an
+// error when the transport cannot run (address in use, app token refused).
 func (s *Slack) Run(ctx context.Context) error {
 	var err error
 	if s.mode == ModeHTTP {
@@ -44,7 +47,7 @@ func (s *Slack) Run(ctx context.Context) error {
 	} else {
 		err = s.runSocket(ctx)
 	}
-	s.wg.Wait()
+	s.runner.Drain()
 	return err
 }
 
@@ -135,22 +138,20 @@ func (s *Slack) handleEvent(ctx context.Context, sc socketClient, evt socketmode
 			s.ack(ctx, sc, evt)
 			return
 		}
-		if !s.acquire() {
-			// Overloaded: the acknowledgement itself carries the "busy" reply, so the event loop never waits on
-			// a response_url post and the envelopes behind this one are still acknowledged in time.
-			if err := sc.AckCtx(ctx, evt.Request.EnvelopeID, busyMessage()); err != nil {
-				s.log.WarnContext(ctx, "acknowledge slack socket mode envelope", "type", string(evt.Type), "err", err)
-			}
-			return
-		}
-		s.ack(ctx, sc, evt)
-		s.wg.Go(func() {
-			defer s.release()
-			// The answer outlives Run's context a little so that a command acknowledged during shutdown is
-			// still answered; commandTimeout bounds it.
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), commandTimeout)
-			defer cancel()
-			s.respond(rctx, cmd, s.answer(rctx, cmd))
+		// Every command is acknowledged at once, so that the event loop never waits for an answer and the
+		// envelopes behind this one are acknowledged in time; the answer follows through response_url. When
+		// overloaded, the acknowledgement itself carries the "busy" reply.
+		req := s.request(cmd)
+		s.runner.Do(ctx, command.Job{
+			Slow: true,
+			Run:  func(ctx context.Context) bot.Reply { return s.answer(ctx, req) },
+			Answer: func(ctx context.Context, reply bot.Reply) {
+				if err := sc.AckCtx(ctx, evt.Request.EnvelopeID, toResponse(reply)); err != nil {
+					s.log.WarnContext(ctx, "acknowledge slack socket mode envelope", "type", string(evt.Type), "err", err)
+				}
+			},
+			Defer:    func(ctx context.Context) { s.ack(ctx, sc, evt) },
+			FollowUp: func(ctx context.Context, reply bot.Reply) { s.respond(ctx, cmd, toResponse(reply)) },
 		})
 	default:
 		// Interactions (link buttons), events: nothing to do, but acknowledged so that Slack does not retry.

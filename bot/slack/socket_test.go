@@ -143,7 +143,7 @@ func TestSocketModeBusy(t *testing.T) {
 	ss := newSlowStore(newTestStore(t))
 	defer ss.release()
 	s := newTestSlack(t, f, ModeSocket, &command.Commander{Store: ss, Now: func() time.Time { return testNow }})
-	s.sem = make(chan struct{}, 1)
+	s.runner = command.NewRunner(command.RunnerOptions{Budget: defaultAckBudget, FollowUpWindow: commandTimeout, Limit: 1})
 	fs := newFakeSocket(func(ctx context.Context, emit func(socketmode.Event) bool) error {
 		emit(slashEvent("env-1", "U1", "list", f.responseURL("1")))
 		<-ss.waiting // the first command holds the only slot

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/paperboy-bot/paperboy/bot/paper"
+	"github.com/paperboy-bot/paperboy/bot/testkit"
 )
 
 // The benchmark corpus. Bump benchCorpusVersion whenever the generator changes, so that a cached database built by
@@ -224,28 +224,11 @@ func reportRSS(b *testing.B) {
 	b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MB") // Linux reports kilobytes.
 }
 
-func copyFile(dst, src string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
-}
-
 // BenchmarkIngest ingests batches of benchBatch new papers into a copy of the full corpus store.
 func BenchmarkIngest(b *testing.B) {
 	src := benchDB(b)
 	path := filepath.Join(b.TempDir(), "ingest.db")
-	if err := copyFile(path, src); err != nil {
+	if err := testkit.CopyFile(path, src); err != nil {
 		b.Fatal(err)
 	}
 	s, err := Open(b.Context(), path)
@@ -317,7 +300,7 @@ func BenchmarkSearch(b *testing.B) {
 			for b.Loop() {
 				q := k.query(r)
 				start := time.Now()
-				ps, err := s.Search(b.Context(), q, 20)
+				ps, err := searchWords(b.Context(), s, q, 20)
 				lat = append(lat, time.Since(start))
 				if err != nil {
 					b.Fatal(err)

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"database/sql"
@@ -14,10 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/paperboy-bot/paperboy/bot/channel"
-
 	"github.com/paperboy-bot/paperboy/bot/paper"
-
-	"golang.org/x/text/unicode/norm"
 )
 
 // errorText is err's text for storage, cut on a character boundary to maxErrorLen bytes.
@@ -43,13 +39,6 @@ const (
 	maxSec  = 1<<(62-idShift) - 1
 )
 
-// incoming is one distinct paper of a batch, already merged with its duplicates.
-type incoming struct {
-	p paper.Paper
-	// announce is true if any copy in the batch was not a replacement.
-	announce bool
-}
-
 // stored is a paper as loaded from the database for merging.
 type stored struct {
 	id        int64
@@ -66,12 +55,9 @@ type writeOp struct {
 	touch bool // only last_seen changes
 }
 
-// Ingest stores one poll of one source in ONE transaction: it merges each paper into the stored one by key
-// (paper.Merge), saves the validators for the source's URLs and marks the source's last success (and last new
-// paper). A paper is New exactly when its key was never stored before and its AnnounceType is not a replacement
-// (a replacement of an unknown paper is stored but counted Updated). A known key is Updated if the merge changed
-// anything, else Unchanged. Duplicate keys within the batch are merged first. The source's name is added to every
-// paper's Sources. Papers without a Key get paper.KeyOf.
+// Ingest stores one poll of one source in ONE transaction: it reconciles each paper with the stored one of its key
+// (paper.Batch and paper.Reconcile hold the rules: what is New, Updated or Unchanged), saves the validators for the
+// source's URLs and marks the source's last success (and last new paper).
 func (s *Store) Ingest(ctx context.Context, source string, papers []paper.Paper, validators map[string]paper.Validators, at time.Time) (paper.IngestResult, error) {
 	return s.IngestAndRoute(ctx, source, papers, validators, at, nil)
 }
@@ -93,7 +79,11 @@ func (s *Store) ingest(ctx context.Context, source string, papers []paper.Paper,
 	if source == "" {
 		return res, errors.New("empty source name")
 	}
-	batch, keys := dedupe(source, papers)
+	batch := paper.Batch(source, papers)
+	keys := make([]string, len(batch))
+	for i, in := range batch {
+		keys[i] = in.Paper.Key
+	}
 	keysJSON, err := json.Marshal(keys)
 	if err != nil {
 		return res, fmt.Errorf("encode keys: %w", err)
@@ -120,53 +110,46 @@ func (s *Store) ingest(ctx context.Context, source string, papers []paper.Paper,
 	}
 	defer alloc.close()
 
-	ops := make([]writeOp, 0, len(keys))
+	ops := make([]writeOp, 0, len(batch))
 	var toRoute []routeCand
 	gained := 0
-	for _, k := range keys {
-		in := batch[k]
-		prev, known := old[k]
-		if !known {
-			id, err := alloc.next(ctx, sortSec(in.p, now))
+	for _, in := range batch {
+		prev, known := old[in.Paper.Key]
+		var o paper.Outcome
+		if known {
+			o = paper.Reconcile(&prev.p, in)
+		} else {
+			o = paper.Reconcile(nil, in)
+		}
+		res.Add(o)
+		if o.SourceGained {
+			gained++
+		}
+		firstSeen := now
+		switch {
+		case !known:
+			id, err := alloc.next(ctx, sortSec(o.Merged, now))
 			if err != nil {
 				return res, err
 			}
-			ops = append(ops, writeOp{id: id, p: in.p})
-			gained++
-			if in.announce {
-				res.New = append(res.New, k)
-				toRoute = append(toRoute, routeCand{p: in.p, firstSeen: now})
-			} else {
-				res.Updated = append(res.Updated, k)
-			}
-			continue
-		}
-		if !slices.Contains(prev.p.Sources, source) {
-			gained++
-		}
-		merged := paper.Merge(prev.p, in.p)
-		changed, err := differ(prev.p, merged)
-		if err != nil {
-			return res, err
-		}
-		if !changed {
-			res.Unchanged++
+			ops = append(ops, writeOp{id: id, p: o.Merged})
+		case o.Kind == paper.Unchanged:
 			ops = append(ops, writeOp{id: prev.id, oldID: prev.id, touch: true})
-			continue
-		}
-		res.Updated = append(res.Updated, k)
-		if in.announce {
-			toRoute = append(toRoute, routeCand{p: merged, firstSeen: prev.firstSeen})
-		}
-		id := prev.id
-		if sec := sortSec(merged, prev.firstSeen); sec != prev.id>>idShift {
-			// The merge moved Published (an earlier date became known): move the row so the id order stays the
-			// published order.
-			if id, err = alloc.next(ctx, sec); err != nil {
-				return res, err
+		default:
+			firstSeen = prev.firstSeen
+			id := prev.id
+			if sec := sortSec(o.Merged, prev.firstSeen); sec != prev.id>>idShift {
+				// The merge moved Published (an earlier date became known): move the row so the id order stays
+				// the published order.
+				if id, err = alloc.next(ctx, sec); err != nil {
+					return res, err
+				}
 			}
+			ops = append(ops, writeOp{id: id, oldID: prev.id, p: o.Merged})
 		}
-		ops = append(ops, writeOp{id: id, oldID: prev.id, p: merged})
+		if o.Route {
+			toRoute = append(toRoute, routeCand{p: o.Merged, firstSeen: firstSeen})
+		}
 	}
 	slices.SortFunc(ops, func(a, b writeOp) int { return cmp.Compare(a.id, b.id) })
 	if err := writePapers(ctx, tx, ops, now); err != nil {
@@ -239,30 +222,6 @@ func writeRoutes(ctx context.Context, tx *sql.Tx, route channel.Router, cands []
 	return int(n), err
 }
 
-// dedupe keys the batch, merges duplicate keys in batch order and returns the distinct keys in first-seen order.
-func dedupe(source string, papers []paper.Paper) (map[string]*incoming, []string) {
-	batch := make(map[string]*incoming, len(papers))
-	keys := make([]string, 0, len(papers))
-	for _, p := range papers {
-		if p.Key == "" {
-			p.Key = paper.KeyOf(p)
-		}
-		normalizeText(&p)
-		if !slices.Contains(p.Sources, source) {
-			p.Sources = append(slices.Clip(p.Sources), source)
-		}
-		announce := !p.AnnounceType.IsReplacement()
-		if in, ok := batch[p.Key]; ok {
-			in.p = paper.Merge(in.p, p)
-			in.announce = in.announce || announce
-			continue
-		}
-		batch[p.Key] = &incoming{p: p, announce: announce}
-		keys = append(keys, p.Key)
-	}
-	return batch, keys
-}
-
 const loadStoredSQL = `
 SELECT id, first_seen, key, title, abstract, data FROM papers WHERE key IN (SELECT value FROM json_each(?))`
 
@@ -291,20 +250,6 @@ func loadStored(ctx context.Context, tx *sql.Tx, keysJSON []byte) (map[string]st
 		return nil, fmt.Errorf("load stored papers: %w", err)
 	}
 	return out, nil
-}
-
-// differ reports whether the merge changed anything. Comparing encodings avoids the pitfalls of comparing
-// time.Time with ==, and the encoding is what is stored anyway.
-func differ(a, b paper.Paper) (bool, error) {
-	ja, err := json.Marshal(a)
-	if err != nil {
-		return false, fmt.Errorf("encode paper %s: %w", a.Key, err)
-	}
-	jb, err := json.Marshal(b)
-	if err != nil {
-		return false, fmt.Errorf("encode paper %s: %w", b.Key, err)
-	}
-	return !bytes.Equal(ja, jb), nil
 }
 
 // writePapers applies ops (sorted by id) with at most three statements, each over a JSON array of rows. One
@@ -404,22 +349,6 @@ func rowOf(op writeOp) (rowJSON, error) {
 		return r, fmt.Errorf("encode paper %s: %w", p.Key, err)
 	}
 	return r, nil
-}
-
-// normalizeText NFC-normalizes the indexed text of an incoming paper: unicode61 treats a combining accent as a
-// separator, so a decomposed "Schro\u0308dinger" would otherwise index as "schro" + "dinger" and never match
-// "schrodinger". NFC is canonically equivalent text, so nothing a reader sees changes. It is done before merging
-// so that stored and incoming text compare equal.
-func normalizeText(p *paper.Paper) {
-	p.Title = norm.NFC.String(p.Title)
-	p.Abstract = norm.NFC.String(p.Abstract)
-	if slices.ContainsFunc(p.Authors, func(a string) bool { return !norm.NFC.IsNormalString(a) }) {
-		authors := make([]string, len(p.Authors))
-		for i, a := range p.Authors {
-			authors[i] = norm.NFC.String(a)
-		}
-		p.Authors = authors
-	}
 }
 
 // decodePaper rebuilds a paper from its columns.

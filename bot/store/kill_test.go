@@ -140,7 +140,7 @@ func TestIngestSurvivesSIGKILL(t *testing.T) {
 	defer s.Close()
 	checkIntegrity(t, s)
 	for _, want := range killBatch(1, 300) {
-		got, ok, err := s.Paper(t.Context(), want.Key)
+		got, ok, err := paperByKey(t.Context(), s, want.Key)
 		if err != nil || !ok {
 			t.Fatalf("batch 1 paper %s lost: %v, %v", want.Key, ok, err)
 		}
@@ -148,10 +148,10 @@ func TestIngestSurvivesSIGKILL(t *testing.T) {
 			t.Fatalf("batch 1 paper %s changed:\n got %s\nwant %s", want.Key, jsonOf(t, got), jsonOf(t, want))
 		}
 	}
-	if n, err := s.Count(t.Context()); err != nil || n != 300 {
+	if n, err := countPapers(t.Context(), s); err != nil || n != 300 {
 		t.Errorf("Count = %d, %v; want 300 (batch 1 only)", n, err)
 	}
-	if ps, err := s.Search(t.Context(), []string{"batch2"}, 0); err != nil || len(ps) != 0 {
+	if ps, err := searchWords(t.Context(), s, []string{"batch2"}, 0); err != nil || len(ps) != 0 {
 		t.Errorf("batch 2 in the index: %d papers, %v", len(ps), err)
 	}
 	if v, err := s.Validators(t.Context(), "crash"); err != nil || v["https://feed/1"].ETag != `"1"` {

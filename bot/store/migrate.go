@@ -19,9 +19,9 @@ func migrations() []string {
 		// 1: papers, their full-text index, and per-source fetch and health state.
 		//
 		// papers.id is not an arbitrary rowid but a sort key: (published seconds << 20) + n, where n tells apart
-		// papers published in the same second (see sortID). FTS5 rowids are papers.id, so "newest first" is
-		// "descending rowid", which FTS5 delivers natively from its doclists and which stops after LIMIT rows:
-		// a common word's 100k matches are never sorted, only the first few are read.
+		// papers published in the same second (see sortSec and idAllocator in ingest.go). FTS5 rowids are
+		// papers.id, so "newest first" is "descending rowid", which FTS5 delivers natively from its doclists and
+		// which stops after LIMIT rows: a common word's 100k matches are never sorted, only the first few are read.
 		//
 		// Time columns are Unix milliseconds (papers) or nanoseconds (source state, exact for injected clocks);
 		// NULL means unknown. data holds the JSON of the paper.Paper minus title and abstract, which live in
@@ -99,6 +99,8 @@ CREATE TABLE source_state (
 		outboxMigration,
 		// 4: a subscription change counter and per-channel delivery leases (channels.go).
 		leaseMigration,
+		// 5: per-source poll leases (leases.go).
+		sourceLeaseMigration,
 	}
 }
 

@@ -233,25 +233,3 @@ func (s *Store) OutboxDepth(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
-
-// DeliveredKeys returns the keys of every paper ch has a row for (sent or not), for tests and status.
-func (s *Store) DeliveredKeys(ctx context.Context, ch channel.Ref, sentOnly bool) ([]string, error) {
-	q := `SELECT paper_key FROM outbox WHERE platform = ? AND channel_id = ?`
-	if sentOnly {
-		q += ` AND state = 'sent'`
-	}
-	rows, err := s.r.QueryContext(ctx, q+` ORDER BY id`, ch.Platform, ch.ID)
-	if err != nil {
-		return nil, fmt.Errorf("keys of %s: %w", ch, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
-}

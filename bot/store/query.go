@@ -4,13 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
-	"unicode"
 
 	"github.com/paperboy-bot/paperboy/bot/paper"
-
-	"golang.org/x/text/unicode/norm"
+	"github.com/paperboy-bot/paperboy/filters"
 )
 
 // Validators returns the conditional-GET validators stored for source, by URL.
@@ -69,55 +66,6 @@ func nanos(n sql.NullInt64) time.Time {
 	return time.Unix(0, n.Int64).UTC()
 }
 
-// Paper returns the stored paper with the given key.
-func (s *Store) Paper(ctx context.Context, key string) (paper.Paper, bool, error) {
-	ps, err := s.papers(ctx, `SELECT key, title, abstract, data FROM papers WHERE key = ?`, key)
-	if err != nil {
-		return paper.Paper{}, false, fmt.Errorf("paper %s: %w", key, err)
-	}
-	if len(ps) == 0 {
-		return paper.Paper{}, false, nil
-	}
-	return ps[0], true, nil
-}
-
-// Search returns up to limit papers (all if limit <= 0) containing every word as a whole word in the title,
-// abstract or authors, case- and diacritic-insensitively, newest first by Published. Each word is quoted for FTS5,
-// so user input can never be FTS syntax: `OR`, `NEAR(` or `*` are plain words. A word of several tokens
-// ("EEG-based") must match them consecutively; a word with no letters or digits (`"`, `-`) constrains nothing and
-// is ignored. With no word left, Search returns nothing.
-func (s *Store) Search(ctx context.Context, words []string, limit int) ([]paper.Paper, error) {
-	q := ftsAllWords(words)
-	if q == "" {
-		return nil, nil
-	}
-	return s.Candidates(ctx, q, time.Time{}, limit)
-}
-
-// ftsAllWords builds the FTS5 expression requiring every word: each word becomes a string (a phrase of its
-// tokens) with inner double quotes doubled, which is the only escaping FTS5 strings need.
-func ftsAllWords(words []string) string {
-	var b strings.Builder
-	for _, w := range words {
-		w = norm.NFC.String(w)
-		if !strings.ContainsFunc(w, isTokenRune) {
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteString(" AND ")
-		}
-		b.WriteByte('"')
-		b.WriteString(strings.ReplaceAll(w, `"`, `""`))
-		b.WriteByte('"')
-	}
-	return b.String()
-}
-
-// isTokenRune mirrors unicode61's default token characters (categories L*, N* and Co).
-func isTokenRune(r rune) bool {
-	return unicode.IsLetter(r) || unicode.IsNumber(r) || unicode.Is(unicode.Co, r)
-}
-
 // The look-up queries, shared with TestQueryPlans.
 const (
 	candidatesSQL = `
@@ -128,16 +76,25 @@ ORDER BY f.rowid DESC LIMIT ?3`
 	recentSQL = `SELECT key, title, abstract, data FROM papers WHERE id >= ? ORDER BY id DESC LIMIT ?`
 )
 
-// Candidates returns up to limit papers (all if limit <= 0) matching the raw FTS5 MATCH expression ftsQuery and
-// sorting at or after since (by Published, at second precision; papers without a date sort by when they were
-// first seen), newest first. ftsQuery must come from trusted code (the query compiler), never from a user: it is
-// FTS5 syntax. A malformed expression is an error.
-func (s *Store) Candidates(ctx context.Context, ftsQuery string, since time.Time, limit int) ([]paper.Paper, error) {
+// Candidates returns up to limit papers (all if limit <= 0) that satisfy the pre-filter pre, or every paper when
+// pre is nil, sorting at or after since (by Published, at second precision; papers without a date sort by when they
+// were first seen), newest first. The index may let through papers pre does not hold for (see ftsMatch), never
+// the other way round: the caller's matcher decides.
+func (s *Store) Candidates(ctx context.Context, pre *filters.Prefilter, since time.Time, limit int) ([]paper.Paper, error) {
+	if pre == nil {
+		return s.Recent(ctx, since, limit)
+	}
+	return s.candidates(ctx, ftsMatch(pre), since, limit)
+}
+
+// candidates runs the FTS5 MATCH expression expr, which must come from trusted code (ftsMatch, tests), never from
+// a user: it is FTS5 syntax. A malformed expression is an error.
+func (s *Store) candidates(ctx context.Context, expr string, since time.Time, limit int) ([]paper.Paper, error) {
 	// The ORDER BY is on the FTS rowid, which FTS5 serves in descending order from its index: with LIMIT, it
 	// stops after limit matches instead of sorting them all.
-	ps, err := s.papers(ctx, candidatesSQL, ftsQuery, sinceID(since), sqlLimit(limit))
+	ps, err := s.papers(ctx, candidatesSQL, expr, sinceID(since), sqlLimit(limit))
 	if err != nil {
-		return nil, fmt.Errorf("search %q: %w", ftsQuery, err)
+		return nil, fmt.Errorf("search %q: %w", expr, err)
 	}
 	return ps, nil
 }
@@ -149,15 +106,6 @@ func (s *Store) Recent(ctx context.Context, since time.Time, limit int) ([]paper
 		return nil, fmt.Errorf("recent papers since %s: %w", since, err)
 	}
 	return ps, nil
-}
-
-// Count returns the number of stored papers.
-func (s *Store) Count(ctx context.Context) (int, error) {
-	var n int
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM papers`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count papers: %w", err)
-	}
-	return n, nil
 }
 
 // sqlLimit maps "no limit" to SQLite's -1.

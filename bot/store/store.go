@@ -1,6 +1,9 @@
 // Package store keeps paperboy's state in one SQLite file (modernc.org/sqlite, pure Go): papers with a full-text
-// index, and the conditional-GET validators and health of every source. Later migrations add channels,
-// subscriptions and the outbox.
+// index, the conditional-GET validators and health of every source, channels with their subscriptions and
+// delivery leases, and the outbox. It implements the storage interfaces of bot/ingest, bot/delivery and
+// bot/command; the rules of what a poll stores and announces are the domain's (paper.Batch, paper.Reconcile), so
+// this package holds only SQL: ids in published order, an FTS-friendly write order, validators and state. The
+// contract every store passes is in bot/store/storetest.
 //
 // Concurrency: a Store is safe for concurrent use. All writes go through one connection (see Open), so they queue
 // in process instead of contending for SQLite's file lock; reads use a separate pool and, thanks to WAL, never wait

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/paperboy-bot/paperboy/bot/paper"
+	"github.com/paperboy-bot/paperboy/filters"
 )
 
 // t0 is the injected clock of the tests.
@@ -60,7 +61,7 @@ func mustIngest(t *testing.T, s *Store, source string, ps []paper.Paper, v map[s
 
 func mustPaper(t *testing.T, s *Store, key string) paper.Paper {
 	t.Helper()
-	p, ok, err := s.Paper(t.Context(), key)
+	p, ok, err := paperByKey(t.Context(), s, key)
 	if err != nil || !ok {
 		t.Fatalf("Paper(%s) = %v, %v", key, ok, err)
 	}
@@ -150,7 +151,7 @@ func TestMigrations(t *testing.T) {
 		if before != after || userVersion(t, s2) != len(base) {
 			t.Errorf("schema cookie %d -> %d, user_version %d: reopen was not a no-op", before, after, userVersion(t, s2))
 		}
-		if n, err := s2.Count(t.Context()); err != nil || n != 1 {
+		if n, err := countPapers(t.Context(), s2); err != nil || n != 1 {
 			t.Errorf("Count after reopen = %d, %v", n, err)
 		}
 	})
@@ -228,7 +229,7 @@ func TestIngestNewPapers(t *testing.T) {
 			t.Errorf("Paper(%s) round trip:\n got %s\nwant %s", p.Key, jsonOf(t, got), jsonOf(t, want))
 		}
 	}
-	if n, err := s.Count(t.Context()); err != nil || n != 3 {
+	if n, err := countPapers(t.Context(), s); err != nil || n != 3 {
 		t.Errorf("Count = %d, %v", n, err)
 	}
 	recent, err := s.Recent(t.Context(), time.Time{}, 0)
@@ -245,7 +246,7 @@ func TestIngestNewPapers(t *testing.T) {
 	if got, want := keysOf(recent), []string{in[1].Key}; !slices.Equal(got, want) {
 		t.Errorf("Recent(limit 1) = %v, want %v", got, want)
 	}
-	if _, ok, err := s.Paper(t.Context(), "arxiv:0000.00000"); ok || err != nil {
+	if _, ok, err := paperByKey(t.Context(), s, "arxiv:0000.00000"); ok || err != nil {
 		t.Errorf("Paper(unknown) = %v, %v", ok, err)
 	}
 	// Ingesting the same items again teaches nothing.
@@ -326,12 +327,12 @@ func TestMergeAcrossSources(t *testing.T) {
 			t.Errorf("%s = %v, want %v", c.what, c.got, c.want)
 		}
 	}
-	if n, _ := s.Count(t.Context()); n != 1 {
+	if n, _ := countPapers(t.Context(), s); n != 1 {
 		t.Errorf("Count = %d, want 1", n)
 	}
 	// The index follows the replacement: the v2 abstract is searchable, the v1 one is gone.
 	for word, want := range map[string]int{"better": 1, "v2": 1} {
-		if ps, err := s.Search(t.Context(), []string{word}, 10); err != nil || len(ps) != want {
+		if ps, err := searchWords(t.Context(), s, []string{word}, 10); err != nil || len(ps) != want {
 			t.Errorf("Search(%q) = %d papers, %v; want %d", word, len(ps), err, want)
 		}
 	}
@@ -437,7 +438,7 @@ func TestValidatorsSavedWithPapers(t *testing.T) {
 		if got, err := s.Validators(ctx, "arxiv"); err != nil || jsonOf(t, got) != jsonOf(t, v1) {
 			t.Errorf("Validators after failed ingest = %v, %v; want %v", got, err, v1)
 		}
-		if _, ok, _ := s.Paper(ctx, "arxiv:2609.00002"); ok {
+		if _, ok, _ := paperByKey(ctx, s, "arxiv:2609.00002"); ok {
 			t.Error("paper of the failed ingest was stored")
 		}
 		states, _ := s.SourceStates(ctx)
@@ -565,7 +566,7 @@ func TestSearch(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := s.Search(t.Context(), tt.words, tt.limit)
+			got, err := searchWords(t.Context(), s, tt.words, tt.limit)
 			if err != nil {
 				t.Fatalf("Search(%q): %v", tt.words, err)
 			}
@@ -600,11 +601,15 @@ func TestCandidates(t *testing.T) {
 		{"since filters published", "neur*", t0.Add(-24 * time.Hour), []string{papers[1].Key}},
 		{"OR", "graph OR decoding", time.Time{}, []string{papers[2].Key, papers[0].Key}},
 		{"column filter", "title:newest", time.Time{}, []string{}},
-		{"NOT", "neur* NOT chips", time.Time{}, []string{papers[0].Key}},
+		{"plural forms", "chip", time.Time{}, []string{papers[1].Key}},
+		// A negation narrows nothing: the matcher applies it.
+		{"negation is not narrowed", "neur* -chips", time.Time{}, []string{papers[1].Key, papers[0].Key}},
+		{"no pre-filter is every paper", "cat:cs.LG", time.Time{}, []string{papers[2].Key, papers[1].Key, papers[0].Key}},
+		{"no pre-filter since", "cat:cs.LG", t0.Add(-24 * time.Hour), []string{papers[2].Key, papers[1].Key}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := s.Candidates(t.Context(), tt.query, tt.since, 10)
+			got, err := s.Candidates(t.Context(), mustPrefilter(t, tt.query), tt.since, 10)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -613,8 +618,14 @@ func TestCandidates(t *testing.T) {
 			}
 		})
 	}
+	t.Run("words are quoted", func(t *testing.T) {
+		pre := &filters.Prefilter{Kind: filters.PreTerm, Fields: filters.FieldTitle, Words: [][]string{{`graph" OR "neural`}}}
+		if got, err := s.Candidates(t.Context(), pre, time.Time{}, 10); err != nil || len(got) != 0 {
+			t.Errorf("Candidates(%q) = %v, %v; want nothing", pre.Words, keysOf(got), err)
+		}
+	})
 	t.Run("malformed expression is an error", func(t *testing.T) {
-		if _, err := s.Candidates(t.Context(), `"unterminated`, time.Time{}, 10); err == nil {
+		if _, err := s.candidates(t.Context(), `"unterminated`, time.Time{}, 10); err == nil {
 			t.Error("no error")
 		}
 	})
@@ -632,7 +643,7 @@ func TestPublishedMovesEarlier(t *testing.T) {
 	if res := mustIngest(t, s, "y", []paper.Paper{earlier}, nil, t0); !slices.Equal(res.Updated, []string{a.Key}) {
 		t.Fatalf("Ingest = %+v", res)
 	}
-	got, err := s.Search(t.Context(), []string{"paper"}, 0)
+	got, err := searchWords(t.Context(), s, []string{"paper"}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

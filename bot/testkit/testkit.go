@@ -1,5 +1,6 @@
-// Package testkit holds the helpers the bot's tests share: a fake clock, sample papers and file copying. It is
-// imported by tests only (an import-rule test checks that) and imports no storage, network or SDK code.
+// Package testkit holds the helpers the bot's tests share: a fake clock, sample papers, a synthetic arXiv feed and
+// file copying. It is imported by tests only (an import-rule test checks that) and imports no storage, network or
+// SDK code.
 package testkit
 
 import (

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/testkit"
 	"github.com/paperboy-bot/paperboy/filters"
 	"github.com/paperboy-bot/paperboy/sources"
 )
@@ -49,7 +50,7 @@ var announceTypeRe = regexp.MustCompile(`(Announce Type: |<arxiv:announce_type>)
 
 // crashFeed is a synthetic arXiv feed of n papers, all announced as new (replacements would not be routed).
 func crashFeed(n int) []byte {
-	return announceTypeRe.ReplaceAll(sources.SyntheticArxivFeed(n, 42), []byte("${1}new"))
+	return announceTypeRe.ReplaceAll(testkit.SyntheticArxivFeed(n, 42), []byte("${1}new"))
 }
 
 // crashLine is the part of a console JSON line the crash test reads.

@@ -1,9 +1,10 @@
-package sources
+package testkit
 
 import (
 	"fmt"
 	"html"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,7 +49,8 @@ var (
 )
 
 // SyntheticArxivFeed returns a realistic rss.arxiv.org RSS 2.0 feed with n items, the same for the same seed, for
-// benchmarks of the parser, the matcher and the store. Items have distinct ids, titles built from ML and
+// benchmarks of the parser, the matcher and the store, and for crash tests. TestSyntheticArxivFeed (in sources,
+// which can parse it) checks the promises below. Items have distinct ids, titles built from ML and
 // neuroscience vocabulary, abstracts of 150-250 words, 1-8 authors, 1-3 categories and a mix of announce types
 // (about 70% new, 15% cross, 10% replace, 5% replace-cross).
 func SyntheticArxivFeed(n int, seed int64) []byte {
@@ -88,7 +90,9 @@ func SyntheticArxivFeed(n int, seed int64) []byte {
 		}
 		var cats []string
 		for len(cats) < 1+r.IntN(3) {
-			cats = appendUnique(cats, pick(synthCategories))
+			if c := pick(synthCategories); !slices.Contains(cats, c) {
+				cats = append(cats, c)
+			}
 		}
 
 		b.WriteString("    <item>\n")
