@@ -17,6 +17,7 @@ import (
 	"github.com/paperboy-bot/paperboy/bot/delivery"
 	"github.com/paperboy-bot/paperboy/bot/ingest"
 	"github.com/paperboy-bot/paperboy/bot/paper"
+	"github.com/paperboy-bot/paperboy/bot/testkit"
 	"github.com/paperboy-bot/paperboy/filters"
 	"github.com/paperboy-bot/paperboy/sources"
 )
@@ -79,7 +80,7 @@ func benchQuery(r *rand.Rand) string {
 
 func benchFeed(b *testing.B, n int) []paper.Paper {
 	b.Helper()
-	papers, err := sources.ParseArxivFeed(sources.SyntheticArxivFeed(n, 7))
+	papers, err := sources.ParseArxivFeed(testkit.SyntheticArxivFeed(n, 7))
 	if err != nil {
 		b.Fatal(err)
 	}

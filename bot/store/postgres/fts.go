@@ -138,24 +138,3 @@ func quoteLexeme(w string) string {
 	writeLexeme(&b, w)
 	return b.String()
 }
-
-// tsqueryAllWords renders the words of a plain search: each word, folded into its words, must occur as a phrase
-// in any field; words without letters or digits constrain nothing. It returns "" when nothing constrains.
-func tsqueryAllWords(words []string) string {
-	var parts []string
-	for _, w := range words {
-		folded := strings.Fields(filters.FoldText(w))
-		if len(folded) == 0 {
-			continue
-		}
-		lexemes := make([]string, len(folded))
-		for i, f := range folded {
-			lexemes[i] = quoteLexeme(cutLexeme(f))
-		}
-		parts = append(parts, "("+strings.Join(lexemes, " <-> ")+")")
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return strings.Join(parts, " & ")
-}

@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/paperboy-bot/paperboy/bot/paper"
+	"github.com/paperboy-bot/paperboy/filters"
 )
 
 // testURLEnv names the database the tests run against. Each test works in a schema of its own, dropped at the
@@ -168,4 +170,27 @@ func (s *Store) count(ctx context.Context) (int, error) {
 	var n int
 	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM papers`).Scan(&n)
 	return n, err
+}
+
+// searchWords returns up to limit papers (all if limit <= 0) containing every word as a whole word (a word of
+// several words, such as "EEG-based", as a phrase) in the title, abstract or authors, newest first: the tests' and
+// BenchmarkSearch's plain look-up, as bot/store's, which checks the index without the query language. Words
+// without letters or digits constrain nothing; with no word left, it returns nothing.
+func searchWords(ctx context.Context, s *Store, words []string, limit int) ([]paper.Paper, error) {
+	var parts []string
+	for _, w := range words {
+		folded := strings.Fields(filters.FoldText(w))
+		if len(folded) == 0 {
+			continue
+		}
+		lexemes := make([]string, len(folded))
+		for i, f := range folded {
+			lexemes[i] = quoteLexeme(cutLexeme(f))
+		}
+		parts = append(parts, "("+strings.Join(lexemes, " <-> ")+")")
+	}
+	if len(parts) == 0 {
+		return nil, nil
+	}
+	return s.candidates(ctx, strings.Join(parts, " & "), time.Time{}, limit)
 }

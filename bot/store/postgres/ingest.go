@@ -29,10 +29,9 @@ const maxSec = 1<<42 - 1
 // serialization conflict with another instance: the transaction is correct to repeat as a whole.
 const ingestAttempts = 3
 
-// Ingest stores one poll of one source in one transaction: it merges each paper into the stored one by key
-// (paper.Merge), saves the validators for the source's URLs and marks the source's last success (and last new
-// paper), with the rules of the SQLite store: a paper is New exactly when its key was never stored and the batch
-// does not only replace it; a known key is Updated if the merge changed anything, else Unchanged.
+// Ingest stores one poll of one source in one transaction: it merges each paper into the stored one by key, saves
+// the validators for the source's URLs and marks the source's last success (and last new paper). What is written
+// and what is new follow the domain's rules (paper.Batch, paper.Reconcile), as in every store.
 func (s *Store) Ingest(ctx context.Context, source string, papers []paper.Paper, validators map[string]paper.Validators, at time.Time) (paper.IngestResult, error) {
 	return s.IngestAndRoute(ctx, source, papers, validators, at, nil)
 }
@@ -45,7 +44,7 @@ func (s *Store) IngestAndRoute(ctx context.Context, source string, papers []pape
 	if source == "" {
 		return paper.IngestResult{}, errors.New("ingest: empty source name")
 	}
-	batch := batchOf(source, sanitize(papers))
+	batch := paper.Batch(source, sanitize(papers))
 	for attempt := 1; ; attempt++ {
 		res, err := s.ingest(ctx, source, batch, validators, at, route)
 		if err == nil {
@@ -71,9 +70,9 @@ type storedRow struct {
 
 // planned is what the transaction does with one incoming paper.
 type planned struct {
-	in incoming
+	in paper.Incoming
 	st *storedRow // nil for a key not stored yet
-	o  outcome
+	o  paper.Outcome
 	// sec and seq place the paper in the newest-first order; seq is 0 until allocated.
 	sec, seq  int64
 	firstSeen int64
@@ -82,17 +81,17 @@ type planned struct {
 // moves reports whether the paper needs a new sequence number: it is new, or its merge moved it to another
 // second.
 func (pl *planned) moves() bool {
-	return pl.st == nil || (pl.o.Kind != kindUnchanged && pl.sec != pl.st.sortSec)
+	return pl.st == nil || (pl.o.Kind != paper.Unchanged && pl.sec != pl.st.sortSec)
 }
 
 // plan reconciles in with its stored row (nil when none).
-func plan(in incoming, st *storedRow, now int64) planned {
+func plan(in paper.Incoming, st *storedRow, now int64) planned {
 	pl := planned{in: in, st: st, firstSeen: now}
 	var prev *paper.Paper
 	if st != nil {
 		prev, pl.firstSeen = &st.p, st.firstSeen
 	}
-	pl.o = reconcile(prev, in)
+	pl.o = paper.Reconcile(prev, in)
 	pl.sec = sortSec(pl.o.Merged, pl.firstSeen)
 	if st != nil && !pl.moves() {
 		pl.seq = st.sortSeq
@@ -100,7 +99,7 @@ func plan(in incoming, st *storedRow, now int64) planned {
 	return pl
 }
 
-func (s *Store) ingest(ctx context.Context, source string, batch []incoming, validators map[string]paper.Validators, at time.Time, route channel.Router) (res paper.IngestResult, err error) {
+func (s *Store) ingest(ctx context.Context, source string, batch []paper.Incoming, validators map[string]paper.Validators, at time.Time, route channel.Router) (res paper.IngestResult, err error) {
 	now := at.UnixMilli()
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
@@ -156,7 +155,7 @@ func (s *Store) ingest(ctx context.Context, source string, batch []incoming, val
 	)
 	for i := range plans {
 		pl := &plans[i]
-		addOutcome(&res, pl.o)
+		res.Add(pl.o)
 		if pl.o.SourceGained {
 			gained++
 		}
@@ -165,7 +164,7 @@ func (s *Store) ingest(ctx context.Context, source string, batch []incoming, val
 		}
 		switch {
 		case pl.st == nil:
-		case pl.o.Kind == kindUnchanged:
+		case pl.o.Kind == paper.Unchanged:
 			touches = append(touches, pl.in.Paper.Key)
 		default:
 			updates = append(updates, pl)

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/paperboy-bot/paperboy/bot/paper"
+	"github.com/paperboy-bot/paperboy/filters"
 )
 
 // Validators returns the conditional-GET validators stored for source, by URL.
@@ -67,22 +68,6 @@ func nanos(n *int64) time.Time {
 	return time.Unix(0, *n).UTC()
 }
 
-// Search returns up to limit papers (all if limit <= 0) containing every word as a whole word (a word of several
-// words, such as "EEG-based", as a phrase) in the title, abstract or authors, case- and diacritic-insensitively,
-// newest first. User input is never query syntax here: `OR`, `*` or `-` are plain words or nothing. With no word
-// left, Search returns nothing.
-func (s *Store) Search(ctx context.Context, words []string, limit int) ([]paper.Paper, error) {
-	q := tsqueryAllWords(words)
-	if q == "" {
-		return nil, nil
-	}
-	ps, err := s.candidates(ctx, q, time.Time{}, limit)
-	if err != nil {
-		return nil, fmt.Errorf("search %q: %w", words, err)
-	}
-	return ps, nil
-}
-
 // The look-up queries, shared with TestQueryPlans.
 const (
 	candidatesSQL = `
@@ -92,6 +77,21 @@ ORDER BY sort_sec DESC, sort_seq DESC LIMIT $3`
 SELECT key, title, abstract, data FROM papers WHERE sort_sec >= $1
 ORDER BY sort_sec DESC, sort_seq DESC LIMIT $2`
 )
+
+// Candidates returns up to limit papers (all if limit <= 0) that may satisfy pre, newest first, sorting at or
+// after since: every paper pre holds for, and papers whose text did not fit in a full-text document. A nil pre,
+// or one this store cannot narrow with, is every paper (Recent).
+func (s *Store) Candidates(ctx context.Context, pre *filters.Prefilter, since time.Time, limit int) ([]paper.Paper, error) {
+	q := tsqueryOf(pre)
+	if q == "" {
+		return s.Recent(ctx, since, limit)
+	}
+	ps, err := s.candidates(ctx, q, since, limit)
+	if err != nil {
+		return nil, fmt.Errorf("look up %s: %w", q, err)
+	}
+	return ps, nil
+}
 
 // candidates returns up to limit papers (all if limit <= 0) matching the tsquery q and sorting at or after
 // since, newest first.

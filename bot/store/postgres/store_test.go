@@ -137,7 +137,7 @@ func TestMergeAcrossSources(t *testing.T) {
 	}
 	// The index follows the replacement: the v2 abstract is searchable, the v1 one is gone.
 	for word, want := range map[string]int{"better": 1, "v2": 1} {
-		if ps, err := s.Search(t.Context(), []string{word}, 10); err != nil || len(ps) != want {
+		if ps, err := searchWords(t.Context(), s, []string{word}, 10); err != nil || len(ps) != want {
 			t.Errorf("Search(%q) = %d papers, %v; want %d", word, len(ps), err, want)
 		}
 	}
@@ -380,7 +380,7 @@ func TestSearch(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := s.Search(t.Context(), tt.words, tt.limit)
+			got, err := searchWords(t.Context(), s, tt.words, tt.limit)
 			if err != nil {
 				t.Fatalf("Search(%q): %v", tt.words, err)
 			}
@@ -410,7 +410,7 @@ func TestPublishedMovesEarlier(t *testing.T) {
 	if res := mustIngest(t, s, "y", []paper.Paper{earlier}, nil, t0); !slices.Equal(res.Updated, []string{a.Key}) {
 		t.Fatalf("Ingest = %+v", res)
 	}
-	got, err := s.Search(t.Context(), []string{"paper"}, 0)
+	got, err := searchWords(t.Context(), s, []string{"paper"}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
