@@ -146,7 +146,7 @@ func (s *Store) ClaimSource(ctx context.Context, source, owner string, at time.T
 	ct, err := s.pool.Exec(ctx, `
 INSERT INTO source_leases AS l (source, lease_owner, lease_until) VALUES ($1, $2, $3)
 ON CONFLICT (source) DO UPDATE SET lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
-WHERE l.lease_owner IN ('', excluded.lease_owner) OR l.lease_until <= $4`,
+WHERE l.lease_owner = excluded.lease_owner OR l.lease_until <= $4`,
 		source, owner, at.Add(ttl).UnixNano(), at.UnixNano())
 	if err != nil {
 		return false, fmt.Errorf("claim source %s: %w", source, err)
@@ -155,8 +155,9 @@ WHERE l.lease_owner IN ('', excluded.lease_owner) OR l.lease_until <= $4`,
 }
 
 // ReleaseSource gives up owner's lease on source, if it holds one, so that another instance may poll it at once.
+// The owner stays recorded as the source's last poller, for /papers sources.
 func (s *Store) ReleaseSource(ctx context.Context, source, owner string) error {
-	if _, err := s.pool.Exec(ctx, `UPDATE source_leases SET lease_owner = '', lease_until = 0 WHERE source = $1 AND lease_owner = $2`,
+	if _, err := s.pool.Exec(ctx, `UPDATE source_leases SET lease_until = 0 WHERE source = $1 AND lease_owner = $2`,
 		source, owner); err != nil {
 		return fmt.Errorf("release source %s: %w", source, err)
 	}

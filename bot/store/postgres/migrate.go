@@ -20,6 +20,8 @@ func migrations() []string {
 	return []string{
 		// 1: the whole store, mirroring the SQLite store's four steps.
 		schemaV1,
+		// 2: live instances, to share the platforms' global rate limits (instances.go).
+		instancesV2,
 	}
 }
 

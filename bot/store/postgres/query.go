@@ -36,9 +36,9 @@ func (s *Store) Validators(ctx context.Context, source string) (map[string]paper
 // SourceStates returns the state of every source ever polled, by name.
 func (s *Store) SourceStates(ctx context.Context) ([]paper.SourceState, error) {
 	rows, err := s.pool.Query(ctx, `
-SELECT source, last_poll, last_success, last_new_at, last_error_at, last_error, papers, polls, failures,
-	consecutive_failures
-FROM source_state ORDER BY source`)
+SELECT s.source, last_poll, last_success, last_new_at, last_error_at, last_error, papers, polls, failures,
+	consecutive_failures, coalesce(l.lease_owner, '')
+FROM source_state s LEFT JOIN source_leases l ON l.source = s.source ORDER BY s.source`)
 	if err != nil {
 		return nil, fmt.Errorf("source states: %w", err)
 	}
@@ -48,7 +48,7 @@ FROM source_state ORDER BY source`)
 		var st paper.SourceState
 		var poll, success, newAt, errAt *int64
 		if err := rows.Scan(&st.Source, &poll, &success, &newAt, &errAt, &st.LastError, &st.Papers, &st.Polls,
-			&st.Failures, &st.ConsecutiveFailures); err != nil {
+			&st.Failures, &st.ConsecutiveFailures, &st.PolledBy); err != nil {
 			return nil, fmt.Errorf("source states: %w", err)
 		}
 		st.LastPoll, st.LastSuccess, st.LastNewPaper, st.LastErrorAt = nanos(poll), nanos(success), nanos(newAt), nanos(errAt)
