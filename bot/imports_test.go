@@ -23,7 +23,7 @@ type pkg struct {
 // listPackages runs `go list -deps`-style listing over the whole module: direct imports and every package linked.
 func listPackages(t *testing.T) map[string]pkg {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-json", module+"/...")
+	cmd := exec.CommandContext(t.Context(), "go", "list", "-json", module+"/...")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -306,7 +306,7 @@ func (f *Fetcher) Get(ctx context.Context, url string, prev paper.Validators) (*
 	if f == nil || f.client == nil {
 		return nil, fmt.Errorf("fetch %s: Fetcher not created with NewFetcher", url)
 	}
-	req, err := f.newRequest(url, prev)
+	req, err := f.newRequest(ctx, url, prev)
 	if err != nil {
 		return nil, err
 	}
@@ -325,7 +325,7 @@ func (f *Fetcher) Get(ctx context.Context, url string, prev paper.Validators) (*
 	if err != nil {
 		return nil, f.requestError(ctx, tctx, url, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 
 	out, err := f.handle(ctx, tctx, url, host, prev, resp)
 	if err != nil {
@@ -338,7 +338,7 @@ func (f *Fetcher) Get(ctx context.Context, url string, prev paper.Validators) (*
 }
 
 // newRequest builds the GET. Validators are sent only when stored: an empty If-None-Match would be malformed.
-func (f *Fetcher) newRequest(rawURL string, prev paper.Validators) (*http.Request, error) {
+func (f *Fetcher) newRequest(ctx context.Context, rawURL string, prev paper.Validators) (*http.Request, error) {
 	u, err := neturl.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s: %w", rawURL, err)
@@ -349,7 +349,7 @@ func (f *Fetcher) newRequest(rawURL string, prev paper.Validators) (*http.Reques
 	if u.Host == "" {
 		return nil, fmt.Errorf("fetch %s: no host", rawURL)
 	}
-	req, err := http.NewRequest(http.MethodGet, rawURL, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s: %w", rawURL, err)
 	}
@@ -525,7 +525,7 @@ func (f *Fetcher) readBody(url string, resp *http.Response) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
-		defer zr.Close()
+		defer func() { _ = zr.Close() }() // its only error is the checksum one, which Read already returned
 		r = zr
 	default:
 		return nil, fmt.Errorf("unsupported Content-Encoding %q", enc)

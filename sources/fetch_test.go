@@ -398,7 +398,7 @@ func TestGetGzip(t *testing.T) {
 				if !bytes.Equal(resp.Body, tt.want) {
 					t.Fatalf("body = %d bytes %.40q, want %d bytes", len(resp.Body), resp.Body, len(tt.want))
 				}
-			case tt.wantErr == errAnyDecode:
+			case errors.Is(tt.wantErr, errAnyDecode):
 				if err == nil || errors.Is(err, ErrTooLarge) {
 					t.Fatalf("err = %v, want a decoding error", err)
 				}

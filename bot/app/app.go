@@ -53,12 +53,6 @@ type App struct {
 	services []func(context.Context) error
 }
 
-// addService makes Run also run fn (a platform's command transport: Socket Mode, a gateway session, an HTTP
-// endpoint) until ctx ends. An error from fn stops the bot.
-func (a *App) addService(fn func(context.Context) error) {
-	a.services = append(a.services, fn)
-}
-
 // NewLogger builds the slog logger described by the [log] table, writing to w.
 func NewLogger(cfg config.LogConfig, w io.Writer) *slog.Logger {
 	var lvl slog.Level
@@ -315,7 +309,7 @@ func (a *App) Run(ctx context.Context) error {
 	errc := make(chan error, 2+len(a.services))
 	var srv *http.Server
 	if addr := a.Config.HTTP.Listen; addr != "" {
-		ln, err := net.Listen("tcp", addr)
+		ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", addr, err)
 		}

@@ -106,7 +106,7 @@ func benchCopy(b *testing.B, template string, i int) *store.Store {
 	b.Helper()
 	dst := filepath.Join(filepath.Dir(template), "run"+strconv.Itoa(i)+".db")
 	for _, suffix := range []string{"", "-wal"} {
-		if err := testkit.CopyFile(dst+suffix, template+suffix); err != nil && !(suffix != "" && errors.Is(err, os.ErrNotExist)) {
+		if err := testkit.CopyFile(dst+suffix, template+suffix); err != nil && (suffix == "" || !errors.Is(err, os.ErrNotExist)) {
 			b.Fatal(err)
 		}
 	}

@@ -246,8 +246,8 @@ func (c *Commander) subscribe(ctx context.Context, req bot.Request, args Args) (
 		return bot.Reply{}, fmt.Errorf("subscribe: preview: %w", err)
 	}
 	r := bot.Reply{Text: []string{fmt.Sprintf("This channel now follows %s: new matching papers will be posted here.", canon)}}
-	switch {
-	case total == 0:
+	switch total {
+	case 0:
 		r.Text = append(r.Text, "No paper of the last 7 days would have matched; check the spelling, or try a broader query.")
 	default:
 		r.Text = append(r.Text, fmt.Sprintf("In the last 7 days it would have matched %d paper%s, for example:", total, plural(total)))

@@ -154,7 +154,7 @@ func newTestDiscord(t *testing.T, f *fakeDiscord, mutate func(*Options)) *Discor
 		PublicKey:     testPublicKeyHex,
 		ApplicationID: "424242",
 		APIURL:        f.srv.URL + "/api/v10/",
-		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:        slog.New(slog.DiscardHandler),
 		Now:           func() time.Time { return testNow },
 	}
 	if mutate != nil {

@@ -42,7 +42,7 @@ var testPublicKeyHex = hex.EncodeToString(testPublicKey)
 func signedRequest(body []byte, ts time.Time, key ed25519.PrivateKey) *http.Request {
 	stamp := strconv.FormatInt(ts.Unix(), 10)
 	sig := ed25519.Sign(key, append([]byte(stamp), body...))
-	r := httptest.NewRequest(http.MethodPost, InteractionsPath, bytes.NewReader(body))
+	r := httptest.NewRequestWithContext(context.Background(), http.MethodPost, InteractionsPath, bytes.NewReader(body))
 	r.Header.Set("Content-Type", "application/json")
 	r.Header.Set("X-Signature-Ed25519", hex.EncodeToString(sig))
 	r.Header.Set("X-Signature-Timestamp", stamp)
@@ -115,7 +115,9 @@ func serve(t *testing.T, d *Discord, r *http.Request) (*httptest.ResponseRecorde
 			var raw struct {
 				Data json.RawMessage `json:"data"`
 			}
-			json.Unmarshal(w.Body.Bytes(), &raw)
+			if err := json.Unmarshal(w.Body.Bytes(), &raw); err != nil {
+				t.Fatalf("response data: %v\n%s", err, w.Body)
+			}
 			validateMessage(t, raw.Data)
 		}
 	}
@@ -166,7 +168,9 @@ func TestInteractionSignatures(t *testing.T) {
 		{"body too large", func() *http.Request {
 			return signedRequest(bytes.Repeat([]byte(" "), maxBodyBytes+1), testNow, testPrivateKey)
 		}, 413, ""},
-		{"GET is not allowed", func() *http.Request { return httptest.NewRequest(http.MethodGet, InteractionsPath, nil) }, 405, ""},
+		{"GET is not allowed", func() *http.Request {
+			return httptest.NewRequestWithContext(context.Background(), http.MethodGet, InteractionsPath, nil)
+		}, 405, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -246,8 +246,12 @@ func TestSendRetryKeepsNonce(t *testing.T) {
 		Nonce        string `json:"nonce"`
 		EnforceNonce bool   `json:"enforce_nonce"`
 	}
-	json.Unmarshal(reqs[0].Body, &a)
-	json.Unmarshal(reqs[1].Body, &b)
+	if err := json.Unmarshal(reqs[0].Body, &a); err != nil {
+		t.Fatalf("first request: %v", err)
+	}
+	if err := json.Unmarshal(reqs[1].Body, &b); err != nil {
+		t.Fatalf("second request: %v", err)
+	}
 	if a.Nonce == "" || a != b || !a.EnforceNonce || len(a.Nonce) > limitNonce {
 		t.Errorf("nonces %+v and %+v, want the same enforced nonce of at most 25 characters", a, b)
 	}

@@ -17,7 +17,7 @@ import (
 func get(t *testing.T, h http.Handler, path string) (int, string) {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	h.ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), http.MethodGet, path, nil))
 	body, err := io.ReadAll(rec.Result().Body)
 	if err != nil {
 		t.Fatalf("read %s body: %v", path, err)

@@ -79,7 +79,7 @@ func TestSignature(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			req := httptest.NewRequest(http.MethodPost, CommandsPath, strings.NewReader(tc.body))
+			req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, CommandsPath, strings.NewReader(tc.body))
 			for k, val := range v.Headers {
 				req.Header.Set(k, val)
 			}
@@ -158,7 +158,7 @@ func TestHTTPMethodAndPath(t *testing.T) {
 		{http.MethodPost, CommandsPath, http.StatusUnauthorized},
 	} {
 		t.Run(tc.method+tc.path, func(t *testing.T) {
-			req, _ := http.NewRequest(tc.method, srv.URL+tc.path, strings.NewReader("a=b"))
+			req, _ := http.NewRequestWithContext(t.Context(), tc.method, srv.URL+tc.path, strings.NewReader("a=b"))
 			resp, err := srv.Client().Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -174,7 +174,7 @@ func TestHTTPMethodAndPath(t *testing.T) {
 // postCommand sends a signed slash command to srv and returns the HTTP answer.
 func postCommand(t *testing.T, srv *httptest.Server, body string) map[string]any {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+CommandsPath, strings.NewReader(body))
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL+CommandsPath, strings.NewReader(body))
 	req.Header = sign(testSecret, testNow.Unix(), body)
 	resp, err := srv.Client().Do(req)
 	if err != nil {
@@ -314,7 +314,7 @@ func TestRunHTTP(t *testing.T) {
 	f := newFakeSlack(t)
 	rec := &recorder{reply: bot.Reply{Text: []string{"hello <!channel>"}}}
 	s := newTestSlack(t, f, ModeHTTP, rec)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,7 +327,7 @@ func TestRunHTTP(t *testing.T) {
 	body := commandBody("C1", "U1", "hi", f.responseURL("1"))
 	var answer map[string]any
 	for range 100 { // until the server listens
-		req, _ := http.NewRequest(http.MethodPost, "http://"+s.listen+CommandsPath, strings.NewReader(body))
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://"+s.listen+CommandsPath, strings.NewReader(body))
 		req.Header = sign(testSecret, testNow.Unix(), body)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -351,7 +351,7 @@ func TestRunHTTP(t *testing.T) {
 	}
 
 	t.Run("address in use", func(t *testing.T) {
-		busy, err := net.Listen("tcp", "127.0.0.1:0")
+		busy, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}

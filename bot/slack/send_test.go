@@ -210,7 +210,10 @@ func TestSendDigest(t *testing.T) {
 			more := 0
 			if ctx := blocksOfType(p.Blocks, "context"); len(ctx) == 1 {
 				els := ctx[0]["elements"].([]any)
-				fmt.Sscanf(els[0].(map[string]any)["text"].(string), "and %d more", &more)
+				text := els[0].(map[string]any)["text"].(string)
+				if _, err := fmt.Sscanf(text, "and %d more", &more); err != nil {
+					t.Fatalf("context block %q: %v", text, err)
+				}
 			}
 			if shown+more != n+msg.Overflow {
 				t.Errorf("%d shown + %d more, want %d in all", shown, more, n+msg.Overflow)

@@ -55,7 +55,7 @@ func (s *Slack) runHTTP(ctx context.Context) error {
 	if s.listen == "" {
 		return errors.New("slack: http mode needs [slack] listen")
 	}
-	ln, err := net.Listen("tcp", s.listen)
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", s.listen)
 	if err != nil {
 		return fmt.Errorf("slack: listen on %s: %w", s.listen, err)
 	}

@@ -312,8 +312,12 @@ UPDATE papers SET last_seen = ?2 WHERE id IN (SELECT value FROM json_each(?1))`}
 		}
 		// A short count would mean a row we loaded vanished under us: impossible with one writer, so say so
 		// loudly rather than report papers that were not written.
-		if n, err := res.RowsAffected(); err != nil || n != int64(st.n) {
-			return fmt.Errorf("%s: wrote %d rows of %d: %v", st.what, n, st.n, err)
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("%s: rows affected: %w", st.what, err)
+		}
+		if n != int64(st.n) {
+			return fmt.Errorf("%s: wrote %d rows of %d", st.what, n, st.n)
 		}
 	}
 	return nil

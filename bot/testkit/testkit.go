@@ -67,7 +67,7 @@ func CopyFile(dst, src string) error {
 	if err != nil {
 		return err
 	}
-	defer in.Close()
+	defer func() { _ = in.Close() }() // read-only: nothing to lose
 	out, err := os.Create(dst)
 	if err != nil {
 		return err

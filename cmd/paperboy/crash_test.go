@@ -171,7 +171,7 @@ func TestCrashRestart(t *testing.T) {
 	start := time.Now()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "paperboy")
-	build := exec.Command("go", "build", "-o", bin, ".")
+	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -270,7 +270,7 @@ func TestCrashRestart(t *testing.T) {
 	startBot := func(run int) *exec.Cmd {
 		t.Helper()
 		fmt.Fprintf(logFile, "=== run %d\n", run)
-		cmd := exec.Command(bin, "run", "--config", cfgPath)
+		cmd := exec.CommandContext(t.Context(), bin, "run", "--config", cfgPath)
 		cmd.Stdout, cmd.Stderr = logFile, logFile
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -324,8 +324,8 @@ func TestCrashRestart(t *testing.T) {
 	}
 	for countDelivered() < len(expected) || !lastRunUp() {
 		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			cmd.Wait()
+			_ = cmd.Process.Kill() // cleanup before failing: the process may be gone already
+			_ = cmd.Wait()
 			failWithLog("after the last restart, only %d of %d (channel, paper) pairs were delivered within 60s (run up: %t)",
 				countDelivered(), len(expected), lastRunUp())
 		}
@@ -342,7 +342,7 @@ func TestCrashRestart(t *testing.T) {
 			failWithLog("after SIGTERM: %v, want exit status 0", err)
 		}
 	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
+		_ = cmd.Process.Kill() // cleanup before failing: the process may be gone already
 		<-exited
 		failWithLog("the bot did not exit within 30s of SIGTERM")
 	}

@@ -127,7 +127,7 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "paperboy: %v\n", err)
 		return 1
 	}
-	defer a.Close()
+	defer func() { _ = a.Close() }()
 
 	switch cmd {
 	case "poll":
@@ -247,7 +247,7 @@ func pollOnce(ctx context.Context, a *app.App, stdout io.Writer) int {
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%t\t%s\n", r.Source, r.Fetched, r.New, r.Updated, r.NotModified, errText)
 	}
-	tw.Flush()
+	_ = tw.Flush() // a failed write to stdout has nowhere to be reported
 	return code
 }
 

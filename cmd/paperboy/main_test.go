@@ -257,7 +257,7 @@ func (b *syncBuffer) String() string {
 // /healthz and /metrics the way an operator's probes would.
 func TestRunServesHealthAndMetrics(t *testing.T) {
 	srv, _ := feedServer(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +286,11 @@ url = "%s/rss/cs.LG+cs.AI+cs.CL+stat.ML"
 	go func() { done <- realMain(ctx, []string{"run", "--config", cfg}, &stdout, &stderr) }()
 
 	get := func(path string) (int, string) {
-		resp, err := http.Get("http://" + addr + path)
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+addr+path, nil)
+		if err != nil {
+			return 0, err.Error()
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return 0, err.Error()
 		}
