@@ -24,6 +24,7 @@ import (
 	"github.com/paperboy-bot/paperboy/bot/delivery"
 	"github.com/paperboy-bot/paperboy/bot/ingest"
 	"github.com/paperboy-bot/paperboy/bot/ops"
+	"github.com/paperboy-bot/paperboy/bot/store/postgres"
 
 	"github.com/paperboy-bot/paperboy/bot/store"
 	"github.com/paperboy-bot/paperboy/filters"
@@ -107,7 +108,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 	if err != nil {
 		return nil, err
 	}
-	st, err := openStore(ctx, db)
+	st, err := openStore(ctx, db, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +207,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 }
 
 // Store is everything the bot's parts need from storage, each through the interface it owns; the SQLite store
-// implements it.
+// (bot/store) and the PostgreSQL one (bot/store/postgres) implement it and pass the same contract suite.
 type Store interface {
 	ingest.Store
 	ingest.StateStore
@@ -242,9 +243,9 @@ func (a *App) notified(ctx context.Context) func(topic string) {
 }
 
 // openStore opens the store db selects.
-func openStore(ctx context.Context, db config.Database) (Store, error) {
+func openStore(ctx context.Context, db config.Database, logger *slog.Logger) (Store, error) {
 	if db.Postgres {
-		return nil, fmt.Errorf("open store: %s: this build has no PostgreSQL support", db)
+		return postgres.Open(ctx, db.URL, postgres.WithLogger(logger))
 	}
 	return store.Open(ctx, db.Path)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,12 +42,12 @@ func CopyStore(ctx context.Context, from, to config.Database) (dump.Counts, erro
 			return dump.Counts{}, fmt.Errorf("copy from %s: %w", Describe(from), ErrNoStore)
 		}
 	}
-	src, err := openStore(ctx, from)
+	src, err := openStore(ctx, from, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return dump.Counts{}, err
 	}
 	defer src.Close()
-	dst, err := openStore(ctx, to)
+	dst, err := openStore(ctx, to, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return dump.Counts{}, err
 	}
