@@ -46,12 +46,12 @@ func CopyStore(ctx context.Context, from, to config.Database) (dump.Counts, erro
 	if err != nil {
 		return dump.Counts{}, err
 	}
-	defer src.Close()
+	defer func() { _ = src.Close() }()
 	dst, err := openStore(ctx, to, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return dump.Counts{}, err
 	}
-	defer dst.Close()
+	defer func() { _ = dst.Close() }()
 	exp, ok := src.(dump.Exporter)
 	if !ok {
 		return dump.Counts{}, fmt.Errorf("copy from %s: this store cannot export", Describe(from))

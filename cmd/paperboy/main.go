@@ -219,7 +219,7 @@ func storeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	} {
 		fmt.Fprintf(tw, "  %d\t %s\n", r.n, r.what)
 	}
-	tw.Flush()
+	_ = tw.Flush()
 	return 0
 }
 
