@@ -223,11 +223,11 @@ func TestCopyManyPapers(t *testing.T) {
 	ctx := t.Context()
 	testURL(t)
 	lite := openSQLite(t)
-	feed, err := sources.ParseArxivFeed(testkit.SyntheticArxivFeed(2500, 5))
+	feed, err := sources.ParseArxivFeed(testkit.SyntheticArxivFeed(1500, 5))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, batch := range [][]paper.Paper{feed[:1200], edgePapers(), feed[1200:]} {
+	for i, batch := range [][]paper.Paper{feed[:700], edgePapers(), feed[700:]} {
 		if _, err := lite.Ingest(ctx, "arxiv", batch, nil, t0.Add(time.Duration(i)*time.Minute)); err != nil {
 			t.Fatalf("ingest batch %d: %v", i, err)
 		}
