@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"math/rand/v2"
@@ -184,7 +185,7 @@ func benchStore(b *testing.B) *Store {
 	defer conn.Close(context.Background())
 	var complete bool
 	err = conn.QueryRow(ctx, `SELECT obj_description(oid, 'pg_namespace') = 'complete' FROM pg_namespace WHERE nspname = $1`, schema).Scan(&complete)
-	if err != nil && err != pgx.ErrNoRows {
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		b.Fatal(err)
 	}
 	u := withParam(b, base, "search_path", schema)

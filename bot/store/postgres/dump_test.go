@@ -162,12 +162,11 @@ func tableCounts(t *testing.T, s *Store) string {
 }
 
 // batchChecker is a dump.Writer that checks the batches an export passes: never empty, never above BatchSize,
-// each kind complete before the next, papers oldest first. It keeps only the papers' keys.
+// each kind complete before the next. It keeps only the papers' keys, to check their order.
 type batchChecker struct {
 	t     *testing.T
 	kinds []string
 	keys  []string
-	last  paper.Paper
 }
 
 func (c *batchChecker) batch(kind string, n int) {

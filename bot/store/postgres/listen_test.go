@@ -132,7 +132,7 @@ func TestNotifications(t *testing.T) {
 		{"duplicate subscription", func() error {
 			_, err := other.AddSubscription(ctx, channel.Subscription{Channel: slackA, Query: "eeg", Canonical: "eeg", AddedAt: t0})
 			if !errors.Is(err, channel.ErrDuplicate) {
-				return fmt.Errorf("err = %v, want ErrDuplicate", err)
+				return fmt.Errorf("err = %w, want ErrDuplicate", err)
 			}
 			return nil
 		}, nil},
@@ -166,7 +166,7 @@ func TestNotifications(t *testing.T) {
 		{"digest sent and rows marked", func() error {
 			items, err := other.Unsent(ctx, slackA, channel.KindMatch, []string{channel.StatePending}, 0)
 			if err != nil || len(items) == 0 {
-				return fmt.Errorf("Unsent = %v, %v", items, err)
+				return fmt.Errorf("Unsent = %v, %w", items, err)
 			}
 			if err := other.MarkSent(ctx, []int64{items[0].ID}, "m1", t0); err != nil {
 				return err

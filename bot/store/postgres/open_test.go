@@ -107,7 +107,7 @@ func TestMigrations(t *testing.T) {
 				t.Errorf("instance %d: %v", i, err)
 				continue
 			}
-			defer stores[i].Close()
+			defer func() { _ = stores[i].Close() }()
 		}
 		if t.Failed() {
 			return
