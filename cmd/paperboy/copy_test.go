@@ -2,9 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/paperboy-bot/paperboy/bot/store"
 	"github.com/paperboy-bot/paperboy/bot/store/storetest"
@@ -99,4 +106,71 @@ func TestStoreCopyRefusals(t *testing.T) {
 	if after := depth(); after != before {
 		t.Errorf("the refused target's outbox went from %d to %d rows", before, after)
 	}
+}
+
+// pgSchema creates an empty schema in the test database named by PAPERBOY_TEST_DATABASE_URL, dropped when the test
+// ends, and returns a URL whose search_path selects it; without the variable the test is skipped.
+func pgSchema(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("PAPERBOY_TEST_DATABASE_URL")
+	if base == "" {
+		t.Skip("set PAPERBOY_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run the PostgreSQL tests")
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := pgx.Identifier{"paperboy_test_" + hex.EncodeToString(b[:])}
+	exec := func(sql string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Fatalf("connect to the test database: %v", err)
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec("CREATE SCHEMA " + name.Sanitize())
+	t.Cleanup(func() { exec("DROP SCHEMA " + name.Sanitize() + " CASCADE") })
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("PAPERBOY_TEST_DATABASE_URL is not a URL: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", name[0])
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// TestStoreCopyThroughPostgres copies a SQLite store into PostgreSQL and back into a new file through the real
+// command: the last answers like the first and delivers what was waiting exactly once; a second copy into the
+// now filled database is refused.
+func TestStoreCopyThroughPostgres(t *testing.T) {
+	t.Parallel()
+	pg := pgSchema(t)
+	dir := t.TempDir()
+	a, c := filepath.Join(dir, "a.db"), filepath.Join(dir, "c.db")
+	src := openStore(t, a)
+	now := storetest.FillCopyFixture(t, src)
+	for _, hop := range []struct{ from, to, want string }{
+		{a, pg, "copied SQLite file " + a + " to PostgreSQL postgres://"},
+		{pg, c, "copied PostgreSQL postgres://"},
+	} {
+		code, out, errOut := run(t, context.Background(), "store", "copy", "--from", hop.from, "--to", hop.to)
+		if code != 0 || errOut != "" {
+			t.Fatalf("store copy %s -> %s: exit %d\n%s%s", hop.from, hop.to, code, out, errOut)
+		}
+		for _, want := range []string{hop.want, " 8 papers", " 4 subscriptions", "24 outbox rows", "20 of them waiting for delivery"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("store copy output lacks %q:\n%s", want, out)
+			}
+		}
+	}
+	code, _, errOut := run(t, context.Background(), "store", "copy", "--from", a, "--to", pg)
+	if code != 1 || !strings.Contains(errOut, "already holds data") {
+		t.Errorf("second copy into PostgreSQL: exit %d, stderr %q; want exit 1 and a refusal", code, errOut)
+	}
+	storetest.CheckCopy(t, src, openStore(t, c), now)
 }

@@ -256,23 +256,32 @@ func allocSeqs(ctx context.Context, tx pgx.Tx, plans []planned) error {
 	if len(need) == 0 {
 		return nil
 	}
-	rows, err := tx.Query(ctx, `SELECT nextval('papers_sort_seq') FROM generate_series(1, $1)`, len(need))
+	seqs, err := nextSeqs(ctx, tx, len(need))
 	if err != nil {
-		return fmt.Errorf("allocate sort numbers: %w", err)
+		return err
 	}
-	seqs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	if err != nil {
-		return fmt.Errorf("allocate sort numbers: %w", err)
-	}
-	if len(seqs) != len(need) {
-		return fmt.Errorf("allocate sort numbers: got %d of %d", len(seqs), len(need))
-	}
-	// One session's nextval calls increase, but the rows need not come back in call order.
-	slices.Sort(seqs)
 	for i, pl := range need {
 		pl.seq = seqs[i]
 	}
 	return nil
+}
+
+// nextSeqs takes n sort sequence numbers, in increasing order.
+func nextSeqs(ctx context.Context, tx pgx.Tx, n int) ([]int64, error) {
+	rows, err := tx.Query(ctx, `SELECT nextval('papers_sort_seq') FROM generate_series(1, $1)`, n)
+	if err != nil {
+		return nil, fmt.Errorf("allocate sort numbers: %w", err)
+	}
+	seqs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("allocate sort numbers: %w", err)
+	}
+	if len(seqs) != n {
+		return nil, fmt.Errorf("allocate sort numbers: got %d of %d", len(seqs), n)
+	}
+	// One session's nextval calls increase, but the rows need not come back in call order.
+	slices.Sort(seqs)
+	return seqs, nil
 }
 
 // paperColumns holds papers rows as column arrays, for one statement over unnest.
@@ -313,9 +322,15 @@ func (c *paperColumns) add(p *paper.Paper, sec, seq int64, reindex bool) error {
 	return nil
 }
 
+// args are the arguments of a statement over unnestPapers whose $15 is the time it writes as seen.
 func (c *paperColumns) args(now int64) []any {
+	return append(c.columns(), now)
+}
+
+// columns are the arrays unnestPapers takes, $1 to $14.
+func (c *paperColumns) columns() []any {
 	return []any{c.key, c.sortSec, c.sortSeq, c.arxivID, c.doi, c.title, c.abstract, c.authors, c.published,
-		c.updated, c.data, c.fts, c.reindex, c.unindexed, now}
+		c.updated, c.data, c.fts, c.reindex, c.unindexed}
 }
 
 const unnestPapers = `unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[],

@@ -35,29 +35,41 @@ func (s *Store) Validators(ctx context.Context, source string) (map[string]paper
 
 // SourceStates returns the state of every source ever polled, by name.
 func (s *Store) SourceStates(ctx context.Context) ([]paper.SourceState, error) {
-	rows, err := s.pool.Query(ctx, `
-SELECT s.source, last_poll, last_success, last_new_at, last_error_at, last_error, papers, polls, failures,
-	consecutive_failures, coalesce(l.lease_owner, '')
-FROM source_state s LEFT JOIN source_leases l ON l.source = s.source ORDER BY s.source`)
+	rows, err := s.pool.Query(ctx, sourceStatesSQL)
 	if err != nil {
 		return nil, fmt.Errorf("source states: %w", err)
 	}
 	defer rows.Close()
 	var out []paper.SourceState
 	for rows.Next() {
-		var st paper.SourceState
-		var poll, success, newAt, errAt *int64
-		if err := rows.Scan(&st.Source, &poll, &success, &newAt, &errAt, &st.LastError, &st.Papers, &st.Polls,
-			&st.Failures, &st.ConsecutiveFailures, &st.PolledBy); err != nil {
+		st, err := scanSourceState(rows)
+		if err != nil {
 			return nil, fmt.Errorf("source states: %w", err)
 		}
-		st.LastPoll, st.LastSuccess, st.LastNewPaper, st.LastErrorAt = nanos(poll), nanos(success), nanos(newAt), nanos(errAt)
 		out = append(out, st)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("source states: %w", err)
 	}
 	return out, nil
+}
+
+// sourceStatesSQL selects every source's state, by name, with its last poller, for scanSourceState
+// (SourceStates and Export).
+const sourceStatesSQL = `
+SELECT s.source, last_poll, last_success, last_new_at, last_error_at, last_error, papers, polls, failures,
+	consecutive_failures, coalesce(l.lease_owner, '')
+FROM source_state s LEFT JOIN source_leases l ON l.source = s.source ORDER BY s.source`
+
+func scanSourceState(rows pgx.Rows) (paper.SourceState, error) {
+	var st paper.SourceState
+	var poll, success, newAt, errAt *int64
+	if err := rows.Scan(&st.Source, &poll, &success, &newAt, &errAt, &st.LastError, &st.Papers, &st.Polls,
+		&st.Failures, &st.ConsecutiveFailures, &st.PolledBy); err != nil {
+		return st, err
+	}
+	st.LastPoll, st.LastSuccess, st.LastNewPaper, st.LastErrorAt = nanos(poll), nanos(success), nanos(newAt), nanos(errAt)
+	return st, nil
 }
 
 // nanos is a stored Unix-nanosecond time; NULL is the zero time.
