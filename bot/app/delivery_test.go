@@ -2,8 +2,12 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,11 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/paperboy-bot/paperboy/bot"
 	"github.com/paperboy-bot/paperboy/bot/channel"
 	"github.com/paperboy-bot/paperboy/bot/command"
+	"github.com/paperboy-bot/paperboy/bot/config"
 	"github.com/paperboy-bot/paperboy/bot/delivery"
 	"github.com/paperboy-bot/paperboy/bot/ingest"
+	"github.com/paperboy-bot/paperboy/bot/store/postgres"
 	"github.com/paperboy-bot/paperboy/bot/testkit"
 
 	"github.com/paperboy-bot/paperboy/bot/paper"
@@ -72,19 +79,86 @@ func (f *fakePlatform) messages() []bot.Message {
 }
 
 type engineFixture struct {
-	t      *testing.T
-	path   string
-	st     *store.Store
-	router *ingest.Router
-	ing    *ingest.Ingester
-	eng    *delivery.Sender
-	plat   *fakePlatform
-	clock  *testkit.Clock
+	t *testing.T
+	// open opens another handle on the fixture's store (a restart, or another process).
+	openStore func() Store
+	st        Store
+	router    *ingest.Router
+	ing       *ingest.Ingester
+	eng       *delivery.Sender
+	plat      *fakePlatform
+	clock     *testkit.Clock
 }
 
-func newEngineFixture(t *testing.T) *engineFixture {
+// fixtureFunc builds a fixture on a fresh store of one backend.
+type fixtureFunc func(t *testing.T) *engineFixture
+
+// onEachStore runs test on the SQLite store and, when PAPERBOY_TEST_DATABASE_URL is set, on PostgreSQL: the
+// delivery behaviour is the same on both.
+func onEachStore(t *testing.T, test func(t *testing.T, newEngineFixture fixtureFunc)) {
+	t.Run("sqlite", func(t *testing.T) {
+		test(t, func(t *testing.T) *engineFixture {
+			path := filepath.Join(t.TempDir(), "paperboy.db")
+			return newFixture(t, func() Store {
+				st, err := store.Open(context.Background(), path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return st
+			})
+		})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		base := os.Getenv("PAPERBOY_TEST_DATABASE_URL")
+		if base == "" {
+			t.Skip("set PAPERBOY_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run on PostgreSQL too")
+		}
+		test(t, func(t *testing.T) *engineFixture {
+			u := pgSchema(t, base)
+			return newFixture(t, func() Store {
+				st, err := postgres.Open(context.Background(), u)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return st
+			})
+		})
+	})
+}
+
+// pgSchema creates an empty schema for one test, dropped when it ends, and returns base with it as search_path.
+func pgSchema(t *testing.T, base string) string {
 	t.Helper()
-	f := &engineFixture{t: t, path: filepath.Join(t.TempDir(), "paperboy.db"), plat: &fakePlatform{},
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := pgx.Identifier{"paperboy_app_" + hex.EncodeToString(b[:])}.Sanitize()
+	exec := func(sql string) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Fatalf("connect to %s: %v", config.RedactURL(base), err)
+		}
+		defer func() { _ = conn.Close(ctx) }()
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec("CREATE SCHEMA " + name)
+	t.Cleanup(func() { exec("DROP SCHEMA " + name + " CASCADE") })
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", strings.Trim(name, `"`))
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func newFixture(t *testing.T, open func() Store) *engineFixture {
+	t.Helper()
+	f := &engineFixture{t: t, openStore: open, plat: &fakePlatform{},
 		clock: testkit.NewClock(time.Date(2026, 3, 27, 12, 0, 0, 0, time.UTC))}
 	f.open()
 	return f
@@ -94,13 +168,10 @@ func newEngineFixture(t *testing.T) *engineFixture {
 func (f *engineFixture) open() {
 	f.t.Helper()
 	if f.st != nil {
-		f.st.Close()
+		_ = f.st.Close()
 	}
-	st, err := store.Open(context.Background(), f.path)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	f.t.Cleanup(func() { st.Close() })
+	st := f.openStore()
+	f.t.Cleanup(func() { _ = st.Close() })
 	f.st = st
 	f.newSender()
 	f.router = ingest.NewRouter(st, nil)
@@ -175,7 +246,7 @@ func arxivPaper(id string, v int, at paper.AnnounceType, cats []string, title st
 // TestOncePerChannel follows one paper through Hugging Face, two arXiv category feeds (new and cross), a later
 // replace and a restart: each matching channel gets exactly one card, and a channel whose two subscriptions both
 // match gets one card listing both.
-func TestOncePerChannel(t *testing.T) {
+func testOncePerChannel(t *testing.T, newEngineFixture fixtureFunc) {
 	f := newEngineFixture(t)
 	f.subscribe(chA, "eeg")
 	f.subscribe(chA, "transformer")
@@ -210,7 +281,7 @@ func TestOncePerChannel(t *testing.T) {
 
 // TestNewSubscriptionDoesNotFlood checks that a subscription applies to papers ingested after it: an older paper
 // updated later (upvotes growing) is not announced to it, while a paper ingested afterwards is.
-func TestNewSubscriptionDoesNotFlood(t *testing.T) {
+func testNewSubscriptionDoesNotFlood(t *testing.T, newEngineFixture fixtureFunc) {
 	f := newEngineFixture(t)
 	old := arxivPaper("2603.00001", 1, paper.AnnounceNew, []string{"cs.LG"}, "EEG decoding at scale")
 	old.HasHF, old.Upvotes = true, 1
@@ -227,7 +298,7 @@ func TestNewSubscriptionDoesNotFlood(t *testing.T) {
 	}
 }
 
-func TestDeliveryOrderAndFaults(t *testing.T) {
+func testDeliveryOrderAndFaults(t *testing.T, newEngineFixture fixtureFunc) {
 	newBatch := func(n int) []paper.Paper {
 		var ps []paper.Paper
 		for i := range n {
@@ -341,7 +412,7 @@ func TestDeliveryOrderAndFaults(t *testing.T) {
 
 // TestRejectedMessageDoesNotBlockTheChannel: a payload the platform refuses as malformed is set aside once, and
 // the channel's next papers go out; it is neither retried forever nor does it stop the channel.
-func TestRejectedMessageDoesNotBlockTheChannel(t *testing.T) {
+func testRejectedMessageDoesNotBlockTheChannel(t *testing.T, newEngineFixture fixtureFunc) {
 	f := newEngineFixture(t)
 	f.plat.fail = func(_ int, m bot.Message) error {
 		if m.Cards[0].Paper.Key == "arxiv:2603.40001" {
@@ -373,7 +444,7 @@ func TestRejectedMessageDoesNotBlockTheChannel(t *testing.T) {
 
 // TestRejectedDigestIsSplit: when the platform refuses a digest, the papers it can take still go out and only the
 // refused one is set aside.
-func TestRejectedDigestIsSplit(t *testing.T) {
+func testRejectedDigestIsSplit(t *testing.T, newEngineFixture fixtureFunc) {
 	f := newEngineFixture(t)
 	f.plat.fail = func(_ int, m bot.Message) error {
 		for _, c := range m.Cards {
@@ -405,7 +476,7 @@ func TestRejectedDigestIsSplit(t *testing.T) {
 	}
 }
 
-func TestDigest(t *testing.T) {
+func testDigest(t *testing.T, newEngineFixture fixtureFunc) {
 	berlin, err := time.LoadLocation("Europe/Berlin")
 	if err != nil {
 		t.Fatal(err)
@@ -463,7 +534,7 @@ func TestDigest(t *testing.T) {
 	}
 }
 
-func TestHourlyBudgetOverflowsIntoDigest(t *testing.T) {
+func testHourlyBudgetOverflowsIntoDigest(t *testing.T, newEngineFixture fixtureFunc) {
 	f := newEngineFixture(t)
 	f.newSender(func(o *delivery.Options) { o.HourlyBudget, o.DigestCards = 3, 5 })
 	f.subscribe(chA, "eeg")
@@ -493,7 +564,7 @@ func TestHourlyBudgetOverflowsIntoDigest(t *testing.T) {
 	}
 }
 
-func TestBackfill(t *testing.T) {
+func testBackfill(t *testing.T, newEngineFixture fixtureFunc) {
 	f := newEngineFixture(t)
 	f.ingest("arxiv",
 		arxivPaper("2603.30001", 1, paper.AnnounceNew, []string{"cs.LG"}, "EEG one"),
@@ -520,7 +591,7 @@ func TestBackfill(t *testing.T) {
 
 // TestDigestAfterQuietDays: a daily digest whose last run was days ago must not fire the moment a paper arrives;
 // the paper waits for the next digest time.
-func TestDigestAfterQuietDays(t *testing.T) {
+func testDigestAfterQuietDays(t *testing.T, newEngineFixture fixtureFunc) {
 	f := newEngineFixture(t)
 	f.clock.Set(time.Date(2026, 3, 24, 8, 0, 0, 0, time.UTC)) // Tuesday
 	f.subscribe(chA, "eeg")
@@ -551,9 +622,9 @@ func TestDigestAfterQuietDays(t *testing.T) {
 
 // TestSubscriptionFromAnotherProcess: a subscription added through another handle on the same database (what
 // `paperboy cmd` does next to a running bot) applies to the running engine's next ingest.
-func TestSubscriptionFromAnotherProcess(t *testing.T) {
+func testSubscriptionFromAnotherProcess(t *testing.T, newEngineFixture fixtureFunc) {
 	f := newEngineFixture(t)
-	other, err := store.Open(context.Background(), f.path)
+	other, err := f.openStore(), error(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -573,4 +644,30 @@ func TestSubscriptionFromAnotherProcess(t *testing.T) {
 	if res := f.ingest("arxiv", arxivPaper("2603.60002", 1, paper.AnnounceNew, []string{"cs.LG"}, "EEG again")); res.Routed != 0 {
 		t.Errorf("routed %d rows after the subscription was removed elsewhere, want 0", res.Routed)
 	}
+}
+
+func TestOncePerChannel(t *testing.T) { onEachStore(t, testOncePerChannel) }
+
+func TestNewSubscriptionDoesNotFlood(t *testing.T) { onEachStore(t, testNewSubscriptionDoesNotFlood) }
+
+func TestDeliveryOrderAndFaults(t *testing.T) { onEachStore(t, testDeliveryOrderAndFaults) }
+
+func TestRejectedMessageDoesNotBlockTheChannel(t *testing.T) {
+	onEachStore(t, testRejectedMessageDoesNotBlockTheChannel)
+}
+
+func TestRejectedDigestIsSplit(t *testing.T) { onEachStore(t, testRejectedDigestIsSplit) }
+
+func TestDigest(t *testing.T) { onEachStore(t, testDigest) }
+
+func TestHourlyBudgetOverflowsIntoDigest(t *testing.T) {
+	onEachStore(t, testHourlyBudgetOverflowsIntoDigest)
+}
+
+func TestBackfill(t *testing.T) { onEachStore(t, testBackfill) }
+
+func TestDigestAfterQuietDays(t *testing.T) { onEachStore(t, testDigestAfterQuietDays) }
+
+func TestSubscriptionFromAnotherProcess(t *testing.T) {
+	onEachStore(t, testSubscriptionFromAnotherProcess)
 }
