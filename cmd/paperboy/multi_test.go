@@ -293,9 +293,9 @@ func fakeSlack(t *testing.T, token string, delay time.Duration) (*httptest.Serve
 
 // multiSlackChannel is the fake-Slack channel of TestMultiInstanceKills: selective, because Slack's per-channel
 // limit (one message a second) makes each of its cards take a second.
-// multiLineDelay is how long each slot's console pipe takes per card: about 300 cards a slot make its delivery
-// last through the kills of a default run.
-const multiLineDelay = 40 * time.Millisecond
+// multiLineDelay is how long the console pipe takes per card: 820 cards make its delivery last through the
+// kills of a default run.
+const multiLineDelay = 15 * time.Millisecond
 
 var multiSlackChannel = struct{ id, sub string }{"C0MULTI01", `"sleep staging"`}
 
@@ -377,11 +377,10 @@ func TestMultiInstanceKills(t *testing.T) {
 	const slackToken = "xoxb-multi-token"
 	slackSrv, slackPosts := fakeSlack(t, slackToken, 20*time.Millisecond)
 
-	dir := t.TempDir()
-	pipes := make([]*slowPlatform, nSlots)
-	for i := range pipes {
-		pipes[i] = newSlowPlatform(t, filepath.Join(dir, fmt.Sprintf("console-%d.pipe", i)), multiLineDelay)
-	}
+	// One pipe for all instances: a write of at most PIPE_BUF bytes to a pipe is atomic, so the pipe holds the
+	// cards in the order the instances posted them, whole (checked below).
+	pipePath := filepath.Join(t.TempDir(), "console.pipe")
+	pipe := newSlowPlatform(t, pipePath, multiLineDelay)
 	var common strings.Builder
 	fmt.Fprintf(&common, "[delivery]\nworkers = 1\nhourly_budget = -1\n")
 	fmt.Fprintf(&common, "[slack]\nmode = \"http\"\nlisten = \"127.0.0.1:0\"\napi_url = \"%s/api/\"\n", slackSrv.URL)
@@ -396,26 +395,25 @@ func TestMultiInstanceKills(t *testing.T) {
 		platform, id, _ := strings.Cut(ch.ref, ":")
 		fmt.Fprintf(&common, "[[channels]]\nplatform = %q\nid = %q\nsubscriptions = [%s]\n", platform, id, strings.Join(quoted, ", "))
 	}
-	ins := newInstances(t, nSlots, dbURL, func(slot int) string {
-		return common.String() + fmt.Sprintf("[console]\nformat = \"json\"\noutput = %q\n", filepath.Join(dir, fmt.Sprintf("console-%d.pipe", slot)))
-	}, "SLACK_BOT_TOKEN="+slackToken, "SLACK_SIGNING_SECRET=multi-signing-secret")
+	fmt.Fprintf(&common, "[console]\nformat = \"json\"\noutput = %q\n", pipePath)
+	ins := newInstances(t, nSlots, dbURL, func(int) string { return common.String() }, "SLACK_BOT_TOKEN="+slackToken, "SLACK_SIGNING_SECRET=multi-signing-secret")
 
 	// delivered reads what the platforms got so far: console lines and Slack posts, as (channel, paper) pairs in
 	// the order each channel received them.
 	delivered := func(final bool) (seq map[string][]crashLine, truncated int) {
 		seq = map[string][]crashLine{}
-		for _, p := range pipes {
-			var raw []byte
-			if final {
-				raw = p.drain(t)
-			} else {
-				raw = p.output()
+		raw := pipe.output()
+		if final {
+			raw = pipe.drain(t)
+			for line := range bytes.SplitSeq(raw, []byte("\n")) {
+				if len(line)+1 > syscall.Getpagesize() { // PIPE_BUF is a page on Linux
+					t.Fatalf("a console line of %d bytes: the instances' writes to the shared pipe may interleave", len(line)+1)
+				}
 			}
-			lines, tr := parseCrashOutput(raw)
-			truncated += tr
-			for _, l := range lines {
-				seq[l.Channel] = append(seq[l.Channel], l)
-			}
+		}
+		lines, truncated := parseCrashOutput(raw)
+		for _, l := range lines {
+			seq[l.Channel] = append(seq[l.Channel], l)
 		}
 		for _, p := range slackPosts() {
 			seq["slack:"+p.channel] = append(seq["slack:"+p.channel], crashLine{Channel: "slack:" + p.channel, Key: p.key})
@@ -506,7 +504,7 @@ func TestMultiInstanceKills(t *testing.T) {
 	}
 	copies := map[pair]int{}
 	nonces := map[pair]map[string]bool{}
-	duplicates, slackDuplicates, nonceDuplicates, lines := 0, 0, 0, 0
+	duplicates, slackDuplicates, nonceDuplicates, lines, consoleLines := 0, 0, 0, 0, 0
 	for ch, ls := range seq {
 		// Each source's papers reach the outbox in one transaction, so within a source a channel gets them
 		// oldest first (papers of different sources arrive in the order of the polls).
@@ -514,6 +512,9 @@ func TestMultiInstanceKills(t *testing.T) {
 		lastKey := map[int]string{}
 		for _, l := range ls {
 			lines++
+			if strings.HasPrefix(ch, "console:") {
+				consoleLines++
+			}
 			p := pair{ch, l.Key}
 			if !expected[p] {
 				t.Errorf("unexpected delivery of %s to %s", l.Key, ch)
@@ -572,15 +573,10 @@ func TestMultiInstanceKills(t *testing.T) {
 	if nonceDuplicates > 0 {
 		t.Errorf("%d console duplicates with a different nonce: a platform deduplicating by nonce would post them twice", nonceDuplicates)
 	}
-	perSlot := make([]int, len(pipes))
-	for i := range pipes {
-		ls, _ := parseCrashOutput(pipes[i].output())
-		perSlot[i] = len(ls)
-	}
 	t.Logf("%d papers from %d sources, %d (channel, paper) pairs %v, %d instances, %d kills (%d during delivery), "+
-		"%d deliveries (console lines per slot %v), %d duplicates (%d on Slack, %d with a new nonce), %d feed requests, "+
+		"%d deliveries (%d console lines), %d duplicates (%d on Slack, %d with a new nonce), %d feed requests, "+
 		"build %v, kills done at %v, total %v",
-		crashPapers, nSources, len(expected), perChannel, nSlots, kills, midDelivery, lines, perSlot, duplicates,
+		crashPapers, nSources, len(expected), perChannel, nSlots, kills, midDelivery, lines, consoleLines, duplicates,
 		slackDuplicates, nonceDuplicates, requests.Load(), buildTook.Round(time.Millisecond),
 		killsDone.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 }
