@@ -113,16 +113,12 @@ func splitFeed(t *testing.T, feed []byte, n int) [][]byte {
 	for i := range parts {
 		parts[i] = slices.Clone(head)
 	}
-	i := 0
-	for rest := feed[first : last+len("</item>")]; len(rest) > 0; i++ {
-		end := bytes.Index(rest, []byte("</item>")) + len("</item>")
+	rest := feed[first : last+len("</item>")]
+	for i := 0; bytes.Contains(rest, []byte("<item>")); i++ {
 		start := bytes.Index(rest, []byte("<item>"))
-		parts[i%n] = append(parts[i%n], rest[start:end]...)
-		parts[i%n] = append(parts[i%n], '\n')
+		end := bytes.Index(rest, []byte("</item>")) + len("</item>")
+		parts[i%n] = append(append(parts[i%n], rest[start:end]...), '\n')
 		rest = rest[end:]
-		if bytes.Index(rest, []byte("<item>")) < 0 {
-			break
-		}
 	}
 	for i := range parts {
 		parts[i] = append(parts[i], tail...)
@@ -148,13 +144,12 @@ func feedHandler(data []byte, requests *atomic.Int32) http.HandlerFunc {
 // instance is one slot of the multi-instance tests: a `paperboy run` process, restarted in the same slot (same
 // configuration, console pipe and log file) after each kill.
 type instance struct {
-	slot   int
-	cfg    string
-	env    []string
-	log    *os.File
-	logDir string
-	cmd    *exec.Cmd
-	runs   int
+	slot int
+	cfg  string
+	env  []string
+	log  *os.File
+	cmd  *exec.Cmd
+	runs int
 }
 
 func (in *instance) start(t *testing.T, bin string) {
@@ -177,7 +172,7 @@ func (in *instance) kill() error {
 	}
 	err := in.cmd.Wait()
 	if ws, ok := in.cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-		return fmt.Errorf("slot %d: the instance exited by itself before the kill: %v", in.slot, err)
+		return fmt.Errorf("slot %d: the instance exited by itself before the kill: %w", in.slot, err)
 	}
 	return nil
 }
@@ -231,7 +226,7 @@ func newInstances(t *testing.T, n int, dbURL string, body func(slot int) string,
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { lf.Close() })
-		ins[i] = &instance{slot: i, cfg: cfg, log: lf, logDir: dir,
+		ins[i] = &instance{slot: i, cfg: cfg, log: lf,
 			env: append(os.Environ(), append([]string{"PAPERBOY_DATABASE_URL=" + dbURL}, env...)...)}
 	}
 	t.Cleanup(func() {
