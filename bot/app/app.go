@@ -307,7 +307,13 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 2+len(a.services))
+	parts := []func(context.Context) error{a.Poller.Run, a.Sender.Run}
+	if l, ok := a.Store.(listener); ok {
+		parts = append(parts, func(ctx context.Context) error { return l.Listen(ctx, a.notified(ctx)) })
+	}
+	// Every part and the HTTP server send at most one error; the buffer holds them all, so that none blocks on
+	// a shutdown that reads none.
+	errc := make(chan error, 1+len(parts)+len(a.services))
 	var srv *http.Server
 	if addr := a.Config.HTTP.Listen; addr != "" {
 		ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
@@ -321,10 +327,6 @@ func (a *App) Run(ctx context.Context) error {
 				errc <- fmt.Errorf("http server: %w", err)
 			}
 		}()
-	}
-	parts := []func(context.Context) error{a.Poller.Run, a.Sender.Run}
-	if l, ok := a.Store.(listener); ok {
-		parts = append(parts, func(ctx context.Context) error { return l.Listen(ctx, a.notified(ctx)) })
 	}
 	var wg sync.WaitGroup
 	for _, fn := range append(parts, a.services...) {
