@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"net/url"
 	"os"
 	"strings"
@@ -135,15 +134,6 @@ func keysOf(ps []paper.Paper) []string {
 		out = append(out, p.Key)
 	}
 	return out
-}
-
-func jsonOf(t testing.TB, v any) string {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // schemaVersion reads the version the migrations recorded.
