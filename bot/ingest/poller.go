@@ -144,6 +144,9 @@ func (p *Poller) loop(ctx context.Context, s ScheduledSource) {
 	var lease *sourceLease
 	if p.Leases != nil {
 		lease = p.keepLease(ctx, s.Source.Name(), log)
+		// The loop ends with ctx, and so does the keeper; wait for its release, so that Run's return means the
+		// store is no longer used.
+		defer func() { <-lease.done }()
 	}
 	failures := 0
 	due := p.now() // a start polls at once
@@ -215,12 +218,14 @@ type sourceLease struct {
 	held atomic.Bool
 	// changed receives (without blocking) whenever held changes.
 	changed chan struct{}
+	// done is closed when the keeper has stopped (and released the lease).
+	done chan struct{}
 }
 
 // keepLease claims source and renews its lease every third of the TTL until ctx ends, then releases it so that
 // another instance can take over at once (a deploy, Ctrl-C).
 func (p *Poller) keepLease(ctx context.Context, source string, log *slog.Logger) *sourceLease {
-	l := &sourceLease{changed: make(chan struct{}, 1)}
+	l := &sourceLease{changed: make(chan struct{}, 1), done: make(chan struct{})}
 	ttl := cmp.Or(p.LeaseTTL, DefaultLeaseTTL)
 	claim := func() {
 		ok, err := p.Leases.ClaimSource(ctx, source, p.Owner, p.now(), ttl)
@@ -240,6 +245,7 @@ func (p *Poller) keepLease(ctx context.Context, source string, log *slog.Logger)
 	}
 	claim()
 	go func() {
+		defer close(l.done)
 		t := time.NewTicker(ttl / 3)
 		defer t.Stop()
 		for {
