@@ -48,6 +48,8 @@ type Store interface {
 // (this one included).
 type Peers interface {
 	Heartbeat(ctx context.Context, owner string, at time.Time, within time.Duration) (int, error)
+	// Leave forgets owner at once (a clean shutdown), so the others take its share back without waiting.
+	Leave(ctx context.Context, owner string) error
 }
 
 // Metrics is what the sender counts. A nil Metrics in Options counts nothing.
@@ -289,6 +291,7 @@ func (e *Sender) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
+			e.leave(ctx)
 			return nil
 		case <-e.wake:
 		case <-tick.C:
@@ -693,6 +696,18 @@ func (e *Sender) heartbeat(ctx context.Context) {
 		l := e.limitsOf(platform)
 		lim.SetLimit(l.Global / rate.Limit(n))
 		lim.SetBurst(max(l.GlobalBurst/n, 1))
+	}
+}
+
+// leave takes this sender out of the live count at shutdown.
+func (e *Sender) leave(ctx context.Context) {
+	if e.peers == nil {
+		return
+	}
+	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := e.peers.Leave(lctx, e.owner); err != nil {
+		e.logger().Warn("leave the senders sharing the rate limits", "err", err)
 	}
 }
 

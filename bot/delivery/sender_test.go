@@ -187,6 +187,8 @@ func (c countPeers) Heartbeat(context.Context, string, time.Time, time.Duration)
 	return c.n, nil
 }
 
+func (c countPeers) Leave(context.Context, string) error { return nil }
+
 // TestPeersSplitTheGlobalLimit: with three live instances each keeps to a third of a platform's global limit.
 func TestPeersSplitTheGlobalLimit(t *testing.T) {
 	t.Parallel()

@@ -71,3 +71,11 @@ func (s *Store) Heartbeat(ctx context.Context, owner string, at time.Time, withi
 	}
 	return n, nil
 }
+
+// Leave forgets owner, so that the other instances count it out at once.
+func (s *Store) Leave(ctx context.Context, owner string) error {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM instances WHERE owner = ?`, owner); err != nil {
+		return fmt.Errorf("leave %s: %w", owner, err)
+	}
+	return nil
+}

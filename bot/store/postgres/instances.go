@@ -36,3 +36,11 @@ func (s *Store) Heartbeat(ctx context.Context, owner string, at time.Time, withi
 	}
 	return n, nil
 }
+
+// Leave forgets owner, so that the other instances count it out at once.
+func (s *Store) Leave(ctx context.Context, owner string) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM instances WHERE owner = $1`, owner); err != nil {
+		return fmt.Errorf("leave %s: %w", owner, err)
+	}
+	return nil
+}

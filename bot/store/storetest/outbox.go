@@ -236,6 +236,8 @@ func testHeartbeats(t *testing.T, s Store) {
 	beat("a", t0.Add(10*time.Second), 2) // a beat again: still two instances
 	beat("a", t0.Add(30*time.Second), 1) // b is silent for 25 s: gone
 	beat("b", t0.Add(31*time.Second), 2) // and back
+	check(t, s.Leave(t.Context(), "b"), "Leave")
+	beat("a", t0.Add(32*time.Second), 1) // b left cleanly: counted out at once
 }
 
 func testSourceLeases(t *testing.T, s Store) {
