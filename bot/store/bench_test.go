@@ -7,9 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -77,16 +75,6 @@ func benchDB(b *testing.B) string {
 	return path
 }
 
-// reportRSS reports this process' peak resident set size so far.
-func reportRSS(b *testing.B) {
-	b.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MB") // Linux reports kilobytes.
-}
-
 // BenchmarkIngest ingests batches of benchBatch new papers into a copy of the full corpus store.
 func BenchmarkIngest(b *testing.B) {
 	src := benchDB(b)
@@ -122,7 +110,7 @@ func BenchmarkIngest(b *testing.B) {
 		papers += benchBatch
 	}
 	b.ReportMetric(float64(papers)/elapsed.Seconds(), "papers/s")
-	reportRSS(b)
+	testkit.ReportPeakRSS(b)
 }
 
 // BenchmarkSearch measures look-ups on the full corpus with many different queries per kind, reporting latency
@@ -148,14 +136,9 @@ func BenchmarkSearch(b *testing.B) {
 				}
 				results += len(ps)
 			}
-			slices.Sort(lat)
-			pct := func(p float64) float64 {
-				return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))]) / float64(time.Millisecond)
-			}
-			b.ReportMetric(pct(0.50), "p50-ms")
-			b.ReportMetric(pct(0.99), "p99-ms")
+			testkit.ReportLatency(b, lat)
 			b.ReportMetric(float64(results)/float64(len(lat)), "results/op")
-			reportRSS(b)
+			testkit.ReportPeakRSS(b)
 		})
 	}
 }

@@ -7,10 +7,8 @@ import (
 	"hash/crc32"
 	"math/rand/v2"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -105,16 +103,6 @@ func buildCorpus(ctx context.Context, rawURL string, n int) error {
 	return nil
 }
 
-// reportRSS reports this process' peak resident set size so far (the server's memory is not in it).
-func reportRSS(b *testing.B) {
-	b.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MB")
-}
-
 // BenchmarkIngest ingests batches of benchBatch new papers into the full corpus store.
 func BenchmarkIngest(b *testing.B) {
 	s := benchStore(b)
@@ -150,7 +138,7 @@ func BenchmarkIngest(b *testing.B) {
 		papers += benchBatch
 	}
 	b.ReportMetric(float64(papers)/elapsed.Seconds(), "papers/s")
-	reportRSS(b)
+	testkit.ReportPeakRSS(b)
 }
 
 // BenchmarkSearch measures look-ups on the full corpus with many different queries per kind, reporting latency
@@ -172,14 +160,9 @@ func BenchmarkSearch(b *testing.B) {
 				}
 				results += len(ps)
 			}
-			slices.Sort(lat)
-			pct := func(p float64) float64 {
-				return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))]) / float64(time.Millisecond)
-			}
-			b.ReportMetric(pct(0.50), "p50-ms")
-			b.ReportMetric(pct(0.99), "p99-ms")
+			testkit.ReportLatency(b, lat)
 			b.ReportMetric(float64(results)/float64(len(lat)), "results/op")
-			reportRSS(b)
+			testkit.ReportPeakRSS(b)
 		})
 	}
 }
