@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/paperboy-bot/paperboy/bot/paper"
+	"github.com/paperboy-bot/paperboy/bot/testkit"
 )
 
 // helperEnv selects what TestHelperProcess does in a re-executed test binary: "<role>:<database path>".
@@ -48,7 +49,7 @@ func TestHelperProcess(t *testing.T) {
 	case "crash":
 		err = crashChild(path)
 	case "build":
-		err = buildCorpus(context.Background(), path, benchSize())
+		err = buildCorpus(context.Background(), path, testkit.CorpusSize())
 	default:
 		err = fmt.Errorf("unknown helper role %q", role)
 	}

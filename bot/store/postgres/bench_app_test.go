@@ -23,60 +23,7 @@ import (
 )
 
 // BenchmarkIngestRoute and BenchmarkDeliver are bot/app's benchmarks of the same names on this store (same
-// feed, subscription mix and sizes), for the PostgreSQL/SQLite ratios of routing and delivery. benchQuery's
-// vocabulary is a copy of bot/app's: keep the two in step.
-
-var (
-	benchAdjectives = []string{"scalable", "robust", "efficient", "interpretable", "sparse", "contrastive", "bayesian",
-		"causal", "multimodal", "hierarchical", "federated", "differentiable", "spiking", "equivariant", "probabilistic"}
-	benchModels = []string{`"diffusion models"`, `"foundation models"`, `"neural decoders"`, `"language models"`,
-		`"spiking neural networks"`, `"state space models"`, `"graph neural networks"`, `"brain-computer interfaces"`,
-		`"vision encoders"`, `"neural fields"`, "title:transformers", `"mixture-of-experts"`}
-	benchTasks = []string{`"eeg decoding"`, `"motor imagery"`, `"protein structure prediction"`, `"sleep staging"`,
-		`"speech recognition"`, `"calcium imaging"`, `"object detection"`, `"fmri encoding"`, `"time-series forecasting"`,
-		`"code generation"`, `"seizure detection"`, `"neural population dynamics"`, `"retrieval-augmented generation"`,
-		`"visual question answering"`, `"long-context reasoning"`}
-	benchMethods = []string{`"masked pretraining"`, `"low-rank adaptation"`, `"optimal transport"`,
-		`"knowledge distillation"`, `"attention pruning"`, `"predictive coding"`, `"curriculum learning"`,
-		`"test-time scaling"`, `"synthetic data"`, `"spectral normalization"`, `"dendritic computation"`, "meta-learning"}
-	benchAbstractWords = []string{"eeg", "meg", "fmri", "cortex", "hippocampal", "plasticity", "synaptic", "electrodes",
-		"reinforcement", "retrieval", "diffusion", "transformer", "spiking", "uncertainty", "auditory", "imagery"}
-	benchPrefixes   = []string{"neur*", "spik*", "transform*", "diffus*", "cortic*", "decod*", "brain*"}
-	benchCategories = []string{"cs.LG", "cs.AI", "cs.CL", "cs.CV", "cs.NE", "stat.ML", "q-bio.NC", "eess.SP", "cs.RO"}
-)
-
-// benchQuery draws one subscription from bot/app's mix.
-func benchQuery(r *rand.Rand) string {
-	pick := func(l []string) string { return l[r.IntN(len(l))] }
-	phrase := func() string {
-		switch r.IntN(3) {
-		case 0:
-			return pick(benchModels)
-		case 1:
-			return pick(benchTasks)
-		default:
-			return pick(benchMethods)
-		}
-	}
-	switch x := r.IntN(100); {
-	case x < 3:
-		return "title:" + pick(benchAdjectives)
-	case x < 6:
-		return phrase()
-	case x < 8:
-		return "title:" + pick(benchPrefixes) + " cat:" + pick(benchCategories)
-	case x < 48:
-		return pick(benchModels) + " " + pick(benchTasks)
-	case x < 60:
-		return "title:" + pick(benchAdjectives) + " " + phrase()
-	case x < 75:
-		return phrase() + " " + pick(benchAbstractWords) + " cat:" + pick(benchCategories)
-	case x < 85:
-		return "(" + pick(benchTasks) + " OR " + pick(benchTasks) + ") " + pick(benchMethods)
-	default:
-		return phrase() + " " + pick(benchAbstractWords) + " -" + pick(benchAbstractWords) + " -title:" + pick(benchAdjectives)
-	}
-}
+// feed, subscription mix (testkit.BenchQuery) and sizes), for the PostgreSQL/SQLite ratios of routing and delivery.
 
 func benchFeed(b *testing.B, n int) []paper.Paper {
 	b.Helper()
@@ -100,7 +47,7 @@ func BenchmarkIngestRoute(b *testing.B) {
 	byChannel := make([]channel.ConfigChannel, channels)
 	seen := map[string]bool{}
 	for i := 0; i < subs; {
-		q := benchQuery(r)
+		q := testkit.BenchQuery(r)
 		parsed, err := filters.Parse(q)
 		if err != nil {
 			b.Fatalf("query %q: %v", q, err)

@@ -1,0 +1,34 @@
+package testkit
+
+import (
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// ReportPeakRSS reports this process' peak resident set size so far as peak-RSS-MB (a database server's memory is
+// not in it).
+func ReportPeakRSS(b *testing.B) {
+	b.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(ru.Maxrss)/1024, "peak-RSS-MB") // Linux reports kilobytes.
+}
+
+// ReportLatency sorts lat and reports its median and 99th percentile as p50-ms and p99-ms: the mean alone would
+// hide the slow operations.
+func ReportLatency(b *testing.B, lat []time.Duration) {
+	b.Helper()
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	pct := func(p float64) float64 {
+		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))]) / float64(time.Millisecond)
+	}
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+}
