@@ -315,7 +315,13 @@ url = "%s/rss/cs.LG+cs.AI+cs.CL+stat.ML"
 	if code, body := get("/healthz"); code != http.StatusOK {
 		t.Errorf("/healthz = %d %q, want 200 after a successful poll", code, body)
 	}
+	// The console line is written during the send; the delivery is counted once the store recorded it, a moment
+	// later: wait for the counter rather than race it.
 	code, body := get("/metrics")
+	for end := time.Now().Add(30 * time.Second); !strings.Contains(body, `paperboy_deliveries_total{platform="console"} 1`) && time.Now().Before(end); {
+		time.Sleep(20 * time.Millisecond)
+		code, body = get("/metrics")
+	}
 	for _, want := range []string{
 		`paperboy_polls_total{result="ok",source="arxiv-ml"} 1`,
 		`paperboy_papers_ingested_total{source="arxiv-ml"} 3`,
