@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/paperboy-bot/paperboy/bot/paper"
 	"github.com/paperboy-bot/paperboy/bot/store/dump"
 )
 
@@ -206,7 +207,7 @@ type importedPaper struct {
 func (l *load) Papers(ctx context.Context, batch []dump.Paper) error {
 	rows := make([]importedPaper, 0, len(batch))
 	for _, p := range batch {
-		id, err := l.allocate(ctx, sortSec(p.Paper, p.FirstSeen.UnixMilli()))
+		id, err := l.allocate(ctx, paper.SortSecond(p.Paper, p.FirstSeen.UnixMilli()))
 		if err != nil {
 			return fmt.Errorf("import papers: %w", err)
 		}

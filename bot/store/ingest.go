@@ -32,12 +32,9 @@ func errorText(err error) string {
 // maxErrorLen caps a stored poll error: errors can embed whole response bodies.
 const maxErrorLen = 1000
 
-// idShift splits a papers.id into published seconds (high bits) and a counter within the second (low bits).
-// 2^20 papers per second is far more than any source publishes, and 2^43 seconds of range is plenty.
-const (
-	idShift = 20
-	maxSec  = 1<<(62-idShift) - 1
-)
+// idShift splits a papers.id into the sort second (high bits, at most paper.MaxSortSecond) and a counter within
+// the second (low bits). 2^20 papers per second is far more than any source publishes.
+const idShift = 20
 
 // stored is a paper as loaded from the database for merging.
 type stored struct {
@@ -128,7 +125,7 @@ func (s *Store) ingest(ctx context.Context, source string, papers []paper.Paper,
 		firstSeen := now
 		switch {
 		case !known:
-			id, err := alloc.next(ctx, sortSec(o.Merged, now))
+			id, err := alloc.next(ctx, paper.SortSecond(o.Merged, now))
 			if err != nil {
 				return res, err
 			}
@@ -138,7 +135,7 @@ func (s *Store) ingest(ctx context.Context, source string, papers []paper.Paper,
 		default:
 			firstSeen = prev.firstSeen
 			id := prev.id
-			if sec := sortSec(o.Merged, prev.firstSeen); sec != prev.id>>idShift {
+			if sec := paper.SortSecond(o.Merged, prev.firstSeen); sec != prev.id>>idShift {
 				// The merge moved Published (an earlier date became known): move the row so the id order stays
 				// the published order.
 				if id, err = alloc.next(ctx, sec); err != nil {
@@ -373,21 +370,9 @@ func unixMilli(t time.Time) *int64 {
 	return &ms
 }
 
-// sortSec is the second a paper sorts by: its publication, or when it was first seen if the source gave no date.
-func sortSec(p paper.Paper, firstSeenMilli int64) int64 {
-	sec := firstSeenMilli / 1000
-	if !p.Published.IsZero() {
-		sec = p.Published.Unix()
-	}
-	return min(max(sec, 0), maxSec)
-}
-
 // sinceID is the smallest id of a paper sorting at or after t.
 func sinceID(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return min(max(t.Unix(), 0), maxSec) << idShift
+	return paper.SinceSecond(t) << idShift
 }
 
 // idAllocator hands out ids within one transaction: the next free counter within each second.

@@ -19,7 +19,7 @@ func migrations() []string {
 		// 1: papers, their full-text index, and per-source fetch and health state.
 		//
 		// papers.id is not an arbitrary rowid but a sort key: (published seconds << 20) + n, where n tells apart
-		// papers published in the same second (see sortSec and idAllocator in ingest.go). FTS5 rowids are
+		// papers published in the same second (see paper.SortSecond and idAllocator in ingest.go). FTS5 rowids are
 		// papers.id, so "newest first" is "descending rowid", which FTS5 delivers natively from its doclists and
 		// which stops after LIMIT rows: a common word's 100k matches are never sorted, only the first few are read.
 		//

@@ -235,7 +235,7 @@ func (l *load) Papers(ctx context.Context, batch []dump.Paper) error {
 		first, last := make([]int64, 0, end-start), make([]int64, 0, end-start)
 		for i := start; i < end; i++ {
 			seen := batch[i].FirstSeen.UnixMilli()
-			if err := cols.add(&ps[i], sortSec(ps[i], seen), seqs[i], true); err != nil {
+			if err := cols.add(&ps[i], paper.SortSecond(ps[i], seen), seqs[i], true); err != nil {
 				return fmt.Errorf("import papers: %w", err)
 			}
 			first, last = append(first, seen), append(last, batch[i].LastSeen.UnixMilli())

@@ -22,9 +22,6 @@ import (
 // maxErrorLen caps a stored error text, as the SQLite store does: errors can embed whole response bodies.
 const maxErrorLen = 1000
 
-// maxSec is the largest sort second, as in the SQLite store (whose ids keep 20 bits for a counter).
-const maxSec = 1<<42 - 1
-
 // ingestAttempts bounds how often Ingest runs its transaction when PostgreSQL aborts it to break a deadlock or a
 // serialization conflict with another instance: the transaction is correct to repeat as a whole.
 const ingestAttempts = 3
@@ -92,7 +89,7 @@ func plan(in paper.Incoming, st *storedRow, now int64) planned {
 		prev, pl.firstSeen = &st.p, st.firstSeen
 	}
 	pl.o = paper.Reconcile(prev, in)
-	pl.sec = sortSec(pl.o.Merged, pl.firstSeen)
+	pl.sec = paper.SortSecond(pl.o.Merged, pl.firstSeen)
 	if st != nil && !pl.moves() {
 		pl.seq = st.sortSeq
 	}
@@ -714,22 +711,4 @@ func unixMilli(t time.Time) *int64 {
 	}
 	ms := t.UnixMilli()
 	return &ms
-}
-
-// sortSec is the second a paper sorts by: its publication, or when it was first seen if the source gave no date,
-// clamped as in the SQLite store.
-func sortSec(p paper.Paper, firstSeenMilli int64) int64 {
-	sec := firstSeenMilli / 1000
-	if !p.Published.IsZero() {
-		sec = p.Published.Unix()
-	}
-	return min(max(sec, 0), maxSec)
-}
-
-// sinceSec is the smallest sort second of a paper sorting at or after t.
-func sinceSec(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return min(max(t.Unix(), 0), maxSec)
 }

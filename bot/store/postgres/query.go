@@ -111,12 +111,12 @@ func (s *Store) candidates(ctx context.Context, q string, since time.Time, limit
 	// QueryExecModeExec plans the statement with its arguments every time: a cached generic plan could not tell
 	// a rare word (read the index, sort the few matches) from a common one (walk the newest-first order and stop
 	// after limit matches), and either plan is slow for the other.
-	return s.papers(ctx, candidatesSQL, pgx.QueryExecModeExec, q, sinceSec(since), sqlLimit(limit))
+	return s.papers(ctx, candidatesSQL, pgx.QueryExecModeExec, q, paper.SinceSecond(since), sqlLimit(limit))
 }
 
 // Recent returns up to limit papers (all if limit <= 0) sorting at or after since, newest first.
 func (s *Store) Recent(ctx context.Context, since time.Time, limit int) ([]paper.Paper, error) {
-	ps, err := s.papers(ctx, recentSQL, sinceSec(since), sqlLimit(limit))
+	ps, err := s.papers(ctx, recentSQL, paper.SinceSecond(since), sqlLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("recent papers since %s: %w", since, err)
 	}

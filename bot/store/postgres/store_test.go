@@ -112,7 +112,7 @@ func checkIntegrity(t *testing.T, s *Store) {
 		if fts != want {
 			t.Errorf("paper %s: stored document\n %s\nwant\n %s", key, fts, want)
 		}
-		if want := sortSec(p, firstSeen); sec != want {
+		if want := paper.SortSecond(p, firstSeen); sec != want {
 			t.Errorf("paper %s: sort second %d, want %d", key, sec, want)
 		}
 	}
