@@ -22,6 +22,8 @@ func migrations() []string {
 		schemaV1,
 		// 2: live instances, to share the platforms' global rate limits (instances.go).
 		instancesV2,
+		// 3: retries of rejected messages, and when a row was set aside (rejected.go).
+		rejectedV3,
 	}
 }
 

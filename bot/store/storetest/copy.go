@@ -104,7 +104,7 @@ func FillCopyFixture(t *testing.T, s Store) time.Time {
 	}
 	a := ids(slackA)
 	must("mark sent", s.MarkSent(ctx, []int64{a[papers[0].Key]}, "slack-msg-1", at(1)))
-	must("mark failed", s.MarkFailed(ctx, []int64{a[papers[1].Key]}, errors.New("invalid_blocks")))
+	must("mark failed", s.MarkFailed(ctx, []int64{a[papers[1].Key]}, errors.New("invalid_blocks"), at(1)))
 	must("mark overflow", s.MarkOverflow(ctx, []int64{a[papers[2].Key]}))
 	must("record attempt", s.RecordAttempt(ctx, []int64{a[papers[3].Key]}, errors.New("503 from slack")))
 	c := ids(discordC)
