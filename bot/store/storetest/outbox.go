@@ -330,6 +330,9 @@ var outboxCases = []testCase{
 	{"attempts", testOutboxAttempts},
 	{"overflow", testOutboxOverflow},
 	{"empty id lists", testOutboxEmptyIDs},
+	{"rejected rows wait for their retry time", testOutboxRejected},
+	{"set-aside rows are counted, listed and re-queued", testOutboxSetAside},
+	{"a backfill queues set-aside rows again", testOutboxBackfillSetAside},
 }
 
 func testOutboxUnsent(t *testing.T, s Store) {
@@ -492,6 +495,7 @@ func testOutboxEmptyIDs(t *testing.T, s Store) {
 		"MarkFailed":    s.MarkFailed(ctx, nil, errors.New("x"), at(1)),
 		"MarkOverflow":  s.MarkOverflow(ctx, []int64{}),
 		"RecordAttempt": s.RecordAttempt(ctx, nil, errors.New("x")),
+		"MarkRejected":  s.MarkRejected(ctx, nil, errors.New("x"), at(1)),
 	} {
 		if err != nil {
 			t.Errorf("%s with no ids: %v", name, err)
