@@ -288,4 +288,3 @@ func testPermanentRejectionIsSetAside(t *testing.T, newEngineFixture fixtureFunc
 func TestTransientRejectionIsRetried(t *testing.T) { onEachStore(t, testTransientRejectionIsRetried) }
 
 func TestPermanentRejectionIsSetAside(t *testing.T) { onEachStore(t, testPermanentRejectionIsSetAside) }
-
