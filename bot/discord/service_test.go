@@ -273,3 +273,33 @@ func TestShutdownEndsABucketWait(t *testing.T) {
 		t.Errorf("%d posts, want 1", n)
 	}
 }
+
+// TestRevokedTokenMakesDiscordNotReady: posts refused with 401 (a revoked token) report the platform not ready
+// naming DISCORD_BOT_TOKEN, logged once at ERROR, so /healthz does not stay healthy while every delivery fails;
+// an accepted post makes it ready again.
+func TestRevokedTokenMakesDiscordNotReady(t *testing.T) {
+	f := newFakeDiscord(t)
+	rec := newReadyRecorder()
+	var logs syncBuffer
+	d := newTestDiscord(t, f, func(o *Options) {
+		o.Ready = rec.report
+		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	d.ready.OK(condConnection) // as after Run connected
+	unauthorized := cannedResponse{status: 401, body: `{"message": "401: Unauthorized", "code": 0}`}
+	f.enqueue("C1", unauthorized, unauthorized)
+	msg := bot.Message{Channel: ch("C1"), Cards: []bot.Card{{Paper: samplePaper()}}, Nonce: "pb-1"}
+	for range 2 {
+		if _, err := d.Send(context.Background(), msg); err == nil || errors.Is(err, bot.ErrPermanent) {
+			t.Fatalf("Send with a refused token = %v, want a retryable error", err)
+		}
+	}
+	rec.waitFor(t, "naming the token", func(s readyState) bool { return !s.ready && strings.Contains(s.reason, "DISCORD_BOT_TOKEN") })
+	if n := strings.Count(logs.String(), "level=ERROR"); n != 1 {
+		t.Errorf("%d ERROR lines for two refused posts, want 1:\n%s", n, logs.String())
+	}
+	if _, err := d.Send(context.Background(), msg); err != nil {
+		t.Fatal(err)
+	}
+	rec.waitFor(t, "ready after an accepted post", func(s readyState) bool { return s.ready })
+}
