@@ -33,7 +33,7 @@ func newOutageDiscord(t *testing.T) *outageDiscord {
 	mux := http.NewServeMux()
 	mux.HandleFunc("PUT /api/v10/applications/{app}/commands", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		io.Copy(w, r.Body)
+		_, _ = io.Copy(w, r.Body)
 	})
 	mux.HandleFunc("POST /api/v10/channels/{id}/messages", func(w http.ResponseWriter, r *http.Request) {
 		d.mu.Lock()
