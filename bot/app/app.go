@@ -136,6 +136,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 			}
 		}}
 
+	// Metrics and health exist before the platforms, which report their readiness from the start.
+	var sender *delivery.Sender
+	a.Metrics = ops.NewMetrics(func() float64 { return sender.OutboxDepth() })
+	a.Health = ops.NewHealth(time.Duration(cfg.HTTP.HealthMaxSilence), now)
 	plats := map[string]bot.Platform{}
 	if o.Platforms {
 		stdout := o.Stdout
@@ -156,6 +160,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 			plats[p.name] = plat
 			if service != nil {
 				a.services = append(a.services, service)
+			} else {
+				// Without a service there is nothing to connect: ready at once. Those with one report
+				// themselves not ready until connected.
+				a.platformReady(p.name)(true, "")
 			}
 		}
 	}
@@ -163,8 +171,6 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 	if budget < 0 {
 		budget = 0 // the sender's "no cap"
 	}
-	var sender *delivery.Sender
-	a.Metrics = ops.NewMetrics(func() float64 { return sender.OutboxDepth() })
 	// A SQLite file serves one process: its leases carry a fixed owner, so that a restart after a crash takes its
 	// channels back at once, and sources are not leased. Instances sharing PostgreSQL each have their own name.
 	owner, peers, leases := "local", delivery.Peers(nil), ingest.Leases(nil)
@@ -183,7 +189,6 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 	for name := range plats {
 		a.Metrics.InitPlatform(name)
 	}
-	a.Health = ops.NewHealth(time.Duration(cfg.HTTP.HealthMaxSilence), now)
 
 	p := &ingest.Poller{State: st, Sink: ingest.NewIngester(st, a.Router, a.Metrics, sender.Enqueued), Logger: logger,
 		Backoff: sources.Backoff{Base: 30 * time.Second, Max: time.Hour}, OnPoll: a.observePoll,
@@ -282,6 +287,20 @@ func (a *App) Close() error {
 		errs = append(errs, c.Close())
 	}
 	return errors.Join(append(errs, a.Store.Close())...)
+}
+
+// platformReady is the bot.ReadyFunc of platform: /healthz and paperboy_platform_ready follow it.
+func (a *App) platformReady(platform string) bot.ReadyFunc {
+	return func(ready bool, reason string) {
+		a.Health.SetPlatformReady(platform, ready, reason)
+		a.Metrics.PlatformReady(platform, ready)
+		if ready {
+			a.Logger.Info("platform ready", "platform", platform)
+		} else {
+			// The adapter logged the failure itself, at WARN or ERROR; this is the state change.
+			a.Logger.Info("platform not ready", "platform", platform, "reason", reason)
+		}
+	}
 }
 
 func (a *App) observePoll(r ingest.PollReport) {

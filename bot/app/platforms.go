@@ -103,7 +103,7 @@ func setupSlack(e env) (bot.Platform, func(context.Context) error, io.Closer, er
 	s, err := slack.New(slack.Options{
 		BotToken: tokens[0], AppToken: tokens[1], SigningSecret: tokens[2],
 		Mode: c.Mode, Listen: c.Listen, Managers: c.Managers, APIURL: c.APIURL,
-		Commands: e.app.Commander, Logger: e.app.Logger,
+		Commands: e.app.Commander, Logger: e.app.Logger, Ready: e.app.platformReady("slack"),
 	})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("slack: %w", err)
@@ -121,7 +121,7 @@ func setupDiscord(e env) (bot.Platform, func(context.Context) error, io.Closer, 
 	d, err := discord.New(discord.Options{
 		Token: token, Mode: c.Mode, Listen: c.Listen, PublicKey: c.PublicKey,
 		ApplicationID: c.ApplicationID, GuildID: c.GuildID, APIURL: c.APIURL,
-		Commands: e.app.Commander, Logger: e.app.Logger,
+		Commands: e.app.Commander, Logger: e.app.Logger, Ready: e.app.platformReady("discord"),
 	})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("discord: %w", err)

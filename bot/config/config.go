@@ -148,7 +148,7 @@ type DeliveryConfig struct {
 	HourlyBudget int `toml:"hourly_budget"`
 	// DigestCards is how many papers a digest message shows; the rest are counted.
 	DigestCards int `toml:"digest_cards"`
-	// Workers is how many channels are sent to at once.
+	// Workers is how many channels of one platform are sent to at once.
 	Workers int `toml:"workers"`
 }
 

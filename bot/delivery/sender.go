@@ -106,7 +106,8 @@ type Options struct {
 	HourlyBudget int
 	// DigestCards is how many cards a digest shows; the rest is counted ("and 12 more"). 0 means the default.
 	DigestCards int
-	// Workers bounds how many channels are sent to at once. 0 means the default.
+	// Workers bounds how many channels of one platform are sent to at once; each platform has its own, so one
+	// platform's slow or rate-limited sends never hold up another's. 0 means the default.
 	Workers int
 	// Backoff spaces retries of a channel whose sends fail with retryable errors.
 	Backoff sources.Backoff
@@ -256,11 +257,11 @@ func (e *Sender) Wake() {
 	e.signal()
 }
 
-// Run drains the outbox until ctx ends: at most Workers channels at once, one worker per channel so each
-// channel's order holds. On shutdown it stops taking work, lets the sends in flight finish (each within
+// Run drains the outbox until ctx ends: at most Workers channels of each platform at once, one worker per
+// channel so each channel's order holds. On shutdown it stops taking work, lets the sends in flight finish (each within
 // SendTimeout) and returns.
 func (e *Sender) Run(ctx context.Context) error {
-	sem := make(chan struct{}, e.workers)
+	slots := newSlots(e.workers)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	tick := time.NewTicker(5 * time.Second)
@@ -273,25 +274,26 @@ func (e *Sender) Run(ctx context.Context) error {
 			e.logger().Error("read outbox", "err", err)
 		}
 		for _, w := range work {
-			if !e.claim(ctx, w) {
+			if ctx.Err() != nil {
+				break
+			}
+			platform := w.Ref.Platform
+			if !slots.take(platform) {
 				continue
 			}
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				e.release(ctx, w.Ref)
-				return nil
+			if !e.claim(ctx, w) {
+				slots.put(platform)
+				continue
 			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				defer func() { <-sem }()
 				before := e.posted.Load()
 				e.deliverChannel(ctx, w)
 				// Release before waking the dispatcher, or it could find this channel still busy and leave its
 				// remaining cards to the next tick.
 				e.release(ctx, w.Ref)
-				if e.posted.Load() != before {
+				if slots.put(platform) || e.posted.Load() != before {
 					e.signal()
 				}
 			}()

@@ -2,6 +2,7 @@ package discord
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
@@ -95,10 +96,12 @@ func (d *Discord) RegisterCommands(ctx context.Context) error {
 		endpoint = discordgo.EndpointApplicationGuildCommands(appID, d.opts.GuildID)
 		where = "in guild " + d.opts.GuildID
 	}
-	cmds := []*discordgo.ApplicationCommand{CommandDefinition()}
-	// Registration is not a channel post, so discordgo may wait out its 429s itself.
-	if _, err := d.session.RequestWithBucketID(http.MethodPut, endpoint, cmds, endpoint,
-		discordgo.WithContext(ctx), discordgo.WithRetryOnRatelimit(true)); err != nil {
+	body, err := json.Marshal([]*discordgo.ApplicationCommand{CommandDefinition()})
+	if err != nil {
+		return fmt.Errorf("discord: register /%s: %w", CommandName, err)
+	}
+	// A rate limit comes back as a *bot.RateLimitError, which Run's retry waits out interruptibly.
+	if _, err := d.rest(ctx, http.MethodPut, endpoint, body, 0); err != nil {
 		return fmt.Errorf("discord: register /%s %s: %w", CommandName, where, err)
 	}
 	d.log.Info("discord command registered", "command", CommandName, "where", where)

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -62,6 +63,9 @@ type Options struct {
 	HTTPClient *http.Client
 	// Now is the clock for the interactions' timestamp window; time.Now when nil.
 	Now func() time.Time
+	// Ready, when not nil, is told each time the platform becomes ready (commands registered, gateway session
+	// open or endpoint listening, token accepted) or stops being ready, with the reason.
+	Ready bot.ReadyFunc
 }
 
 // Tunables. They are variables of the Discord value, not package state, so tests can shorten them per instance.
@@ -84,6 +88,19 @@ const (
 	// shutdownGrace is how long the HTTP endpoint lets requests in flight finish after ctx ends; the commands
 	// they started are drained by the runner (command.DrainTimeout).
 	shutdownGrace = 10 * time.Second
+	// defaultRetryBase and defaultRetryMax space the start-up attempts (registration, gateway) while Discord
+	// cannot be reached: a Discord outage must not stop the bot, so Run keeps trying.
+	defaultRetryBase = time.Second
+	defaultRetryMax  = 5 * time.Minute
+	// defaultAuthRetry spaces the attempts while Discord refuses the token: only an operator can fix that, and
+	// hammering Discord with a bad token gets the bot's IP banned.
+	defaultAuthRetry = 10 * time.Minute
+)
+
+// Conditions of the platform's readiness.
+const (
+	condConnection = "connection"
+	condToken      = "token"
 )
 
 // Discord is the Discord Platform. It is safe for concurrent use.
@@ -99,6 +116,15 @@ type Discord struct {
 
 	// runner answers the commands of both transports, bounds them and drains them when Run ends.
 	runner *command.Runner
+
+	// ready tracks the conditions of readiness and reports them to Options.Ready.
+	ready *bot.Readiness
+	// stopping is closed when Run's context ends: waits before a request (rate limits) give up then, while a
+	// request in flight still runs to the end of its own context, so that a post Discord accepted is recorded.
+	stopping chan struct{}
+	stopOnce sync.Once
+	// retryBase, retryMax and authRetry space Run's start-up attempts; tests shorten them.
+	retryBase, retryMax, authRetry time.Duration
 }
 
 // newRunner returns the runner of the command transports, deferring after budget.
@@ -125,6 +151,10 @@ func New(opts Options) (*Discord, error) {
 		now:    opts.Now,
 		appID:  opts.ApplicationID,
 		runner: newRunner(defaultDeferAfter),
+		ready:  bot.NewReadiness(opts.Ready),
+
+		stopping:  make(chan struct{}),
+		retryBase: defaultRetryBase, retryMax: defaultRetryMax, authRetry: defaultAuthRetry,
 	}
 	if opts.Logger == nil {
 		d.log = slog.Default()
@@ -167,25 +197,31 @@ func New(opts Options) (*Discord, error) {
 	// Send handles 429s itself (context-aware, same nonce, long waits handed to the engine); discordgo's own
 	// retry sleeps without a context.
 	s.ShouldRetryOnRateLimit = false
+	// A 502 retried inside discordgo would wait for the bucket with an uninterruptible sleep; the callers retry.
+	s.MaxRestRetries = 0
 	// Interactions need no gateway intent; Guilds keeps the session's state useful without privileged intents.
 	s.Identify.Intents = discordgo.IntentsGuilds
 	s.StateEnabled = false
 	d.session = s
+	// Not ready until Run has registered the command and connected; Send works before that over REST.
+	d.ready.Fail(condConnection, "not connected yet")
 	return d, nil
 }
 
 // Name is "discord", the Platform of the channels it serves.
 func (d *Discord) Name() string { return "discord" }
 
-// Run registers /papers, then serves interactions over the gateway or the HTTP endpoint until ctx ends. It
-// returns nil when ctx ends, after the commands in flight finished (or command.DrainTimeout passed).
+// Run registers /papers, then serves interactions over the gateway or the HTTP endpoint until ctx ends. While
+// Discord cannot be reached or refuses the token, it keeps trying (with backoff; every authRetry for a refused
+// token) and reports the platform not ready, instead of stopping: the other platforms and the polling go on. It
+// returns nil when ctx ends, after the commands in flight finished (or command.DrainTimeout passed), and an error
+// only when the interactions endpoint cannot listen.
 func (d *Discord) Run(ctx context.Context) error {
 	defer d.runner.Drain()
-	if err := d.RegisterCommands(ctx); err != nil {
-		if ctx.Err() != nil {
-			return nil // stopped during registration: a shutdown, not a failure
-		}
-		return err
+	stop := context.AfterFunc(ctx, d.stopWaiting)
+	defer stop()
+	if !d.untilDone(ctx, "register /"+CommandName, d.RegisterCommands) {
+		return nil // stopped while Discord was unreachable: a shutdown, not a failure
 	}
 	if d.opts.Mode == ModeHTTP {
 		return d.runHTTP(ctx)
@@ -193,19 +229,28 @@ func (d *Discord) Run(ctx context.Context) error {
 	return d.runGateway(ctx)
 }
 
+// stopWaiting ends the rate-limit waits in progress and makes later ones give up at once.
+func (d *Discord) stopWaiting() { d.stopOnce.Do(func() { close(d.stopping) }) }
+
 func (d *Discord) runHTTP(ctx context.Context) error {
 	srv := &http.Server{
-		Addr:              d.opts.Listen,
 		Handler:           d.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      10 * time.Second,
 	}
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", d.opts.Listen)
+	if err != nil {
+		d.ready.Fail(condConnection, "interactions endpoint cannot listen")
+		return fmt.Errorf("discord: interactions endpoint on %s: %w", d.opts.Listen, err)
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	d.log.Info("discord interactions endpoint listening", "addr", d.opts.Listen)
+	go func() { errc <- srv.Serve(ln) }()
+	d.log.Info("discord interactions endpoint listening", "addr", ln.Addr().String())
+	d.ready.OK(condConnection)
 	select {
 	case err := <-errc:
+		d.ready.Fail(condConnection, "interactions endpoint stopped")
 		return fmt.Errorf("discord: interactions endpoint on %s: %w", d.opts.Listen, err)
 	case <-ctx.Done():
 	}
@@ -226,9 +271,25 @@ func (d *Discord) runGateway(ctx context.Context) error {
 		d.interact(ctx, ic.Interaction, d.restResponder(ic.Interaction))
 	})
 	defer remove()
-	if err := d.session.Open(); err != nil {
-		return fmt.Errorf("discord: open gateway session: %w", err)
+	// discordgo reconnects a session that dropped by itself; these keep the readiness true to it meanwhile.
+	removeDown := d.session.AddHandler(func(*discordgo.Session, *discordgo.Disconnect) {
+		if ctx.Err() == nil {
+			d.ready.Fail(condConnection, "gateway session disconnected; reconnecting")
+		}
+	})
+	defer removeDown()
+	removeUp := d.session.AddHandler(func(*discordgo.Session, *discordgo.Connect) { d.ready.OK(condConnection) })
+	defer removeUp()
+	open := func(context.Context) error {
+		if err := d.session.Open(); err != nil {
+			return fmt.Errorf("discord: open gateway session: %w", err)
+		}
+		return nil
 	}
+	if !d.untilDone(ctx, "open the gateway session", open) {
+		return nil
+	}
+	d.ready.OK(condConnection)
 	d.log.Info("discord gateway session open")
 	<-ctx.Done()
 	if err := d.session.Close(); err != nil {
@@ -245,7 +306,7 @@ func (d *Discord) applicationID(ctx context.Context) (string, error) {
 		return d.appID, nil
 	}
 	endpoint := discordgo.EndpointOAuth2Application("@me")
-	body, err := d.session.RequestWithBucketID(http.MethodGet, endpoint, nil, endpoint, discordgo.WithContext(ctx))
+	body, err := d.rest(ctx, http.MethodGet, endpoint, nil, 0)
 	if err != nil {
 		return "", fmt.Errorf("discord: look up the application of the bot token: %w", err)
 	}

@@ -46,6 +46,20 @@ type fakeDiscord struct {
 	requests []recorded
 	script   map[string][]cannedResponse
 	nextID   int
+	// fault, when not 0, answers every request with that status (faultDrop: closes the connection unanswered).
+	fault int
+	// gatewayURL is what GET /gateway answers.
+	gatewayURL string
+}
+
+// faultDrop as fakeDiscord.fault makes Discord unreachable: connections are closed without an answer.
+const faultDrop = -1
+
+// setFault sets fakeDiscord.fault.
+func (f *fakeDiscord) setFault(status int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fault = status
 }
 
 type cannedResponse struct {
@@ -94,11 +108,37 @@ func newFakeDiscord(t *testing.T) *fakeDiscord {
 		f.record(r)
 		w.WriteHeader(http.StatusNoContent)
 	})
+	mux.HandleFunc("GET /api/v10/gateway", func(w http.ResponseWriter, r *http.Request) {
+		f.record(r)
+		f.mu.Lock()
+		u := f.gatewayURL
+		f.mu.Unlock()
+		writeJSON(w, map[string]string{"url": u})
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		t.Errorf("fake discord: unexpected %s %s", r.Method, r.URL.Path)
 		http.NotFound(w, r)
 	})
-	f.srv = httptest.NewServer(mux)
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		fault := f.fault
+		f.mu.Unlock()
+		switch fault {
+		case 0:
+			mux.ServeHTTP(w, r)
+		case faultDrop:
+			f.record(r)
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		default:
+			f.record(r)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(fault)
+			fmt.Fprintf(w, `{"message": %q, "code": 0}`, http.StatusText(fault))
+		}
+	}))
 	t.Cleanup(f.srv.Close)
 	return f
 }

@@ -34,18 +34,22 @@ func (d *Discord) Send(ctx context.Context, msg bot.Message) (string, error) {
 	if chID == "" {
 		return "", &bot.PermanentError{Reason: "no channel id", Err: fmt.Errorf("discord: send to %q", msg.Channel.ID)}
 	}
-	body, err := renderMessage(msg)
+	rendered, err := renderMessage(msg)
 	if err != nil {
 		return "", fmt.Errorf("discord: %w", err)
+	}
+	body, err := json.Marshal(rendered)
+	if err != nil {
+		return "", fmt.Errorf("discord: encode the message: %w", err)
 	}
 	endpoint := discordgo.EndpointChannelMessages(chID)
 	for attempt := 1; ; attempt++ {
 		ri := &rateInfo{}
 		rctx := context.WithValue(ctx, rateInfoKey{}, ri)
-		// The bucket is the channel's message route, as discordgo's own ChannelMessageSendComplex uses, so its
-		// limiter paces these posts from the X-RateLimit headers before a 429 happens.
-		resp, err := d.session.RequestWithBucketID(http.MethodPost, endpoint, body, endpoint,
-			discordgo.WithContext(rctx), discordgo.WithRetryOnRatelimit(false))
+		// The bucket is the channel's message route, as discordgo's own ChannelMessageSendComplex uses, so the
+		// X-RateLimit headers pace these posts before a 429 happens. A bucket reset beyond maxInlineRateWait
+		// comes back as a *bot.RateLimitError: the engine keeps the channel aside without holding a worker.
+		resp, err := d.rest(rctx, http.MethodPost, endpoint, body, maxInlineRateWait)
 		if err == nil {
 			var m struct {
 				ID string `json:"id"`
@@ -53,7 +57,12 @@ func (d *Discord) Send(ctx context.Context, msg bot.Message) (string, error) {
 			if err := json.Unmarshal(resp, &m); err != nil || m.ID == "" {
 				return "", fmt.Errorf("discord: post to channel %s: unreadable response: %w", chID, errors.Join(err, errors.New("no message id")))
 			}
+			d.tokenAccepted()
 			return m.ID, nil
+		}
+		var limited *bot.RateLimitError
+		if errors.As(err, &limited) {
+			return "", limited
 		}
 		ri.mu.Lock()
 		wait, global := ri.retryAfter, ri.global
@@ -64,6 +73,9 @@ func (d *Discord) Send(ctx context.Context, msg bot.Message) (string, error) {
 				// A 429 whose body is not Discord's JSON (Cloudflare's HTML page): the headers still say how
 				// long to stay away, and ignoring them risks a temporary IP ban.
 				return "", &bot.RateLimitError{RetryAfter: wait, Global: global}
+			}
+			if unauthorized(err) {
+				d.tokenRefused(err)
 			}
 			return "", sendError(chID, err)
 		}
@@ -82,13 +94,28 @@ func (d *Discord) Send(ctx context.Context, msg bot.Message) (string, error) {
 			return "", &bot.RateLimitError{RetryAfter: wait, Global: global}
 		}
 		d.log.Info("discord rate limited, waiting", "channel", chID, "retry_after", wait, "global", global)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return "", fmt.Errorf("discord: post to channel %s: %w", chID, ctx.Err())
-		case <-t.C:
+		if err := d.wait(ctx, wait); err != nil {
+			if errors.Is(err, errStopping) {
+				// Shutdown: the row stays pending and is sent, with the same nonce, after the restart.
+				return "", &bot.RateLimitError{RetryAfter: wait, Global: global}
+			}
+			return "", fmt.Errorf("discord: post to channel %s: %w", chID, err)
 		}
+	}
+}
+
+// tokenAccepted records that Discord accepted the token, which makes the platform ready again after a refusal.
+func (d *Discord) tokenAccepted() {
+	if d.ready.OK(condToken) {
+		d.log.Info("discord accepts the bot token again", "platform", "discord")
+	}
+}
+
+// tokenRefused records a post refused with 401: every post fails until an operator fixes the token, so the
+// platform is reported not ready and the refusal is logged once at ERROR with the variable to fix.
+func (d *Discord) tokenRefused(err error) {
+	if d.ready.Fail(condToken, fmt.Sprintf("discord refused the bot token (401) on a post; fix %s", tokenVariable)) {
+		d.log.Error("discord refused the bot token; fix "+tokenVariable, "platform", "discord", "variable", tokenVariable, "err", err)
 	}
 }
 

@@ -2,8 +2,10 @@
 package ops
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -36,6 +38,7 @@ type Metrics struct {
 	deliveries      *prometheus.CounterVec
 	deliveryErrors  *prometheus.CounterVec
 	deliveryLatency prometheus.Histogram
+	platformReady   *prometheus.GaugeVec
 }
 
 // NewMetrics builds and registers paperboy's collectors, plus the Go runtime and process collectors. outboxDepth,
@@ -74,9 +77,13 @@ func NewMetrics(outboxDepth func() float64) *Metrics {
 			Help:    "Time from a paper's ingestion to its post in a channel.",
 			Buckets: deliveryLatencyBuckets,
 		}),
+		platformReady: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "paperboy_platform_ready",
+			Help: "1 when the platform is ready (connected, commands registered, token accepted), else 0.",
+		}, []string{"platform"}),
 	}
 	m.reg.MustRegister(m.polls, m.fetchErrors, m.papersIngested, m.matches, m.deliveries, m.deliveryErrors,
-		m.deliveryLatency, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		m.deliveryLatency, m.platformReady, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if outboxDepth != nil {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "paperboy_outbox_depth",
@@ -115,6 +122,18 @@ func (m *Metrics) InitPlatform(platform string) {
 	for _, k := range []string{delivery.ErrorRetry, delivery.ErrorRateLimited, delivery.ErrorPermanent} {
 		m.deliveryErrors.WithLabelValues(platform, k)
 	}
+}
+
+// PlatformReady sets paperboy_platform_ready for platform: 1 when ready, 0 when not.
+func (m *Metrics) PlatformReady(platform string, ready bool) {
+	if m == nil {
+		return
+	}
+	v := 0.0
+	if ready {
+		v = 1
+	}
+	m.platformReady.WithLabelValues(platform).Set(v)
 }
 
 // Poll counts one poll of source; result is PollOK, PollNotModified or PollError.
@@ -181,6 +200,8 @@ type Health struct {
 	mu          sync.Mutex
 	started     time.Time
 	lastSuccess time.Time
+	// notReady holds the platforms that are not ready, with the reason.
+	notReady map[string]string
 }
 
 // NewHealth returns a Health whose grace period starts now: during the first maxSilence after start it is healthy
@@ -192,6 +213,21 @@ func NewHealth(maxSilence time.Duration, now func() time.Time) *Health {
 	return &Health{MaxSilence: maxSilence, Now: now, started: now()}
 }
 
+// SetPlatformReady records whether platform is ready and, if not, why. A platform that is not ready (Discord
+// unreachable, a token refused) makes the bot unhealthy, naming the platform; the others keep running.
+func (h *Health) SetPlatformReady(platform string, ready bool, reason string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if ready {
+		delete(h.notReady, platform)
+		return
+	}
+	if h.notReady == nil {
+		h.notReady = map[string]string{}
+	}
+	h.notReady[platform] = reason
+}
+
 // PollSucceeded records a successful poll (new papers or not modified) of any source at at.
 func (h *Health) PollSucceeded(at time.Time) {
 	h.mu.Lock()
@@ -201,26 +237,35 @@ func (h *Health) PollSucceeded(at time.Time) {
 	}
 }
 
-// Check returns nil when healthy, else an error whose message is the one-line reason.
+// Check returns nil when healthy, else an error whose message gives the reasons, one per line: the polls'
+// silence, and each platform that is not ready.
 func (h *Health) Check() error {
-	if h.MaxSilence <= 0 {
-		return nil
-	}
 	now := time.Now
 	if h.Now != nil {
 		now = h.Now
 	}
 	h.mu.Lock()
 	since := h.lastSuccess
+	platforms := make([]string, 0, len(h.notReady))
+	for p := range h.notReady {
+		platforms = append(platforms, p)
+	}
+	slices.Sort(platforms)
+	var errs []error
+	for _, p := range platforms {
+		errs = append(errs, fmt.Errorf("platform %s not ready: %s", p, h.notReady[p]))
+	}
 	h.mu.Unlock()
+	if h.MaxSilence <= 0 {
+		return errors.Join(errs...)
+	}
 	if since.IsZero() {
 		since = h.started
 	}
-	silence := now().Sub(since)
-	if silence < h.MaxSilence {
-		return nil
+	if silence := now().Sub(since); silence >= h.MaxSilence {
+		errs = append([]error{fmt.Errorf("no source has polled successfully for %s", silence.Round(time.Second))}, errs...)
 	}
-	return fmt.Errorf("no source has polled successfully for %s", silence.Round(time.Second))
+	return errors.Join(errs...)
 }
 
 // ServeHTTP answers 200 "ok" when healthy, else 503 with the reason.

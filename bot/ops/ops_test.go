@@ -223,3 +223,44 @@ func TestMetricsConcurrent(t *testing.T) {
 		t.Error("concurrent polls were lost")
 	}
 }
+
+// TestHealthzNamesPlatformsNotReady: a platform that is not ready makes /healthz answer 503 naming it and its
+// reason, whatever the polls do (with the silence check on or off), and the gauge says 0 for it; once ready
+// again, /healthz is 200 and the gauge 1.
+func TestHealthzNamesPlatformsNotReady(t *testing.T) {
+	for _, silence := range []time.Duration{0, time.Hour} {
+		t.Run(silence.String(), func(t *testing.T) {
+			now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+			h := NewHealth(silence, func() time.Time { return now })
+			m := NewMetrics(nil)
+			srv := NewHandler(m, h)
+			set := func(p string, ready bool, reason string) {
+				h.SetPlatformReady(p, ready, reason)
+				m.PlatformReady(p, ready)
+			}
+			set("console", true, "")
+			set("discord", false, "discord refused the bot token (401); fix DISCORD_BOT_TOKEN")
+			set("slack", false, "socket mode connection failed")
+			code, body := get(t, srv, "/healthz")
+			if code != http.StatusServiceUnavailable ||
+				!strings.Contains(body, "platform discord not ready: discord refused the bot token (401); fix DISCORD_BOT_TOKEN") ||
+				!strings.Contains(body, "platform slack not ready") || strings.Contains(body, "console") {
+				t.Errorf("/healthz = %d %q, want 503 naming discord and slack", code, body)
+			}
+			_, metrics := get(t, srv, "/metrics")
+			for _, want := range []string{`paperboy_platform_ready{platform="console"} 1`, `paperboy_platform_ready{platform="discord"} 0`} {
+				if !strings.Contains(metrics, want) {
+					t.Errorf("/metrics lacks %s", want)
+				}
+			}
+			set("discord", true, "")
+			set("slack", true, "")
+			if code, body := get(t, srv, "/healthz"); code != http.StatusOK {
+				t.Errorf("/healthz = %d %q after the platforms became ready, want 200", code, body)
+			}
+			if _, metrics := get(t, srv, "/metrics"); !strings.Contains(metrics, `paperboy_platform_ready{platform="discord"} 1`) {
+				t.Error("gauge not back to 1")
+			}
+		})
+	}
+}

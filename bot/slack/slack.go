@@ -50,6 +50,9 @@ type Options struct {
 	HTTPClient *http.Client
 	// Now is the clock for request signature checks; time.Now when nil.
 	Now func() time.Time
+	// Ready, when not nil, is told each time the platform becomes ready (Socket Mode connected or the endpoint
+	// listening, bot token accepted) or stops being ready, with the reason.
+	Ready bot.ReadyFunc
 }
 
 // slackAPI is the part of slack-go's client the adapter uses, so that tests can replace it.
@@ -79,6 +82,12 @@ type Slack struct {
 
 	// runner answers the commands of both transports, bounds them and drains them when Run ends.
 	runner *command.Runner
+
+	// ready tracks the conditions of readiness and reports them to Options.Ready.
+	ready *bot.Readiness
+	// retryBase, retryMax and authRetry space the Socket Mode reconnections after slack-go gave up; tests
+	// shorten them.
+	retryBase, retryMax, authRetry time.Duration
 }
 
 var _ bot.Platform = (*Slack)(nil)
@@ -92,6 +101,18 @@ const (
 	defaultAckBudget = slackDeadline - 500*time.Millisecond
 	// commandTimeout bounds one command's answer, including its response_url post (valid for 30 minutes).
 	commandTimeout = time.Minute
+	// defaultRetryBase and defaultRetryMax space new Socket Mode connections after slack-go's own reconnection
+	// gave up: a Slack outage must not stop the bot.
+	defaultRetryBase = time.Second
+	defaultRetryMax  = 5 * time.Minute
+	// defaultAuthRetry spaces the attempts while Slack refuses the app token: only an operator can fix it.
+	defaultAuthRetry = 10 * time.Minute
+)
+
+// Conditions of the platform's readiness.
+const (
+	condConnection = "connection"
+	condToken      = "token"
 )
 
 // newRunner returns the runner of the command transports, acknowledging after budget.
@@ -134,6 +155,10 @@ func New(opts Options) (*Slack, error) {
 		httpClient:    opts.HTTPClient,
 		now:           opts.Now,
 		runner:        newRunner(defaultAckBudget),
+		ready:         bot.NewReadiness(opts.Ready),
+		retryBase:     defaultRetryBase,
+		retryMax:      defaultRetryMax,
+		authRetry:     defaultAuthRetry,
 	}
 	for _, m := range opts.Managers {
 		if m = strings.TrimSpace(m); m != "" {
@@ -174,6 +199,8 @@ func New(opts Options) (*Slack, error) {
 	s.client = slack.New(opts.BotToken, copts...)
 	s.api = s.client
 	s.newSocket = s.defaultSocket
+	// Not ready until Run has connected; Send works before that over the Web API.
+	s.ready.Fail(condConnection, "not connected yet")
 	return s, nil
 }
 
@@ -195,9 +222,23 @@ func (s *Slack) Send(ctx context.Context, msg bot.Message) (string, error) {
 		ts, err = s.post(ctx, ch, renderMessage(msg, false))
 	}
 	if err != nil {
+		if code := slackErrorCode(err); tokenErrors[code] {
+			s.tokenRefused(code)
+		}
 		return "", fmt.Errorf("post to channel %q: %w", ch, mapError(err))
 	}
+	if s.ready.OK(condToken) {
+		s.log.InfoContext(ctx, "slack accepts the bot token again")
+	}
 	return ts, nil
+}
+
+// tokenRefused records a post refused for the bot token: every post fails until an operator fixes it, so the
+// platform is reported not ready and the refusal is logged once at ERROR with the variable to fix.
+func (s *Slack) tokenRefused(code string) {
+	if s.ready.Fail(condToken, fmt.Sprintf("slack refused the bot token (%s); fix SLACK_BOT_TOKEN", code)) {
+		s.log.Error("slack refused the bot token; fix SLACK_BOT_TOKEN or reinstall the app", "variable", "SLACK_BOT_TOKEN", "err", code)
+	}
 }
 
 func (s *Slack) post(ctx context.Context, channel string, r rendered) (string, error) {

@@ -39,13 +39,15 @@ func (s *Slack) defaultSocket() socketClient {
 
 // Run serves the slash command until ctx ends: over Socket Mode, or on the HTTP endpoint at Options.Listen. It
 // returns nil when ctx ends, after the answers still running are done (or command.DrainTimeout passed), and an
-// error when the transport cannot run (address in use, app token refused).
+// error when the HTTP endpoint cannot listen. A Socket Mode connection that fails, even on a refused app token,
+// is retried (a refused token slowly, logged at ERROR) with the platform reported not ready meanwhile: Slack
+// being unreachable must not stop the other platforms.
 func (s *Slack) Run(ctx context.Context) error {
 	var err error
 	if s.mode == ModeHTTP {
 		err = s.runHTTP(ctx)
 	} else {
-		err = s.runSocket(ctx)
+		s.runSocket(ctx)
 	}
 	s.runner.Drain()
 	return err
@@ -57,6 +59,7 @@ func (s *Slack) runHTTP(ctx context.Context) error {
 	}
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", s.listen)
 	if err != nil {
+		s.ready.Fail(condConnection, "slash command endpoint cannot listen")
 		return fmt.Errorf("slack: listen on %s: %w", s.listen, err)
 	}
 	srv := &http.Server{
@@ -70,8 +73,10 @@ func (s *Slack) runHTTP(ctx context.Context) error {
 	s.log.InfoContext(ctx, "slack slash commands listening", "addr", ln.Addr().String(), "path", CommandsPath)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	s.ready.OK(condConnection)
 	select {
 	case err := <-errc:
+		s.ready.Fail(condConnection, "slash command endpoint stopped")
 		return fmt.Errorf("slack: serve %s: %w", s.listen, err)
 	case <-ctx.Done():
 	}
@@ -84,7 +89,40 @@ func (s *Slack) runHTTP(ctx context.Context) error {
 	return nil
 }
 
-func (s *Slack) runSocket(ctx context.Context) error {
+// runSocket holds a Socket Mode connection until ctx ends. slack-go reconnects by itself and gives up only when
+// the app token is refused (or Slack answers 404); then a new client is started after a wait.
+func (s *Slack) runSocket(ctx context.Context) {
+	wait := s.retryBase
+	for {
+		err := s.socketSession(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		next := wait
+		code := slackErrorCode(err)
+		var sc slack.StatusCodeError
+		if tokenErrors[code] || (errors.As(err, &sc) && sc.Code == http.StatusNotFound) {
+			next = s.authRetry
+			s.ready.Fail(condConnection, "slack refused the app token; fix SLACK_APP_TOKEN")
+			s.log.ErrorContext(ctx, "slack refused the app token; fix SLACK_APP_TOKEN", "variable", "SLACK_APP_TOKEN",
+				"err", err, "retry_in", next)
+		} else {
+			s.ready.Fail(condConnection, fmt.Sprintf("socket mode: %v", err))
+			s.log.WarnContext(ctx, "slack socket mode stopped; starting it again", "err", err, "retry_in", next)
+			wait = min(wait*2, s.retryMax)
+		}
+		t := time.NewTimer(next)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// socketSession runs one Socket Mode client until ctx ends (nil) or the client gives up (its error).
+func (s *Slack) socketSession(ctx context.Context) error {
 	sc := s.newSocket()
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -101,7 +139,9 @@ func (s *Slack) runSocket(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			// slack-go reconnects by itself and only gives up when the token is refused.
+			if err == nil {
+				err = errors.New("socket mode client stopped")
+			}
 			return fmt.Errorf("slack: socket mode: %w", err)
 		case evt := <-events:
 			s.handleEvent(ctx, sc, evt)
@@ -116,6 +156,7 @@ func (s *Slack) handleEvent(ctx context.Context, sc socketClient, evt socketmode
 	case socketmode.EventTypeConnecting:
 		s.log.DebugContext(ctx, "connecting to slack socket mode")
 	case socketmode.EventTypeConnected:
+		s.ready.OK(condConnection)
 		if c, ok := evt.Data.(*socketmode.ConnectedEvent); ok && c.ConnectionCount > 0 {
 			s.log.InfoContext(ctx, "reconnected to slack socket mode", "connections", c.ConnectionCount+1)
 		} else {
@@ -126,6 +167,7 @@ func (s *Slack) handleEvent(ctx context.Context, sc socketClient, evt socketmode
 		if c, ok := evt.Data.(*slack.ConnectionErrorEvent); ok {
 			err = c.ErrorObj
 		}
+		s.ready.Fail(condConnection, fmt.Sprintf("socket mode connection failed: %v", err))
 		s.log.WarnContext(ctx, "slack socket mode connection failed; retrying", "err", err)
 	case socketmode.EventTypeInvalidAuth:
 		s.log.ErrorContext(ctx, "slack refused the app token (SLACK_APP_TOKEN)")

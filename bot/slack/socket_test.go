@@ -13,6 +13,7 @@ import (
 
 	"github.com/paperboy-bot/paperboy/bot"
 	"github.com/paperboy-bot/paperboy/bot/command"
+	"github.com/paperboy-bot/paperboy/bot/testkit"
 )
 
 // fakeSocket stands in for slack-go's Socket Mode client: script plays what the connection would deliver.
@@ -225,32 +226,96 @@ func TestSocketModeReconnects(t *testing.T) {
 	}
 }
 
-func TestSocketModeFatalError(t *testing.T) {
+// readyStates collects a platform's readiness reports.
+type readyStates chan [2]any
+
+func (r readyStates) report(ready bool, reason string) { r <- [2]any{ready, reason} }
+
+// waitFor returns the reason of the first report with readiness ready whose reason contains want.
+func (r readyStates) waitFor(t *testing.T, ready bool, want string) {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case st := <-r:
+			if st[0].(bool) == ready && strings.Contains(st[1].(string), want) {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no readiness report ready=%v naming %q", ready, want)
+		}
+	}
+}
+
+// TestSocketModeRefusedTokenIsRetried: an app token Slack refuses ends slack-go's client, but not Run (which
+// would stop the whole bot): the platform is reported not ready naming SLACK_APP_TOKEN, a new client is started
+// after authRetry, and once Slack accepts the token the platform is ready.
+func TestSocketModeRefusedTokenIsRetried(t *testing.T) {
 	f := newFakeSlack(t)
 	s := newTestSlack(t, f, ModeSocket, nil)
-	fs := newFakeSocket(func(context.Context, func(socketmode.Event) bool) error { return errors.New("invalid_auth") })
-	s.newSocket = func() socketClient { return fs }
-	err := s.Run(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "invalid_auth") {
-		t.Errorf("Run: %v, want the refusal", err)
+	rec := make(readyStates, 100)
+	s.ready = bot.NewReadiness(rec.report)
+	s.authRetry = time.Millisecond
+	var mu sync.Mutex
+	starts := 0
+	s.newSocket = func() socketClient {
+		mu.Lock()
+		defer mu.Unlock()
+		starts++
+		if starts <= 2 {
+			return newFakeSocket(func(context.Context, func(socketmode.Event) bool) error {
+				return slack.SlackErrorResponse{Err: "invalid_auth"}
+			})
+		}
+		return newFakeSocket(func(ctx context.Context, emit func(socketmode.Event) bool) error {
+			emit(socketmode.Event{Type: socketmode.EventTypeConnected, Data: &socketmode.ConnectedEvent{}})
+			return untilDone(ctx)
+		})
+	}
+	stop := runSlack(t, s)
+	rec.waitFor(t, false, "SLACK_APP_TOKEN")
+	rec.waitFor(t, true, "")
+	if err := stop(); err != nil {
+		t.Errorf("Run: %v, want nil", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if starts != 3 {
+		t.Errorf("%d socket mode clients started, want 3", starts)
 	}
 }
 
 // TestSocketModeRealClient runs slack-go's own Socket Mode client against the fake API, which refuses the app
-// token: Run must give up with the error, having sent the xapp- token (not the bot token) to apps.connections.open.
+// token: Run keeps trying (every authRetry) instead of giving up, sends the xapp- token (not the bot token) to
+// apps.connections.open, and returns nil once ctx ends.
 func TestSocketModeRealClient(t *testing.T) {
 	f := newFakeSlack(t)
 	s := newTestSlack(t, f, ModeSocket, nil)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	err := s.Run(ctx)
-	if err == nil || !strings.Contains(err.Error(), "invalid_auth") {
-		t.Fatalf("Run: %v, want invalid_auth", err)
+	rec := make(readyStates, 100)
+	s.ready = bot.NewReadiness(rec.report)
+	s.authRetry = time.Millisecond
+	stop := runSlack(t, s)
+	rec.waitFor(t, false, "SLACK_APP_TOKEN")
+	for end := time.Now().Add(20 * time.Second); ; time.Sleep(time.Millisecond) {
+		f.mu.Lock()
+		n := len(f.openAuth)
+		f.mu.Unlock()
+		if n >= 2 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("apps.connections.open was not tried again")
+		}
+	}
+	if err := stop(); err != nil {
+		t.Errorf("Run: %v, want nil", err)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.openAuth) != 1 || f.openAuth[0] != "Bearer "+testAppToken {
-		t.Errorf("apps.connections.open called %d times with the wrong token", len(f.openAuth))
+	for _, auth := range f.openAuth {
+		if auth != "Bearer "+testAppToken {
+			t.Errorf("apps.connections.open called with the wrong token")
+		}
 	}
 }
 
@@ -278,5 +343,32 @@ func TestSocketModeFinishesAnswersOnShutdown(t *testing.T) {
 	case <-f.responses:
 	default:
 		t.Error("Run returned before the answer was posted")
+	}
+}
+
+// TestRevokedTokenMakesSlackNotReady: posts refused for the bot token (token_revoked) report the platform not
+// ready naming SLACK_BOT_TOKEN, so /healthz does not stay healthy while every delivery fails; a post accepted
+// again makes it ready.
+func TestRevokedTokenMakesSlackNotReady(t *testing.T) {
+	f := newFakeSlack(t)
+	s := newTestSlack(t, f, ModeHTTP, nil)
+	rec := make(readyStates, 100)
+	s.ready = bot.NewReadiness(rec.report)
+	msg := bot.Message{Channel: slackChannel("C1"), Cards: []bot.Card{{Paper: testkit.Paper(testNow, "2611.00001", "A paper", "abstract", 1)}}}
+	f.mu.Lock()
+	f.errCode["C1"] = "token_revoked"
+	f.mu.Unlock()
+	if _, err := s.Send(t.Context(), msg); err == nil {
+		t.Fatal("a post with a revoked token succeeded")
+	}
+	rec.waitFor(t, false, "SLACK_BOT_TOKEN")
+	f.mu.Lock()
+	delete(f.errCode, "C1")
+	f.mu.Unlock()
+	if _, err := s.Send(t.Context(), msg); err != nil {
+		t.Fatal(err)
+	}
+	if ok, reason := s.ready.Ready(); !ok {
+		t.Errorf("not ready after an accepted post: %s", reason)
 	}
 }
