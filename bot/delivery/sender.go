@@ -40,6 +40,7 @@ type Store interface {
 	SetLastDigest(ctx context.Context, ch channel.Ref, at time.Time) error
 	BlockChannel(ctx context.Context, ch channel.Ref, reason string, at time.Time) error
 	OutboxDepth(ctx context.Context) (int, error)
+	Batches
 }
 
 // Peers tells a sender how many senders share the platforms' global rate limits: several instances on one
@@ -425,12 +426,15 @@ func (e *Sender) deliver(ctx context.Context, plat bot.Platform, w channel.Work)
 		e.mu.Unlock()
 		return nil // the channel's work list is stale now; the dispatcher comes back
 	}
+	if err := e.resumeBatches(ctx, plat, w.Ref); err != nil {
+		return err
+	}
 	if w.Backfill > 0 {
 		items, err := e.store.Unsent(ctx, w.Ref, channel.KindBackfill, []string{channel.StatePending, channel.StateOverflow}, 0)
 		if err != nil {
 			return err
 		}
-		if err := e.sendDigest(ctx, plat, w.Ref, items, fmt.Sprintf("Backfill: %d matching papers", len(items))); err != nil {
+		if err := e.sendDigest(ctx, plat, w.Ref, channel.BatchBackfill, items, fmt.Sprintf("Backfill: %d matching papers", len(items))); err != nil {
 			return err
 		}
 	}
@@ -449,7 +453,7 @@ func (e *Sender) deliver(ctx context.Context, plat bot.Platform, w channel.Work)
 			return err
 		}
 		title := fmt.Sprintf("Daily digest: %d new matching paper%s", len(items), plural(len(items)))
-		if err := e.sendDigest(ctx, plat, w.Ref, items, title); err != nil {
+		if err := e.sendDigest(ctx, plat, w.Ref, channel.BatchDaily, items, title); err != nil {
 			return err
 		}
 		return e.store.SetLastDigest(ctx, w.Ref, now)
@@ -469,7 +473,7 @@ func (e *Sender) deliver(ctx context.Context, plat bot.Platform, w channel.Work)
 			return err
 		}
 		title := fmt.Sprintf("%d more matching paper%s that arrived faster than this channel's hourly limit", len(items), plural(len(items)))
-		if err := e.sendDigest(ctx, plat, w.Ref, items, title); err != nil {
+		if err := e.sendDigest(ctx, plat, w.Ref, channel.BatchOverflow, items, title); err != nil {
 			return err
 		}
 		if budget > 0 {
@@ -501,33 +505,6 @@ func (e *Sender) deliver(ctx context.Context, plat bot.Platform, w channel.Work)
 		}
 	}
 	return nil
-}
-
-// sendDigest posts items as one digest message, best first, and marks them all sent (those beyond the card
-// limit are counted in the message).
-func (e *Sender) sendDigest(ctx context.Context, plat bot.Platform, ch channel.Ref, items []channel.OutboxItem, title string) error {
-	if len(items) == 0 {
-		return nil
-	}
-	ranked := slices.Clone(items)
-	RankDigest(ranked)
-	limit := e.cards
-	msg := bot.Message{Channel: ch, Digest: true, Title: title, Nonce: fmt.Sprintf("pbd-%d-%d", ranked[0].ID, len(ranked))}
-	for _, it := range ranked[:min(limit, len(ranked))] {
-		msg.Cards = append(msg.Cards, bot.Card{Paper: it.Paper, Matched: it.Matched})
-	}
-	msg.Overflow = len(ranked) - len(msg.Cards)
-	err := e.send(ctx, plat, msg, items)
-	var rb *rejectedBatch
-	if !errors.As(err, &rb) {
-		return err
-	}
-	// Halving finds the refused paper in log2(n) more messages, and every other paper still goes out.
-	half := len(items) / 2
-	if err := e.sendDigest(ctx, plat, ch, items[:half], title); err != nil {
-		return err
-	}
-	return e.sendDigest(ctx, plat, ch, items[half:], title)
 }
 
 // rejectedBatch is a digest the platform refused as malformed; sendDigest splits it.

@@ -98,6 +98,12 @@ func (m *memStore) SetLastDigest(context.Context, channel.Ref, time.Time) error 
 func (m *memStore) BlockChannel(context.Context, channel.Ref, string, time.Time) error { return nil }
 func (m *memStore) OutboxDepth(context.Context) (int, error)                           { return 0, nil }
 
+// memStore holds one instant channel, which never has digest batches.
+func (m *memStore) OpenBatch(context.Context, channel.Ref, string, string, []int64, time.Time) (int64, error) {
+	return 0, errors.New("memStore: no digests")
+}
+func (m *memStore) OpenBatches(context.Context, channel.Ref) ([]channel.Batch, error) { return nil, nil }
+
 var _ Store = (*memStore)(nil)
 
 // flakyPlatform fails its first failures sends with a retryable error.

@@ -103,6 +103,8 @@ CREATE TABLE source_state (
 		sourceLeaseMigration,
 		// 6: live instances, to share the platforms' global rate limits (leases.go).
 		instancesMigration,
+		// 7: digest batches, fixed before they are sent (batch.go).
+		batchMigration,
 	}
 }
 

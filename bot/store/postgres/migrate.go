@@ -22,6 +22,8 @@ func migrations() []string {
 		schemaV1,
 		// 2: live instances, to share the platforms' global rate limits (instances.go).
 		instancesV2,
+		// 3: digest batches, fixed before they are sent (batch.go).
+		batchesV3,
 	}
 }
 
