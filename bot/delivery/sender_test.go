@@ -102,7 +102,9 @@ func (m *memStore) OutboxDepth(context.Context) (int, error)                    
 func (m *memStore) OpenBatch(context.Context, channel.Ref, string, string, []int64, time.Time) (int64, error) {
 	return 0, errors.New("memStore: no digests")
 }
-func (m *memStore) OpenBatches(context.Context, channel.Ref) ([]channel.Batch, error) { return nil, nil }
+func (m *memStore) OpenBatches(context.Context, channel.Ref) ([]channel.Batch, error) {
+	return nil, nil
+}
 
 var _ Store = (*memStore)(nil)
 
