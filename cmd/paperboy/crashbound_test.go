@@ -34,11 +34,11 @@ var slackCrashChannels = []string{"C0BOUND01", "C0BOUND02", "C0BOUND03", "C0BOUN
 const (
 	// slackCrashPapers is how many papers each Slack channel gets: Slack's limit of one message a second per
 	// channel makes each channel's delivery last about that many seconds.
-	slackCrashPapers = 7
+	slackCrashPapers = 5
 	// slackCrashDelay is how long the fake Slack takes to answer a post it has already taken: most of the second
 	// a channel waits between posts, so that a kill usually finds every worker's send in flight.
 	slackCrashDelay = 700 * time.Millisecond
-	slackCrashKills = 10
+	slackCrashKills = 8
 )
 
 // TestCrashRestartSlack is the stated crash bound with the Slack adapter and the default worker count: the real
