@@ -102,6 +102,10 @@ type OutboxItem struct {
 	State     string
 	CreatedAt time.Time
 	Attempts  int
+	// SendingAt is when a send of the row last started (zero if none did). A row still unsent with a SendingAt
+	// from before the sender started was in flight when the previous process stopped: the platform may have
+	// taken it already.
+	SendingAt time.Time
 }
 
 // Work is a channel with unsent rows, for the sender's dispatch.

@@ -41,6 +41,7 @@ type Store interface {
 	BlockChannel(ctx context.Context, ch channel.Ref, reason string, at time.Time) error
 	OutboxDepth(ctx context.Context) (int, error)
 	Batches
+	InFlight
 }
 
 // Peers tells a sender how many senders share the platforms' global rate limits: several instances on one
@@ -543,6 +544,7 @@ func (e *Sender) send(ctx context.Context, plat bot.Platform, msg bot.Message, i
 	}
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.timeout)
 	defer cancel()
+	e.markSending(sendCtx, msg.Nonce, items, ids, e.now())
 	msgID, err := plat.Send(sendCtx, msg)
 	now := e.now()
 	log := e.logger().With("channel", ch.String(), "paper", items[0].Paper.Key)
@@ -587,6 +589,10 @@ func (e *Sender) send(ctx context.Context, plat bot.Platform, msg bot.Message, i
 	if aerr := e.store.RecordAttempt(sendCtx, ids, err); aerr != nil {
 		// Only the attempt count and last error are lost; the rows stay pending and are retried.
 		log.Error("record failed attempt", "err", aerr)
+	}
+	// Not posted: the rows are no longer in flight (see InFlight).
+	if serr := e.store.MarkSending(sendCtx, ids, time.Time{}); serr != nil {
+		log.Warn("record the end of a send", "err", serr)
 	}
 	switch {
 	case errors.As(err, &rl):

@@ -10,11 +10,13 @@ import (
 	"github.com/paperboy-bot/paperboy/bot/channel"
 )
 
-// batchMigration gives digests a stable identity. A digest's rows are written to a batch in one transaction
-// before the digest is sent; a digest that a crash interrupted is sent again with the same rows and the same id
-// (Discord's nonce is derived from it), while papers that arrived since wait for the next batch. AUTOINCREMENT:
-// an id is never reused, even after the newest batches were deleted (a restored backup), so a nonce never names
-// two digests.
+// batchMigration gives digests a stable identity, and records when a row's send started (sending_at), so that a
+// restart can tell the rows that were in flight when the previous process died.
+//
+// A digest's rows are written to a batch in one transaction before the digest is sent; a digest that a crash
+// interrupted is sent again with the same rows and the same id (Discord's nonce is derived from it), while papers
+// that arrived since wait for the next batch. AUTOINCREMENT: an id is never reused, even after the newest batches
+// were deleted (a restored backup), so a nonce never names two digests.
 const batchMigration = `
 CREATE TABLE outbox_batches (
 	id         INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -25,6 +27,7 @@ CREATE TABLE outbox_batches (
 	created_at INTEGER NOT NULL
 );
 ALTER TABLE outbox ADD COLUMN batch_id INTEGER REFERENCES outbox_batches(id);
+ALTER TABLE outbox ADD COLUMN sending_at INTEGER;
 CREATE INDEX outbox_open_batches ON outbox(platform, channel_id) WHERE batch_id IS NOT NULL AND state IN ('pending', 'overflow');
 `
 
@@ -70,7 +73,7 @@ func cmpErr(err, fallback error) error {
 // OpenBatches returns ch's batches that still have unsent rows, oldest first, each with those rows.
 func (s *Store) OpenBatches(ctx context.Context, ch channel.Ref) ([]channel.Batch, error) {
 	rows, err := s.r.QueryContext(ctx, `
-SELECT b.id, b.kind, b.title, o.id, o.matched, o.kind, o.state, o.created_at, o.attempts, p.key, p.title, p.abstract, p.data
+SELECT b.id, b.kind, b.title, o.id, o.matched, o.kind, o.state, o.created_at, o.attempts, o.sending_at, p.key, p.title, p.abstract, p.data
 FROM outbox o JOIN outbox_batches b ON b.id = o.batch_id JOIN papers p ON p.key = o.paper_key
 WHERE o.platform = ?1 AND o.channel_id = ?2 AND o.batch_id IS NOT NULL AND o.state IN ('pending', 'overflow')
 ORDER BY b.id, p.id, o.id`, ch.Platform, ch.ID)
@@ -85,7 +88,8 @@ ORDER BY b.id, p.id, o.id`, ch.Platform, ch.ID)
 		var matched, key, title, abstract string
 		var data []byte
 		var created int64
-		if err := rows.Scan(&b.ID, &b.Kind, &b.Title, &it.ID, &matched, &it.Kind, &it.State, &created, &it.Attempts,
+		var sending sql.NullInt64
+		if err := rows.Scan(&b.ID, &b.Kind, &b.Title, &it.ID, &matched, &it.Kind, &it.State, &created, &it.Attempts, &sending,
 			&key, &title, &abstract, &data); err != nil {
 			return nil, fmt.Errorf("open batches of %s: %w", ch, err)
 		}
@@ -95,7 +99,7 @@ ORDER BY b.id, p.id, o.id`, ch.Platform, ch.ID)
 		if it.Paper, err = decodePaper(key, title, abstract, data); err != nil {
 			return nil, err
 		}
-		it.CreatedAt = time.Unix(0, created)
+		it.CreatedAt, it.SendingAt = time.Unix(0, created), nanos(sending)
 		if n := len(out); n == 0 || out[n-1].ID != b.ID {
 			b.Channel = ch
 			out = append(out, b)
@@ -106,4 +110,14 @@ ORDER BY b.id, p.id, o.id`, ch.Platform, ch.ID)
 		return nil, fmt.Errorf("open batches of %s: %w", ch, err)
 	}
 	return out, nil
+}
+
+// MarkSending records that a send of rows ids starts at at; the zero at records that the send ended without
+// being posted.
+func (s *Store) MarkSending(ctx context.Context, ids []int64, at time.Time) error {
+	var v any
+	if !at.IsZero() {
+		v = at.UnixNano()
+	}
+	return s.updateRows(ctx, ids, `UPDATE outbox SET sending_at = ?2 WHERE id IN (SELECT value FROM json_each(?1))`, v)
 }

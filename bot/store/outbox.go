@@ -124,7 +124,7 @@ func (s *Store) Unsent(ctx context.Context, ch channel.Ref, kind string, states 
 		return nil, err
 	}
 	rows, err := s.r.QueryContext(ctx, `
-SELECT o.id, o.matched, o.kind, o.state, o.created_at, o.attempts, p.key, p.title, p.abstract, p.data
+SELECT o.id, o.matched, o.kind, o.state, o.created_at, o.attempts, o.sending_at, p.key, p.title, p.abstract, p.data
 FROM outbox o JOIN papers p ON p.key = o.paper_key
 WHERE o.platform = ?1 AND o.channel_id = ?2 AND o.kind = ?3 AND o.state IN (SELECT value FROM json_each(?4))
 ORDER BY p.id, o.id LIMIT ?5`, ch.Platform, ch.ID, kind, string(st), sqlLimit(limit))
@@ -138,7 +138,8 @@ ORDER BY p.id, o.id LIMIT ?5`, ch.Platform, ch.ID, kind, string(st), sqlLimit(li
 		var matched, key, title, abstract string
 		var data []byte
 		var created int64
-		if err := rows.Scan(&it.ID, &matched, &it.Kind, &it.State, &created, &it.Attempts, &key, &title, &abstract, &data); err != nil {
+		var sending sql.NullInt64
+		if err := rows.Scan(&it.ID, &matched, &it.Kind, &it.State, &created, &it.Attempts, &sending, &key, &title, &abstract, &data); err != nil {
 			return nil, fmt.Errorf("unsent rows of %s: %w", ch, err)
 		}
 		if err := json.Unmarshal([]byte(matched), &it.Matched); err != nil {
@@ -147,7 +148,7 @@ ORDER BY p.id, o.id LIMIT ?5`, ch.Platform, ch.ID, kind, string(st), sqlLimit(li
 		if it.Paper, err = decodePaper(key, title, abstract, data); err != nil {
 			return nil, err
 		}
-		it.CreatedAt = time.Unix(0, created)
+		it.CreatedAt, it.SendingAt = time.Unix(0, created), nanos(sending)
 		out = append(out, it)
 	}
 	if err := rows.Err(); err != nil {

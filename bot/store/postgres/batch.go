@@ -13,6 +13,8 @@ import (
 // batchesV3 gives digests a stable identity, as the SQLite store's batch migration does: a digest's rows are
 // written to a batch in one transaction before it is sent, so that a digest a crash interrupted is sent again
 // with the same rows and id (Discord's nonce is derived from it) while papers that arrived since wait for the next.
+// sending_at records when a row's send started, so that a restart can tell the rows that were in flight when the
+// previous process died.
 const batchesV3 = `
 CREATE TABLE outbox_batches (
 	id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -23,6 +25,7 @@ CREATE TABLE outbox_batches (
 	created_at bigint NOT NULL
 );
 ALTER TABLE outbox ADD COLUMN batch_id bigint REFERENCES outbox_batches (id);
+ALTER TABLE outbox ADD COLUMN sending_at bigint;
 CREATE INDEX outbox_open_batches ON outbox (platform, channel_id) WHERE batch_id IS NOT NULL AND state IN ('pending', 'overflow');
 `
 
@@ -56,7 +59,7 @@ func (s *Store) OpenBatch(ctx context.Context, ch channel.Ref, kind, title strin
 // OpenBatches returns ch's batches that still have unsent rows, oldest first, each with those rows.
 func (s *Store) OpenBatches(ctx context.Context, ch channel.Ref) ([]channel.Batch, error) {
 	rows, err := s.pool.Query(ctx, `
-SELECT b.id, b.kind, b.title, o.id, o.matched, o.kind, o.state, o.created_at, o.attempts, p.key, p.title, p.abstract, p.data
+SELECT b.id, b.kind, b.title, o.id, o.matched, o.kind, o.state, o.created_at, o.attempts, o.sending_at, p.key, p.title, p.abstract, p.data
 FROM outbox o JOIN outbox_batches b ON b.id = o.batch_id JOIN papers p ON p.key = o.paper_key
 WHERE o.platform = $1 AND o.channel_id = $2 AND o.batch_id IS NOT NULL AND o.state IN ('pending', 'overflow')
 ORDER BY b.id, p.sort_sec, p.sort_seq, o.id`, ch.Platform, ch.ID)
@@ -71,14 +74,15 @@ ORDER BY b.id, p.sort_sec, p.sort_seq, o.id`, ch.Platform, ch.ID)
 		var key, title, abstract string
 		var data []byte
 		var created int64
-		if err := rows.Scan(&b.ID, &b.Kind, &b.Title, &it.ID, &it.Matched, &it.Kind, &it.State, &created, &it.Attempts,
+		var sending *int64
+		if err := rows.Scan(&b.ID, &b.Kind, &b.Title, &it.ID, &it.Matched, &it.Kind, &it.State, &created, &it.Attempts, &sending,
 			&key, &title, &abstract, &data); err != nil {
 			return nil, fmt.Errorf("open batches of %s: %w", ch, err)
 		}
 		if it.Paper, err = decodePaper(key, title, abstract, data); err != nil {
 			return nil, err
 		}
-		it.CreatedAt = time.Unix(0, created)
+		it.CreatedAt, it.SendingAt = time.Unix(0, created), nanos(sending)
 		if n := len(out); n == 0 || out[n-1].ID != b.ID {
 			b.Channel = ch
 			out = append(out, b)
@@ -89,4 +93,15 @@ ORDER BY b.id, p.sort_sec, p.sort_seq, o.id`, ch.Platform, ch.ID)
 		return nil, fmt.Errorf("open batches of %s: %w", ch, err)
 	}
 	return out, nil
+}
+
+// MarkSending records that a send of rows ids starts at at; the zero at records that the send ended without
+// being posted.
+func (s *Store) MarkSending(ctx context.Context, ids []int64, at time.Time) error {
+	var v *int64
+	if !at.IsZero() {
+		n := at.UnixNano()
+		v = &n
+	}
+	return s.updateRows(ctx, ids, `UPDATE outbox SET sending_at = $2 WHERE id = ANY($1)`, v)
 }

@@ -79,7 +79,7 @@ ORDER BY o.platform, o.channel_id`)
 // Unsent returns up to limit (all if <= 0) unsent rows of ch of the given kind and states, oldest paper first.
 func (s *Store) Unsent(ctx context.Context, ch channel.Ref, kind string, states []string, limit int) ([]channel.OutboxItem, error) {
 	rows, err := s.pool.Query(ctx, `
-SELECT o.id, o.matched, o.kind, o.state, o.created_at, o.attempts, p.key, p.title, p.abstract, p.data
+SELECT o.id, o.matched, o.kind, o.state, o.created_at, o.attempts, o.sending_at, p.key, p.title, p.abstract, p.data
 FROM outbox o JOIN papers p ON p.key = o.paper_key
 WHERE o.platform = $1 AND o.channel_id = $2 AND o.kind = $3 AND o.state = ANY($4)
 ORDER BY p.sort_sec, p.sort_seq, o.id LIMIT $5`, ch.Platform, ch.ID, kind, states, sqlLimit(limit))
@@ -93,13 +93,14 @@ ORDER BY p.sort_sec, p.sort_seq, o.id LIMIT $5`, ch.Platform, ch.ID, kind, state
 		var key, title, abstract string
 		var data []byte
 		var created int64
-		if err := rows.Scan(&it.ID, &it.Matched, &it.Kind, &it.State, &created, &it.Attempts, &key, &title, &abstract, &data); err != nil {
+		var sending *int64
+		if err := rows.Scan(&it.ID, &it.Matched, &it.Kind, &it.State, &created, &it.Attempts, &sending, &key, &title, &abstract, &data); err != nil {
 			return nil, fmt.Errorf("unsent rows of %s: %w", ch, err)
 		}
 		if it.Paper, err = decodePaper(key, title, abstract, data); err != nil {
 			return nil, err
 		}
-		it.CreatedAt = time.Unix(0, created)
+		it.CreatedAt, it.SendingAt = time.Unix(0, created), nanos(sending)
 		out = append(out, it)
 	}
 	if err := rows.Err(); err != nil {

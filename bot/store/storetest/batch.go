@@ -22,6 +22,7 @@ var batchCases = []testCase{
 	{"stale rows open no batch", testBatchStale},
 	{"rows move to a new batch when a digest is split", testBatchSplit},
 	{"a digest interrupted before its record is sent again as it was", testBatchResend},
+	{"rows in flight are marked and cleared", testInFlight},
 }
 
 func openBatch(t *testing.T, s Store, ch channel.Ref, kind, title string, items []channel.OutboxItem, at time.Time) int64 {
@@ -247,4 +248,36 @@ func testBatchResend(t *testing.T, s Store) {
 	if n, err := s.OutboxDepth(t.Context()); err != nil || n != 0 {
 		t.Errorf("OutboxDepth = %d, %v; want everything sent", n, err)
 	}
+}
+
+func testInFlight(t *testing.T, s Store) {
+	papers := []paper.Paper{simple("2609.00001", t0.Add(-2*time.Hour)), simple("2609.00002", t0.Add(-time.Hour))}
+	mustRoute(t, s, "arxiv", papers, at(0), routeAll(slackA).route)
+	items := pending(t, s, slackA)
+	for _, it := range items {
+		if !it.SendingAt.IsZero() {
+			t.Fatalf("a new row is in flight since %v", it.SendingAt)
+		}
+	}
+	check(t, s.MarkSending(t.Context(), itemIDs(items[1:]), at(1)), "MarkSending")
+	openBatch(t, s, slackA, channel.BatchOverflow, "overflow", items, at(1))
+	inFlight := func(items []channel.OutboxItem) []time.Time {
+		out := []time.Time{}
+		for _, it := range items {
+			out = append(out, it.SendingAt.UTC())
+		}
+		return out
+	}
+	want := []time.Time{{}, at(1)}
+	if got := inFlight(pending(t, s, slackA)); !slices.EqualFunc(got, want, time.Time.Equal) {
+		t.Errorf("Unsent in flight since %v, want %v", got, want)
+	}
+	if bs := openBatches(t, s, slackA); len(bs) != 1 || !slices.EqualFunc(inFlight(bs[0].Items), want, time.Time.Equal) {
+		t.Errorf("OpenBatches = %v, want rows in flight since %v", bs, want)
+	}
+	check(t, s.MarkSending(t.Context(), itemIDs(items), time.Time{}), "MarkSending zero")
+	if got := inFlight(pending(t, s, slackA)); !slices.EqualFunc(got, []time.Time{{}, {}}, time.Time.Equal) {
+		t.Errorf("after clearing: in flight since %v, want never", got)
+	}
+	check(t, s.MarkSending(t.Context(), nil, at(2)), "MarkSending no rows")
 }
