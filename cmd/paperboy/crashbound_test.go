@@ -155,9 +155,19 @@ func TestCrashRestartSlack(t *testing.T) {
 			t.Errorf("kill %d repeated %d posts, more than the stated bound of one per worker (%d)", i+1, n, bound)
 		}
 	}
+	// Every repeat was announced: the restarted bot saw the row in flight and warned before sending it again.
+	logData, err := os.ReadFile(filepath.Join(dir, "paperboy.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	warned := bytes.Count(logData, []byte("msg=\"sending again a message that was in flight"))
+	if warned < total {
+		t.Errorf("%d in-flight warnings for %d repeated posts; every repeat must be warned about", warned, total)
+	}
 	t.Logf("%d channels x %d papers = %d pairs, %d kills, %d posts, %d repeated (per kill %v, worst %d, bound %d), "+
-		"fake Slack answer delay %v, total %v", len(slackCrashChannels), len(papers), len(expected), slackCrashKills,
-		len(all), total, perKill[:slackCrashKills], worst, bound, slackCrashDelay, time.Since(start).Round(time.Millisecond))
+		"%d in-flight warnings, fake Slack answer delay %v, total %v", len(slackCrashChannels), len(papers), len(expected),
+		slackCrashKills, len(all), total, perKill[:slackCrashKills], worst, bound, warned, slackCrashDelay,
+		time.Since(start).Round(time.Millisecond))
 }
 
 // countPosted counts the expected pairs posted at least once.
