@@ -173,3 +173,15 @@ func CardText(c Card) string {
 	}
 	return b.String()
 }
+
+// ReducedCardText renders a card the minimal way (bot.Message.Reduced): title, link and the start of the abstract.
+func ReducedCardText(c Card) string {
+	p := c.Paper
+	var b strings.Builder
+	fmt.Fprintf(&b, "* %s\n", Truncate(CleanLaTeX(p.Title), 300))
+	if p.Abstract != "" {
+		fmt.Fprintf(&b, "  %s\n", Truncate(CleanLaTeX(p.Abstract), 200))
+	}
+	fmt.Fprintf(&b, "  %s\n", p.URL)
+	return b.String()
+}

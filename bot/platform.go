@@ -27,6 +27,9 @@ type Message struct {
 	// Nonce identifies this send across retries (derived from the outbox rows), so platforms that deduplicate by
 	// nonce (Discord's enforce_nonce) post it at most once.
 	Nonce string
+	// Reduced asks for a minimal rendering: no image or thumbnail, no buttons or fields, a short text. The sender
+	// tries it once for a paper whose full card the platform kept rejecting, before setting the paper aside.
+	Reduced bool
 }
 
 // Platform posts messages to one chat platform. Adapters live in bot/slack, bot/discord and bot/console.
@@ -44,9 +47,10 @@ type Platform interface {
 var ErrPermanent = errors.New("permanent platform error")
 
 // ErrRejected marks a send error about the message itself (Slack invalid_blocks or msg_too_long, Discord 400):
-// the platform will never accept this payload, but the channel is fine. The sender sets those papers aside
-// (state failed, with the error) and goes on with the channel's next paper, so one bad payload cannot block a
-// channel's queue forever.
+// the platform refused this payload, but the channel is fine. Such refusals are sometimes transient (a 400 from
+// an overloaded edge, an image the platform could not fetch), so the sender tries the paper again a few times
+// with backoff, once in reduced form (Message.Reduced), before it sets it aside (state failed, with the error);
+// meanwhile it goes on with the channel's next paper, so one bad payload cannot block a channel's queue.
 var ErrRejected = errors.New("message rejected by the platform")
 
 // PermanentError wraps a platform's reason for a permanent failure.

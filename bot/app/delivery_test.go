@@ -410,8 +410,9 @@ func testDeliveryOrderAndFaults(t *testing.T, newEngineFixture fixtureFunc) {
 	})
 }
 
-// TestRejectedMessageDoesNotBlockTheChannel: a payload the platform refuses as malformed is set aside once, and
-// the channel's next papers go out; it is neither retried forever nor does it stop the channel.
+// TestRejectedMessageDoesNotBlockTheChannel: while a payload the platform refuses as malformed waits for its
+// retries, the channel's next papers go out; it is neither retried forever (set aside after its last, reduced try)
+// nor does it stop the channel.
 func testRejectedMessageDoesNotBlockTheChannel(t *testing.T, newEngineFixture fixtureFunc) {
 	f := newEngineFixture(t)
 	f.plat.fail = func(_ int, m bot.Message) error {
@@ -426,13 +427,15 @@ func testRejectedMessageDoesNotBlockTheChannel(t *testing.T, newEngineFixture fi
 	good := arxivPaper("2603.40002", 1, paper.AnnounceNew, []string{"cs.LG"}, "EEG that posts fine")
 	f.ingest("arxiv", bad, good)
 	f.deliver()
-	f.clock.Add(time.Hour)
-	f.deliver()
 	if got := f.plat.keys(chA); !slices.Equal(got, []string{"arxiv:2603.40002"}) {
 		t.Errorf("delivered %v, want the good paper despite the rejected one before it", got)
 	}
-	if f.plat.calls != 2 {
-		t.Errorf("%d sends, want 2: the rejected message is not retried", f.plat.calls)
+	for range 10 {
+		f.clock.Add(time.Hour)
+		f.deliver()
+	}
+	if want := 2 + len(delivery.RejectRetryDelays); f.plat.calls != want {
+		t.Errorf("%d sends, want %d: the rejected message is retried a bounded number of times", f.plat.calls, want)
 	}
 	if depth, _ := f.st.OutboxDepth(context.Background()); depth != 0 {
 		t.Errorf("outbox depth %d, want 0", depth)
@@ -442,13 +445,13 @@ func testRejectedMessageDoesNotBlockTheChannel(t *testing.T, newEngineFixture fi
 	}
 }
 
-// TestRejectedDigestIsSplit: when the platform refuses a digest, the papers it can take still go out and only the
-// refused one is set aside.
+// TestRejectedDigestIsSplit: when the platform refuses a digest, the papers it can take still go out, and only the
+// refused one waits: it is retried on its own, as a card, which the platform takes.
 func testRejectedDigestIsSplit(t *testing.T, newEngineFixture fixtureFunc) {
 	f := newEngineFixture(t)
 	f.plat.fail = func(_ int, m bot.Message) error {
 		for _, c := range m.Cards {
-			if c.Paper.Key == "arxiv:2603.70003" {
+			if c.Paper.Key == "arxiv:2603.70003" && m.Digest {
 				return fmt.Errorf("post: %w: msg_too_long", bot.ErrRejected)
 			}
 		}
@@ -471,8 +474,17 @@ func testRejectedDigestIsSplit(t *testing.T, newEngineFixture fixtureFunc) {
 	if !slices.Equal(got, want) {
 		t.Errorf("delivered %v, want every paper but the refused one", got)
 	}
+	if depth, _ := f.st.OutboxDepth(context.Background()); depth != 1 {
+		t.Errorf("outbox depth %d, want 1 (the refused paper waits for its retry)", depth)
+	}
+	f.clock.Add(delivery.RejectRetryDelays[0])
+	f.deliver()
+	msgs := f.plat.messages()
+	if last := msgs[len(msgs)-1]; last.Digest || len(last.Cards) != 1 || last.Cards[0].Paper.Key != "arxiv:2603.70003" {
+		t.Errorf("last message %+v, want the refused paper on its own", last)
+	}
 	if depth, _ := f.st.OutboxDepth(context.Background()); depth != 0 {
-		t.Errorf("outbox depth %d, want 0 (the refused paper set aside)", depth)
+		t.Errorf("outbox depth %d after the retry, want 0", depth)
 	}
 }
 

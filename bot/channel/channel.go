@@ -88,7 +88,8 @@ const (
 	StatePending  = "pending"
 	StateOverflow = "overflow"
 	StateSent     = "sent"
-	// StateFailed rows were rejected by the platform as malformed; they keep their last_error for inspection.
+	// StateFailed rows were rejected by the platform again and again, in full and in reduced form, and set aside;
+	// they keep their last_error and failed_at for /papers failed, and /papers retry makes them pending again.
 	StateFailed = "failed"
 )
 
@@ -102,6 +103,14 @@ type OutboxItem struct {
 	State     string
 	CreatedAt time.Time
 	Attempts  int
+	// Rejections counts the times the platform rejected this row's message (bot.ErrRejected) since it was
+	// queued or re-queued; the sender retries it a bounded number of times before setting it aside.
+	Rejections int
+	// RetryAt is when a rejected row is tried again (zero when it is not waiting for a retry).
+	RetryAt time.Time
+	// LastError is the platform's last refusal, and FailedAt when the row was set aside (zero unless failed).
+	LastError string
+	FailedAt  time.Time
 	// SendingAt is when a send of the row last started (zero if none did). A row still unsent with a SendingAt
 	// from before the sender started was in flight when the previous process stopped: the platform may have
 	// taken it already.
@@ -117,6 +126,10 @@ type Work struct {
 	LastDigestAt time.Time
 	// OldestUnsent is when the oldest waiting match row was created.
 	OldestUnsent time.Time
+	// Retry counts rows waiting to be tried again after the platform rejected them (not counted in Pending,
+	// Overflow or Backfill, and not listed by Unsent); NextRetry is the earliest time one of them is due.
+	Retry     int
+	NextRetry time.Time
 }
 
 // Router decides which channels get a paper; it runs inside the ingest transaction and must not touch the store.

@@ -36,6 +36,11 @@ type Store interface {
 	// Candidates returns the papers that may satisfy pre (a superset; nil is every paper), newest first.
 	Candidates(ctx context.Context, pre *filters.Prefilter, since time.Time, limit int) ([]paper.Paper, error)
 	Recent(ctx context.Context, since time.Time, limit int) ([]paper.Paper, error)
+	// CountFailed, ListFailed (latest first; limit <= 0 is all) and RequeueFailed (back to pending, attempts
+	// reset; it returns how many) are about ch's papers the platform rejected until they were set aside.
+	CountFailed(ctx context.Context, ch channel.Ref) (int, error)
+	ListFailed(ctx context.Context, ch channel.Ref, limit int) ([]channel.OutboxItem, error)
+	RequeueFailed(ctx context.Context, ch channel.Ref) (int, error)
 }
 
 // Commander answers /papers commands from the local store. It is safe for concurrent use.
@@ -353,7 +358,7 @@ func (c *Commander) digest(ctx context.Context, req bot.Request, args Args) (bot
 	return bot.Reply{Text: []string{fmt.Sprintf("This channel now gets one digest a day at %s %s.", ch.DigestAt, ch.DigestTZ)}}, nil
 }
 
-func (c *Commander) sources(ctx context.Context, _ bot.Request, _ Args) (bot.Reply, error) {
+func (c *Commander) sources(ctx context.Context, req bot.Request, _ Args) (bot.Reply, error) {
 	states, err := c.Store.SourceStates(ctx)
 	if err != nil {
 		return bot.Reply{}, fmt.Errorf("sources: %w", err)
@@ -382,6 +387,14 @@ func (c *Commander) sources(ctx context.Context, _ bot.Request, _ Args) (bot.Rep
 	// the details for the operator).
 	if len(blocked) > 0 {
 		lines = append(lines, fmt.Sprintf("%d channel%s cannot receive posts (the bot was removed or lost access); their papers wait until a command is typed there again.", len(blocked), plural(len(blocked))))
+	}
+	// Set-aside papers are counted for this channel only, for the same reason.
+	failed, err := c.Store.CountFailed(ctx, req.Channel)
+	if err != nil {
+		return bot.Reply{}, fmt.Errorf("sources: %w", err)
+	}
+	if failed > 0 {
+		lines = append(lines, fmt.Sprintf("%d paper%s could not be posted in this channel (the platform kept rejecting the message); /papers failed lists them, /papers retry queues them again.", failed, plural(failed)))
 	}
 	return private(lines...), nil
 }
@@ -502,4 +515,49 @@ func (c *Commander) changed(ctx context.Context, ch channel.Ref) {
 	if c.OnChange != nil {
 		c.OnChange(ctx, ch)
 	}
+}
+
+// FailedShown bounds the papers /papers failed lists; the rest are counted.
+const FailedShown = 20
+
+// failedErrorRunes bounds the platform error shown per paper: enough for the reason, not a whole response body.
+const failedErrorRunes = 160
+
+func (c *Commander) failed(ctx context.Context, req bot.Request, _ Args) (bot.Reply, error) {
+	total, err := c.Store.CountFailed(ctx, req.Channel)
+	if err != nil {
+		return bot.Reply{}, fmt.Errorf("failed: %w", err)
+	}
+	if total == 0 {
+		return private("No paper is set aside in this channel: every paper matched here was posted or is on its way."), nil
+	}
+	items, err := c.Store.ListFailed(ctx, req.Channel, FailedShown)
+	if err != nil {
+		return bot.Reply{}, fmt.Errorf("failed: %w", err)
+	}
+	now := c.now()
+	lines := []string{fmt.Sprintf("%d paper%s could not be posted here: the platform rejected the message several times, the last time in a reduced form. Latest first:",
+		total, plural(total))}
+	for _, it := range items {
+		title := strings.Join(strings.Fields(bot.CleanLaTeX(it.Paper.Title)), " ")
+		reason := strings.Join(strings.Fields(it.LastError), " ")
+		lines = append(lines, fmt.Sprintf("%s  %s (set aside %s): %s", it.Paper.Key, bot.Truncate(title, 120),
+			ago(now, it.FailedAt), bot.Truncate(reason, failedErrorRunes)))
+	}
+	if more := total - len(items); more > 0 {
+		lines = append(lines, fmt.Sprintf("…and %d more.", more))
+	}
+	return private(append(lines, "/papers retry queues them all again.")...), nil
+}
+
+func (c *Commander) retry(ctx context.Context, req bot.Request, _ Args) (bot.Reply, error) {
+	n, err := c.Store.RequeueFailed(ctx, req.Channel)
+	if err != nil {
+		return bot.Reply{}, fmt.Errorf("retry: %w", err)
+	}
+	if n == 0 {
+		return private("No paper is set aside in this channel; nothing to retry."), nil
+	}
+	c.changed(ctx, req.Channel)
+	return bot.Reply{Text: []string{fmt.Sprintf("%d set-aside paper%s queued again, to be posted here once the platform accepts the message.", n, plural(n))}}, nil
 }

@@ -184,6 +184,23 @@ func Subcommands() []Subcommand {
 			run:         (*Commander).sources,
 		},
 		{
+			Name:        "failed",
+			Usage:       "failed",
+			Help:        "papers set aside here because the platform kept rejecting them, with the error",
+			Description: "Papers set aside because the platform kept rejecting them",
+			Access:      Managers, Refusal: "see the papers set aside in this channel",
+			Private: true,
+			run:     (*Commander).failed,
+		},
+		{
+			Name:        "retry",
+			Usage:       "retry",
+			Help:        "queue this channel's set-aside papers again",
+			Description: "Queue this channel's set-aside papers again",
+			Access:      Managers, Refusal: "retry this channel's set-aside papers",
+			run: (*Commander).retry,
+		},
+		{
 			Name:        "help",
 			Usage:       "help",
 			Help:        "this help",

@@ -122,6 +122,10 @@ func text(channel string, msg bot.Message) []byte {
 		fmt.Fprintf(&body, "== %s ==\n", title)
 	}
 	for _, c := range msg.Cards {
+		if msg.Reduced {
+			body.WriteString(bot.ReducedCardText(c))
+			continue
+		}
 		body.WriteString(bot.CardText(c))
 	}
 	if msg.Overflow > 0 {

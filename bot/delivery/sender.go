@@ -31,9 +31,15 @@ type Store interface {
 	Claim(ctx context.Context, ch channel.Ref, owner string, at time.Time, ttl time.Duration) (bool, error)
 	// Release gives up owner's lease on ch, if it holds one.
 	Release(ctx context.Context, ch channel.Ref, owner string) error
+	// Unsent lists rows of ch of kind in states, oldest paper first, leaving out rows waiting for a retry.
 	Unsent(ctx context.Context, ch channel.Ref, kind string, states []string, limit int) ([]channel.OutboxItem, error)
+	// Retries lists rows of ch waiting for a retry after a rejection whose retry time is not after now.
+	Retries(ctx context.Context, ch channel.Ref, now time.Time, limit int) ([]channel.OutboxItem, error)
 	MarkSent(ctx context.Context, ids []int64, messageID string, at time.Time) error
-	MarkFailed(ctx context.Context, ids []int64, sendErr error) error
+	// MarkRejected counts a rejection of rows ids and keeps them away until retryAt.
+	MarkRejected(ctx context.Context, ids []int64, sendErr error, retryAt time.Time) error
+	// MarkFailed sets rows ids aside (state failed) at at.
+	MarkFailed(ctx context.Context, ids []int64, sendErr error, at time.Time) error
 	MarkOverflow(ctx context.Context, ids []int64) error
 	RecordAttempt(ctx context.Context, ids []int64, sendErr error) error
 	MessagesSince(ctx context.Context, ch channel.Ref, since time.Time) (int, error)
@@ -68,7 +74,8 @@ const (
 	ErrorRateLimited = "rate_limited"
 	// ErrorPermanent is a bot.ErrPermanent failure that stops the channel.
 	ErrorPermanent = "permanent"
-	// ErrorRejected is a bot.ErrRejected failure: the message was set aside.
+	// ErrorRejected is a bot.ErrRejected failure: the paper is tried again later (RejectRetryDelays), or set
+	// aside after its last try.
 	ErrorRejected = "rejected"
 )
 
@@ -330,6 +337,11 @@ func (e *Sender) claim(ctx context.Context, w channel.Work) bool {
 		e.mu.Unlock()
 		return false
 	}
+	if !hasDue(w, now) {
+		// Only rows waiting for a retry: nothing to do before the earliest is due, so no lease is taken.
+		e.mu.Unlock()
+		return false
+	}
 	cs.busy = true
 	e.mu.Unlock()
 	ok, err := e.store.Claim(ctx, w.Ref, e.owner, now, e.leaseTTL)
@@ -429,6 +441,11 @@ func (e *Sender) deliver(ctx context.Context, plat bot.Platform, w channel.Work)
 	}
 	if err := e.resumeBatches(ctx, plat, w.Ref); err != nil {
 		return err
+	}
+	if w.Retry > 0 && !now.Before(w.NextRetry) {
+		if err := e.sendRetries(ctx, plat, w.Ref, now); err != nil {
+			return err
+		}
 	}
 	if w.Backfill > 0 {
 		items, err := e.store.Unsent(ctx, w.Ref, channel.KindBackfill, []string{channel.StatePending, channel.StateOverflow}, 0)
@@ -571,6 +588,10 @@ func (e *Sender) send(ctx context.Context, plat bot.Platform, msg bot.Message, i
 		e.mu.Unlock()
 		return nil
 	}
+	// Not posted: the rows are no longer in flight (see InFlight).
+	if serr := e.store.MarkSending(sendCtx, ids, time.Time{}); serr != nil {
+		log.Warn("record the end of a send", "err", serr)
+	}
 	var rl *bot.RateLimitError
 	if errors.Is(err, bot.ErrRejected) && len(items) > 1 {
 		// Which card made the platform refuse the digest is unknown: sendDigest splits it and tries again.
@@ -578,21 +599,15 @@ func (e *Sender) send(ctx context.Context, plat bot.Platform, msg bot.Message, i
 		return &rejectedBatch{err}
 	}
 	if errors.Is(err, bot.ErrRejected) {
-		e.metrics.DeliveryError(ch.Platform, ErrorRejected)
-		log.Error("the platform rejected this message; set aside, going on with the next paper", "err", err, "papers", len(ids))
-		if ferr := e.store.MarkFailed(sendCtx, ids, err); ferr != nil {
+		if rerr := e.rejected(sendCtx, msg, items, err, now, log); rerr != nil {
 			e.backOff(ch, now)
-			return ferr
+			return rerr
 		}
 		return nil
 	}
 	if aerr := e.store.RecordAttempt(sendCtx, ids, err); aerr != nil {
 		// Only the attempt count and last error are lost; the rows stay pending and are retried.
 		log.Error("record failed attempt", "err", aerr)
-	}
-	// Not posted: the rows are no longer in flight (see InFlight).
-	if serr := e.store.MarkSending(sendCtx, ids, time.Time{}); serr != nil {
-		log.Warn("record the end of a send", "err", serr)
 	}
 	switch {
 	case errors.As(err, &rl):
@@ -727,4 +742,63 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
+}
+
+// RejectRetryDelays is the retry policy for a paper whose message the platform rejects (bot.ErrRejected): after
+// its n-th rejection it waits RejectRetryDelays[n-1] and is sent again, in full while fewer than
+// len(RejectRetryDelays) rejections were counted, then once in reduced form (bot.Message.Reduced: no image, no
+// buttons, short text). When the reduced form is rejected too, the paper is set aside (state failed) for
+// /papers failed and /papers retry. So a paper is sent at most 4 times over about 21 minutes; meanwhile the
+// channel's other papers go on. Refusals that come and go (an overloaded edge answering 400, an image the
+// platform could not fetch just then) are delivered; a payload that can never be accepted is set aside.
+var RejectRetryDelays = [...]time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute}
+
+// hasDue reports whether w has anything to send at now: rows waiting for a retry count only once due.
+func hasDue(w channel.Work, now time.Time) bool {
+	return w.Pending+w.Overflow+w.Backfill > 0 || (w.Retry > 0 && !now.Before(w.NextRetry))
+}
+
+// reducedAfter is the rejections after which a paper is sent in reduced form.
+const reducedAfter = len(RejectRetryDelays)
+
+// sendRetries sends ch's rows that are due again after a rejection, each on its own (a digest's paper too, so it
+// cannot sink a digest again), in reduced form for its last try.
+func (e *Sender) sendRetries(ctx context.Context, plat bot.Platform, ch channel.Ref, now time.Time) error {
+	items, err := e.store.Retries(ctx, ch, now, batchPerTurn)
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		msg := bot.Message{Channel: ch, Cards: []bot.Card{{Paper: it.Paper, Matched: it.Matched}},
+			Nonce: "pb-" + strconv.FormatInt(it.ID, 10), Reduced: it.Rejections >= reducedAfter}
+		if err := e.send(ctx, plat, msg, []channel.OutboxItem{it}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rejected records a rejection of msg, whose rows are items: they wait for their next try (RejectRetryDelays),
+// or, after the reduced form was rejected too, are set aside.
+func (e *Sender) rejected(ctx context.Context, msg bot.Message, items []channel.OutboxItem, sendErr error, now time.Time, log *slog.Logger) error {
+	e.metrics.DeliveryError(msg.Channel.Platform, ErrorRejected)
+	ids := make([]int64, len(items))
+	rejections := 0
+	for i, it := range items {
+		ids[i] = it.ID
+		rejections = max(rejections, it.Rejections)
+	}
+	rejections++ // this one
+	if msg.Reduced || rejections > reducedAfter {
+		log.Error("the platform rejected this paper again, in reduced form too; set aside (/papers failed lists it, /papers retry re-queues it)",
+			"err", sendErr, "rejections", rejections)
+		return e.store.MarkFailed(ctx, ids, sendErr, now)
+	}
+	retryAt := now.Add(RejectRetryDelays[rejections-1])
+	log.Warn("the platform rejected this message; trying the paper again later, going on with the next one",
+		"err", sendErr, "rejections", rejections, "retry_in", RejectRetryDelays[rejections-1], "reduced", rejections >= reducedAfter)
+	return e.store.MarkRejected(ctx, ids, sendErr, retryAt)
 }

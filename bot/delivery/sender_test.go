@@ -92,7 +92,11 @@ func (m *memStore) RecordAttempt(_ context.Context, ids []int64, _ error) error 
 	return m.failAttempt
 }
 
-func (m *memStore) MarkFailed(context.Context, []int64, error) error                   { return nil }
+func (m *memStore) MarkFailed(context.Context, []int64, error, time.Time) error   { return nil }
+func (m *memStore) MarkRejected(context.Context, []int64, error, time.Time) error { return nil }
+func (m *memStore) Retries(context.Context, channel.Ref, time.Time, int) ([]channel.OutboxItem, error) {
+	return nil, nil
+}
 func (m *memStore) MarkOverflow(context.Context, []int64) error                        { return nil }
 func (m *memStore) MessagesSince(context.Context, channel.Ref, time.Time) (int, error) { return 0, nil }
 func (m *memStore) SetLastDigest(context.Context, channel.Ref, time.Time) error        { return nil }

@@ -383,6 +383,14 @@ func (s *memStore) Recent(_ context.Context, since time.Time, _ int) ([]paper.Pa
 	return out, nil
 }
 
+func (s *memStore) CountFailed(context.Context, channel.Ref) (int, error) { return 0, nil }
+
+func (s *memStore) ListFailed(context.Context, channel.Ref, int) ([]channel.OutboxItem, error) {
+	return nil, nil
+}
+
+func (s *memStore) RequeueFailed(context.Context, channel.Ref) (int, error) { return 0, nil }
+
 var _ command.Store = (*memStore)(nil)
 
 // samplePaper is a complete paper with every card element.

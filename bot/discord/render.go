@@ -39,6 +39,7 @@ const (
 const (
 	snippetRunes        = 600 // abstract snippet of a full card
 	compactRunes        = 350 // one-line description of a digest entry
+	reducedRunes        = 200 // description of a reduced card (bot.Message.Reduced)
 	fieldRunes          = 300 // authors, categories, matched terms
 	footerRunes         = 200
 	maxCategories       = 6
@@ -86,6 +87,19 @@ func renderMessage(msg bot.Message) (messageBody, error) {
 	}
 	if len(msg.Cards) == 0 && !msg.Digest {
 		return b, fmt.Errorf("empty message for %s", msg.Channel)
+	}
+	if msg.Reduced {
+		// The last try of a paper Discord kept rejecting: only a linked title and a short text, no thumbnail,
+		// fields, footer or buttons, whichever of them was the trouble.
+		var embeds []*discordgo.MessageEmbed
+		for _, c := range msg.Cards {
+			embeds = append(embeds, reducedEmbed(c))
+		}
+		b.Embeds, _ = fitEmbeds(embeds)
+		if msg.Digest {
+			b.Content = digestContent(msg, msg.Overflow)
+		}
+		return b, nil
 	}
 	if msg.Digest {
 		var embeds []*discordgo.MessageEmbed
@@ -152,6 +166,15 @@ func cardEmbed(c bot.Card, snippet int) *discordgo.MessageEmbed {
 	}
 	if f := footerText(p.Sources, p.Published.Format("2006-01-02"), !p.Published.IsZero()); f != "" {
 		e.Footer = &discordgo.MessageEmbedFooter{Text: f}
+	}
+	return e
+}
+
+// reducedEmbed is a minimal card: linked title and the start of the abstract.
+func reducedEmbed(c bot.Card) *discordgo.MessageEmbed {
+	e := &discordgo.MessageEmbed{Type: discordgo.EmbedTypeRich, Title: embedTitle(c.Paper.Title), URL: okURL(c.Paper.URL, limitURL)}
+	if abs := oneLine(bot.CleanLaTeX(c.Paper.Abstract)); abs != "" {
+		e.Description = truncate(escape(abs), reducedRunes)
 	}
 	return e
 }

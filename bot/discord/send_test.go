@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/paperboy-bot/paperboy/bot/channel"
 
@@ -65,6 +66,26 @@ func TestSendPayloads(t *testing.T) {
 			msg: bot.Message{Channel: ch("C1"), Digest: true, Title: "3 new papers since Tuesday", Overflow: 1, Nonce: "pbd-17-3",
 				Cards: []bot.Card{{Paper: samplePaper(), Matched: []string{"eeg"}}, {Paper: hostilePaper(1)}}},
 			golden: "send_digest.golden.json",
+		},
+		{
+			name: "reduced card: linked title and a short text, nothing else",
+			msg: bot.Message{Channel: ch("C1"), Cards: []bot.Card{{Paper: samplePaper(), Matched: []string{"eeg"}}}, Nonce: "pb-17",
+				Reduced: true},
+			golden: "send_reduced.golden.json",
+			check: func(t *testing.T, body map[string]any) {
+				if _, ok := body["components"]; ok {
+					t.Error("a reduced card has buttons")
+				}
+				e := body["embeds"].([]any)[0].(map[string]any)
+				for _, k := range []string{"thumbnail", "fields", "footer", "image"} {
+					if _, ok := e[k]; ok {
+						t.Errorf("a reduced card has %s", k)
+					}
+				}
+				if d := e["description"].(string); utf8.RuneCountInString(d) > reducedRunes || d == "" {
+					t.Errorf("description of %d characters, want 1 to %d", utf8.RuneCountInString(d), reducedRunes)
+				}
+			},
 		},
 		{
 			name: "hostile card pings no one and respects every limit",

@@ -34,6 +34,7 @@ const (
 	authorsBudget  = 300
 	listBudget     = 300 // categories, matched terms
 	digestTitle    = 200
+	reducedText    = 200 // abstract start of a reduced card (bot.Message.Reduced)
 	fallbackBudget = 300
 	urlBudget      = 1000 // feed links longer than this are dropped rather than sent
 	// messageBudget bounds the JSON size of one message's blocks. Slack rejects messages far larger than this
@@ -227,6 +228,9 @@ func (b *builder) note(text string) {
 
 // renderMessage renders a delivery: a digest as one message with a compact list, otherwise the cards in full.
 func renderMessage(msg bot.Message, images bool) rendered {
+	if msg.Reduced {
+		return renderReduced(msg)
+	}
 	if msg.Digest {
 		return renderDigest(msg)
 	}
@@ -240,6 +244,31 @@ func renderMessage(msg bot.Message, images bool) rendered {
 		text = "New paper: " + clean(msg.Cards[0].Paper.Title)
 	}
 	return rendered{blocks: b.blocks, text: fitEscaped(text, fallbackBudget), images: b.images}
+}
+
+// renderReduced renders the last try of a paper Slack kept rejecting: per card, one section with the linked title
+// and the start of the abstract; no header, image, buttons or context, whichever of them was the trouble.
+func renderReduced(msg bot.Message) rendered {
+	var b builder
+	shown := 0
+	for _, c := range msg.Cards {
+		line := digestLine(bot.Card{Paper: c.Paper})
+		if abs := fitEscaped(clean(c.Paper.Abstract), reducedText); abs != "" {
+			line += "\n" + abs
+		}
+		if !b.add(1, slack.NewSectionBlock(mrkdwn(line), nil, nil)) {
+			break
+		}
+		shown++
+	}
+	if more := len(msg.Cards) - shown + msg.Overflow; more > 0 {
+		b.note(fmt.Sprintf("and %d more", more))
+	}
+	text := "New paper"
+	if len(msg.Cards) > 0 {
+		text = "New paper: " + clean(msg.Cards[0].Paper.Title)
+	}
+	return rendered{blocks: b.blocks, text: fitEscaped(text, fallbackBudget)}
 }
 
 // addCards adds whole cards while they fit (one block is kept for an overflow note) and returns how many did.

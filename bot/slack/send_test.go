@@ -401,3 +401,35 @@ func TestAPIURLWithoutSlash(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestSendReduced: the last try of a paper Slack kept rejecting is one section with the linked title and a short
+// abstract; no header, image, buttons or context, whichever of them was the trouble.
+func TestSendReduced(t *testing.T) {
+	f := newFakeSlack(t)
+	s := newTestSlack(t, f, ModeSocket, nil)
+	msg := bot.Message{Channel: slackChannel("C1"), Cards: []bot.Card{{Paper: hfPaper(), Matched: []string{"eeg"}}}, Reduced: true}
+	if _, err := s.Send(context.Background(), msg); err != nil {
+		t.Fatal(err)
+	}
+	requests, posts := f.snapshot()
+	if requests != 1 || len(posts) != 1 {
+		t.Fatalf("%d requests, %d posts; want 1", requests, len(posts))
+	}
+	p := posts[0]
+	checkMessage(t, p.Text, p.Blocks)
+	if secs := blocksOfType(p.Blocks, "section"); len(p.Blocks) != 1 || len(secs) != 1 {
+		t.Fatalf("blocks %s, want one section", p.RawJSON)
+	}
+	for _, unwanted := range []string{"image_url", `"actions"`, `"header"`, "accessory"} {
+		if strings.Contains(p.RawJSON, unwanted) {
+			t.Errorf("the reduced card has %s: %s", unwanted, p.RawJSON)
+		}
+	}
+	text := textOf(blocksOfType(p.Blocks, "section")[0])
+	if !strings.Contains(text, "Spiking α-Transformers for EEG") || !strings.Contains(text, "<"+hfPaper().URL+"|") {
+		t.Errorf("the reduced card lacks the linked title: %q", text)
+	}
+	if units(text) > 2*reducedText+digestTitle {
+		t.Errorf("the reduced card's text is %d units long", units(text))
+	}
+}

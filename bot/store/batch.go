@@ -70,44 +70,37 @@ func cmpErr(err, fallback error) error {
 	return fallback
 }
 
-// OpenBatches returns ch's batches that still have unsent rows, oldest first, each with those rows.
+// OpenBatches returns ch's batches that still have unsent rows, oldest first, each with those rows. Rows waiting
+// for a retry after a rejection are left to Retries.
 func (s *Store) OpenBatches(ctx context.Context, ch channel.Ref) ([]channel.Batch, error) {
-	rows, err := s.r.QueryContext(ctx, `
-SELECT b.id, b.kind, b.title, o.id, o.matched, o.kind, o.state, o.created_at, o.attempts, o.sending_at, p.key, p.title, p.abstract, p.data
-FROM outbox o JOIN outbox_batches b ON b.id = o.batch_id JOIN papers p ON p.key = o.paper_key
-WHERE o.platform = ?1 AND o.channel_id = ?2 AND o.batch_id IS NOT NULL AND o.state IN ('pending', 'overflow')
-ORDER BY b.id, p.id, o.id`, ch.Platform, ch.ID)
+	rows, err := s.r.QueryContext(ctx, `SELECT b.id, b.kind, b.title FROM outbox_batches b
+		WHERE b.id IN (SELECT o.batch_id FROM outbox o WHERE o.platform = ?1 AND o.channel_id = ?2 AND o.batch_id IS NOT NULL
+			AND o.state IN ('pending', 'overflow') AND o.retry_at IS NULL)
+		ORDER BY b.id`, ch.Platform, ch.ID)
 	if err != nil {
 		return nil, fmt.Errorf("open batches of %s: %w", ch, err)
 	}
-	defer rows.Close()
 	var out []channel.Batch
 	for rows.Next() {
-		var b channel.Batch
-		it := channel.OutboxItem{Channel: ch}
-		var matched, key, title, abstract string
-		var data []byte
-		var created int64
-		var sending sql.NullInt64
-		if err := rows.Scan(&b.ID, &b.Kind, &b.Title, &it.ID, &matched, &it.Kind, &it.State, &created, &it.Attempts, &sending,
-			&key, &title, &abstract, &data); err != nil {
+		b := channel.Batch{Channel: ch}
+		if err := rows.Scan(&b.ID, &b.Kind, &b.Title); err != nil {
+			rows.Close()
 			return nil, fmt.Errorf("open batches of %s: %w", ch, err)
 		}
-		if err := json.Unmarshal([]byte(matched), &it.Matched); err != nil {
-			return nil, fmt.Errorf("batched row %d: matched: %w", it.ID, err)
-		}
-		if it.Paper, err = decodePaper(key, title, abstract, data); err != nil {
-			return nil, err
-		}
-		it.CreatedAt, it.SendingAt = time.Unix(0, created), nanos(sending)
-		if n := len(out); n == 0 || out[n-1].ID != b.ID {
-			b.Channel = ch
-			out = append(out, b)
-		}
-		out[len(out)-1].Items = append(out[len(out)-1].Items, it)
+		out = append(out, b)
 	}
+	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("open batches of %s: %w", ch, err)
+	}
+	for i := range out {
+		out[i].Items, err = s.queryOutboxItems(ctx, ch, `SELECT `+outboxItemColumns+`
+FROM outbox o JOIN papers p ON p.key = o.paper_key
+WHERE o.batch_id = ?1 AND o.state IN ('pending', 'overflow') AND o.retry_at IS NULL
+ORDER BY p.id, o.id`, out[i].ID)
+		if err != nil {
+			return nil, fmt.Errorf("rows of batch %d of %s: %w", out[i].ID, ch, err)
+		}
 	}
 	return out, nil
 }

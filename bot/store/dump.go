@@ -130,20 +130,20 @@ func exportSubscriptions(ctx context.Context, tx *sql.Tx, w dump.Writer) error {
 
 func exportOutbox(ctx context.Context, tx *sql.Tx, w dump.Writer) error {
 	return exportRows(ctx, tx, `SELECT platform, channel_id, paper_key, matched, kind, state, created_at, attempts, last_error,
-		message_id, sent_at FROM outbox ORDER BY id`, w.Outbox,
+		message_id, sent_at, rejections, retry_at, failed_at FROM outbox ORDER BY id`, w.Outbox,
 		func(rows *sql.Rows) (dump.Outbox, error) {
 			var o dump.Outbox
 			var matched string
 			var created int64
-			var sent sql.NullInt64
+			var sent, retry, failed sql.NullInt64
 			if err := rows.Scan(&o.Channel.Platform, &o.Channel.ID, &o.PaperKey, &matched, &o.Kind, &o.State, &created,
-				&o.Attempts, &o.LastError, &o.MessageID, &sent); err != nil {
+				&o.Attempts, &o.LastError, &o.MessageID, &sent, &o.Rejections, &retry, &failed); err != nil {
 				return o, err
 			}
 			if err := json.Unmarshal([]byte(matched), &o.Matched); err != nil {
 				return o, fmt.Errorf("outbox row of %s for %s: matched: %w", o.Channel, o.PaperKey, err)
 			}
-			o.CreatedAt, o.SentAt = time.Unix(0, created).UTC(), nanos(sent)
+			o.CreatedAt, o.SentAt, o.RetryAt, o.FailedAt = time.Unix(0, created).UTC(), nanos(sent), nanos(retry), nanos(failed)
 			return o, nil
 		})
 }
@@ -334,7 +334,7 @@ func (l *load) Subscriptions(ctx context.Context, batch []dump.Subscription) err
 // Outbox inserts a batch of outbox rows with new ids, in the order given, each keyed to its paper by key.
 func (l *load) Outbox(ctx context.Context, batch []dump.Outbox) error {
 	err := each(ctx, l.tx, `INSERT INTO outbox (platform, channel_id, paper_key, matched, kind, state, created_at, attempts,
-		last_error, message_id, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, batch,
+		last_error, message_id, sent_at, rejections, retry_at, failed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, batch,
 		func(o dump.Outbox) []any {
 			m := o.Matched
 			if m == nil {
@@ -342,7 +342,7 @@ func (l *load) Outbox(ctx context.Context, batch []dump.Outbox) error {
 			}
 			matched, _ := json.Marshal(m) // a []string always encodes
 			return []any{o.Channel.Platform, o.Channel.ID, o.PaperKey, string(matched), o.Kind, o.State, o.CreatedAt.UnixNano(),
-				o.Attempts, o.LastError, o.MessageID, nullNanos(o.SentAt)}
+				o.Attempts, o.LastError, o.MessageID, nullNanos(o.SentAt), o.Rejections, nullNanos(o.RetryAt), nullNanos(o.FailedAt)}
 		})
 	if err != nil {
 		return fmt.Errorf("import outbox: %w", err)

@@ -62,7 +62,7 @@ func TestOutboxErrorTextCutOnCharacter(t *testing.T) {
 		name string
 		mark func(s *Store, ids []int64) error
 	}{
-		{"MarkFailed", func(s *Store, ids []int64) error { return s.MarkFailed(t.Context(), ids, long) }},
+		{"MarkFailed", func(s *Store, ids []int64) error { return s.MarkFailed(t.Context(), ids, long, time.Now()) }},
 		{"RecordAttempt", func(s *Store, ids []int64) error { return s.RecordAttempt(t.Context(), ids, long) }},
 	}
 	for _, m := range marks {

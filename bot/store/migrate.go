@@ -103,7 +103,9 @@ CREATE TABLE source_state (
 		sourceLeaseMigration,
 		// 6: live instances, to share the platforms' global rate limits (leases.go).
 		instancesMigration,
-		// 7: digest batches, fixed before they are sent (batch.go).
+		// 7: retries of rejected messages, and when a row was set aside (rejected.go).
+		rejectedMigration,
+		// 8: digest batches, fixed before they are sent (batch.go).
 		batchMigration,
 	}
 }

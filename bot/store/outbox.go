@@ -47,7 +47,8 @@ FROM json_each(?1) WHERE true
 ON CONFLICT (platform, channel_id, paper_key) DO NOTHING`
 
 // Enqueue adds rows of the given kind for ch, one per paper key with its matched terms, skipping papers the
-// channel already has a row for, and returns how many were added. Backfill uses it; ingestion routes through
+// channel already has a row for, except rows that were set aside (failed): those are queued again as rows of kind,
+// their attempts reset. It returns how many rows it queued. Backfill uses it; ingestion routes through
 // IngestAndRoute.
 func (s *Store) Enqueue(ctx context.Context, ch channel.Ref, kind string, matched map[string][]string, at time.Time) (int, error) {
 	type row struct {
@@ -72,11 +73,21 @@ func (s *Store) Enqueue(ctx context.Context, ch channel.Ref, kind string, matche
 		if err := ensureChannel(ctx, tx, ch, at); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, insertOutboxSQL, string(data), kind, at.UnixNano())
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET `+requeueSet+`, kind = ?2, created_at = ?3
+			WHERE state = 'failed' AND platform = ?4 AND channel_id = ?5
+			AND paper_key IN (SELECT json_extract(value, '$.k') FROM json_each(?1))`, string(data), kind, at.UnixNano(), ch.Platform, ch.ID)
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		res, err = tx.ExecContext(ctx, insertOutboxSQL, string(data), kind, at.UnixNano())
+		if err != nil {
+			return err
+		}
+		added, err := res.RowsAffected()
+		n += added
 		return err
 	})
 	if err != nil {
@@ -85,13 +96,15 @@ func (s *Store) Enqueue(ctx context.Context, ch channel.Ref, kind string, matche
 	return int(n), nil
 }
 
-// Work lists the channels that have unsent rows.
+// Work lists the channels that have unsent rows. Rows waiting for a retry after a rejection are counted apart
+// (Retry, NextRetry), not as pending, overflow or backfill rows.
 func (s *Store) Work(ctx context.Context) ([]channel.Work, error) {
 	rows, err := s.r.QueryContext(ctx, `
 SELECT o.platform, o.channel_id,
 	coalesce(c.mode, 'instant'), coalesce(c.digest_at, ''), coalesce(c.digest_tz, ''), coalesce(c.blocked, ''), c.last_digest_at,
-	sum(o.state = 'pending' AND o.kind = 'match'), sum(o.state = 'overflow'), sum(o.kind = 'backfill'),
-	min(CASE WHEN o.kind = 'match' THEN o.created_at END)
+	sum(o.state = 'pending' AND o.kind = 'match' AND o.retry_at IS NULL), sum(o.state = 'overflow' AND o.retry_at IS NULL),
+	sum(o.kind = 'backfill' AND o.retry_at IS NULL), min(CASE WHEN o.kind = 'match' AND o.retry_at IS NULL THEN o.created_at END),
+	sum(o.retry_at IS NOT NULL), min(o.retry_at)
 FROM outbox o LEFT JOIN channels c ON c.platform = o.platform AND c.id = o.channel_id
 WHERE o.state IN ('pending', 'overflow')
 GROUP BY o.platform, o.channel_id`)
@@ -102,12 +115,12 @@ GROUP BY o.platform, o.channel_id`)
 	var out []channel.Work
 	for rows.Next() {
 		var w channel.Work
-		var last, oldest sql.NullInt64
+		var last, oldest, retry sql.NullInt64
 		if err := rows.Scan(&w.Ref.Platform, &w.Ref.ID, &w.Mode, &w.DigestAt, &w.DigestTZ, &w.Blocked, &last,
-			&w.Pending, &w.Overflow, &w.Backfill, &oldest); err != nil {
+			&w.Pending, &w.Overflow, &w.Backfill, &oldest, &w.Retry, &retry); err != nil {
 			return nil, fmt.Errorf("list outbox work: %w", err)
 		}
-		w.LastDigestAt, w.OldestUnsent = nanos(last), nanos(oldest)
+		w.LastDigestAt, w.OldestUnsent, w.NextRetry = nanos(last), nanos(oldest), nanos(retry)
 		out = append(out, w)
 	}
 	if err := rows.Err(); err != nil {
@@ -117,56 +130,35 @@ GROUP BY o.platform, o.channel_id`)
 }
 
 // Unsent returns up to limit (all if <= 0) unsent rows of ch of the given kind and states, oldest paper first
-// (papers.id is published order).
+// (papers.id is published order). Rows waiting for a retry after a rejection are not listed: Retries hands them
+// out when they are due.
 func (s *Store) Unsent(ctx context.Context, ch channel.Ref, kind string, states []string, limit int) ([]channel.OutboxItem, error) {
 	st, err := json.Marshal(states)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.r.QueryContext(ctx, `
-SELECT o.id, o.matched, o.kind, o.state, o.created_at, o.attempts, o.sending_at, p.key, p.title, p.abstract, p.data
+	items, err := s.queryOutboxItems(ctx, ch, `
+SELECT `+outboxItemColumns+`
 FROM outbox o JOIN papers p ON p.key = o.paper_key
 WHERE o.platform = ?1 AND o.channel_id = ?2 AND o.kind = ?3 AND o.state IN (SELECT value FROM json_each(?4))
+	AND o.retry_at IS NULL
 ORDER BY p.id, o.id LIMIT ?5`, ch.Platform, ch.ID, kind, string(st), sqlLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("unsent rows of %s: %w", ch, err)
 	}
-	defer rows.Close()
-	var out []channel.OutboxItem
-	for rows.Next() {
-		it := channel.OutboxItem{Channel: ch}
-		var matched, key, title, abstract string
-		var data []byte
-		var created int64
-		var sending sql.NullInt64
-		if err := rows.Scan(&it.ID, &matched, &it.Kind, &it.State, &created, &it.Attempts, &sending, &key, &title, &abstract, &data); err != nil {
-			return nil, fmt.Errorf("unsent rows of %s: %w", ch, err)
-		}
-		if err := json.Unmarshal([]byte(matched), &it.Matched); err != nil {
-			return nil, fmt.Errorf("unsent row %d: matched: %w", it.ID, err)
-		}
-		if it.Paper, err = decodePaper(key, title, abstract, data); err != nil {
-			return nil, err
-		}
-		it.CreatedAt, it.SendingAt = time.Unix(0, created), nanos(sending)
-		out = append(out, it)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("unsent rows of %s: %w", ch, err)
-	}
-	return out, nil
+	return items, nil
 }
 
 // MarkSent records that rows ids were posted as message messageID.
 func (s *Store) MarkSent(ctx context.Context, ids []int64, messageID string, at time.Time) error {
-	return s.updateRows(ctx, ids, `UPDATE outbox SET state = 'sent', message_id = ?2, sent_at = ?3, last_error = ''
+	return s.updateRows(ctx, ids, `UPDATE outbox SET state = 'sent', message_id = ?2, sent_at = ?3, last_error = '', retry_at = NULL
 		WHERE id IN (SELECT value FROM json_each(?1))`, messageID, at.UnixNano())
 }
 
-// MarkFailed sets rows ids aside after the platform rejected their message as malformed.
-func (s *Store) MarkFailed(ctx context.Context, ids []int64, sendErr error) error {
-	return s.updateRows(ctx, ids, `UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?2
-		WHERE id IN (SELECT value FROM json_each(?1))`, errorText(sendErr))
+// MarkFailed sets rows ids aside at at after the platform rejected their message for the last time.
+func (s *Store) MarkFailed(ctx context.Context, ids []int64, sendErr error, at time.Time) error {
+	return s.updateRows(ctx, ids, `UPDATE outbox SET state = 'failed', attempts = attempts + 1, rejections = rejections + 1,
+		last_error = ?2, retry_at = NULL, failed_at = ?3 WHERE id IN (SELECT value FROM json_each(?1))`, errorText(sendErr), at.UnixNano())
 }
 
 // MarkOverflow moves pending rows ids to the channel's next digest.

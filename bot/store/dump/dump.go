@@ -70,6 +70,10 @@ type Outbox struct {
 	LastError string
 	MessageID string
 	SentAt    time.Time // zero unless sent
+	// Rejections, RetryAt and FailedAt are the row's retry state after platform rejections (channel.OutboxItem).
+	Rejections int
+	RetryAt    time.Time // zero unless waiting for a retry
+	FailedAt   time.Time // zero unless set aside
 }
 
 // Writer receives a store's records, one call per batch of at most BatchSize records of one kind; it must not keep

@@ -10,12 +10,12 @@ import (
 	"github.com/paperboy-bot/paperboy/bot/channel"
 )
 
-// batchesV3 gives digests a stable identity, as the SQLite store's batch migration does: a digest's rows are
+// batchesV4 gives digests a stable identity, as the SQLite store's batch migration does: a digest's rows are
 // written to a batch in one transaction before it is sent, so that a digest a crash interrupted is sent again
 // with the same rows and id (Discord's nonce is derived from it) while papers that arrived since wait for the next.
 // sending_at records when a row's send started, so that a restart can tell the rows that were in flight when the
 // previous process died.
-const batchesV3 = `
+const batchesV4 = `
 CREATE TABLE outbox_batches (
 	id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	platform   text   COLLATE "C" NOT NULL,
@@ -56,41 +56,31 @@ func (s *Store) OpenBatch(ctx context.Context, ch channel.Ref, kind, title strin
 	return id, nil
 }
 
-// OpenBatches returns ch's batches that still have unsent rows, oldest first, each with those rows.
+// OpenBatches returns ch's batches that still have unsent rows, oldest first, each with those rows. Rows waiting
+// for a retry after a rejection are left to Retries.
 func (s *Store) OpenBatches(ctx context.Context, ch channel.Ref) ([]channel.Batch, error) {
-	rows, err := s.pool.Query(ctx, `
-SELECT b.id, b.kind, b.title, o.id, o.matched, o.kind, o.state, o.created_at, o.attempts, o.sending_at, p.key, p.title, p.abstract, p.data
-FROM outbox o JOIN outbox_batches b ON b.id = o.batch_id JOIN papers p ON p.key = o.paper_key
-WHERE o.platform = $1 AND o.channel_id = $2 AND o.batch_id IS NOT NULL AND o.state IN ('pending', 'overflow')
-ORDER BY b.id, p.sort_sec, p.sort_seq, o.id`, ch.Platform, ch.ID)
+	rows, err := s.pool.Query(ctx, `SELECT b.id, b.kind, b.title FROM outbox_batches b
+		WHERE b.id IN (SELECT o.batch_id FROM outbox o WHERE o.platform = $1 AND o.channel_id = $2 AND o.batch_id IS NOT NULL
+			AND o.state IN ('pending', 'overflow') AND o.retry_at IS NULL)
+		ORDER BY b.id`, ch.Platform, ch.ID)
 	if err != nil {
 		return nil, fmt.Errorf("open batches of %s: %w", ch, err)
 	}
-	defer rows.Close()
-	var out []channel.Batch
-	for rows.Next() {
-		var b channel.Batch
-		it := channel.OutboxItem{Channel: ch}
-		var key, title, abstract string
-		var data []byte
-		var created int64
-		var sending *int64
-		if err := rows.Scan(&b.ID, &b.Kind, &b.Title, &it.ID, &it.Matched, &it.Kind, &it.State, &created, &it.Attempts, &sending,
-			&key, &title, &abstract, &data); err != nil {
-			return nil, fmt.Errorf("open batches of %s: %w", ch, err)
-		}
-		if it.Paper, err = decodePaper(key, title, abstract, data); err != nil {
-			return nil, err
-		}
-		it.CreatedAt, it.SendingAt = time.Unix(0, created), nanos(sending)
-		if n := len(out); n == 0 || out[n-1].ID != b.ID {
-			b.Channel = ch
-			out = append(out, b)
-		}
-		out[len(out)-1].Items = append(out[len(out)-1].Items, it)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (channel.Batch, error) {
+		b := channel.Batch{Channel: ch}
+		return b, r.Scan(&b.ID, &b.Kind, &b.Title)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("open batches of %s: %w", ch, err)
+	}
+	for i := range out {
+		out[i].Items, err = s.queryOutboxItems(ctx, ch, `SELECT `+outboxItemColumns+`
+FROM outbox o JOIN papers p ON p.key = o.paper_key
+WHERE o.batch_id = $1 AND o.state IN ('pending', 'overflow') AND o.retry_at IS NULL
+ORDER BY p.sort_sec, p.sort_seq, o.id`, out[i].ID)
+		if err != nil {
+			return nil, fmt.Errorf("rows of batch %d of %s: %w", out[i].ID, ch, err)
+		}
 	}
 	return out, nil
 }

@@ -131,16 +131,16 @@ func exportSubscriptions(ctx context.Context, tx pgx.Tx, w dump.Writer) error {
 
 func exportOutbox(ctx context.Context, tx pgx.Tx, w dump.Writer) error {
 	return exportRows(ctx, tx, `SELECT platform, channel_id, paper_key, matched, kind, state, created_at, attempts, last_error,
-		message_id, sent_at FROM outbox ORDER BY id`, w.Outbox,
+		message_id, sent_at, rejections, retry_at, failed_at FROM outbox ORDER BY id`, w.Outbox,
 		func(rows pgx.Rows) (dump.Outbox, error) {
 			var o dump.Outbox
 			var created int64
-			var sent *int64
+			var sent, retry, failed *int64
 			if err := rows.Scan(&o.Channel.Platform, &o.Channel.ID, &o.PaperKey, &o.Matched, &o.Kind, &o.State, &created,
-				&o.Attempts, &o.LastError, &o.MessageID, &sent); err != nil {
+				&o.Attempts, &o.LastError, &o.MessageID, &sent, &o.Rejections, &retry, &failed); err != nil {
 				return o, err
 			}
-			o.CreatedAt, o.SentAt = time.Unix(0, created).UTC(), nanos(sent)
+			o.CreatedAt, o.SentAt, o.RetryAt, o.FailedAt = time.Unix(0, created).UTC(), nanos(sent), nanos(retry), nanos(failed)
 			return o, nil
 		})
 }
@@ -349,6 +349,7 @@ func (l *load) Outbox(ctx context.Context, batch []dump.Outbox) error {
 	platform, id, key, matched, kind, state, lastErr, messageID := make([]string, n), make([]string, n), make([]string, n),
 		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	created, attempts, sent := make([]int64, n), make([]int64, n), make([]*int64, n)
+	rejections, retry, failed := make([]int64, n), make([]*int64, n), make([]*int64, n)
 	for i, o := range batch {
 		m := make([]string, len(o.Matched))
 		for j, term := range o.Matched {
@@ -362,17 +363,19 @@ func (l *load) Outbox(ctx context.Context, batch []dump.Outbox) error {
 		platform[i], id[i], key[i], matched[i] = o.Channel.Platform, o.Channel.ID, cleanText(o.PaperKey), string(js)
 		kind[i], state[i], lastErr[i], messageID[i] = o.Kind, o.State, cleanText(o.LastError), o.MessageID
 		created[i], attempts[i], sent[i] = o.CreatedAt.UnixNano(), int64(o.Attempts), nullNanos(o.SentAt)
+		rejections[i], retry[i], failed[i] = int64(o.Rejections), nullNanos(o.RetryAt), nullNanos(o.FailedAt)
 		if o.State == channel.StatePending || o.State == channel.StateOverflow {
 			l.unsent = true
 		}
 	}
 	if _, err := l.tx.Exec(ctx, `
 INSERT INTO outbox (platform, channel_id, paper_key, matched, kind, state, created_at, attempts, last_error, message_id,
-	sent_at)
-SELECT p, c, k, m::jsonb, kd, st, ca, at, le, mi, sa
+	sent_at, rejections, retry_at, failed_at)
+SELECT p, c, k, m::jsonb, kd, st, ca, at, le, mi, sa, rj, ra, fa
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[],
-	$9::text[], $10::text[], $11::bigint[]) WITH ORDINALITY AS r(p, c, k, m, kd, st, ca, at, le, mi, sa, n)
-ORDER BY n`, platform, id, key, matched, kind, state, created, attempts, lastErr, messageID, sent); err != nil {
+	$9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[])
+	WITH ORDINALITY AS r(p, c, k, m, kd, st, ca, at, le, mi, sa, rj, ra, fa, n)
+ORDER BY n`, platform, id, key, matched, kind, state, created, attempts, lastErr, messageID, sent, rejections, retry, failed); err != nil {
 		return fmt.Errorf("import outbox: %w", err)
 	}
 	return nil

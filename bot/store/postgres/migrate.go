@@ -22,8 +22,10 @@ func migrations() []string {
 		schemaV1,
 		// 2: live instances, to share the platforms' global rate limits (instances.go).
 		instancesV2,
-		// 3: digest batches, fixed before they are sent (batch.go).
-		batchesV3,
+		// 3: retries of rejected messages, and when a row was set aside (rejected.go).
+		rejectedV3,
+		// 4: digest batches, fixed before they are sent (batch.go).
+		batchesV4,
 	}
 }
 

@@ -11,7 +11,8 @@ import (
 )
 
 // Enqueue adds rows of the given kind for ch, one per paper key with its matched terms, skipping papers the
-// channel already has a row for, and returns how many were added. Backfill uses it; ingestion routes through
+// channel already has a row for, except rows that were set aside (failed): those are queued again as rows of kind,
+// their attempts reset. It returns how many rows it queued. Backfill uses it; ingestion routes through
 // IngestAndRoute.
 func (s *Store) Enqueue(ctx context.Context, ch channel.Ref, kind string, matched map[string][]string, at time.Time) (int, error) {
 	if len(matched) == 0 {
@@ -21,19 +22,29 @@ func (s *Store) Enqueue(ctx context.Context, ch channel.Ref, kind string, matche
 	for key, m := range matched {
 		rows = append(rows, outboxRow{ch: ch, key: key, matched: m})
 	}
-	var n int
+	keys := make([]string, 0, len(matched))
+	for key := range matched {
+		keys = append(keys, key)
+	}
+	var n, revived int
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := ensureChannel(ctx, tx, ch, at); err != nil {
 			return err
 		}
+		ct, err := tx.Exec(ctx, `UPDATE outbox SET `+requeueSet+`, kind = $1, created_at = $2
+			WHERE state = 'failed' AND platform = $3 AND channel_id = $4 AND paper_key = ANY($5)`, kind, at.UnixNano(), ch.Platform, ch.ID, keys)
+		if err != nil {
+			return err
+		}
+		revived = int(ct.RowsAffected())
 		b := &pgx.Batch{}
-		if err := queueOutbox(b, rows, kind, at, false, func(k int) { n = k }); err != nil {
+		if err := queueOutbox(b, rows, kind, at, false, func(k int) { n = revived + k }); err != nil {
 			return err
 		}
 		if err := tx.SendBatch(ctx, b).Close(); err != nil {
 			return err
 		}
-		if n == 0 {
+		if n == 0 && revived == 0 {
 			return nil
 		}
 		return notifyOutbox(ctx, tx)
@@ -44,13 +55,16 @@ func (s *Store) Enqueue(ctx context.Context, ch channel.Ref, kind string, matche
 	return n, nil
 }
 
-// Work lists the channels that have unsent rows.
+// Work lists the channels that have unsent rows. Rows waiting for a retry after a rejection are counted apart
+// (Retry, NextRetry), not as pending, overflow or backfill rows.
 func (s *Store) Work(ctx context.Context) ([]channel.Work, error) {
 	rows, err := s.pool.Query(ctx, `
 SELECT o.platform, o.channel_id,
 	coalesce(c.mode, 'instant'), coalesce(c.digest_at, ''), coalesce(c.digest_tz, ''), coalesce(c.blocked, ''), c.last_digest_at,
-	count(*) FILTER (WHERE o.state = 'pending' AND o.kind = 'match'), count(*) FILTER (WHERE o.state = 'overflow'),
-	count(*) FILTER (WHERE o.kind = 'backfill'), min(o.created_at) FILTER (WHERE o.kind = 'match')
+	count(*) FILTER (WHERE o.state = 'pending' AND o.kind = 'match' AND o.retry_at IS NULL),
+	count(*) FILTER (WHERE o.state = 'overflow' AND o.retry_at IS NULL), count(*) FILTER (WHERE o.kind = 'backfill' AND o.retry_at IS NULL),
+	min(o.created_at) FILTER (WHERE o.kind = 'match' AND o.retry_at IS NULL),
+	count(*) FILTER (WHERE o.retry_at IS NOT NULL), min(o.retry_at)
 FROM outbox o LEFT JOIN channels c ON c.platform = o.platform AND c.id = o.channel_id
 WHERE o.state IN ('pending', 'overflow')
 GROUP BY o.platform, o.channel_id, c.platform, c.id
@@ -62,12 +76,12 @@ ORDER BY o.platform, o.channel_id`)
 	var out []channel.Work
 	for rows.Next() {
 		var w channel.Work
-		var last, oldest *int64
+		var last, oldest, retry *int64
 		if err := rows.Scan(&w.Ref.Platform, &w.Ref.ID, &w.Mode, &w.DigestAt, &w.DigestTZ, &w.Blocked, &last,
-			&w.Pending, &w.Overflow, &w.Backfill, &oldest); err != nil {
+			&w.Pending, &w.Overflow, &w.Backfill, &oldest, &w.Retry, &retry); err != nil {
 			return nil, fmt.Errorf("list outbox work: %w", err)
 		}
-		w.LastDigestAt, w.OldestUnsent = nanos(last), nanos(oldest)
+		w.LastDigestAt, w.OldestUnsent, w.NextRetry = nanos(last), nanos(oldest), nanos(retry)
 		out = append(out, w)
 	}
 	if err := rows.Err(); err != nil {
@@ -77,48 +91,29 @@ ORDER BY o.platform, o.channel_id`)
 }
 
 // Unsent returns up to limit (all if <= 0) unsent rows of ch of the given kind and states, oldest paper first.
+// Rows waiting for a retry after a rejection are not listed: Retries hands them out when they are due.
 func (s *Store) Unsent(ctx context.Context, ch channel.Ref, kind string, states []string, limit int) ([]channel.OutboxItem, error) {
-	rows, err := s.pool.Query(ctx, `
-SELECT o.id, o.matched, o.kind, o.state, o.created_at, o.attempts, o.sending_at, p.key, p.title, p.abstract, p.data
+	items, err := s.queryOutboxItems(ctx, ch, `
+SELECT `+outboxItemColumns+`
 FROM outbox o JOIN papers p ON p.key = o.paper_key
-WHERE o.platform = $1 AND o.channel_id = $2 AND o.kind = $3 AND o.state = ANY($4)
+WHERE o.platform = $1 AND o.channel_id = $2 AND o.kind = $3 AND o.state = ANY($4) AND o.retry_at IS NULL
 ORDER BY p.sort_sec, p.sort_seq, o.id LIMIT $5`, ch.Platform, ch.ID, kind, states, sqlLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("unsent rows of %s: %w", ch, err)
 	}
-	defer rows.Close()
-	var out []channel.OutboxItem
-	for rows.Next() {
-		it := channel.OutboxItem{Channel: ch}
-		var key, title, abstract string
-		var data []byte
-		var created int64
-		var sending *int64
-		if err := rows.Scan(&it.ID, &it.Matched, &it.Kind, &it.State, &created, &it.Attempts, &sending, &key, &title, &abstract, &data); err != nil {
-			return nil, fmt.Errorf("unsent rows of %s: %w", ch, err)
-		}
-		if it.Paper, err = decodePaper(key, title, abstract, data); err != nil {
-			return nil, err
-		}
-		it.CreatedAt, it.SendingAt = time.Unix(0, created), nanos(sending)
-		out = append(out, it)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("unsent rows of %s: %w", ch, err)
-	}
-	return out, nil
+	return items, nil
 }
 
 // MarkSent records that rows ids were posted as message messageID.
 func (s *Store) MarkSent(ctx context.Context, ids []int64, messageID string, at time.Time) error {
-	return s.updateRows(ctx, ids, `UPDATE outbox SET state = 'sent', message_id = $2, sent_at = $3, last_error = '' WHERE id = ANY($1)`,
+	return s.updateRows(ctx, ids, `UPDATE outbox SET state = 'sent', message_id = $2, sent_at = $3, last_error = '', retry_at = NULL WHERE id = ANY($1)`,
 		messageID, at.UnixNano())
 }
 
-// MarkFailed sets rows ids aside after the platform rejected their message as malformed.
-func (s *Store) MarkFailed(ctx context.Context, ids []int64, sendErr error) error {
-	return s.updateRows(ctx, ids, `UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = $2 WHERE id = ANY($1)`,
-		errorText(sendErr))
+// MarkFailed sets rows ids aside at at after the platform rejected their message for the last time.
+func (s *Store) MarkFailed(ctx context.Context, ids []int64, sendErr error, at time.Time) error {
+	return s.updateRows(ctx, ids, `UPDATE outbox SET state = 'failed', attempts = attempts + 1, rejections = rejections + 1,
+		last_error = $2, retry_at = NULL, failed_at = $3 WHERE id = ANY($1)`, errorText(sendErr), at.UnixNano())
 }
 
 // MarkOverflow moves pending rows ids to the channel's next digest.

@@ -103,7 +103,7 @@ func TestOutbox(t *testing.T) {
 	if got := unsentKeys(t, s, slackA, channel.KindMatch, channel.StateOverflow); !slices.Equal(got, []string{older.Key}) {
 		t.Errorf("overflow = %v", got)
 	}
-	if err := s.MarkFailed(ctx, []int64{slack[1].ID}, errors.New("invalid_blocks")); err != nil {
+	if err := s.MarkFailed(ctx, []int64{slack[1].ID}, errors.New("invalid_blocks"), t0); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := s.OutboxDepth(ctx); err != nil || n != 1 {

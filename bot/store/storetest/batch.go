@@ -83,7 +83,7 @@ func testBatchRows(t *testing.T, s Store) {
 	if bs := openBatches(t, s, slackA); len(bs) != 1 || !slices.Equal(itemKeys(bs[0].Items), itemKeys(items[1:])) {
 		t.Errorf("after one row was sent: %v, want the other two rows", bs)
 	}
-	check(t, s.MarkFailed(t.Context(), itemIDs(items[1:2]), errors.New("invalid_blocks")), "MarkFailed")
+	check(t, s.MarkFailed(t.Context(), itemIDs(items[1:2]), errors.New("invalid_blocks"), at(3)), "MarkFailed")
 	check(t, s.MarkSent(t.Context(), itemIDs(items[2:]), "m2", at(3)), "MarkSent")
 	if bs := openBatches(t, s, slackA); len(bs) != 0 {
 		t.Errorf("a batch without unsent rows is still open: %v", bs)

@@ -104,9 +104,10 @@ func FillCopyFixture(t *testing.T, s Store) time.Time {
 	}
 	a := ids(slackA)
 	must("mark sent", s.MarkSent(ctx, []int64{a[papers[0].Key]}, "slack-msg-1", at(1)))
-	must("mark failed", s.MarkFailed(ctx, []int64{a[papers[1].Key]}, errors.New("invalid_blocks")))
+	must("mark failed", s.MarkFailed(ctx, []int64{a[papers[1].Key]}, errors.New("invalid_blocks"), at(1)))
 	must("mark overflow", s.MarkOverflow(ctx, []int64{a[papers[2].Key]}))
 	must("record attempt", s.RecordAttempt(ctx, []int64{a[papers[3].Key]}, errors.New("503 from slack")))
+	must("mark rejected", s.MarkRejected(ctx, []int64{a[papers[4].Key]}, errors.New("invalid_arguments"), at(3)))
 	c := ids(discordC)
 	must("mark digest sent", s.MarkSent(ctx, []int64{c[papers[0].Key], c[papers[1].Key]}, "discord-digest-1", at(1)))
 	must("set last digest", s.SetLastDigest(ctx, discordC, at(1)))
@@ -227,6 +228,20 @@ func CheckCopy(t *testing.T, src, dst CopyStore, now time.Time) {
 		ch := c.Ref
 		same("Channel "+ch.String(), func(s CopyStore) (any, error) { return s.Channel(ctx, ch) })
 		same("Subscriptions of "+ch.String(), func(s CopyStore) (any, error) { return subsWithoutIDs(s.Subscriptions(ctx, ch)) })
+		same("Retries of "+ch.String(), func(s CopyStore) (any, error) {
+			items, err := s.Retries(ctx, ch, now, 0)
+			for i := range items {
+				items[i].ID = 0
+			}
+			return items, err
+		})
+		same("ListFailed of "+ch.String(), func(s CopyStore) (any, error) {
+			items, err := s.ListFailed(ctx, ch, 0)
+			for i := range items {
+				items[i].ID = 0
+			}
+			return items, err
+		})
 		for _, kind := range []string{channel.KindMatch, channel.KindBackfill} {
 			for _, state := range []string{channel.StatePending, channel.StateOverflow, channel.StateSent, channel.StateFailed} {
 				same(fmt.Sprintf("Unsent %s %s rows of %s", state, kind, ch), func(s CopyStore) (any, error) {

@@ -330,6 +330,9 @@ var outboxCases = []testCase{
 	{"attempts", testOutboxAttempts},
 	{"overflow", testOutboxOverflow},
 	{"empty id lists", testOutboxEmptyIDs},
+	{"rejected rows wait for their retry time", testOutboxRejected},
+	{"set-aside rows are counted, listed and re-queued", testOutboxSetAside},
+	{"a backfill queues set-aside rows again", testOutboxBackfillSetAside},
 }
 
 func testOutboxUnsent(t *testing.T, s Store) {
@@ -417,7 +420,7 @@ func testOutboxFailed(t *testing.T, s Store) {
 	papers := []paper.Paper{simple("2609.00001", t0.Add(-2*time.Hour)), simple("2609.00002", t0.Add(-time.Hour))}
 	mustRoute(t, s, "arxiv", papers, at(0), routeAll(slackA).route)
 	items := pending(t, s, slackA)
-	check(t, s.MarkFailed(t.Context(), itemIDs(items[:1]), errors.New("invalid_blocks")), "MarkFailed")
+	check(t, s.MarkFailed(t.Context(), itemIDs(items[:1]), errors.New("invalid_blocks"), at(1)), "MarkFailed")
 	if got := itemKeys(pending(t, s, slackA)); !slices.Equal(got, []string{papers[1].Key}) {
 		t.Errorf("pending after MarkFailed = %v", got)
 	}
@@ -443,7 +446,7 @@ func testOutboxAttempts(t *testing.T, s Store) {
 			t.Errorf("after %d attempts: %+v, want a pending row with %d attempts", want, items, want)
 		}
 	}
-	check(t, s.MarkFailed(t.Context(), ids, errors.New("rejected")), "MarkFailed")
+	check(t, s.MarkFailed(t.Context(), ids, errors.New("rejected"), at(1)), "MarkFailed")
 	if failed := unsent(t, s, slackA, channel.KindMatch, channel.StateFailed); len(failed) != 1 || failed[0].Attempts != 3 {
 		t.Errorf("failed rows = %+v, want one with 3 attempts", failed)
 	}
@@ -489,9 +492,10 @@ func testOutboxEmptyIDs(t *testing.T, s Store) {
 	mustRoute(t, s, "arxiv", []paper.Paper{simple("2609.00001", t0)}, at(0), routeAll(slackA).route)
 	for name, err := range map[string]error{
 		"MarkSent":      s.MarkSent(ctx, nil, "m", at(1)),
-		"MarkFailed":    s.MarkFailed(ctx, nil, errors.New("x")),
+		"MarkFailed":    s.MarkFailed(ctx, nil, errors.New("x"), at(1)),
 		"MarkOverflow":  s.MarkOverflow(ctx, []int64{}),
 		"RecordAttempt": s.RecordAttempt(ctx, nil, errors.New("x")),
+		"MarkRejected":  s.MarkRejected(ctx, nil, errors.New("x"), at(1)),
 	} {
 		if err != nil {
 			t.Errorf("%s with no ids: %v", name, err)
