@@ -80,17 +80,8 @@ func (s *Store) OpenBatches(ctx context.Context, ch channel.Ref) ([]channel.Batc
 	if err != nil {
 		return nil, fmt.Errorf("open batches of %s: %w", ch, err)
 	}
-	var out []channel.Batch
-	for rows.Next() {
-		b := channel.Batch{Channel: ch}
-		if err := rows.Scan(&b.ID, &b.Kind, &b.Title); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("open batches of %s: %w", ch, err)
-		}
-		out = append(out, b)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	out, err := scanBatches(rows, ch)
+	if err != nil {
 		return nil, fmt.Errorf("open batches of %s: %w", ch, err)
 	}
 	for i := range out {
@@ -113,4 +104,18 @@ func (s *Store) MarkSending(ctx context.Context, ids []int64, at time.Time) erro
 		v = at.UnixNano()
 	}
 	return s.updateRows(ctx, ids, `UPDATE outbox SET sending_at = ?2 WHERE id IN (SELECT value FROM json_each(?1))`, v)
+}
+
+// scanBatches reads batch headers (id, kind, title) of ch and closes rows, so that their rows can be queried next.
+func scanBatches(rows *sql.Rows, ch channel.Ref) ([]channel.Batch, error) {
+	defer rows.Close()
+	var out []channel.Batch
+	for rows.Next() {
+		b := channel.Batch{Channel: ch}
+		if err := rows.Scan(&b.ID, &b.Kind, &b.Title); err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
 }
