@@ -111,6 +111,10 @@ type OutboxItem struct {
 	// LastError is the platform's last refusal, and FailedAt when the row was set aside (zero unless failed).
 	LastError string
 	FailedAt  time.Time
+	// SendingAt is when a send of the row last started (zero if none did). A row still unsent with a SendingAt
+	// from before the sender started was in flight when the previous process stopped: the platform may have
+	// taken it already.
+	SendingAt time.Time
 }
 
 // Work is a channel with unsent rows, for the sender's dispatch.

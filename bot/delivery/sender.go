@@ -46,6 +46,8 @@ type Store interface {
 	SetLastDigest(ctx context.Context, ch channel.Ref, at time.Time) error
 	BlockChannel(ctx context.Context, ch channel.Ref, reason string, at time.Time) error
 	OutboxDepth(ctx context.Context) (int, error)
+	Batches
+	InFlight
 }
 
 // Peers tells a sender how many senders share the platforms' global rate limits: several instances on one
@@ -439,6 +441,9 @@ func (e *Sender) deliver(ctx context.Context, plat bot.Platform, w channel.Work)
 		e.mu.Unlock()
 		return nil // the channel's work list is stale now; the dispatcher comes back
 	}
+	if err := e.resumeBatches(ctx, plat, w.Ref); err != nil {
+		return err
+	}
 	if w.Retry > 0 && !now.Before(w.NextRetry) {
 		if err := e.sendRetries(ctx, plat, w.Ref, now); err != nil {
 			return err
@@ -449,7 +454,7 @@ func (e *Sender) deliver(ctx context.Context, plat bot.Platform, w channel.Work)
 		if err != nil {
 			return err
 		}
-		if err := e.sendDigest(ctx, plat, w.Ref, items, fmt.Sprintf("Backfill: %d matching papers", len(items))); err != nil {
+		if err := e.sendDigest(ctx, plat, w.Ref, channel.BatchBackfill, items, fmt.Sprintf("Backfill: %d matching papers", len(items))); err != nil {
 			return err
 		}
 	}
@@ -468,7 +473,7 @@ func (e *Sender) deliver(ctx context.Context, plat bot.Platform, w channel.Work)
 			return err
 		}
 		title := fmt.Sprintf("Daily digest: %d new matching paper%s", len(items), plural(len(items)))
-		if err := e.sendDigest(ctx, plat, w.Ref, items, title); err != nil {
+		if err := e.sendDigest(ctx, plat, w.Ref, channel.BatchDaily, items, title); err != nil {
 			return err
 		}
 		return e.store.SetLastDigest(ctx, w.Ref, now)
@@ -488,7 +493,7 @@ func (e *Sender) deliver(ctx context.Context, plat bot.Platform, w channel.Work)
 			return err
 		}
 		title := fmt.Sprintf("%d more matching paper%s that arrived faster than this channel's hourly limit", len(items), plural(len(items)))
-		if err := e.sendDigest(ctx, plat, w.Ref, items, title); err != nil {
+		if err := e.sendDigest(ctx, plat, w.Ref, channel.BatchOverflow, items, title); err != nil {
 			return err
 		}
 		if budget > 0 {
@@ -520,33 +525,6 @@ func (e *Sender) deliver(ctx context.Context, plat bot.Platform, w channel.Work)
 		}
 	}
 	return nil
-}
-
-// sendDigest posts items as one digest message, best first, and marks them all sent (those beyond the card
-// limit are counted in the message).
-func (e *Sender) sendDigest(ctx context.Context, plat bot.Platform, ch channel.Ref, items []channel.OutboxItem, title string) error {
-	if len(items) == 0 {
-		return nil
-	}
-	ranked := slices.Clone(items)
-	RankDigest(ranked)
-	limit := e.cards
-	msg := bot.Message{Channel: ch, Digest: true, Title: title, Nonce: fmt.Sprintf("pbd-%d-%d", ranked[0].ID, len(ranked))}
-	for _, it := range ranked[:min(limit, len(ranked))] {
-		msg.Cards = append(msg.Cards, bot.Card{Paper: it.Paper, Matched: it.Matched})
-	}
-	msg.Overflow = len(ranked) - len(msg.Cards)
-	err := e.send(ctx, plat, msg, items)
-	var rb *rejectedBatch
-	if !errors.As(err, &rb) {
-		return err
-	}
-	// Halving finds the refused paper in log2(n) more messages, and every other paper still goes out.
-	half := len(items) / 2
-	if err := e.sendDigest(ctx, plat, ch, items[:half], title); err != nil {
-		return err
-	}
-	return e.sendDigest(ctx, plat, ch, items[half:], title)
 }
 
 // rejectedBatch is a digest the platform refused as malformed; sendDigest splits it.
@@ -585,6 +563,7 @@ func (e *Sender) send(ctx context.Context, plat bot.Platform, msg bot.Message, i
 	}
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.timeout)
 	defer cancel()
+	e.markSending(sendCtx, msg.Nonce, items, ids, e.now())
 	msgID, err := plat.Send(sendCtx, msg)
 	now := e.now()
 	log := e.logger().With("channel", ch.String(), "paper", items[0].Paper.Key)
@@ -610,6 +589,10 @@ func (e *Sender) send(ctx context.Context, plat bot.Platform, msg bot.Message, i
 		e.chanState(ch).failures = 0
 		e.mu.Unlock()
 		return nil
+	}
+	// Not posted: the rows are no longer in flight (see InFlight).
+	if serr := e.store.MarkSending(sendCtx, ids, time.Time{}); serr != nil {
+		log.Warn("record the end of a send", "err", serr)
 	}
 	var rl *bot.RateLimitError
 	if errors.Is(err, bot.ErrRejected) && len(items) > 1 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -101,6 +102,25 @@ func (m *memStore) MessagesSince(context.Context, channel.Ref, time.Time) (int, 
 func (m *memStore) SetLastDigest(context.Context, channel.Ref, time.Time) error        { return nil }
 func (m *memStore) BlockChannel(context.Context, channel.Ref, string, time.Time) error { return nil }
 func (m *memStore) OutboxDepth(context.Context) (int, error)                           { return 0, nil }
+
+// memStore holds one instant channel, which never has digest batches.
+func (m *memStore) OpenBatch(context.Context, channel.Ref, string, string, []int64, time.Time) (int64, error) {
+	return 0, errors.New("memStore: no digests")
+}
+func (m *memStore) OpenBatches(context.Context, channel.Ref) ([]channel.Batch, error) {
+	return nil, nil
+}
+
+func (m *memStore) MarkSending(_ context.Context, ids []int64, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := range m.items {
+		if slices.Contains(ids, m.items[i].ID) {
+			m.items[i].SendingAt = at
+		}
+	}
+	return nil
+}
 
 var _ Store = (*memStore)(nil)
 
@@ -217,5 +237,47 @@ func TestPeersSplitTheGlobalLimit(t *testing.T) {
 	s.mu.Unlock()
 	if lim.Limit() != 14 || lim.Burst() != 3 {
 		t.Errorf("limiter at %v/s burst %d, want 14/s burst 3", lim.Limit(), lim.Burst())
+	}
+}
+
+// TestInFlightRows: a send is recorded as in flight before the platform is asked and cleared when it fails, and a
+// row a dead process left in flight is sent again with a warning that the platform may show it twice.
+func TestInFlightRows(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ch := channel.Ref{Platform: "slack", ID: "C1"}
+	crashed := time.Date(2026, 3, 1, 11, 0, 0, 0, time.UTC)
+	st := &memStore{sent: map[int64]string{}, attempts: map[int64]int{}, items: []channel.OutboxItem{
+		{ID: 1, Channel: ch, Kind: channel.KindMatch, Paper: paper.Paper{Key: "arxiv:2601.00001", Title: "T1"}},
+		{ID: 2, Channel: ch, Kind: channel.KindMatch, Paper: paper.Paper{Key: "arxiv:2601.00002", Title: "T2"}, SendingAt: crashed},
+	}}
+	var logs bytes.Buffer
+	clock := testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	plat := &flakyPlatform{failures: 1}
+	s := newTestSender(t, st, plat, clock, slog.New(slog.NewTextHandler(&logs, nil)))
+
+	// Row 1's send fails: it was marked in flight, then cleared.
+	if err := s.DeliverDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if plat.calls != 1 || !st.items[0].SendingAt.IsZero() {
+		t.Fatalf("after a failed send: %d calls, row 1 in flight since %v; want 1 call and the mark cleared", plat.calls, st.items[0].SendingAt)
+	}
+	if strings.Contains(logs.String(), "in flight when") {
+		t.Fatalf("warned about a row no process left in flight:\n%s", logs.String())
+	}
+	clock.Add(2 * time.Minute)
+	if err := s.DeliverDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st.sent[1] == "" || st.sent[2] == "" {
+		t.Fatalf("sent %v, want both rows", st.sent)
+	}
+	if !st.items[1].SendingAt.Equal(clock.Now()) {
+		t.Errorf("row 2 in flight since %v, want its last send's start %v", st.items[1].SendingAt, clock.Now())
+	}
+	out := logs.String()
+	if n := strings.Count(out, "in flight when"); n != 1 || !strings.Contains(out, "paper=arxiv:2601.00002") {
+		t.Errorf("want one warning, about row 2 (left in flight by a dead process); logs:\n%s", out)
 	}
 }

@@ -105,6 +105,8 @@ CREATE TABLE source_state (
 		instancesMigration,
 		// 7: retries of rejected messages, and when a row was set aside (rejected.go).
 		rejectedMigration,
+		// 8: digest batches, fixed before they are sent (batch.go).
+		batchMigration,
 	}
 }
 

@@ -23,7 +23,7 @@ CREATE INDEX outbox_failed ON outbox(platform, channel_id, failed_at) WHERE stat
 
 // outboxItemColumns are what scanOutboxItem reads, from outbox o joined with papers p.
 const outboxItemColumns = `o.id, o.matched, o.kind, o.state, o.created_at, o.attempts, o.rejections, o.retry_at,
-	o.last_error, o.failed_at, p.key, p.title, p.abstract, p.data`
+	o.last_error, o.failed_at, o.sending_at, p.key, p.title, p.abstract, p.data`
 
 // queryOutboxItems runs a query selecting outboxItemColumns for rows of ch.
 func (s *Store) queryOutboxItems(ctx context.Context, ch channel.Ref, query string, args ...any) ([]channel.OutboxItem, error) {
@@ -38,9 +38,9 @@ func (s *Store) queryOutboxItems(ctx context.Context, ch channel.Ref, query stri
 		var matched, key, title, abstract string
 		var data []byte
 		var created int64
-		var retryAt, failedAt sql.NullInt64
+		var retryAt, failedAt, sending sql.NullInt64
 		if err := rows.Scan(&it.ID, &matched, &it.Kind, &it.State, &created, &it.Attempts, &it.Rejections, &retryAt,
-			&it.LastError, &failedAt, &key, &title, &abstract, &data); err != nil {
+			&it.LastError, &failedAt, &sending, &key, &title, &abstract, &data); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal([]byte(matched), &it.Matched); err != nil {
@@ -50,6 +50,7 @@ func (s *Store) queryOutboxItems(ctx context.Context, ch channel.Ref, query stri
 			return nil, err
 		}
 		it.CreatedAt, it.RetryAt, it.FailedAt = time.Unix(0, created), nanos(retryAt), nanos(failedAt)
+		it.SendingAt = nanos(sending)
 		out = append(out, it)
 	}
 	return out, rows.Err()

@@ -24,6 +24,8 @@ func migrations() []string {
 		instancesV2,
 		// 3: retries of rejected messages, and when a row was set aside (rejected.go).
 		rejectedV3,
+		// 4: digest batches, fixed before they are sent (batch.go).
+		batchesV4,
 	}
 }
 

@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Claims", claimCases},
 		{"Outbox", outboxCases},
 		{"Digests", digestCases},
+		{"Batches", batchCases},
 		{"Subscriptions", subscriptionCases},
 		{"Channels", channelCases},
 		{"SourceState", sourceStateCases},

@@ -1,0 +1,91 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/paperboy-bot/paperboy/bot"
+	"github.com/paperboy-bot/paperboy/bot/channel"
+)
+
+// Batches is how the sender gives digests a stable identity: the rows of a digest are stored as a batch before it
+// is sent, so that a digest a crash (or a failed send) interrupted is sent again as the same message, with the
+// same nonce and the same papers, and papers that arrived since wait for the next one.
+type Batches interface {
+	// OpenBatch stores a digest of kind and title made of ch's unsent rows ids (taking them out of any batch they
+	// were in) and returns its id; channel.ErrBatchStale when a row is no longer an unsent row of ch.
+	OpenBatch(ctx context.Context, ch channel.Ref, kind, title string, ids []int64, at time.Time) (int64, error)
+	// OpenBatches lists ch's batches that still have unsent rows, oldest first.
+	OpenBatches(ctx context.Context, ch channel.Ref) ([]channel.Batch, error)
+}
+
+// BatchNonce is the nonce of digest batch id: the same for every send of the batch, so that Discord, which
+// deduplicates by nonce (enforce_nonce) within a few minutes, posts a batch once even when a crash interrupted
+// the send after Discord created the message. Row nonces are "pb-<row id>"; batches have their own prefix.
+func BatchNonce(id int64) string { return "pbd-b" + strconv.FormatInt(id, 10) }
+
+// resumeBatches sends ch's digests that were stored but not (all) recorded as sent: a crash or a failed send
+// interrupted them. They go first, as they were, before anything newer is looked at.
+func (e *Sender) resumeBatches(ctx context.Context, plat bot.Platform, ch channel.Ref) error {
+	batches, err := e.store.OpenBatches(ctx, ch)
+	if err != nil {
+		return err
+	}
+	for _, b := range batches {
+		e.logger().Info("sending a digest again that was interrupted before its delivery was recorded",
+			"channel", ch.String(), "batch", b.ID, "kind", b.Kind, "papers", len(b.Items))
+		if err := e.sendBatch(ctx, plat, b); err != nil {
+			return err
+		}
+		if b.Kind == channel.BatchDaily {
+			if err := e.store.SetLastDigest(ctx, ch, e.now()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// sendDigest posts items as one digest message, best first, and marks them all sent (those beyond the card
+// limit are counted in the message). The rows are stored as a batch first (see Batches).
+func (e *Sender) sendDigest(ctx context.Context, plat bot.Platform, ch channel.Ref, kind string, items []channel.OutboxItem, title string) error {
+	if len(items) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(items))
+	for i, it := range items {
+		ids[i] = it.ID
+	}
+	id, err := e.store.OpenBatch(ctx, ch, kind, title, ids, e.now())
+	if err != nil {
+		return err
+	}
+	return e.sendBatch(ctx, plat, channel.Batch{ID: id, Channel: ch, Kind: kind, Title: title, Items: items})
+}
+
+// sendBatch posts batch b as one digest. A digest the platform refuses as malformed is split in two new batches.
+func (e *Sender) sendBatch(ctx context.Context, plat bot.Platform, b channel.Batch) error {
+	items := b.Items
+	ranked := slices.Clone(items)
+	RankDigest(ranked)
+	msg := bot.Message{Channel: b.Channel, Digest: true, Title: b.Title, Nonce: BatchNonce(b.ID)}
+	for _, it := range ranked[:min(e.cards, len(ranked))] {
+		msg.Cards = append(msg.Cards, bot.Card{Paper: it.Paper, Matched: it.Matched})
+	}
+	msg.Overflow = len(ranked) - len(msg.Cards)
+	err := e.send(ctx, plat, msg, items)
+	var rb *rejectedBatch
+	if !errors.As(err, &rb) {
+		return err
+	}
+	// Halving finds the refused paper in log2(n) more messages, and every other paper still goes out.
+	half := len(items) / 2
+	if err := e.sendDigest(ctx, plat, b.Channel, b.Kind, items[:half], b.Title); err != nil {
+		return fmt.Errorf("first half of batch %d: %w", b.ID, err)
+	}
+	return e.sendDigest(ctx, plat, b.Channel, b.Kind, items[half:], b.Title)
+}
