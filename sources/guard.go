@@ -74,6 +74,9 @@ type addressGuard struct {
 	// may be on the local network; the feed's own host is then resolved by the proxy, and only a literal address in
 	// the URL can be checked here.
 	proxies sync.Map
+	// proxyOf picks the proxy of a request; http.ProxyFromEnvironment when nil (tests replace it: the environment
+	// is read once per process).
+	proxyOf func(*http.Request) (*neturl.URL, error)
 }
 
 // checkURL refuses a URL whose host is a literal forbidden address (or "localhost"), before any connection is
@@ -122,7 +125,11 @@ func (g *addressGuard) control(network, address string, _ syscall.RawConn) error
 
 // proxy is the transport's Proxy function: the environment's proxy, remembered so that dialling it is allowed.
 func (g *addressGuard) proxy(req *http.Request) (*neturl.URL, error) {
-	u, err := http.ProxyFromEnvironment(req)
+	proxyOf := g.proxyOf
+	if proxyOf == nil {
+		proxyOf = http.ProxyFromEnvironment
+	}
+	u, err := proxyOf(req)
 	if u != nil && err == nil {
 		port := u.Port()
 		if port == "" {
