@@ -76,7 +76,8 @@ func TestPollErrorsHideSecrets(t *testing.T) {
 			if !strings.Contains(msg, strings.TrimPrefix(srv.URL, "http://")+path) {
 				t.Errorf("error does not name the feed: %s", msg)
 			}
-			if path == "/internal" && !strings.Contains(msg, fmt.Sprintf("content-type text/plain, %d bytes", len(body))) {
+			if path == "/internal" && (!strings.Contains(msg, "(content-type text/plain)") ||
+				!strings.Contains(msg, fmt.Sprintf("not a feed (%d bytes)", len(body)))) {
 				t.Errorf("error does not describe the body: %s", msg)
 			}
 			if path == "/redirect" && !errors.Is(err, ErrForbiddenAddress) {

@@ -330,9 +330,10 @@ func (s *feedSource) Poll(ctx context.Context, prev map[string]paper.Validators)
 		res.NotModified = false
 		papers, st, err := s.parse(resp.Body)
 		if err != nil {
-			// The body is never quoted (it may be an internal service's answer): its type and size say enough.
-			return PollResult{}, fmt.Errorf("source %q: %s (content-type %s, %d bytes): %w", s.name, RedactURL(u),
-				contentType(resp.Header), len(resp.Body), err)
+			// The body is never quoted (it may be an internal service's answer): its type and size (in the parser's
+			// error) say enough.
+			return PollResult{}, fmt.Errorf("source %q: %s (content-type %s): %w", s.name, RedactURL(u),
+				contentType(resp.Header), err)
 		}
 		res.Repaired += st.Repaired
 		res.Truncated += st.Truncated
