@@ -111,23 +111,33 @@ func detectFeedType(data []byte) gofeed.FeedType {
 	return gofeed.DetectFeedType(bytes.NewReader(data[:min(len(data), 4096)]))
 }
 
-// jsonFeedDoc is a JSON Feed whose items are kept raw, to be decoded one at a time (its Items hides the embedded
-// Feed's).
-type jsonFeedDoc struct {
-	gofeedjson.Feed
-	Items []json.RawMessage `json:"items"`
-}
-
 // parseJSONFeed decodes a JSON Feed, skipping (and counting) items that do not decode and items beyond
-// MaxFeedItems.
+// MaxFeedItems. The items are decoded one by one, apart from the rest of the feed, because gofeed's decoder takes
+// the feed as a whole and one bad item fails all of it.
 func parseJSONFeed(data []byte, st *parseStats) (*gofeed.Feed, error) {
-	var doc jsonFeedDoc
-	if err := json.Unmarshal(data, &doc); err != nil {
+	data = stripJSONControls(data, st)
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
 		return nil, describeParseError(err)
 	}
-	for i, raw := range doc.Items {
+	var items []json.RawMessage
+	if raw, ok := top["items"]; ok {
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return nil, describeParseError(err)
+		}
+		delete(top, "items")
+	}
+	head, err := json.Marshal(top)
+	if err != nil {
+		return nil, err
+	}
+	var feed gofeedjson.Feed
+	if err := json.Unmarshal(head, &feed); err != nil {
+		return nil, describeParseError(err)
+	}
+	for i, raw := range items {
 		if i >= MaxFeedItems {
-			st.Skipped += len(doc.Items) - i
+			st.Skipped += len(items) - i
 			break
 		}
 		var it gofeedjson.Item
@@ -135,15 +145,14 @@ func parseJSONFeed(data []byte, st *parseStats) (*gofeed.Feed, error) {
 			st.Skipped++
 			continue
 		}
-		doc.Feed.Items = append(doc.Feed.Items, &it)
+		feed.Items = append(feed.Items, &it)
 	}
-	doc.Items = nil
-	feed, err := (&gofeed.DefaultJSONTranslator{}).Translate(&doc.Feed)
+	out, err := (&gofeed.DefaultJSONTranslator{}).Translate(&feed)
 	if err != nil {
 		return nil, err
 	}
-	feed.FeedType = "json"
-	return feed, nil
+	out.FeedType = "json"
+	return out, nil
 }
 
 // describeParseError keeps the position of a syntax error but not the text around it, which comes from the

@@ -53,6 +53,7 @@ func ParseHFDaily(data []byte) ([]paper.Paper, error) {
 // MaxFeedItems and cut fields (see capPaper).
 func parseHFDaily(data []byte) ([]paper.Paper, parseStats, error) {
 	var st parseStats
+	data = stripJSONControls(data, &st)
 	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
 	switch {
 	case len(trimmed) > 0 && trimmed[0] == '{':

@@ -3,6 +3,7 @@ package sources
 import (
 	"bytes"
 	"regexp"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/paperboy-bot/paperboy/bot/paper"
@@ -103,6 +104,16 @@ func repairChars(data []byte, utf8Doc bool, st *parseStats) []byte {
 		i += size
 	}
 	return out
+}
+
+// stripJSONControls removes the C0 control characters JSON allows nowhere (all but tab, LF and CR, which are white
+// space between tokens), so that a NUL in one item does not fail the whole document; each is counted as repaired.
+// Invalid UTF-8 needs no help: encoding/json turns it into U+FFFD. data is returned as is when clean.
+func stripJSONControls(data []byte, st *parseStats) []byte {
+	if !slices.ContainsFunc(data, func(c byte) bool { return c < 0x20 && c != '\t' && c != '\n' && c != '\r' }) {
+		return data
+	}
+	return repairChars(data, false, st)
 }
 
 // limitXML is the structural pass of sanitizeXML: a tokenizer just precise enough to tell markup from text. It
