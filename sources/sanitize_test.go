@@ -164,4 +164,6 @@ func TestPollCountsRepairs(t *testing.T) {
 // getterFunc answers every Get with f(url).
 type getterFunc func(url string) (*Response, error)
 
-func (f getterFunc) Get(_ context.Context, url string, _ paper.Validators) (*Response, error) { return f(url) }
+func (f getterFunc) Get(_ context.Context, url string, _ paper.Validators) (*Response, error) {
+	return f(url)
+}
