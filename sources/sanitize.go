@@ -322,5 +322,7 @@ func capPaper(p *paper.Paper, st *parseStats) bool {
 	cutList(&p.Authors, MaxAuthors, MaxAuthorBytes)
 	cutList(&p.Categories, MaxCategories, MaxCategoryBytes)
 	cutList(&p.Keywords, MaxCategories, MaxCategoryBytes)
+	// A paper without link or identifier is keyed by its title, which may just have been cut.
+	p.Key = paper.KeyOf(*p)
 	return true
 }
