@@ -90,7 +90,7 @@ func TestParsePeakMemory(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			cmd := exec.Command(os.Args[0], "-test.run=^TestParsePeakMemory$")
+			cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestParsePeakMemory$")
 			cmd.Env = append(os.Environ(), "PAPERBOY_PARSE_MEMORY_CHILD="+name)
 			out, err := cmd.CombinedOutput()
 			if err != nil {

@@ -282,12 +282,6 @@ type parseStats struct {
 	Skipped int
 }
 
-func (s *parseStats) add(o parseStats) {
-	s.Repaired += o.Repaired
-	s.Truncated += o.Truncated
-	s.Skipped += o.Skipped
-}
-
 // capPaper cuts a parsed paper's text fields to their limits (MaxTitleBytes, MaxAbstractBytes, MaxAuthors,
 // MaxAuthorBytes, MaxCategories, MaxCategoryBytes; comment, journal reference, repository and thumbnail to a couple of
 // KB), counting each cut in st. It reports false, counting the paper as skipped, when the paper's identity (key or
