@@ -2,6 +2,8 @@ package sources
 
 import (
 	"bytes"
+	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"html"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/mmcdole/gofeed"
 	ext "github.com/mmcdole/gofeed/extensions"
+	gofeedjson "github.com/mmcdole/gofeed/json"
 )
 
 // ErrNoItems is wrapped by parsers when a feed has entries but none of them could be turned into a paper. Returning
@@ -33,14 +36,21 @@ var (
 
 // ParseArxivFeed parses an arXiv listing feed: the rss.arxiv.org RSS 2.0 and Atom feeds and the legacy
 // export.arxiv.org RSS 1.0 (RDF) format. Items without an arXiv identifier are skipped; a feed whose items all lack
-// one is an error (ErrNoItems). A valid feed with no items (weekends, holidays) yields an empty slice.
+// one is an error (ErrNoItems). A valid feed with no items (weekends, holidays) yields an empty slice. Broken
+// characters are repaired and fields capped as parseGofeed and capPaper describe.
 func ParseArxivFeed(data []byte) ([]paper.Paper, error) {
-	feed, err := parseGofeed(data)
+	papers, _, err := parseArxivFeed(data)
+	return papers, err
+}
+
+// parseArxivFeed is ParseArxivFeed, also counting what it repaired or left out.
+func parseArxivFeed(data []byte) ([]paper.Paper, parseStats, error) {
+	feed, st, err := parseGofeed(data)
 	if err != nil {
-		return nil, fmt.Errorf("parse arxiv feed: %w", err)
+		return nil, st, fmt.Errorf("parse arxiv feed: %w", err)
 	}
 	if feed.FeedType == "json" {
-		return nil, fmt.Errorf("parse arxiv feed: a JSON Feed is not an arXiv listing: %w", gofeed.ErrFeedTypeNotDetected)
+		return nil, st, fmt.Errorf("parse arxiv feed: a JSON Feed is not an arXiv listing: %w", gofeed.ErrFeedTypeNotDetected)
 	}
 	var feedDate time.Time
 	switch {
@@ -55,41 +65,122 @@ func ParseArxivFeed(data []byte) ([]paper.Paper, error) {
 			continue
 		}
 		if p, ok := arxivFeedItem(it, feedDate); ok {
-			papers = append(papers, p)
+			if capPaper(&p, &st) {
+				papers = append(papers, p)
+			}
 		}
 	}
 	if len(papers) == 0 && len(feed.Items) > 0 {
-		return nil, fmt.Errorf("parse arxiv feed: %d items without an arXiv id: %w", len(feed.Items), ErrNoItems)
+		return nil, st, fmt.Errorf("parse arxiv feed: %d items without an arXiv id: %w", len(feed.Items), ErrNoItems)
 	}
-	return papers, nil
+	return papers, st, nil
 }
 
 // parseGofeed detects and parses any RSS, Atom or JSON feed. The detection is explicit so that an HTML error page
-// is reported as such rather than as an obscure XML error.
-func parseGofeed(data []byte) (*gofeed.Feed, error) {
-	if gofeed.DetectFeedType(bytes.NewReader(data)) == gofeed.FeedTypeUnknown {
-		return nil, fmt.Errorf("not a feed (%s): %w", sniff(data), gofeed.ErrFeedTypeNotDetected)
+// is reported as such rather than as an obscure XML error. An XML feed goes through sanitizeXML first, so that one
+// invalid byte or NUL does not reject the whole feed and one huge field cannot blow up the parser's memory; a JSON
+// Feed's items are decoded one by one, so that a malformed item is skipped rather than failing the rest. Both are
+// counted in the stats. Errors never quote the document: it may be an internal service's answer.
+func parseGofeed(data []byte) (*gofeed.Feed, parseStats, error) {
+	var st parseStats
+	if detectFeedType(data) == gofeed.FeedTypeJSON {
+		feed, err := parseJSONFeed(data, &st)
+		if err != nil {
+			return nil, st, err
+		}
+		// gofeed takes any JSON object for a JSON Feed; an API error object must not pass for an empty feed.
+		if !strings.Contains(feed.FeedVersion, "jsonfeed.org/version/") {
+			return nil, st, fmt.Errorf("JSON without a JSON Feed version (%s): %w", sniff(data), gofeed.ErrFeedTypeNotDetected)
+		}
+		return feed, st, nil
 	}
-	feed, err := gofeed.NewParser().Parse(bytes.NewReader(data))
+	clean, st := sanitizeXML(data, MaxFeedItems)
+	if detectFeedType(clean) == gofeed.FeedTypeUnknown {
+		return nil, st, fmt.Errorf("not a feed (%s): %w", sniff(data), gofeed.ErrFeedTypeNotDetected)
+	}
+	feed, err := gofeed.NewParser().Parse(bytes.NewReader(clean))
+	if err != nil {
+		return nil, st, describeParseError(err)
+	}
+	return feed, st, nil
+}
+
+// detectFeedType is gofeed.DetectFeedType on the document's first 4 KiB, as gofeed's own Parse does: given the
+// whole document it copies all of it.
+func detectFeedType(data []byte) gofeed.FeedType {
+	return gofeed.DetectFeedType(bytes.NewReader(data[:min(len(data), 4096)]))
+}
+
+// parseJSONFeed decodes a JSON Feed, skipping (and counting) items that do not decode and items beyond
+// MaxFeedItems. The items are decoded one by one, apart from the rest of the feed, because gofeed's decoder takes
+// the feed as a whole and one bad item fails all of it.
+func parseJSONFeed(data []byte, st *parseStats) (*gofeed.Feed, error) {
+	data = stripJSONControls(data, st)
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
+		return nil, describeParseError(err)
+	}
+	var items []json.RawMessage
+	if raw, ok := top["items"]; ok {
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return nil, describeParseError(err)
+		}
+		delete(top, "items")
+	}
+	head, err := json.Marshal(top)
 	if err != nil {
 		return nil, err
 	}
-	// gofeed takes any JSON object for a JSON Feed; an API error object must not pass for an empty feed.
-	if feed.FeedType == "json" && !strings.Contains(feed.FeedVersion, "jsonfeed.org/version/") {
-		return nil, fmt.Errorf("JSON without a JSON Feed version (%s): %w", sniff(data), gofeed.ErrFeedTypeNotDetected)
+	var feed gofeedjson.Feed
+	if err := json.Unmarshal(head, &feed); err != nil {
+		return nil, describeParseError(err)
 	}
-	return feed, nil
+	for i, raw := range items {
+		if i >= MaxFeedItems {
+			st.Skipped += len(items) - i
+			break
+		}
+		var it gofeedjson.Item
+		if err := json.Unmarshal(raw, &it); err != nil {
+			st.Skipped++
+			continue
+		}
+		feed.Items = append(feed.Items, &it)
+	}
+	out, err := (&gofeed.DefaultJSONTranslator{}).Translate(&feed)
+	if err != nil {
+		return nil, err
+	}
+	out.FeedType = "json"
+	return out, nil
 }
 
-// sniff describes the start of a document for error messages, so that a log line shows what came back instead of a
-// feed without dumping the whole body.
+// describeParseError keeps the position of a syntax error but not the text around it, which comes from the
+// document.
+func describeParseError(err error) error {
+	var xe *xml.SyntaxError
+	if errors.As(err, &xe) {
+		return fmt.Errorf("malformed XML at line %d", xe.Line)
+	}
+	var je *json.SyntaxError
+	if errors.As(err, &je) {
+		return fmt.Errorf("malformed JSON at byte %d", je.Offset)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Errorf("malformed JSON Feed: field %q has the wrong type", te.Field)
+	}
+	return err
+}
+
+// sniff describes a document that is not what was expected for error messages without quoting any of it: the
+// document may be an internal service's answer (a redirect to a metadata endpoint), and errors are shown in chat.
+// The content type is added by the source, which has the response headers.
 func sniff(data []byte) string {
-	s := strings.Join(strings.Fields(string(data[:min(len(data), 40)])), " ")
-	s = strings.ToValidUTF8(s, "?")
-	if s == "" {
+	if len(bytes.TrimSpace(data)) == 0 {
 		return "empty body"
 	}
-	return fmt.Sprintf("starts %q", s)
+	return fmt.Sprintf("%d bytes", len(data))
 }
 
 // arxivFeedItem converts one listing item. feedDate stands in for items without a date (the legacy format dates only
@@ -224,12 +315,15 @@ func extText(e ext.Extensions, prefix, name string) string {
 // collapseSpace turns every run of white space into one space and trims the ends: feed text is wrapped at arbitrary
 // columns.
 func collapseSpace(s string) string {
+	// Every field is capped far below this; the cut bounds the work (and the slice of fields) on a huge input.
+	s = truncateUTF8(s, MaxRawTextBytes)
 	return strings.Join(strings.FieldsFunc(s, unicode.IsSpace), " ")
 }
 
 // cleanHTML removes HTML tags, decodes entities (once more after the XML decoder: the legacy arXiv feed escapes
 // twice) and collapses white space.
 func cleanHTML(s string) string {
+	s = truncateUTF8(s, MaxRawTextBytes)
 	s = htmlTagRe.ReplaceAllString(s, " ")
 	s = html.UnescapeString(s)
 	s = strings.ToValidUTF8(s, "\uFFFD")

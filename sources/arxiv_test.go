@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/paperboy-bot/paperboy/bot/paper"
 	"github.com/paperboy-bot/paperboy/bot/testkit"
@@ -305,11 +306,25 @@ func checkPapers(t *testing.T, papers []paper.Paper, err error) {
 		if p.Key == "" || strings.TrimSpace(p.Title) == "" || p.Key != paper.KeyOf(p) {
 			t.Errorf("paper %d: key %q (paper.KeyOf %q), title %q", i, p.Key, paper.KeyOf(p), p.Title)
 		}
+		// The parse limits of sanitize.go, and text that is valid UTF-8 whatever the bytes were.
+		if len(p.Title) > MaxTitleBytes || len(p.Abstract) > MaxAbstractBytes || len(p.Authors) > MaxAuthors ||
+			len(p.Categories) > MaxCategories || !utf8.ValidString(p.Title) || !utf8.ValidString(p.Abstract) {
+			t.Errorf("paper %d over the limits or not UTF-8: title %d bytes, abstract %d, %d authors, %d categories",
+				i, len(p.Title), len(p.Abstract), len(p.Authors), len(p.Categories))
+		}
+		for _, a := range slices.Concat(p.Authors, p.Categories) {
+			if len(a) > max(MaxAuthorBytes, MaxCategoryBytes) || !utf8.ValidString(a) {
+				t.Errorf("paper %d: author or category %q", i, a)
+			}
+		}
+	}
+	if len(papers) > MaxFeedItems {
+		t.Errorf("%d papers, more than MaxFeedItems", len(papers))
 	}
 }
 
 func FuzzParseArxivFeed(f *testing.F) {
-	addSeeds(f, "arxiv-rss/*.xml", "key/rss_*.xml")
+	addSeeds(f, "arxiv-rss/*.xml", "key/rss_*.xml", "repair/arxiv_*.xml")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		papers, err := ParseArxivFeed(data)
 		checkPapers(t, papers, err)

@@ -28,12 +28,19 @@ func (e *APIError) Error() string {
 // ParseArxivAPI parses an export.arxiv.org/api/query Atom response. An error response is returned as *APIError.
 // Entries without an arXiv id are skipped; a response whose entries all lack one is an error (ErrNoItems).
 func ParseArxivAPI(data []byte) ([]paper.Paper, error) {
-	if t := gofeed.DetectFeedType(bytes.NewReader(data)); t != gofeed.FeedTypeAtom {
-		return nil, fmt.Errorf("parse arxiv api response: not an Atom feed (%s)", sniff(data))
+	papers, _, err := parseArxivAPI(data)
+	return papers, err
+}
+
+// parseArxivAPI is ParseArxivAPI, also counting what it repaired or left out (see sanitizeXML and capPaper).
+func parseArxivAPI(data []byte) ([]paper.Paper, parseStats, error) {
+	clean, st := sanitizeXML(data, MaxFeedItems)
+	if t := detectFeedType(clean); t != gofeed.FeedTypeAtom {
+		return nil, st, fmt.Errorf("parse arxiv api response: not an Atom feed (%s)", sniff(data))
 	}
-	feed, err := (&atom.Parser{}).Parse(bytes.NewReader(data))
+	feed, err := (&atom.Parser{}).Parse(bytes.NewReader(clean))
 	if err != nil {
-		return nil, fmt.Errorf("parse arxiv api response: %w", err)
+		return nil, st, fmt.Errorf("parse arxiv api response: %w", describeParseError(err))
 	}
 	papers := make([]paper.Paper, 0, len(feed.Entries))
 	for _, e := range feed.Entries {
@@ -41,16 +48,16 @@ func ParseArxivAPI(data []byte) ([]paper.Paper, error) {
 			continue
 		}
 		if strings.TrimSpace(e.Title) == "Error" && strings.Contains(e.ID, "/api/errors") {
-			return nil, &APIError{ID: strings.TrimSpace(e.ID), Message: collapseSpace(e.Summary)}
+			return nil, st, &APIError{ID: truncateUTF8(strings.TrimSpace(e.ID), maxShortBytes), Message: collapseSpace(truncateUTF8(e.Summary, maxShortBytes))}
 		}
-		if p, ok := arxivAPIEntry(e); ok {
+		if p, ok := arxivAPIEntry(e); ok && capPaper(&p, &st) {
 			papers = append(papers, p)
 		}
 	}
 	if len(papers) == 0 && len(feed.Entries) > 0 {
-		return nil, fmt.Errorf("parse arxiv api response: %d entries without an arXiv id: %w", len(feed.Entries), ErrNoItems)
+		return nil, st, fmt.Errorf("parse arxiv api response: %d entries without an arXiv id: %w", len(feed.Entries), ErrNoItems)
 	}
-	return papers, nil
+	return papers, st, nil
 }
 
 // arxivAPIEntry converts one API entry.

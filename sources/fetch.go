@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/paperboy-bot/paperboy/bot/paper"
@@ -42,12 +41,13 @@ var ErrTooLarge = errors.New("response body too large")
 // ErrTooManyRedirects is returned (wrapped) when a redirect chain is longer than FetcherOptions.MaxRedirects.
 var ErrTooManyRedirects = errors.New("too many redirects")
 
-// ErrForbiddenAddress is returned (wrapped) when FetcherOptions.DenyPrivateNetworks is set and a URL, or one of its
-// redirects, resolves to a loopback, private, link-local or otherwise non-public address.
+// ErrForbiddenAddress is returned (wrapped) when a URL, or one of its redirects, names or resolves to a loopback,
+// private, link-local or otherwise non-public address, unless FetcherOptions.AllowPrivateNetworks is set.
 var ErrForbiddenAddress = errors.New("address not allowed")
 
 // HTTPError is a non-2xx, non-304 answer.
 type HTTPError struct {
+	// URL is the redacted URL asked for (see RedactURL).
 	URL        string
 	StatusCode int
 	// RetryAfter is the server's Retry-After (429/503), zero when absent.
@@ -65,6 +65,7 @@ func (e *HTTPError) Error() string {
 // with a Retry-After that has not yet elapsed. Honouring it locally matters because every source sharing the host
 // (arXiv RSS and API, say) would otherwise each spend a request to learn the same thing.
 type HostBlockedError struct {
+	// URL is the redacted URL asked for (see RedactURL).
 	URL  string
 	Host string
 	// Until is when the host may be contacted again.
@@ -125,11 +126,20 @@ type FetcherOptions struct {
 	// Nil means DefaultHostIntervals(); an empty non-nil map disables politeness delays.
 	HostIntervals map[string]time.Duration
 
-	// DenyPrivateNetworks refuses to connect to loopback, private, link-local, multicast and unspecified
-	// addresses. It is checked on the resolved address of every connection, redirects included, so DNS tricks do
-	// not get around it. Off by default because self-hosters legitimately poll feeds on their own network; it has
-	// no effect when Transport is set, and it also applies to an HTTP proxy's address.
-	DenyPrivateNetworks bool
+	// AllowPrivateNetworks lets the fetcher connect to loopback, private, link-local, carrier-grade NAT,
+	// multicast, unspecified and other non-public addresses (IPv6 equivalents, unique-local fc00::/7 and
+	// IPv4-mapped, NAT64 and 6to4 forms included), which it otherwise refuses with ErrForbiddenAddress. The rule
+	// is checked on every hop, redirects included: on a literal address in the URL before any connection, and on
+	// the resolved address of every connection, so DNS tricks do not get around it. Off by default because a feed,
+	// or a redirect it answers with, must not make the bot read a service inside its own network (a cloud
+	// metadata endpoint); self-hosters with intranet feeds, and tests polling servers on 127.0.0.1, set it. An
+	// HTTP proxy from the environment may be on a private address (the operator chose it); through a proxy only
+	// literal addresses can be checked. With a custom Transport, only the literal-address check applies.
+	AllowPrivateNetworks bool
+
+	// allowAddr lets particular addresses through the guard: package tests, which need one loopback server to be
+	// reachable while proving that the guard refuses another.
+	allowAddr func(netip.AddrPort) bool
 
 	// Transport replaces the default transport (tests, custom proxies). Timeouts other than Timeout are then
 	// the transport's business.
@@ -162,6 +172,9 @@ type Fetcher struct {
 	now           func() time.Time
 	sleep         func(ctx context.Context, d time.Duration) error
 	log           *slog.Logger
+
+	// guard is nil when private networks are allowed.
+	guard *addressGuard
 
 	mu    sync.Mutex
 	hosts map[string]*hostState
@@ -225,9 +238,12 @@ func NewFetcher(opts FetcherOptions) *Fetcher {
 		}
 	}
 
+	if !opts.AllowPrivateNetworks {
+		f.guard = &addressGuard{allow: opts.allowAddr}
+	}
 	rt := opts.Transport
 	if rt == nil {
-		rt = newTransport(opts)
+		rt = newTransport(opts, f.guard)
 	}
 	maxRedirects := opts.MaxRedirects
 	if maxRedirects == 0 {
@@ -240,13 +256,17 @@ func NewFetcher(opts FetcherOptions) *Fetcher {
 			if len(via) > maxRedirects {
 				return fmt.Errorf("stopped after %d redirects: %w", maxRedirects, ErrTooManyRedirects)
 			}
+			if err := f.guard.checkURL(req.URL); err != nil {
+				return fmt.Errorf("redirect to %s: %w", RedactURL(req.URL.String()), err)
+			}
 			return nil
 		},
 	}
 	return f
 }
 
-func newTransport(opts FetcherOptions) *http.Transport {
+// newTransport builds the default transport; guard, when not nil, screens every address it dials.
+func newTransport(opts FetcherOptions, guard *addressGuard) *http.Transport {
 	dialTimeout := opts.DialTimeout
 	if dialTimeout <= 0 {
 		dialTimeout = DefaultDialTimeout
@@ -260,12 +280,15 @@ func newTransport(opts FetcherOptions) *http.Transport {
 		headerTimeout = DefaultResponseHeaderTimeout
 	}
 	dialer := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
-	if opts.DenyPrivateNetworks {
-		dialer.Control = denyPrivateControl
+	proxy, dial := http.ProxyFromEnvironment, dialer.DialContext
+	if guard != nil {
+		guarded := *dialer
+		guarded.Control = guard.control
+		proxy, dial = guard.proxy, guard.dialContext(&guarded, dialer)
 	}
 	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dialer.DialContext,
+		Proxy:                 proxy,
+		DialContext:           dial,
 		ForceAttemptHTTP2:     true,
 		TLSHandshakeTimeout:   tlsTimeout,
 		ResponseHeaderTimeout: headerTimeout,
@@ -278,19 +301,6 @@ func newTransport(opts FetcherOptions) *http.Transport {
 	}
 }
 
-// denyPrivateControl runs after DNS resolution, on the address actually dialled.
-func denyPrivateControl(network, address string, _ syscall.RawConn) error {
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return fmt.Errorf("dial %s: %w", address, ErrForbiddenAddress)
-	}
-	ip := ap.Addr().Unmap()
-	if !ip.IsGlobalUnicast() || ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() {
-		return fmt.Errorf("dial %s %s: %w", network, address, ErrForbiddenAddress)
-	}
-	return nil
-}
-
 // CloseIdleConnections releases pooled connections, for shutdown.
 func (f *Fetcher) CloseIdleConnections() {
 	f.client.CloseIdleConnections()
@@ -301,18 +311,28 @@ func (f *Fetcher) CloseIdleConnections() {
 // It first honours any Retry-After pause the host asked for (returning *HostBlockedError without a request) and the
 // host's politeness interval (waiting, or returning early with ctx's error wrapped). A 304 yields NotModified with
 // prev kept; any other non-2xx yields *HTTPError. Bodies larger than the cap after decompression yield an error
-// wrapping ErrTooLarge; exceeding FetcherOptions.Timeout yields an error wrapping context.DeadlineExceeded.
+// wrapping ErrTooLarge; exceeding FetcherOptions.Timeout yields an error wrapping context.DeadlineExceeded; a URL or
+// redirect to a non-public address yields an error wrapping ErrForbiddenAddress (unless
+// FetcherOptions.AllowPrivateNetworks), without connecting to it.
+//
+// Errors, and the fetcher's log lines, name the URL only as RedactURL gives it (no credentials, no query) and never
+// quote a response body: they are stored in source state and shown to anyone in chat by /papers sources.
 func (f *Fetcher) Get(ctx context.Context, url string, prev paper.Validators) (*Response, error) {
 	if f == nil || f.client == nil {
-		return nil, fmt.Errorf("fetch %s: Fetcher not created with NewFetcher", url)
+		return nil, fmt.Errorf("fetch %s: Fetcher not created with NewFetcher", RedactURL(url))
 	}
-	req, err := f.newRequest(ctx, url, prev)
+	// Errors and logs name the URL without credentials or query (api keys live there): they end up in chat.
+	shown := RedactURL(url)
+	req, err := f.newRequest(ctx, url, shown, prev)
 	if err != nil {
 		return nil, err
 	}
 	host := strings.ToLower(req.URL.Hostname())
+	if err := f.guard.checkURL(req.URL); err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", shown, err)
+	}
 
-	release, err := f.acquire(ctx, url, host)
+	release, err := f.acquire(ctx, shown, host)
 	if err != nil {
 		return nil, err
 	}
@@ -323,35 +343,37 @@ func (f *Fetcher) Get(ctx context.Context, url string, prev paper.Validators) (*
 	start := f.now()
 	resp, err := f.client.Do(req.WithContext(tctx))
 	if err != nil {
-		return nil, f.requestError(ctx, tctx, url, err)
+		return nil, f.requestError(ctx, tctx, shown, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 
-	out, err := f.handle(ctx, tctx, url, host, prev, resp)
+	out, err := f.handle(ctx, tctx, url, shown, host, prev, resp)
 	if err != nil {
-		f.log.Debug("fetch failed", "url", url, "status", resp.StatusCode, "err", err)
+		f.log.Debug("fetch failed", "url", shown, "status", resp.StatusCode, "err", err)
 		return nil, err
 	}
-	f.log.Debug("fetched", "url", url, "status", resp.StatusCode, "bytes", len(out.Body),
+	f.log.Debug("fetched", "url", shown, "status", resp.StatusCode, "bytes", len(out.Body),
 		"duration", f.now().Sub(start))
 	return out, nil
 }
 
 // newRequest builds the GET. Validators are sent only when stored: an empty If-None-Match would be malformed.
-func (f *Fetcher) newRequest(ctx context.Context, rawURL string, prev paper.Validators) (*http.Request, error) {
+// shown is rawURL as errors may name it.
+func (f *Fetcher) newRequest(ctx context.Context, rawURL, shown string, prev paper.Validators) (*http.Request, error) {
 	u, err := neturl.Parse(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", rawURL, err)
+		// url.Parse's error quotes the whole URL.
+		return nil, fmt.Errorf("fetch %s: malformed URL", shown)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("fetch %s: unsupported scheme %q", rawURL, u.Scheme)
+		return nil, fmt.Errorf("fetch %s: unsupported scheme %q", shown, u.Scheme)
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("fetch %s: no host", rawURL)
+		return nil, fmt.Errorf("fetch %s: no host", shown)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", rawURL, err)
+		return nil, fmt.Errorf("fetch %s: malformed URL", shown)
 	}
 	req.Header.Set("User-Agent", f.userAgent)
 	// Asking for gzip ourselves turns off the transport's transparent decompression, which would otherwise
@@ -463,7 +485,8 @@ func (f *Fetcher) requestError(ctx, tctx context.Context, url string, err error)
 }
 
 // handle turns a received response into a Response or an error.
-func (f *Fetcher) handle(ctx, tctx context.Context, url, host string, prev paper.Validators, resp *http.Response) (*Response, error) {
+// url is the URL asked for, shown its redacted form for errors and logs.
+func (f *Fetcher) handle(ctx, tctx context.Context, url, shown, host string, prev paper.Validators, resp *http.Response) (*Response, error) {
 	out := &Response{
 		URL:        url,
 		FinalURL:   resp.Request.URL.String(),
@@ -479,24 +502,24 @@ func (f *Fetcher) handle(ctx, tctx context.Context, url, host string, prev paper
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		// A little of the body is read so the connection can be reused; the rest is not worth the bandwidth.
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-		herr := &HTTPError{URL: url, StatusCode: resp.StatusCode}
+		herr := &HTTPError{URL: shown, StatusCode: resp.StatusCode}
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
 			herr.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), f.now(), f.maxRetryAfter)
 			if herr.RetryAfter > 0 {
 				f.block(host, herr.RetryAfter)
-				f.log.Warn("host asked for a pause", "url", url, "status", resp.StatusCode,
+				f.log.Warn("host asked for a pause", "url", shown, "status", resp.StatusCode,
 					"retry_after", herr.RetryAfter)
 			}
 		}
 		return nil, herr
 	}
 
-	body, err := f.readBody(url, resp)
+	body, err := f.readBody(shown, resp)
 	if err != nil {
 		if errors.Is(err, ErrTooLarge) {
 			return nil, err
 		}
-		return nil, f.requestError(ctx, tctx, url, err)
+		return nil, f.requestError(ctx, tctx, shown, err)
 	}
 	out.Body = body
 	out.Validators = paper.Validators{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}
@@ -538,6 +561,17 @@ func (f *Fetcher) readBody(url string, resp *http.Response) ([]byte, error) {
 		return nil, fmt.Errorf("fetch %s: body exceeds %d bytes: %w", url, f.maxBody, ErrTooLarge)
 	}
 	return body, nil
+}
+
+// RedactURL returns raw as scheme://host/path, without user info, query or fragment, which is how errors and logs
+// may name a feed URL: credentials (user:pass@) and api keys (?api_key=) live in the parts it drops. Anything that
+// does not parse as a URL with a host is replaced by a placeholder.
+func RedactURL(raw string) string {
+	u, err := neturl.Parse(strings.TrimSpace(raw))
+	if err != nil || u.Host == "" {
+		return "(unparsable URL)"
+	}
+	return (&neturl.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
 }
 
 // parseRetryAfter reads delay-seconds or an HTTP-date (RFC 9110 10.2.3) relative to now, capped at maxWait.

@@ -76,6 +76,8 @@ func fetcherForTest(opts FetcherOptions) (*Fetcher, *fetchClock) {
 	if opts.Timeout == 0 {
 		opts.Timeout = 5 * time.Second
 	}
+	// The test servers listen on 127.0.0.1; guard_test.go tests the guard itself.
+	opts.AllowPrivateNetworks = true
 	return NewFetcher(opts), clock
 }
 
@@ -822,7 +824,8 @@ func TestGetCancelWhileWaitingInterval(t *testing.T) {
 	defer cancel()
 	waiting := make(chan time.Duration, 1)
 	f := NewFetcher(FetcherOptions{
-		HostIntervals: map[string]time.Duration{"127.0.0.1": time.Hour},
+		AllowPrivateNetworks: true, // the test server is on 127.0.0.1
+		HostIntervals:        map[string]time.Duration{"127.0.0.1": time.Hour},
 		// The real sleep, so that its ctx handling is what is tested; the hook only reports that it started.
 		Sleep: func(ctx context.Context, d time.Duration) error {
 			waiting <- d
@@ -921,55 +924,6 @@ func TestGetRedirects(t *testing.T) {
 	}
 }
 
-func TestGetDenyPrivateNetworks(t *testing.T) {
-	var requests atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		requests.Add(1)
-	}))
-	defer srv.Close()
-	f, _ := fetcherForTest(FetcherOptions{DenyPrivateNetworks: true})
-	_, err := f.Get(context.Background(), srv.URL, paper.Validators{})
-	if !errors.Is(err, ErrForbiddenAddress) {
-		t.Fatalf("err = %v, want ErrForbiddenAddress", err)
-	}
-	if n := requests.Load(); n != 0 {
-		t.Errorf("server saw %d requests, want 0", n)
-	}
-}
-
-func TestDenyPrivateControl(t *testing.T) {
-	tests := []struct {
-		addr    string
-		allowed bool
-	}{
-		{"93.184.216.34:443", true},
-		{"[2606:4700::6810:84e5]:443", true},
-		{"127.0.0.1:80", false},
-		{"10.1.2.3:80", false},
-		{"172.16.0.1:80", false},
-		{"192.168.1.1:80", false},
-		{"169.254.169.254:80", false},
-		{"0.0.0.0:80", false},
-		{"224.0.0.1:80", false},
-		{"[::1]:80", false},
-		{"[fe80::1]:80", false},
-		{"[fd00::1]:80", false},
-		{"[::ffff:127.0.0.1]:80", false},
-		{"not-an-address", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.addr, func(t *testing.T) {
-			err := denyPrivateControl("tcp", tt.addr, nil)
-			if tt.allowed && err != nil {
-				t.Errorf("denied: %v", err)
-			}
-			if !tt.allowed && !errors.Is(err, ErrForbiddenAddress) {
-				t.Errorf("err = %v, want ErrForbiddenAddress", err)
-			}
-		})
-	}
-}
-
 func TestGetBadInput(t *testing.T) {
 	f, _ := fetcherForTest(FetcherOptions{})
 	for _, u := range []string{"ftp://example.org/feed", "http:///nohost", "://bad", "file:///etc/passwd"} {
@@ -999,7 +953,7 @@ func TestNewTransportTimeouts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr := newTransport(tt.opts)
+			tr := newTransport(tt.opts, nil)
 			if tr.TLSHandshakeTimeout != tt.wantTLS || tr.ResponseHeaderTimeout != tt.wantHeader ||
 				tr.DisableCompression != tt.wantCompressionDisabled || tr.DialContext == nil {
 				t.Errorf("transport TLS %s header %s compression disabled %v; want %s %s %v",

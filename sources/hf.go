@@ -45,48 +45,67 @@ type hfErrorBody struct {
 // /api/papers/{id}. Every paper is an arXiv paper (paper.id is its arXiv id); items without one are skipped, and a
 // list whose items all lack one is an error (ErrNoItems).
 func ParseHFDaily(data []byte) ([]paper.Paper, error) {
+	papers, _, err := parseHFDaily(data)
+	return papers, err
+}
+
+// parseHFDaily is ParseHFDaily, also counting what it left out: list items that do not decode, items beyond
+// MaxFeedItems and cut fields (see capPaper).
+func parseHFDaily(data []byte) ([]paper.Paper, parseStats, error) {
+	var st parseStats
+	data = stripJSONControls(data, &st)
 	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff")
 	switch {
 	case len(trimmed) > 0 && trimmed[0] == '{':
-		return parseHFSingle(data)
+		papers, err := parseHFSingle(data, &st)
+		return papers, st, err
 	case len(trimmed) == 0 || trimmed[0] != '[':
-		return nil, fmt.Errorf("parse hf daily papers: not a JSON array or object (%s)", sniff(data))
+		return nil, st, fmt.Errorf("parse hf daily papers: not a JSON array or object (%s)", sniff(data))
 	}
-	var items []hfDailyItem
-	if err := json.Unmarshal(data, &items); err != nil {
-		return nil, fmt.Errorf("parse hf daily papers: %w", err)
+	var raws []json.RawMessage
+	if err := json.Unmarshal(data, &raws); err != nil {
+		return nil, st, fmt.Errorf("parse hf daily papers: %w", describeParseError(err))
 	}
-	papers := make([]paper.Paper, 0, len(items))
-	for _, it := range items {
+	papers := make([]paper.Paper, 0, min(len(raws), MaxFeedItems))
+	for i, raw := range raws {
+		if i >= MaxFeedItems {
+			st.Skipped += len(raws) - i
+			break
+		}
+		var it hfDailyItem
+		if err := json.Unmarshal(raw, &it); err != nil {
+			st.Skipped++
+			continue
+		}
 		if it.Paper == nil {
 			continue
 		}
-		if p, ok := hfToPaper(*it.Paper, it); ok {
+		if p, ok := hfToPaper(*it.Paper, it); ok && capPaper(&p, &st) {
 			papers = append(papers, p)
 		}
 	}
-	if len(papers) == 0 && len(items) > 0 {
-		return nil, fmt.Errorf("parse hf daily papers: %d items without an arXiv paper id: %w", len(items), ErrNoItems)
+	if len(papers) == 0 && len(raws) > 0 {
+		return nil, st, fmt.Errorf("parse hf daily papers: %d items without an arXiv paper id: %w", len(raws), ErrNoItems)
 	}
-	return papers, nil
+	return papers, st, nil
 }
 
 // parseHFSingle parses the /api/papers/{id} shape, or reports the API's {"error": ...} answer.
-func parseHFSingle(data []byte) ([]paper.Paper, error) {
+func parseHFSingle(data []byte, st *parseStats) ([]paper.Paper, error) {
 	var hp hfPaper
 	if err := json.Unmarshal(data, &hp); err != nil {
-		return nil, fmt.Errorf("parse hf paper: %w", err)
+		return nil, fmt.Errorf("parse hf paper: %w", describeParseError(err))
 	}
 	if hp.ID == "" {
 		var e hfErrorBody
 		if json.Unmarshal(data, &e) == nil && e.Error != "" {
-			return nil, fmt.Errorf("parse hf paper: api error %q", e.Error)
+			return nil, fmt.Errorf("parse hf paper: api error %q", truncateUTF8(e.Error, 200))
 		}
 		return nil, errors.New("parse hf paper: object has no paper id")
 	}
 	p, ok := hfToPaper(hp, hfDailyItem{})
-	if !ok {
-		return nil, fmt.Errorf("parse hf paper: id %q is not an arXiv id or title is empty: %w", hp.ID, ErrNoItems)
+	if !ok || !capPaper(&p, st) {
+		return nil, fmt.Errorf("parse hf paper: id %q is not an arXiv id or title is empty: %w", truncateUTF8(hp.ID, 64), ErrNoItems)
 	}
 	return []paper.Paper{p}, nil
 }

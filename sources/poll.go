@@ -19,6 +19,10 @@ type PollResult struct {
 	Validators map[string]paper.Validators
 	// NextPoll, when non-zero, is the earliest time the server asked to be polled again (Cache-Control, Retry-After).
 	NextPoll time.Time
+	// Repaired counts invalid characters (bad UTF-8, NUL, other control characters) replaced or removed so that the
+	// feed could be read, Truncated the text runs and fields cut to the parse limits (MaxAbstractBytes...), and
+	// Skipped the items left out (malformed, beyond MaxFeedItems, absurd identifiers) while the rest was kept.
+	Repaired, Truncated, Skipped int
 }
 
 // Source is one configured feed.

@@ -14,11 +14,18 @@ import (
 // ParseFeed parses any RSS 1.0/2.0, Atom or JSON Feed (journals, bioRxiv/medRxiv subject feeds, blogs). Identity
 // comes from an arXiv id when the item's link or guid is an arXiv record, else from a DOI (dc:identifier,
 // prism:doi, a doi.org or /doi/ link, the guid), else from the normalized link (see KeyOf). Items without a title are
-// skipped; a feed whose items all lack one is an error (ErrNoItems).
+// skipped; a feed whose items all lack one is an error (ErrNoItems). Broken characters are repaired, malformed JSON
+// Feed items skipped and fields capped as parseGofeed and capPaper describe.
 func ParseFeed(data []byte) ([]paper.Paper, error) {
-	feed, err := parseGofeed(data)
+	papers, _, err := parseFeed(data)
+	return papers, err
+}
+
+// parseFeed is ParseFeed, also counting what it repaired or left out.
+func parseFeed(data []byte) ([]paper.Paper, parseStats, error) {
+	feed, st, err := parseGofeed(data)
 	if err != nil {
-		return nil, fmt.Errorf("parse feed: %w", err)
+		return nil, st, fmt.Errorf("parse feed: %w", err)
 	}
 	papers := make([]paper.Paper, 0, len(feed.Items))
 	for _, it := range feed.Items {
@@ -26,13 +33,15 @@ func ParseFeed(data []byte) ([]paper.Paper, error) {
 			continue
 		}
 		if p, ok := feedItem(it); ok {
-			papers = append(papers, p)
+			if capPaper(&p, &st) {
+				papers = append(papers, p)
+			}
 		}
 	}
 	if len(papers) == 0 && len(feed.Items) > 0 {
-		return nil, fmt.Errorf("parse feed: %d items without a title: %w", len(feed.Items), ErrNoItems)
+		return nil, st, fmt.Errorf("parse feed: %d items without a title: %w", len(feed.Items), ErrNoItems)
 	}
-	return papers, nil
+	return papers, st, nil
 }
 
 // feedItem converts one generic feed item.

@@ -121,7 +121,7 @@ func TestParseFeedMalformed(t *testing.T) {
 }
 
 func FuzzParseFeed(f *testing.F) {
-	addSeeds(f, "feed/*.xml", "feed/*.json", "arxiv-rss/*.xml")
+	addSeeds(f, "feed/*.xml", "feed/*.json", "arxiv-rss/*.xml", "repair/*.xml", "repair/*.json")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		papers, err := ParseFeed(data)
 		checkPapers(t, papers, err)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mime"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -138,12 +140,12 @@ type feedSource struct {
 	now        func() time.Time
 	// urls lists the URLs to fetch at time now, in order.
 	urls       func(now time.Time) []string
-	parse      func([]byte) ([]paper.Paper, error)
+	parse      func([]byte) ([]paper.Paper, parseStats, error)
 	minUpvotes int
 }
 
 func (s *feedSource) configArxiv(cfg Config) error {
-	s.parse = ParseArxivFeed
+	s.parse = parseArxivFeed
 	if cfg.URL != "" {
 		if err := checkURL(cfg.URL); err != nil {
 			return err
@@ -162,7 +164,7 @@ func (s *feedSource) configArxiv(cfg Config) error {
 }
 
 func (s *feedSource) configArxivAPI(cfg Config) error {
-	s.parse = ParseArxivAPI
+	s.parse = parseArxivAPI
 	base, err := apiBase(cfg.URL, DefaultArxivAPIBase)
 	if err != nil {
 		return err
@@ -196,7 +198,7 @@ func (s *feedSource) configArxivAPI(cfg Config) error {
 }
 
 func (s *feedSource) configHFDaily(cfg Config) error {
-	s.parse = ParseHFDaily
+	s.parse = parseHFDaily
 	base, err := apiBase(cfg.URL, DefaultHFDailyBase)
 	if err != nil {
 		return err
@@ -225,7 +227,7 @@ func (s *feedSource) configHFDaily(cfg Config) error {
 }
 
 func (s *feedSource) configRSS(cfg Config) error {
-	s.parse = ParseFeed
+	s.parse = parseFeed
 	if cfg.URL == "" {
 		return errors.New("rss needs a url")
 	}
@@ -250,21 +252,34 @@ func apiBase(configured, def string) (string, error) {
 		return "", err
 	}
 	if strings.ContainsAny(configured, "?#") {
-		return "", fmt.Errorf("base url %q must not have a query or fragment", configured)
+		return "", fmt.Errorf("base url %s must not have a query or fragment", RedactURL(configured))
 	}
 	return configured, nil
 }
 
-// checkURL accepts absolute http(s) URLs only: a typo should fail at start, not at every poll.
+// checkURL accepts absolute http(s) URLs only: a typo should fail at start, not at every poll. Its errors name the
+// URL redacted: a feed URL may carry credentials.
 func checkURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
-		return fmt.Errorf("bad url: %w", err)
+		return fmt.Errorf("bad url %s", RedactURL(s))
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("url %q is not an absolute http(s) url", s)
+		return fmt.Errorf("url %s is not an absolute http(s) url", RedactURL(s))
 	}
 	return nil
+}
+
+// contentType is a response's media type for error messages, without parameters; "none" when absent.
+func contentType(h http.Header) string {
+	mt, _, err := mime.ParseMediaType(h.Get("Content-Type"))
+	switch {
+	case h.Get("Content-Type") == "":
+		return "none"
+	case err != nil || len(mt) > 100:
+		return "unparsable"
+	}
+	return mt
 }
 
 // checkCategories rejects anything that is not spelled like an arXiv category, so that a URL cannot be smuggled in.
@@ -297,7 +312,7 @@ func (s *feedSource) Poll(ctx context.Context, prev map[string]paper.Validators)
 			return PollResult{}, fmt.Errorf("source %q: %w", s.name, err)
 		}
 		if resp == nil {
-			return PollResult{}, fmt.Errorf("source %q: fetch %s: no response", s.name, u)
+			return PollResult{}, fmt.Errorf("source %q: fetch %s: no response", s.name, RedactURL(u))
 		}
 		v := resp.Validators
 		if resp.NotModified && v == (paper.Validators{}) {
@@ -313,10 +328,16 @@ func (s *feedSource) Poll(ctx context.Context, prev map[string]paper.Validators)
 			continue
 		}
 		res.NotModified = false
-		papers, err := s.parse(resp.Body)
+		papers, st, err := s.parse(resp.Body)
 		if err != nil {
-			return PollResult{}, fmt.Errorf("source %q: %s: %w", s.name, u, err)
+			// The body is never quoted (it may be an internal service's answer): its type and size (in the parser's
+			// error) say enough.
+			return PollResult{}, fmt.Errorf("source %q: %s (content-type %s): %w", s.name, RedactURL(u),
+				contentType(resp.Header), err)
 		}
+		res.Repaired += st.Repaired
+		res.Truncated += st.Truncated
+		res.Skipped += st.Skipped
 		for _, p := range papers {
 			if s.kind == KindHFDaily && p.Upvotes < s.minUpvotes {
 				continue

@@ -124,6 +124,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 		MaxBodySize:   cfg.Fetch.MaxBodyBytes,
 		HostIntervals: map[string]time.Duration{"export.arxiv.org": time.Duration(cfg.Fetch.ArxivAPIInterval)},
 		Logger:        logger,
+
+		AllowPrivateNetworks: cfg.Fetch.AllowPrivateNetworks,
 	})
 	a.Router = ingest.NewRouter(st, logger)
 	a.Commander = &command.Commander{Store: st, Now: now, DigestCards: cfg.Delivery.DigestCards,
@@ -315,6 +317,7 @@ func (a *App) observePoll(r ingest.PollReport) {
 		a.Metrics.Poll(r.Source, ops.PollOK)
 		a.Health.PollSucceeded(a.now())
 	}
+	a.Metrics.FeedRepairs(r.Source, r.Repaired, r.Truncated, r.Skipped)
 }
 
 // Run is the whole bot: it polls every source, routes new papers to the channels whose subscriptions match,

@@ -61,7 +61,7 @@ func TestSourceFaultsAreIsolated(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	f := sources.NewFetcher(sources.FetcherOptions{Timeout: 300 * time.Millisecond})
+	f := sources.NewFetcher(sources.FetcherOptions{Timeout: 300 * time.Millisecond, AllowPrivateNetworks: true})
 	var srcs []sources.Source
 	for _, name := range []string{"good", "500", "slow", "garbage"} {
 		s, err := sources.New(sources.Config{Name: "feed-" + name, Kind: "rss", URL: srv.URL + "/" + name}, f, nil)

@@ -121,6 +121,9 @@ type FetchConfig struct {
 	MaxBodyBytes int64    `toml:"max_body_bytes"`
 	// ArxivAPIInterval is the minimum gap between requests to export.arxiv.org (arXiv asks for 3 s).
 	ArxivAPIInterval Duration `toml:"arxiv_api_interval"`
+	// AllowPrivateNetworks lets feeds (and their redirects) reach loopback, private, link-local and other non-public
+	// addresses, refused by default (sources.FetcherOptions.AllowPrivateNetworks).
+	AllowPrivateNetworks bool `toml:"allow_private_networks"`
 }
 
 // SourceConfig is one [[sources]] entry.

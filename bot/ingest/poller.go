@@ -52,6 +52,11 @@ type PollReport struct {
 	Took        time.Duration `json:"-"`
 	// NextPoll is the earliest time the server asked to be polled again, zero when it did not say.
 	NextPoll time.Time `json:"-"`
+	// Repaired, Truncated and Skipped count what the parser mended, cut to its limits or left out of the feed
+	// instead of rejecting it (sources.PollResult).
+	Repaired  int `json:"repaired,omitempty"`
+	Truncated int `json:"truncated,omitempty"`
+	Skipped   int `json:"skipped,omitempty"`
 }
 
 // ScheduledSource is a source with its polling interval.
@@ -105,6 +110,7 @@ func (p *Poller) PollOnce(ctx context.Context, src sources.Source) PollReport {
 	}
 	rep.NextPoll = res.NextPoll
 	rep.Fetched = len(res.Papers)
+	rep.Repaired, rep.Truncated, rep.Skipped = res.Repaired, res.Truncated, res.Skipped
 	if res.NotModified {
 		rep.NotModified = true
 		if err := p.State.RecordNotModified(ctx, src.Name(), p.now()); err != nil {
@@ -189,6 +195,11 @@ func (p *Poller) loop(ctx context.Context, s ScheduledSource) {
 		} else {
 			log.Info("polled", "fetched", rep.Fetched, "new", rep.New, "updated", rep.Updated,
 				"not_modified", rep.NotModified, "took", rep.Took.Round(time.Millisecond), "next_in", next.Round(time.Second))
+		}
+		if rep.Repaired+rep.Truncated+rep.Skipped > 0 {
+			// The feed was read, but not as served: its publisher may want to know.
+			log.Warn("feed repaired while parsing", "repaired_chars", rep.Repaired, "truncated", rep.Truncated,
+				"skipped_items", rep.Skipped)
 		}
 		due = p.now().Add(next)
 	}

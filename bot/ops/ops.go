@@ -39,6 +39,7 @@ type Metrics struct {
 	deliveryErrors  *prometheus.CounterVec
 	deliveryLatency prometheus.Histogram
 	platformReady   *prometheus.GaugeVec
+	feedRepairs     *prometheus.CounterVec
 }
 
 // NewMetrics builds and registers paperboy's collectors, plus the Go runtime and process collectors. outboxDepth,
@@ -84,6 +85,11 @@ func NewMetrics(outboxDepth func() float64) *Metrics {
 	}
 	m.reg.MustRegister(m.polls, m.fetchErrors, m.papersIngested, m.matches, m.deliveries, m.deliveryErrors,
 		m.deliveryLatency, m.platformReady, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.feedRepairs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "paperboy_feed_repairs_total",
+		Help: "What parsing mended instead of rejecting a feed, by source and kind (repaired_char, truncated, skipped_item).",
+	}, []string{"source", "kind"})
+	m.reg.MustRegister(m.feedRepairs)
 	if outboxDepth != nil {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "paperboy_outbox_depth",
@@ -111,6 +117,9 @@ func (m *Metrics) InitSource(source string) {
 	}
 	m.fetchErrors.WithLabelValues(source)
 	m.papersIngested.WithLabelValues(source)
+	for _, k := range []string{RepairChar, RepairTruncate, RepairSkip} {
+		m.feedRepairs.WithLabelValues(source, k)
+	}
 }
 
 // InitPlatform creates a platform's series at zero, so that rate() and alerts see them before the first event.
@@ -150,6 +159,25 @@ func (m *Metrics) FetchError(source string) {
 		return
 	}
 	m.fetchErrors.WithLabelValues(source).Inc()
+}
+
+// Values of the kind label of paperboy_feed_repairs_total.
+const (
+	RepairChar     = "repaired_char"
+	RepairTruncate = "truncated"
+	RepairSkip     = "skipped_item"
+)
+
+// FeedRepairs counts what one poll of source mended: characters repaired, fields cut, items skipped.
+func (m *Metrics) FeedRepairs(source string, repaired, truncated, skipped int) {
+	if m == nil {
+		return
+	}
+	for kind, n := range map[string]int{RepairChar: repaired, RepairTruncate: truncated, RepairSkip: skipped} {
+		if n > 0 {
+			m.feedRepairs.WithLabelValues(source, kind).Add(float64(n))
+		}
+	}
 }
 
 // PapersIngested counts n papers that source delivered and the store did not know yet.

@@ -115,6 +115,7 @@ func TestMetricsExposition(t *testing.T) {
 	m.DeliveryError("discord", delivery.ErrorRateLimited)
 	m.InitSource("rss")
 	m.InitPlatform("console")
+	m.FeedRepairs("rss", 2, 0, 1)
 
 	code, body := get(t, NewHandler(m, NewHealth(time.Hour, nil)), "/metrics")
 	if code != http.StatusOK {
@@ -126,6 +127,9 @@ func TestMetricsExposition(t *testing.T) {
 		{"polls initialized", `paperboy_polls_total{result="error",source="rss"} 0`},
 		{"fetch errors", `paperboy_fetch_errors_total{source="hf"} 1`},
 		{"ingested", `paperboy_papers_ingested_total{source="arxiv-cs"} 3`},
+		{"feed repairs", `paperboy_feed_repairs_total{kind="repaired_char",source="rss"} 2`},
+		{"feed repairs initialized", `paperboy_feed_repairs_total{kind="truncated",source="rss"} 0`},
+		{"feed skips", `paperboy_feed_repairs_total{kind="skipped_item",source="rss"} 1`},
 		{"matches", `paperboy_matches_total 2`},
 		{"deliveries", `paperboy_deliveries_total{platform="slack"} 1`},
 		{"deliveries initialized", `paperboy_deliveries_total{platform="console"} 0`},

@@ -239,7 +239,8 @@ func TestCrashRestart(t *testing.T) {
 	output := filepath.Join(dir, "console.pipe")
 	platform := newSlowPlatform(t, output, crashLineDelay)
 	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "[store]\npath = %q\n[log]\nlevel = \"info\"\n", filepath.Join(dir, "paperboy.db"))
+	// The feed server listens on 127.0.0.1, which the fetcher refuses by default.
+	fmt.Fprintf(&cfg, "[store]\npath = %q\n[log]\nlevel = \"info\"\n[fetch]\nallow_private_networks = true\n", filepath.Join(dir, "paperboy.db"))
 	fmt.Fprintf(&cfg, "[delivery]\nworkers = 1\nhourly_budget = -1\n[console]\nformat = \"json\"\noutput = %q\n", output)
 	fmt.Fprintf(&cfg, "[[sources]]\nname = \"arxiv\"\nkind = \"arxiv\"\ncategories = [\"cs.LG\"]\nurl = %q\ninterval = \"1h\"\n", srv.URL+"/rss/cs.LG")
 	for _, ch := range crashChannels {

@@ -59,7 +59,9 @@ func writeConfig(t *testing.T, body string) string {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "paperboy.toml")
-	cfg := fmt.Sprintf("[store]\npath = %q\n[log]\nlevel = \"info\"\n%s", filepath.Join(dir, "paperboy.db"), body)
+	// The feed servers of these tests listen on 127.0.0.1, which the fetcher refuses by default.
+	cfg := fmt.Sprintf("[store]\npath = %q\n[log]\nlevel = \"info\"\n[fetch]\nallow_private_networks = true\n%s",
+		filepath.Join(dir, "paperboy.db"), body)
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +181,8 @@ func TestCheck(t *testing.T) {
 		wantOut  string
 	}{
 		{"valid", []string{"check", "--config", good}, 0, "ok (1 sources)"},
-		{"unknown key with line", []string{"check", "--config", bad}, 1, `paperboy.toml:8: unknown key "sources.intervall"`},
+		// writeConfig's header takes lines 1 to 6; the bad key is on the fourth line of the body.
+		{"unknown key with line", []string{"check", "--config", bad}, 1, `paperboy.toml:10: unknown key "sources.intervall"`},
 		{"missing file", []string{"check", "--config", filepath.Join(t.TempDir(), "none.toml")}, 1, "no such file"},
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
 		{"version", []string{"version"}, 0, "paperboy"},

@@ -218,7 +218,9 @@ func newInstances(t *testing.T, n int, dbURL string, body func(slot int) string,
 	ins := make([]*instance, n)
 	for i := range ins {
 		cfg := filepath.Join(dir, fmt.Sprintf("paperboy-%d.toml", i))
-		if err := os.WriteFile(cfg, []byte("[log]\nlevel = \"info\"\n"+body(i)), 0o600); err != nil {
+		// The feed servers listen on 127.0.0.1, which the fetcher refuses by default.
+		head := "[log]\nlevel = \"info\"\n[fetch]\nallow_private_networks = true\n"
+		if err := os.WriteFile(cfg, []byte(head+body(i)), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		lf, err := os.Create(filepath.Join(dir, fmt.Sprintf("paperboy-%d.log", i)))
