@@ -82,7 +82,7 @@ func TestCrashRestartSlack(t *testing.T) {
 
 	var cfg strings.Builder
 	// No [delivery] workers: the default count is what the bound is about.
-	fmt.Fprintf(&cfg, "[store]\npath = %q\n[log]\nlevel = \"info\"\n[delivery]\nhourly_budget = -1\n", filepath.Join(dir, "paperboy.db"))
+	fmt.Fprintf(&cfg, "[store]\npath = %q\n[log]\nlevel = \"info\"\n[fetch]\nallow_private_networks = true\n[delivery]\nhourly_budget = -1\n", filepath.Join(dir, "paperboy.db"))
 	fmt.Fprintf(&cfg, "[slack]\nmode = \"http\"\nlisten = \"127.0.0.1:0\"\napi_url = \"%s/api/\"\n", slackSrv.URL)
 	fmt.Fprintf(&cfg, "[[sources]]\nname = \"arxiv\"\nkind = \"arxiv\"\ncategories = [\"cs.LG\"]\nurl = %q\ninterval = \"1h\"\n", feedSrv.URL+"/rss/cs.LG")
 	for _, ch := range slackCrashChannels {
@@ -347,7 +347,7 @@ func TestCrashDigestDiscordOnce(t *testing.T) {
 	}
 	const ch = "discord:424242"
 	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "[store]\npath = %q\n[log]\nlevel = \"info\"\n[delivery]\ndigest_cards = 10\n", filepath.Join(dir, "paperboy.db"))
+	fmt.Fprintf(&cfg, "[store]\npath = %q\n[log]\nlevel = \"info\"\n[fetch]\nallow_private_networks = true\n[delivery]\ndigest_cards = 10\n", filepath.Join(dir, "paperboy.db"))
 	fmt.Fprintf(&cfg, "[discord]\nmode = \"http\"\nlisten = \"127.0.0.1:0\"\npublic_key = %q\napplication_id = \"1000\"\napi_url = \"%s/api/v10/\"\n",
 		hex.EncodeToString(pub), discord.srv.URL)
 	fmt.Fprintf(&cfg, "[[sources]]\nname = \"arxiv\"\nkind = \"arxiv\"\ncategories = [\"cs.LG\"]\nurl = %q\ninterval = \"1h\"\n", feedSrv.URL+"/rss/cs.LG")
