@@ -172,7 +172,7 @@ func Run(ctx context.Context, st Store, o Options) (Report, error) {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	batches := make(chan batch, 2)
+	batches := make(chan batch, 1)
 	readErr := make(chan error, 1)
 	bad := &badReporter{w: o.Bad, max: o.MaxBadReports, file: o.Path}
 	go func() {
