@@ -6,8 +6,10 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,9 +18,11 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"github.com/paperboy-bot/paperboy/bot/paper"
 	"github.com/paperboy-bot/paperboy/bot/snapshot"
 	"github.com/paperboy-bot/paperboy/bot/store"
 	"github.com/paperboy-bot/paperboy/bot/testkit"
+	"github.com/paperboy-bot/paperboy/filters"
 )
 
 // benchPapers is the size of the benchmark's synthetic snapshot: PAPERBOY_SNAPSHOT_PAPERS, else 20,000 (a quick
@@ -83,6 +87,7 @@ func BenchmarkImport(b *testing.B) {
 			b.Fatal(err)
 		}
 		testkit.ReportPeakRSS(b)
+		lookups(b, filepath.Join(dir, "paperboy.db"))
 		b.ReportMetric(float64(n)/took.Seconds(), "papers/s")
 		// On a shared machine the wall clock also counts other processes' time: CPU seconds do not.
 		b.ReportMetric(float64(n)/cpu.Seconds(), "papers/cpu-s")
@@ -94,6 +99,55 @@ func BenchmarkImport(b *testing.B) {
 		b.ReportMetric(took.Seconds()/raw.Seconds(), "x-raw-time")
 		b.ReportMetric(cpu.Seconds()/rawCPU.Seconds(), "x-raw-cpu")
 	}
+}
+
+// lookups measures, on the imported store, the look-ups of /papers (the subscription query mix of the routing
+// benchmarks, over the same vocabulary, all time, 20 results) and the subscribe preview (matches in the last 7
+// days of the snapshot), through the command core's path: pre-filter, store candidates, matcher.
+func lookups(b *testing.B, path string) {
+	b.Helper()
+	s, err := store.Open(b.Context(), path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	r := rand.New(rand.NewPCG(1, 2))
+	run := func(since time.Time, limit int) time.Duration {
+		q, err := filters.Parse(testkit.BenchQuery(r))
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		var cands []paper.Paper
+		if pre := q.Prefilter(); pre != nil {
+			cands, err = s.Candidates(b.Context(), pre, since, 500)
+		} else {
+			cands, err = s.Recent(b.Context(), since, 500)
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for i := range cands {
+			if _, ok := q.Match(&cands[i]); ok {
+				if n++; n == limit {
+					break
+				}
+			}
+		}
+		return time.Since(start)
+	}
+	var lat, preview []time.Duration
+	for range 300 {
+		lat = append(lat, run(time.Time{}, 20))
+	}
+	weekAgo := time.Date(2026, 9, 28, 0, 0, 0, 0, time.UTC).Add(-7 * 24 * time.Hour)
+	for range 100 {
+		preview = append(preview, run(weekAgo, 0))
+	}
+	testkit.ReportLatency(b, lat)
+	slices.Sort(preview)
+	b.ReportMetric(float64(preview[len(preview)*99/100])/float64(time.Millisecond), "preview-p99-ms")
 }
 
 func dirSize(b *testing.B, dir string) int64 {
@@ -127,7 +181,7 @@ func rawInsert(b *testing.B, file, path string) (time.Duration, time.Duration) {
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(`PRAGMA page_size = 8192; CREATE TABLE papers (id INTEGER PRIMARY KEY, key TEXT NOT NULL,
+	if _, err := db.ExecContext(b.Context(), `PRAGMA page_size = 8192; CREATE TABLE papers (id INTEGER PRIMARY KEY, key TEXT NOT NULL,
 		title TEXT NOT NULL, abstract TEXT NOT NULL, authors TEXT NOT NULL, published INTEGER, data TEXT NOT NULL)`); err != nil {
 		b.Fatal(err)
 	}
@@ -147,17 +201,17 @@ func rawInsert(b *testing.B, file, path string) (time.Duration, time.Duration) {
 	rows := make([]row, 0, snapshot.DefaultBatchSize)
 	flush := func() {
 		start, cpu0 := time.Now(), cpuTime(b)
-		tx, err := db.Begin()
+		tx, err := db.BeginTx(b.Context(), nil)
 		if err != nil {
 			b.Fatal(err)
 		}
-		st, err := tx.Prepare(`INSERT INTO papers (id, key, title, abstract, authors, published, data) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+		st, err := tx.PrepareContext(b.Context(), `INSERT INTO papers (id, key, title, abstract, authors, published, data) VALUES (?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			b.Fatal(err)
 		}
 		for _, r := range rows {
 			id++
-			if _, err := st.Exec(id, r.key, r.title, r.abstract, r.authors, r.published, r.data); err != nil {
+			if _, err := st.ExecContext(b.Context(), id, r.key, r.title, r.abstract, r.authors, r.published, r.data); err != nil {
 				b.Fatal(err)
 			}
 		}

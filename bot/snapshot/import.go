@@ -160,7 +160,7 @@ func Run(ctx context.Context, st Store, o Options) (Report, error) {
 	if err != nil {
 		return rep, fmt.Errorf("snapshot: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: nothing to lose on close
 	info, err := f.Stat()
 	if err != nil {
 		return rep, fmt.Errorf("snapshot: %w", err)
@@ -191,7 +191,10 @@ func Run(ctx context.Context, st Store, o Options) (Report, error) {
 			cancel()
 			for range batches { //nolint:revive // drain so the reader ends
 			}
-			<-readErr
+			// The reader ends with the cancellation; the store's error is the one to report.
+			if rerr := <-readErr; rerr != nil && !errors.Is(rerr, context.Canceled) {
+				err = errors.Join(err, rerr)
+			}
 			return rep, err
 		}
 		rep.Checkpoint = b.cp
@@ -398,9 +401,9 @@ func (b *badReporter) report(err *BadRecordError) {
 	b.n++
 	switch {
 	case b.n <= limit:
-		fmt.Fprintf(b.w, "%s:%v\n", b.file, err)
+		_, _ = fmt.Fprintf(b.w, "%s:%v\n", b.file, err)
 	case b.n == limit+1:
-		fmt.Fprintf(b.w, "%s: more bad records; they are counted in the summary only\n", b.file)
+		_, _ = fmt.Fprintf(b.w, "%s: more bad records; they are counted in the summary only\n", b.file)
 	}
 }
 

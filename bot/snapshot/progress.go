@@ -67,8 +67,8 @@ func (p *progress) update(rep *Report, final bool) {
 		if final {
 			end = "\n"
 		}
-		fmt.Fprintf(p.w, "\r%s\x1b[K%s", line, end)
+		_, _ = fmt.Fprintf(p.w, "\r%s\x1b[K%s", line, end)
 		return
 	}
-	fmt.Fprintln(p.w, line)
+	_, _ = fmt.Fprintln(p.w, line)
 }

@@ -22,7 +22,7 @@ const importUsage = `usage:
 // subscribe previews and backfills find and no channel receives as new.
 func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, importUsage)
+		_, _ = fmt.Fprint(stderr, importUsage)
 		return 2
 	}
 	switch args[0] {
@@ -30,10 +30,10 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return importSnapshot(ctx, args[1:], stdout, stderr)
 	// Each further import (e.g. "arxiv", the OAI-PMH harvest) is one case here calling its own function.
 	case "help", "-h", "--help", "-help":
-		fmt.Fprint(stdout, importUsage)
+		_, _ = fmt.Fprint(stdout, importUsage)
 		return 0
 	default:
-		fmt.Fprintf(stderr, "paperboy import: unknown import %q\n%s", args[0], importUsage)
+		_, _ = fmt.Fprintf(stderr, "paperboy import: unknown import %q\n%s", args[0], importUsage)
 		return 2
 	}
 }
@@ -71,22 +71,22 @@ func importSnapshot(ctx context.Context, args []string, stdout, stderr io.Writer
 		return 2
 	}
 	if len(pos) != 1 {
-		fmt.Fprint(stderr, importUsage)
+		_, _ = fmt.Fprint(stderr, importUsage)
 		return 2
 	}
 	filter, err := snapshot.ParseFilter(*cats)
 	if err != nil {
-		fmt.Fprintf(stderr, "paperboy import snapshot: %v\n", err)
+		_, _ = fmt.Fprintf(stderr, "paperboy import snapshot: %v\n", err)
 		return 2
 	}
 	cfg, err := app.LoadConfig(*configPath)
 	if err != nil {
-		fmt.Fprintf(stderr, "paperboy: invalid configuration:\n%v\n", err)
+		_, _ = fmt.Fprintf(stderr, "paperboy: invalid configuration:\n%v\n", err)
 		return 1
 	}
 	a, err := app.New(ctx, cfg, app.NewLogger(cfg.Log, stderr), app.Options{Stdout: stdout})
 	if err != nil {
-		fmt.Fprintf(stderr, "paperboy: %v\n", err)
+		_, _ = fmt.Fprintf(stderr, "paperboy: %v\n", err)
 		return 1
 	}
 	defer func() { _ = a.Close() }()
@@ -97,21 +97,21 @@ func importSnapshot(ctx context.Context, args []string, stdout, stderr io.Writer
 	})
 	switch {
 	case errors.Is(err, snapshot.ErrNoCheckpoint):
-		fmt.Fprintf(stderr, "paperboy import snapshot: %v; run it without --resume\n", err)
+		_, _ = fmt.Fprintf(stderr, "paperboy import snapshot: %v; run it without --resume\n", err)
 		return 1
 	case err != nil && ctx.Err() != nil:
-		fmt.Fprintf(stderr, "paperboy import snapshot: interrupted; %d papers stored up to line %d. Continue with: paperboy import snapshot %s --resume\n",
+		_, _ = fmt.Fprintf(stderr, "paperboy import snapshot: interrupted; %d papers stored up to line %d. Continue with: paperboy import snapshot %s --resume\n",
 			rep.Papers, rep.Line, pos[0])
 		return 1
 	case err != nil:
-		fmt.Fprintf(stderr, "paperboy import snapshot: %v\n", err)
+		_, _ = fmt.Fprintf(stderr, "paperboy import snapshot: %v\n", err)
 		if rep.Line > 0 {
-			fmt.Fprintf(stderr, "stored up to line %d; continue with: paperboy import snapshot %s --resume\n", rep.Line, pos[0])
+			_, _ = fmt.Fprintf(stderr, "stored up to line %d; continue with: paperboy import snapshot %s --resume\n", rep.Line, pos[0])
 		}
 		return 1
 	}
 	if rep.AlreadyDone {
-		fmt.Fprintf(stdout, "%s: already imported (%d papers); nothing to resume\n", pos[0], rep.Papers)
+		_, _ = fmt.Fprintf(stdout, "%s: already imported (%d papers); nothing to resume\n", pos[0], rep.Papers)
 		return 0
 	}
 	printImportReport(stdout, pos[0], rep)
@@ -126,17 +126,17 @@ func printImportReport(w io.Writer, file string, rep snapshot.Report) {
 	if rep.ResumedAt > 0 {
 		from = fmt.Sprintf(", resumed at byte %d", rep.ResumedAt)
 	}
-	fmt.Fprintf(w, "imported %s: %d papers from %d lines in %s%s\n", file, rep.Papers, rep.Lines,
+	_, _ = fmt.Fprintf(w, "imported %s: %d papers from %d lines in %s%s\n", file, rep.Papers, rep.Lines,
 		rep.Took.Round(time.Second), from)
-	fmt.Fprintf(w, "  this run: %d new, %d updated, %d unchanged\n", rep.New, rep.Updated, rep.Unchanged)
-	fmt.Fprintf(w, "  withdrawn (imported, marked by their comment): %d\n", rep.Withdrawn)
+	_, _ = fmt.Fprintf(w, "  this run: %d new, %d updated, %d unchanged\n", rep.New, rep.Updated, rep.Unchanged)
+	_, _ = fmt.Fprintf(w, "  withdrawn (imported, marked by their comment): %d\n", rep.Withdrawn)
 	if rep.Filtered > 0 {
-		fmt.Fprintf(w, "  left out by --categories: %d\n", rep.Filtered)
+		_, _ = fmt.Fprintf(w, "  left out by --categories: %d\n", rep.Filtered)
 	}
 	if n := rep.SkippedTotal(); n > 0 {
-		fmt.Fprintf(w, "  skipped bad records: %d (%s)\n", n, rep.SkippedSummary())
+		_, _ = fmt.Fprintf(w, "  skipped bad records: %d (%s)\n", n, rep.SkippedSummary())
 	} else {
-		fmt.Fprintln(w, "  skipped bad records: 0")
+		_, _ = fmt.Fprintln(w, "  skipped bad records: 0")
 	}
 }
 
