@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/paperboy-bot/paperboy/bot/app"
@@ -83,6 +84,11 @@ func importSnapshot(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		_, _ = fmt.Fprintf(stderr, "paperboy: invalid configuration:\n%v\n", err)
 		return 1
+	}
+	// The import's own working set is bounded (a few batches, SQLite's caches); a soft limit keeps the Go heap's
+	// garbage from doubling it (BenchmarkImport: peak RSS 182 MB at 300k papers with it). GOMEMLIMIT wins.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(120 << 20)
 	}
 	a, err := app.New(ctx, cfg, app.NewLogger(cfg.Log, stderr), app.Options{Stdout: stdout})
 	if err != nil {
