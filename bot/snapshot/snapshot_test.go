@@ -245,7 +245,7 @@ func (c *cancelAfter) ImportBatch(ctx context.Context, name string, ps []paper.P
 // TestResume: an import killed after some batches resumes after the last stored one, reads nothing twice and
 // stores nothing twice, for plain and gzip files.
 func TestResume(t *testing.T) {
-	const n = 1000
+	const n = 400
 	dir := t.TempDir()
 	var raw bytes.Buffer
 	if err := testkit.SyntheticSnapshot(&raw, n, 7); err != nil {
@@ -268,7 +268,7 @@ func TestResume(t *testing.T) {
 			s := openStore(t)
 			ctx, cancel := context.WithCancel(t.Context())
 			killed := &cancelAfter{Store: s, n: 3, cancel: cancel}
-			_, err := snapshot.Run(ctx, killed, snapshot.Options{Path: path, BatchSize: 100})
+			_, err := snapshot.Run(ctx, killed, snapshot.Options{Path: path, BatchSize: 50})
 			if !errors.Is(err, context.Canceled) {
 				t.Fatalf("killed run: err = %v, want context.Canceled", err)
 			}
@@ -280,16 +280,16 @@ func TestResume(t *testing.T) {
 			if err := json.Unmarshal(raw, &cp); err != nil {
 				t.Fatal(err)
 			}
-			if cp.Papers != 300 || cp.Done || len(all(t, s)) != 300 {
-				t.Fatalf("after the kill: checkpoint %+v, %d stored; want 300 papers", cp, len(all(t, s)))
+			if cp.Papers != 150 || cp.Done || len(all(t, s)) != 150 {
+				t.Fatalf("after the kill: checkpoint %+v, %d stored; want 150 papers", cp, len(all(t, s)))
 			}
 			if want := lineOffset(t, plain, cp.Line); cp.Offset != want {
 				t.Fatalf("checkpoint offset %d, want the end of line %d at %d", cp.Offset, cp.Line, want)
 			}
 
-			rep, _ := run(t, s, snapshot.Options{Path: path, BatchSize: 100, Resume: true})
-			if rep.ResumedAt != cp.Offset || rep.New != n-300 || rep.Unchanged != 0 || rep.Updated != 0 {
-				t.Errorf("resumed run = %+v, want %d new from offset %d and nothing read twice", rep, n-300, cp.Offset)
+			rep, _ := run(t, s, snapshot.Options{Path: path, BatchSize: 50, Resume: true})
+			if rep.ResumedAt != cp.Offset || rep.New != n-150 || rep.Unchanged != 0 || rep.Updated != 0 {
+				t.Errorf("resumed run = %+v, want %d new from offset %d and nothing read twice", rep, n-150, cp.Offset)
 			}
 			if rep.Papers != n || rep.Lines != n || !rep.Done {
 				t.Errorf("resumed report counts = %+v, want the whole file", rep.Counts)
@@ -305,7 +305,7 @@ func TestResume(t *testing.T) {
 	}
 	t.Run("another file", func(t *testing.T) {
 		s := openStore(t)
-		run(t, s, snapshot.Options{Path: plain, BatchSize: 100})
+		run(t, s, snapshot.Options{Path: plain, BatchSize: 50})
 		_, err := snapshot.Run(t.Context(), s, snapshot.Options{Path: filepath.Join("testdata", "snapshot.jsonl"), Resume: true})
 		if err == nil || !strings.Contains(err.Error(), "the interrupted import was of") {
 			t.Errorf("resume of another file: %v", err)
