@@ -107,6 +107,8 @@ CREATE TABLE source_state (
 		rejectedMigration,
 		// 8: digest batches, fixed before they are sent (batch.go).
 		batchMigration,
+		// 9: import checkpoints, and full-text indexing deferred to just after an import's batch (imports.go).
+		importsMigration,
 	}
 }
 

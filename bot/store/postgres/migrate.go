@@ -26,6 +26,8 @@ func migrations() []string {
 		rejectedV3,
 		// 4: digest batches, fixed before they are sent (batch.go).
 		batchesV4,
+		// 5: import checkpoints (imports.go).
+		importsV5,
 	}
 }
 
