@@ -143,7 +143,6 @@ func (h *OAIHarvester) Harvest(ctx context.Context, cp OAICheckpoint, fn func(ct
 	if h.Get == nil {
 		return cp, errors.New("oai harvest: nil getter")
 	}
-	restarted := false // the current set already restarted after an expired token, with no page since
 	for !cp.Done {
 		if err := ctx.Err(); err != nil {
 			return cp, err
@@ -161,9 +160,12 @@ func (h *OAIHarvester) Harvest(ctx context.Context, cp OAICheckpoint, fn func(ct
 			if err := fn(ctx, OAIPageResult{Set: set, Page: pageNo}, next); err != nil {
 				return cp, err
 			}
-			cp, restarted = next, false
+			cp = next
 			continue
-		case errors.As(err, &oerr) && oerr.Code == OAIBadResumptionToken && cp.Token != "" && !restarted:
+		case errors.As(err, &oerr) && oerr.Code == OAIBadResumptionToken && cp.Token != "" &&
+			(cp.SetFrom == "" || cp.LastDatestamp > cp.SetFrom):
+			// Restarting is only worth it when the harvest got past the day it last restarted from; otherwise
+			// a repository that keeps expiring tokens would be asked for the same day forever.
 			from := cp.LastDatestamp
 			if from == "" {
 				from = cp.From
@@ -173,7 +175,6 @@ func (h *OAIHarvester) Harvest(ctx context.Context, cp OAICheckpoint, fn func(ct
 					setName(set), pageNo, oerr.Message, orOpen(from))})
 			cp.Token, cp.SetFrom = "", from
 			cp.Cursor, cp.Total = 0, -1
-			restarted = true
 			continue
 		case errors.As(err, &oerr), errors.Is(err, ErrMalformedPage):
 			kind, what := NoticeSetFailed, "the repository answered "+err.Error()
@@ -188,7 +189,7 @@ func (h *OAIHarvester) Harvest(ctx context.Context, cp OAICheckpoint, fn func(ct
 			if err := fn(ctx, OAIPageResult{Set: set, Page: pageNo}, next); err != nil {
 				return cp, err
 			}
-			cp, restarted = next, false
+			cp = next
 			continue
 		case err != nil:
 			return cp, fmt.Errorf("oai harvest %s page %d: %w", setName(set), pageNo, err)
@@ -220,7 +221,7 @@ func (h *OAIHarvester) Harvest(ctx context.Context, cp OAICheckpoint, fn func(ct
 		if err := fn(ctx, OAIPageResult{Set: set, Page: pageNo, OAIPage: page}, next); err != nil {
 			return cp, err
 		}
-		cp, restarted = next, false
+		cp = next
 	}
 	return cp, nil
 }
