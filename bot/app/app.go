@@ -24,6 +24,7 @@ import (
 	"github.com/paperboy-bot/paperboy/bot/delivery"
 	"github.com/paperboy-bot/paperboy/bot/ingest"
 	"github.com/paperboy-bot/paperboy/bot/ops"
+	"github.com/paperboy-bot/paperboy/bot/paper"
 	"github.com/paperboy-bot/paperboy/bot/store/postgres"
 
 	"github.com/paperboy-bot/paperboy/bot/store"
@@ -218,6 +219,9 @@ type Store interface {
 	command.Store
 	// SyncConfigChannels makes the configuration-managed subscriptions match the [[channels]] table.
 	SyncConfigChannels(ctx context.Context, chans []channel.ConfigChannel, now time.Time) error
+	// ImportState and ImportBatch store bulk imports of history (paperboy import).
+	ImportState(ctx context.Context, name string) (state []byte, ok bool, err error)
+	ImportBatch(ctx context.Context, name string, papers []paper.Paper, state []byte, at time.Time) (paper.IngestResult, error)
 	Close() error
 }
 

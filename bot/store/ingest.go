@@ -50,6 +50,9 @@ type writeOp struct {
 	oldID int64 // 0 for an insert
 	p     paper.Paper
 	touch bool // only last_seen changes
+	// seen is an insert's first-seen time (Unix ms) when it is not the write's time: an imported paper was
+	// first seen when it was published (see ImportBatch).
+	seen int64
 }
 
 // Ingest stores one poll of one source in ONE transaction: it reconciles each paper with the stored one of its key
@@ -290,7 +293,7 @@ WHERE papers.id = r.value->>'old'`},
 		{"insert papers", inserts, len(inserts), `
 INSERT INTO papers (id, key, arxiv_id, doi, title, abstract, authors, published, updated, first_seen, last_seen, data)
 SELECT value->>'id', value->>'key', value->>'arxiv_id', value->>'doi', value->>'title', value->>'abstract',
-	value->>'authors', value->>'published', value->>'updated', ?2, ?2, value->>'data'
+	value->>'authors', value->>'published', value->>'updated', coalesce(value->>'seen', ?2), ?2, value->>'data'
 FROM json_each(?1) ORDER BY value->>'id'`},
 		{"touch papers", touches, len(touches), `
 UPDATE papers SET last_seen = ?2 WHERE id IN (SELECT value FROM json_each(?1))`},
@@ -333,6 +336,7 @@ type rowJSON struct {
 	Authors   string          `json:"authors"`
 	Published *int64          `json:"published"`
 	Updated   *int64          `json:"updated"`
+	Seen      int64           `json:"seen,omitempty"`
 	Data      json.RawMessage `json:"data"`
 }
 
@@ -340,7 +344,7 @@ type rowJSON struct {
 func rowOf(op writeOp) (rowJSON, error) {
 	p := op.p
 	r := rowJSON{
-		ID: op.id, Old: op.oldID, Key: p.Key, ArxivID: p.ArxivID, DOI: p.DOI,
+		ID: op.id, Old: op.oldID, Key: p.Key, ArxivID: p.ArxivID, DOI: p.DOI, Seen: op.seen,
 		Title: p.Title, Abstract: p.Abstract, Authors: strings.Join(p.Authors, "; "),
 		Published: unixMilli(p.Published), Updated: unixMilli(p.Updated),
 	}

@@ -103,6 +103,9 @@ CREATE TABLE source_state (
 		sourceLeaseMigration,
 		// 6: live instances, to share the platforms' global rate limits (leases.go).
 		instancesMigration,
+		// 7 (9 once the migrations of the branches merged before this one are in; renumber at merge): import
+		// checkpoints (imports.go).
+		importsMigration,
 	}
 }
 

@@ -112,7 +112,13 @@ func open(ctx context.Context, path string, steps []string) (*Store, error) {
 		_ = w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	return &Store{w: w, r: r}, nil
+	s := &Store{w: w, r: r}
+	// An import interrupted by a crash may have left papers stored but not yet in the full-text index.
+	if err := s.IndexPending(ctx); err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return s, nil
 }
 
 // dsn builds a file: URI so that any character in the path (even '?' or '#') is escaped instead of being taken

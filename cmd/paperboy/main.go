@@ -39,6 +39,8 @@ Commands:
   check     validate the configuration file and exit 0 (valid) or 1
   store copy --from FILE_OR_URL --to FILE_OR_URL
             copy a whole store (SQLite file or postgres:// URL) into an empty one, with the bot stopped
+  import snapshot FILE [--categories LIST] [--resume] [--skip-bad]
+            import arXiv's metadata snapshot (JSON lines or .gz) as history for look-ups and previews
   discord invite [--config FILE]
             print the URL that invites the bot to a Discord server, with exactly the permissions it needs
   version   print the version
@@ -75,6 +77,8 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return discordCmd(rest, stdout, stderr)
 	case "store":
 		return storeCmd(ctx, rest, stdout, stderr)
+	case "import":
+		return importCmd(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -22,6 +22,9 @@ func migrations() []string {
 		schemaV1,
 		// 2: live instances, to share the platforms' global rate limits (instances.go).
 		instancesV2,
+		// 3 (5 once the migrations of the branches merged before this one are in; renumber at merge): import
+		// checkpoints (imports.go).
+		importsV3,
 	}
 }
 

@@ -37,6 +37,11 @@ type Store interface {
 	SyncConfigChannels(ctx context.Context, chans []channel.ConfigChannel, at time.Time) error
 	// Ingest is IngestAndRoute without routing (backfills, tools and benchmarks).
 	Ingest(ctx context.Context, source string, papers []paper.Paper, validators map[string]paper.Validators, at time.Time) (paper.IngestResult, error)
+	// ImportState returns the saved checkpoint of the named import (nil, false when none).
+	ImportState(ctx context.Context, name string) (state []byte, ok bool, err error)
+	// ImportBatch stores papers as history (merged by identity like Ingest, never routed) and saves state as the
+	// named import's checkpoint, in one transaction (paperboy import).
+	ImportBatch(ctx context.Context, name string, papers []paper.Paper, state []byte, at time.Time) (paper.IngestResult, error)
 }
 
 // Run runs the contract. Every subtest calls open for a store of its own, which must be empty and must be closed
@@ -55,6 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Channels", channelCases},
 		{"SourceState", sourceStateCases},
 		{"Lookups", lookupCases},
+		{"Imports", importCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

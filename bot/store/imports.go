@@ -1,0 +1,296 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/paperboy-bot/paperboy/bot/paper"
+)
+
+// importsMigration holds the checkpoint of each named bulk import (paperboy import snapshot, paperboy import
+// arxiv): an opaque state the importer saves with every batch, in the batch's transaction, so that a resumed
+// import starts exactly after the last batch stored.
+//
+// It also lets an import defer the full-text indexing of the papers it inserts. Indexing inside each batch costs
+// one FTS5 segment flush per statement, which forces the batch into one statement over a JSON array; deferred,
+// the papers go in through a prepared statement (as fast as a plain insert) and are indexed later in large runs of
+// increasing rowid, which FTS5 accumulates in memory and writes once. fts_defer.deferred is 1 only inside an
+// import's transaction (never committed as 1): while it is, the insert trigger records the new id in fts_pending
+// instead of indexing the row. fts_pending commits with the papers, so a crash can delay the indexing of a paper,
+// never lose it: Open and the next import index what is pending. The delete and update triggers skip pending rows
+// (they have no index entry to remove: an FTS5 'delete' of text never indexed would corrupt the index) and keep
+// fts_pending's id in step when a pending row moves.
+const importsMigration = `
+CREATE TABLE imports (
+	name       TEXT    PRIMARY KEY,
+	state      BLOB    NOT NULL,
+	updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE fts_pending (id INTEGER PRIMARY KEY);
+CREATE TABLE fts_defer (deferred INTEGER NOT NULL);
+INSERT INTO fts_defer (deferred) VALUES (0);
+
+DROP TRIGGER papers_fts_insert;
+DROP TRIGGER papers_fts_delete;
+DROP TRIGGER papers_fts_update;
+CREATE TRIGGER papers_fts_insert AFTER INSERT ON papers WHEN (SELECT deferred FROM fts_defer) = 0 BEGIN
+	INSERT INTO papers_fts(rowid, title, abstract, authors) VALUES (new.id, new.title, new.abstract, new.authors);
+END;
+CREATE TRIGGER papers_fts_insert_deferred AFTER INSERT ON papers WHEN (SELECT deferred FROM fts_defer) <> 0 BEGIN
+	INSERT INTO fts_pending(id) VALUES (new.id);
+END;
+CREATE TRIGGER papers_fts_delete AFTER DELETE ON papers
+	WHEN NOT EXISTS (SELECT 1 FROM fts_pending WHERE id = old.id)
+BEGIN
+	INSERT INTO papers_fts(papers_fts, rowid, title, abstract, authors)
+		VALUES ('delete', old.id, old.title, old.abstract, old.authors);
+END;
+CREATE TRIGGER papers_fts_delete_pending AFTER DELETE ON papers
+	WHEN EXISTS (SELECT 1 FROM fts_pending WHERE id = old.id)
+BEGIN
+	DELETE FROM fts_pending WHERE id = old.id;
+END;
+-- Whatever order the two update triggers fire in, the first sees old.id pending and the second new.id: neither
+-- touches the index of a pending row.
+CREATE TRIGGER papers_fts_update AFTER UPDATE ON papers
+	WHEN (old.id <> new.id OR old.title <> new.title OR old.abstract <> new.abstract OR old.authors <> new.authors)
+		AND NOT EXISTS (SELECT 1 FROM fts_pending WHERE id IN (old.id, new.id))
+BEGIN
+	INSERT INTO papers_fts(papers_fts, rowid, title, abstract, authors)
+		VALUES ('delete', old.id, old.title, old.abstract, old.authors);
+	INSERT INTO papers_fts(rowid, title, abstract, authors) VALUES (new.id, new.title, new.abstract, new.authors);
+END;
+CREATE TRIGGER papers_fts_update_pending AFTER UPDATE ON papers
+	WHEN old.id <> new.id AND EXISTS (SELECT 1 FROM fts_pending WHERE id = old.id)
+BEGIN
+	UPDATE fts_pending SET id = new.id WHERE id = old.id;
+END;
+`
+
+// ImportState returns the saved checkpoint of the named import (nil, false when none).
+func (s *Store) ImportState(ctx context.Context, name string) (state []byte, ok bool, err error) {
+	err = s.r.QueryRowContext(ctx, `SELECT state FROM imports WHERE name = ?`, name).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("import state of %s: %w", name, err)
+	}
+	return state, true, nil
+}
+
+// ImportBatch stores papers as history (merged by identity like Ingest, never routed to any channel) and saves
+// state as the named import's checkpoint, in one transaction.
+//
+// The papers merge with the stored ones under the domain's rules (paper.Batch, paper.Reconcile), with name as
+// their source: a paper the store did not hold is New in the result, a known one Updated or Unchanged. Nothing is
+// offered to a router and no source's health changes: an import is not a poll. A paper stored by an import counts
+// as first seen when it was published, not at the import, so that a channel subscribing later never takes years
+// of history for new announcements (a later listing of the paper follows the usual rules with that first-seen
+// time) and windows such as the subscribe preview's "last 7 days" see its publication date only.
+func (s *Store) ImportBatch(ctx context.Context, name string, papers []paper.Paper, state []byte, at time.Time) (paper.IngestResult, error) {
+	res, err := s.importBatch(ctx, name, papers, state, at)
+	if err != nil {
+		return paper.IngestResult{}, fmt.Errorf("import %s: %w", name, err)
+	}
+	return res, nil
+}
+
+func (s *Store) importBatch(ctx context.Context, name string, papers []paper.Paper, state []byte, at time.Time) (res paper.IngestResult, err error) {
+	if name == "" {
+		return res, errors.New("empty import name")
+	}
+	if state == nil {
+		state = []byte{}
+	}
+	batch := paper.Batch(name, papers)
+	keys := make([]string, len(batch))
+	for i, in := range batch {
+		keys[i] = in.Paper.Key
+	}
+	keysJSON, err := json.Marshal(keys)
+	if err != nil {
+		return res, fmt.Errorf("encode keys: %w", err)
+	}
+	now := at.UnixMilli()
+
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return res, fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	old, err := loadStored(ctx, tx, keysJSON)
+	if err != nil {
+		return res, err
+	}
+	alloc, err := newIDAllocator(ctx, tx)
+	if err != nil {
+		return res, err
+	}
+	defer alloc.close()
+
+	ops := make([]writeOp, 0, len(batch))
+	for _, in := range batch {
+		prev, known := old[in.Paper.Key]
+		if !known {
+			o := paper.Reconcile(nil, in)
+			res.Add(o)
+			seen := now
+			if !o.Merged.Published.IsZero() {
+				seen = o.Merged.Published.UnixMilli()
+			}
+			id, err := alloc.next(ctx, paper.SortSecond(o.Merged, seen))
+			if err != nil {
+				return res, err
+			}
+			ops = append(ops, writeOp{id: id, p: o.Merged, seen: seen})
+			continue
+		}
+		o := paper.Reconcile(&prev.p, in)
+		res.Add(o)
+		if o.Kind == paper.Unchanged {
+			// An import is not a sighting by a source: last_seen stays, and the row is not rewritten.
+			continue
+		}
+		id := prev.id
+		if sec := paper.SortSecond(o.Merged, prev.firstSeen); sec != prev.id>>idShift {
+			if id, err = alloc.next(ctx, sec); err != nil {
+				return res, err
+			}
+		}
+		ops = append(ops, writeOp{id: id, oldID: prev.id, p: o.Merged})
+	}
+	slices.SortFunc(ops, func(a, b writeOp) int { return cmp.Compare(a.id, b.id) })
+	if err := writeImported(ctx, tx, ops, now); err != nil {
+		return res, err
+	}
+	if _, err := tx.ExecContext(ctx, `
+INSERT INTO imports (name, state, updated_at) VALUES (?1, ?2, ?3)
+ON CONFLICT (name) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+		name, state, at.UnixNano()); err != nil {
+		return res, fmt.Errorf("save checkpoint: %w", err)
+	}
+	if s.beforeCommit != nil {
+		if err := s.beforeCommit(ctx); err != nil {
+			return res, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return res, fmt.Errorf("commit: %w", err)
+	}
+	// The batch's papers are stored and their ids in fts_pending: index them now, in a transaction of its own. A
+	// crash in between leaves them pending, and Open indexes them.
+	if err := s.IndexPending(ctx); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// indexChunk bounds how many deferred papers one indexing transaction writes, so that indexing a backlog (an
+// interrupted import's, at Open) does not hold the write connection for long.
+const indexChunk = 50_000
+
+// writeImported writes an import's rows: the new ones one prepared statement each with the index deferred (see
+// importsMigration), the changed known ones as ingest does.
+func writeImported(ctx context.Context, tx *sql.Tx, ops []writeOp, now int64) error {
+	var inserts, updates []writeOp
+	for _, op := range ops {
+		if op.oldID == 0 {
+			inserts = append(inserts, op)
+		} else {
+			updates = append(updates, op)
+		}
+	}
+	if err := writePapers(ctx, tx, updates, now); err != nil {
+		return err
+	}
+	if len(inserts) == 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE fts_defer SET deferred = 1`); err != nil {
+		return fmt.Errorf("defer indexing: %w", err)
+	}
+	st, err := tx.PrepareContext(ctx, `
+INSERT INTO papers (id, key, arxiv_id, doi, title, abstract, authors, published, updated, first_seen, last_seen, data)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("insert papers: %w", err)
+	}
+	defer st.Close()
+	for _, op := range inserts {
+		r, err := rowOf(op)
+		if err != nil {
+			return err
+		}
+		if _, err := st.ExecContext(ctx, r.ID, r.Key, r.ArxivID, r.DOI, r.Title, r.Abstract, r.Authors,
+			r.Published, r.Updated, op.seen, now, string(r.Data)); err != nil {
+			return fmt.Errorf("insert paper %s: %w", r.Key, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE fts_defer SET deferred = 0`); err != nil {
+		return fmt.Errorf("defer indexing: %w", err)
+	}
+	return nil
+}
+
+// IndexPending writes the full-text index entries of every paper an import stored with its indexing deferred, in
+// transactions of at most indexChunk papers, lowest id first. ImportBatch calls it after each batch; Open calls it
+// for what an interrupted import left.
+func (s *Store) IndexPending(ctx context.Context) error {
+	for {
+		n, err := s.indexChunk(ctx)
+		if err != nil {
+			return fmt.Errorf("index imported papers: %w", err)
+		}
+		if n < indexChunk {
+			return nil
+		}
+	}
+}
+
+// indexChunk indexes up to indexChunk pending papers in one transaction and returns how many it indexed.
+func (s *Store) indexChunk(ctx context.Context) (n int, err error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	var last sql.NullInt64
+	var count int
+	if err := tx.QueryRowContext(ctx, `SELECT max(id), count(*) FROM (SELECT id FROM fts_pending ORDER BY id LIMIT ?)`,
+		indexChunk).Scan(&last, &count); err != nil {
+		return 0, err
+	}
+	if count == 0 {
+		return 0, tx.Rollback()
+	}
+	// One statement in rowid order: FTS5 accumulates the whole run in memory, as a bulk build does.
+	if _, err := tx.ExecContext(ctx, `
+INSERT INTO papers_fts(rowid, title, abstract, authors)
+SELECT p.id, p.title, p.abstract, p.authors FROM fts_pending f JOIN papers p ON p.id = f.id
+WHERE f.id <= ? ORDER BY f.id`, last.Int64); err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM fts_pending WHERE id <= ?`, last.Int64); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("commit: %w", err)
+	}
+	return count, nil
+}
