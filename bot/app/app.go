@@ -123,7 +123,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 		UserAgent:     cfg.Fetch.UserAgent,
 		Timeout:       time.Duration(cfg.Fetch.Timeout),
 		MaxBodySize:   cfg.Fetch.MaxBodyBytes,
-		HostIntervals: map[string]time.Duration{"export.arxiv.org": time.Duration(cfg.Fetch.ArxivAPIInterval)},
+		// arXiv's API and OAI-PMH hosts (and a configured OAI mirror) share the API's politeness gap.
+		HostIntervals: sources.ArxivHostIntervals(time.Duration(cfg.Fetch.ArxivAPIInterval), cfg.Import.OAIURL),
 		Logger:        logger,
 	})
 	a.Router = ingest.NewRouter(st, logger)
