@@ -120,9 +120,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 		}
 	}()
 	a.Fetcher = sources.NewFetcher(sources.FetcherOptions{
-		UserAgent:     cfg.Fetch.UserAgent,
-		Timeout:       time.Duration(cfg.Fetch.Timeout),
-		MaxBodySize:   cfg.Fetch.MaxBodyBytes,
+		UserAgent:   cfg.Fetch.UserAgent,
+		Timeout:     time.Duration(cfg.Fetch.Timeout),
+		MaxBodySize: cfg.Fetch.MaxBodyBytes,
 		// arXiv's API and OAI-PMH hosts (and a configured OAI mirror) share the API's politeness gap.
 		HostIntervals: sources.ArxivHostIntervals(time.Duration(cfg.Fetch.ArxivAPIInterval), cfg.Import.OAIURL),
 		Logger:        logger,
