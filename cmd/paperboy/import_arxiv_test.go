@@ -220,3 +220,118 @@ url = "%s/rss/cs.LG+cs.AI+cs.CL+stat.ML"
 		}
 	}
 }
+
+// TestSourceHistoryEndToEnd: a source with history = "30d" fetches its last month through the arXiv API after its
+// first poll; the month answers look-ups but reaches no channel, while the poll's own new paper does; a restart
+// within the poll interval does not fetch the month again.
+func TestSourceHistoryEndToEnd(t *testing.T) {
+	var (
+		mu              sync.Mutex
+		polls, history  int
+		historyWindowOK bool
+	)
+	entry := func(id, title string, at time.Time) string {
+		return fmt.Sprintf(`<entry><id>http://arxiv.org/abs/%[1]sv1</id><published>%[3]s</published><updated>%[3]s</updated>
+<title>%[2]s</title><summary>An abstract about %[2]s.</summary><author><name>A. Author</name></author>
+<link href="http://arxiv.org/abs/%[1]sv1" rel="alternate" type="text/html"/>
+<category term="cs.LG" scheme="http://arxiv.org/schemas/atom"/></entry>`, id, title, at.UTC().Format(time.RFC3339))
+	}
+	now := time.Now()
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query().Get("search_query")
+		var entries []string
+		mu.Lock()
+		if strings.Contains(q, "submittedDate:[") {
+			history++
+			from := now.Add(-30 * 24 * time.Hour).UTC().Format("20060102")
+			historyWindowOK = strings.HasPrefix(q, "(abs:EEG) AND submittedDate:["+from)
+			entries = []string{
+				entry("2611.40001", "EEG history paper one", now.Add(-20*24*time.Hour)),
+				entry("2611.40002", "EEG history paper two", now.Add(-3*24*time.Hour)),
+			}
+		} else {
+			polls++
+			entries = []string{entry("2611.50000", "EEG decoding today", now.Add(-time.Hour))}
+		}
+		mu.Unlock()
+		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>ArXiv Query</title><id>http://arxiv.org/api/x</id><updated>2026-11-30T00:00:00Z</updated>
+<opensearch:totalResults xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">%d</opensearch:totalResults>
+%s</feed>`, len(entries), strings.Join(entries, "\n"))
+	}))
+	defer api.Close()
+	out := t.TempDir() + "/cards.jsonl"
+	cfg := writeConfig(t, fmt.Sprintf(`
+[fetch]
+arxiv_api_interval = "5ms"
+[console]
+format = "json"
+output = %q
+[[channels]]
+platform = "console"
+id = "lab"
+subscriptions = ["eeg"]
+[[sources]]
+name = "arxiv-eeg"
+kind = "arxiv-api"
+query = "abs:EEG"
+url = %q
+history = "30d"
+interval = "1h"
+`, out, api.URL))
+	counts := func() (int, int) {
+		mu.Lock()
+		defer mu.Unlock()
+		return polls, history
+	}
+	runUntil := func(done func() bool) {
+		t.Helper()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var rout, rerr syncBuffer
+		exit := make(chan int)
+		go func() { exit <- realMain(ctx, []string{"run", "--config", cfg}, &rout, &rerr) }()
+		deadline := time.After(30 * time.Second)
+		for !done() {
+			select {
+			case code := <-exit:
+				t.Fatalf("run exited %d:\n%s", code, rerr.String())
+			case <-deadline:
+				t.Fatalf("run did not get there within the deadline:\n%s", rerr.String())
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+		time.Sleep(300 * time.Millisecond) // time for any further (wrong) delivery or fetch to show
+		cancel()
+		if code := <-exit; code != 0 {
+			t.Fatalf("run exit %d: %s", code, rerr.String())
+		}
+	}
+	runUntil(func() bool {
+		b, _ := os.ReadFile(out)
+		_, h := counts()
+		return h > 0 && strings.Contains(string(b), `"key":"arxiv:2611.50000"`)
+	})
+	if _, h := counts(); h != 1 || !historyWindowOK {
+		t.Errorf("history fetched %d times (want 1), window as asked: %t", h, historyWindowOK)
+	}
+	_, stdout, _ := run(t, context.Background(), "cmd", "--config", cfg, "--channel", "console:other", "--", "eeg")
+	for _, want := range []string{"EEG history paper one", "EEG history paper two", "EEG decoding today"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("look-up eeg lacks %q:\n%s", want, stdout)
+		}
+	}
+
+	// A restart within the poll interval polls again but does not fetch the month again.
+	p0, _ := counts()
+	runUntil(func() bool { p, _ := counts(); return p > p0 })
+	if _, h := counts(); h != 1 {
+		t.Errorf("history fetched again on a restart within the interval (%d fetches)", h)
+	}
+	b, _ := os.ReadFile(out)
+	for _, id := range []string{"2611.40001", "2611.40002"} {
+		if strings.Contains(string(b), `"key":"arxiv:`+id+`"`) {
+			t.Errorf("the history paper %s was announced:\n%s", id, b)
+		}
+	}
+}
