@@ -414,3 +414,10 @@ func (a *App) setupHistory(now func() time.Time, logger *slog.Logger) {
 		}
 	}
 }
+
+// ArxivHarvester is the OAI-PMH harvester of paperboy import arxiv: [import] oai_url through the shared fetcher,
+// whose politeness gap covers that host.
+func (a *App) ArxivHarvester() *sources.OAIHarvester {
+	return &sources.OAIHarvester{Get: a.Fetcher, BaseURL: a.Config.Import.OAIURL, Logger: a.Logger,
+		Backoff: sources.Backoff{Base: 10 * time.Second, Max: 5 * time.Minute}}
+}

@@ -253,9 +253,10 @@ func say(o Options, msg string) {
 		return
 	}
 	if o.Terminal && o.Progress != nil {
-		fmt.Fprint(o.Progress, "\r\x1b[K")
+		_, _ = fmt.Fprint(o.Progress, "\r\x1b[K")
 	}
-	fmt.Fprintln(o.Messages, msg)
+	// A message that cannot be written has nowhere else to go; the report at the end still counts it.
+	_, _ = fmt.Fprintln(o.Messages, msg)
 }
 
 // progress writes the progress line: pages, papers, rate and the time left, estimated from the repository's
@@ -294,16 +295,16 @@ func (p *progress) update(page sources.OAIPageResult, next sources.OAICheckpoint
 		line += fmt.Sprintf(", %d skipped", next.Skipped)
 	}
 	if p.o.Terminal {
-		fmt.Fprintf(p.o.Progress, "\r%s\x1b[K", line)
+		_, _ = fmt.Fprintf(p.o.Progress, "\r%s\x1b[K", line)
 		p.drawn = true
 		return
 	}
-	fmt.Fprintln(p.o.Progress, line)
+	_, _ = fmt.Fprintln(p.o.Progress, line)
 }
 
 // finish ends a progress line drawn in place, so that what follows starts on a line of its own.
 func (p *progress) finish() {
 	if p.drawn {
-		fmt.Fprintln(p.o.Progress)
+		_, _ = fmt.Fprintln(p.o.Progress)
 	}
 }

@@ -12,8 +12,6 @@ import (
 
 	"github.com/paperboy-bot/paperboy/bot/app"
 	"github.com/paperboy-bot/paperboy/bot/oaiimport"
-
-	"github.com/paperboy-bot/paperboy/sources"
 )
 
 // importArxiv runs "paperboy import arxiv": an OAI-PMH harvest of arXiv's metadata into the store as history. Its
@@ -62,10 +60,8 @@ func importArxiv(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	defer func() { _ = a.Close() }()
 
-	h := &sources.OAIHarvester{Get: a.Fetcher, BaseURL: cfg.Import.OAIURL, Logger: logger,
-		Backoff: sources.Backoff{Base: 10 * time.Second, Max: 5 * time.Minute}}
 	rep, err := oaiimport.Run(ctx, a.Store, oaiimport.Options{
-		Harvester: h, Categories: categories, From: *from, Until: *until, Resume: *resume,
+		Harvester: a.ArxivHarvester(), Categories: categories, From: *from, Until: *until, Resume: *resume,
 		Progress: stdout, Terminal: isTerminal(stdout), Messages: stderr,
 	})
 	switch {
