@@ -154,9 +154,24 @@ type FetcherOptions struct {
 }
 
 // DefaultHostIntervals returns the politeness intervals used when FetcherOptions.HostIntervals is nil: arXiv's API
-// asks for at most one request every 3 seconds over a single connection.
+// asks for at most one request every 3 seconds over a single connection, and its OAI-PMH service is held to the
+// same.
 func DefaultHostIntervals() map[string]time.Duration {
-	return map[string]time.Duration{"export.arxiv.org": 3 * time.Second}
+	return ArxivHostIntervals(3 * time.Second)
+}
+
+// ArxivHostIntervals gives arXiv's API host (export.arxiv.org) and OAI-PMH host (oaipmh.arxiv.org) the politeness
+// gap, and the hosts of the given URLs too (an OAI mirror configured with [import] oai_url, say), so that every
+// arXiv endpoint sees one request at a time, gap apart. URLs that do not parse are left out: they fail later, with
+// a message naming them.
+func ArxivHostIntervals(gap time.Duration, urls ...string) map[string]time.Duration {
+	m := map[string]time.Duration{"export.arxiv.org": gap, "oaipmh.arxiv.org": gap}
+	for _, raw := range urls {
+		if u, err := neturl.Parse(raw); err == nil && u.Hostname() != "" {
+			m[strings.ToLower(u.Hostname())] = gap
+		}
+	}
+	return m
 }
 
 // Fetcher is the one HTTP client all sources share. It is safe for concurrent use; create it with NewFetcher (the

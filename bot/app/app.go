@@ -120,10 +120,11 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 		}
 	}()
 	a.Fetcher = sources.NewFetcher(sources.FetcherOptions{
-		UserAgent:     cfg.Fetch.UserAgent,
-		Timeout:       time.Duration(cfg.Fetch.Timeout),
-		MaxBodySize:   cfg.Fetch.MaxBodyBytes,
-		HostIntervals: map[string]time.Duration{"export.arxiv.org": time.Duration(cfg.Fetch.ArxivAPIInterval)},
+		UserAgent:   cfg.Fetch.UserAgent,
+		Timeout:     time.Duration(cfg.Fetch.Timeout),
+		MaxBodySize: cfg.Fetch.MaxBodyBytes,
+		// arXiv's API and OAI-PMH hosts (and a configured OAI mirror) share the API's politeness gap.
+		HostIntervals: sources.ArxivHostIntervals(time.Duration(cfg.Fetch.ArxivAPIInterval), cfg.Import.OAIURL),
 		Logger:        logger,
 
 		AllowPrivateNetworks: cfg.Fetch.AllowPrivateNetworks,
@@ -204,6 +205,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 		p.Sources = append(p.Sources, ingest.ScheduledSource{Source: src, Interval: time.Duration(sc.Interval)})
 	}
 	a.Poller = p
+	a.setupHistory(now, logger)
 	if err := st.SyncConfigChannels(ctx, configChannels(cfg.Channels), now()); err != nil {
 		return nil, fmt.Errorf("seed channels from config: %w", err)
 	}
@@ -402,4 +404,42 @@ func (a *App) PollAll(ctx context.Context) []ingest.PollReport {
 // first, with the terms that matched. An invalid query is a *filters.SyntaxError.
 func (a *App) Search(ctx context.Context, query string, limit int) ([]bot.Card, error) {
 	return a.Commander.Search(ctx, query, limit)
+}
+
+// setupHistory hooks the [[sources]] history fills into the poller: each runs once after its source's first
+// successful poll, storing the source's recent past as history (never routed).
+func (a *App) setupHistory(now func() time.Time, logger *slog.Logger) {
+	specs := map[string]ingest.HistorySpec{}
+	for _, sc := range a.Config.Sources {
+		if sc.History <= 0 {
+			continue
+		}
+		query, err := sc.SourceConfig().HistoryQuery()
+		if err != nil {
+			continue // LoadConfig already rejected it
+		}
+		spec := ingest.HistorySpec{Query: query, Window: time.Duration(sc.History), Interval: time.Duration(sc.Interval)}
+		if sc.Kind == sources.KindArxivAPI {
+			spec.BaseURL = sc.URL // the API base of a mirror or test server; "" is arXiv's
+		}
+		specs[sc.Name] = spec
+	}
+	if len(specs) == 0 {
+		return
+	}
+	h := &ingest.History{Store: a.Store, Get: a.Fetcher, Specs: specs, Now: now, Logger: logger,
+		Backoff: sources.Backoff{Base: 10 * time.Second, Max: 5 * time.Minute}}
+	a.Poller.AfterFirstPoll = func(ctx context.Context, source string) {
+		if err := h.Fill(ctx, source); err != nil && ctx.Err() == nil {
+			// The source keeps polling; the next start tries the history again from its checkpoint.
+			logger.Warn("history fetch failed", "source", source, "err", err)
+		}
+	}
+}
+
+// ArxivHarvester is the OAI-PMH harvester of paperboy import arxiv: [import] oai_url through the shared fetcher,
+// whose politeness gap covers that host.
+func (a *App) ArxivHarvester() *sources.OAIHarvester {
+	return &sources.OAIHarvester{Get: a.Fetcher, BaseURL: a.Config.Import.OAIURL, Logger: a.Logger,
+		Backoff: sources.Backoff{Base: 10 * time.Second, Max: 5 * time.Minute}}
 }

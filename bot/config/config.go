@@ -12,6 +12,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +36,7 @@ type Config struct {
 	HTTP     HTTPConfig      `toml:"http"`
 	Slack    SlackConfig     `toml:"slack"`
 	Discord  DiscordConfig   `toml:"discord"`
+	Import   ImportConfig    `toml:"import"`
 
 	// path is the file the config was read from, for error messages.
 	path string
@@ -142,6 +144,37 @@ type SourceConfig struct {
 	MinUpvotes int `toml:"min_upvotes"`
 	// Days is how many recent UTC days of Hugging Face daily papers each poll reads (kind "hf-daily").
 	Days int `toml:"days"`
+	// History is how far back the source's papers are fetched through the arXiv API on first start and after a
+	// longer gap, and stored as history (kinds "arxiv" and "arxiv-api"); 0 (the default) fetches none.
+	History Window `toml:"history"`
+}
+
+// ImportConfig is the [import] table: bulk imports of history (paperboy import).
+type ImportConfig struct {
+	// OAIURL is the OAI-PMH base URL paperboy import arxiv harvests (a mirror, or a test server).
+	OAIURL string `toml:"oai_url"`
+}
+
+// Window is a span of time written as a number of days ("30d") or a Go duration ("720h").
+type Window time.Duration
+
+// UnmarshalText parses "30d" or a Go duration string; the decoder attaches the line number to any error.
+func (w *Window) UnmarshalText(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || n > 100000 {
+			return fmt.Errorf("invalid window %q (use e.g. \"30d\" or \"720h\")", b)
+		}
+		*w = Window(time.Duration(n) * 24 * time.Hour)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return fmt.Errorf("invalid window %q (use e.g. \"30d\" or \"720h\")", b)
+	}
+	*w = Window(v)
+	return nil
 }
 
 // DeliveryConfig is the [delivery] table.
@@ -232,6 +265,9 @@ const (
 	DefaultArxivAPIInterval = 3 * time.Second
 	// DefaultHourlyBudget is [delivery] hourly_budget when left out: messages per hour per instant channel.
 	DefaultHourlyBudget = 20
+	// MaxHistory bounds [[sources]] history: a year of a source's papers through the arXiv API; more is the OAI-PMH
+	// import's job.
+	MaxHistory = 366 * 24 * time.Hour
 )
 
 var sourceNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
@@ -325,6 +361,9 @@ func (c *Config) applyDefaults() {
 	if c.Discord.Mode == "" {
 		c.Discord.Mode = "gateway"
 	}
+	if c.Import.OAIURL == "" {
+		c.Import.OAIURL = sources.DefaultOAIBase
+	}
 	if c.HTTP.HealthMaxSilence == 0 {
 		c.HTTP.HealthMaxSilence = Duration(6 * time.Hour)
 	}
@@ -384,6 +423,9 @@ func (c *Config) validate(data []byte, platforms []string) error {
 			}
 		}
 	}
+	if err := checkOAIURL(c.Import.OAIURL); err != nil {
+		bad(keyLine(data, "import", -1, "oai_url"), "import.oai_url: %v", err)
+	}
 	if c.Fetch.MaxBodyBytes < 0 {
 		bad(keyLine(data, "fetch", -1, "max_body_bytes"), "fetch.max_body_bytes must not be negative")
 	}
@@ -410,6 +452,19 @@ func (c *Config) validate(data []byte, platforms []string) error {
 		case s.Name != "":
 			if err := s.SourceConfig().Validate(); err != nil {
 				bad(line(""), "%v", err)
+			}
+		}
+		if s.History != 0 {
+			switch {
+			case s.Kind != sources.KindArxiv && s.Kind != sources.KindArxivAPI:
+				bad(line("history"), "source %q: history is only for %s and %s sources", s.Name, sources.KindArxiv, sources.KindArxivAPI)
+			case time.Duration(s.History) > MaxHistory:
+				bad(line("history"), "source %q: history %s is beyond the %s the arXiv API can page through for one query; use paperboy import arxiv",
+					s.Name, time.Duration(s.History), MaxHistory)
+			default:
+				if _, err := s.SourceConfig().HistoryQuery(); err != nil {
+					bad(line("history"), "source %q: %v", s.Name, err)
+				}
 			}
 		}
 		if time.Duration(s.Interval) < MinInterval {
@@ -506,6 +561,20 @@ func keyLine(data []byte, table string, index int, key string) int {
 		}
 	}
 	return header
+}
+
+// checkOAIURL accepts an absolute http(s) URL without a query, to which the harvester adds its own.
+func checkOAIURL(s string) error {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return err
+	case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return fmt.Errorf("%q is not an absolute http(s) URL", s)
+	case u.RawQuery != "" || u.Fragment != "":
+		return fmt.Errorf("%q must not have a query or fragment", s)
+	}
+	return nil
 }
 
 // orList joins names for a message: "slack, discord or console".

@@ -134,3 +134,67 @@ func TestDatabase(t *testing.T) {
 		})
 	}
 }
+
+func TestConfigImportAndHistory(t *testing.T) {
+	t.Run("defaults and values", func(t *testing.T) {
+		cfg, err := Parse("t.toml", []byte(`
+[[sources]]
+name = "ml"
+kind = "arxiv"
+categories = ["cs.LG"]
+history = "30d"
+
+[[sources]]
+name = "eeg"
+kind = "arxiv-api"
+query = "abs:EEG"
+history = "36h"
+
+[[sources]]
+name = "hf"
+kind = "hf-daily"
+`), testPlatforms)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Import.OAIURL != sources.DefaultOAIBase {
+			t.Errorf("import.oai_url default %q", cfg.Import.OAIURL)
+		}
+		if got := time.Duration(cfg.Sources[0].History); got != 30*24*time.Hour {
+			t.Errorf("history 30d = %s", got)
+		}
+		if got := time.Duration(cfg.Sources[1].History); got != 36*time.Hour {
+			t.Errorf("history 36h = %s", got)
+		}
+		if cfg.Sources[2].History != 0 {
+			t.Errorf("history without the key = %s", time.Duration(cfg.Sources[2].History))
+		}
+	})
+	tests := []struct {
+		name     string
+		toml     string
+		wantLine int
+		wantMsg  string
+	}{
+		{"history on hf-daily", "[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\nhistory = \"30d\"\n", 4, "only for arxiv and arxiv-api"},
+		{"history on rss", "[[sources]]\nname = \"a\"\nkind = \"rss\"\nurl = \"https://x.org/f\"\nhistory = \"30d\"\n", 5, "only for arxiv and arxiv-api"},
+		{"history not a duration", "[[sources]]\nname = \"a\"\nkind = \"arxiv\"\ncategories = [\"cs.LG\"]\nhistory = \"a month\"\n", 5, "invalid window"},
+		{"history of days not a number", "[[sources]]\nname = \"a\"\nkind = \"arxiv\"\ncategories = [\"cs.LG\"]\nhistory = \"xd\"\n", 5, "invalid window"},
+		{"history too long", "[[sources]]\nname = \"a\"\nkind = \"arxiv\"\ncategories = [\"cs.LG\"]\nhistory = \"400d\"\n", 5, "paperboy import arxiv"},
+		{"history of an arxiv url source", "[[sources]]\nname = \"a\"\nkind = \"arxiv\"\nurl = \"https://rss.arxiv.org/rss/cs.LG\"\nhistory = \"30d\"\n", 5, "needs the source's categories"},
+		{"oai_url not a url", "[import]\noai_url = \"oaipmh.arxiv.org\"\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, "import.oai_url"},
+		{"oai_url with a query", "[import]\noai_url = \"https://oaipmh.arxiv.org/oai?verb=Identify\"\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, "query"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("paperboy.toml", []byte(tt.toml), testPlatforms)
+			var ce *ConfigError
+			if !errors.As(err, &ce) {
+				t.Fatalf("error %v (%T) is not a *ConfigError", err, err)
+			}
+			if ce.Line != tt.wantLine || !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("error %q at line %d, want line %d saying %q", err, ce.Line, tt.wantLine, tt.wantMsg)
+			}
+		})
+	}
+}

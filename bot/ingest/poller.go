@@ -85,6 +85,10 @@ type Poller struct {
 	Owner  string
 	// LeaseTTL is the source lease's duration (DefaultLeaseTTL when 0).
 	LeaseTTL time.Duration
+	// AfterFirstPoll, if set, runs once per source after its first successful poll by this poller (the history
+	// fill). After, not before: the papers of the current listing are then announced as usual, and history adds
+	// only what the listing does not carry.
+	AfterFirstPoll func(ctx context.Context, source string)
 }
 
 // PollOnce polls one source once and ingests the result.
@@ -155,6 +159,7 @@ func (p *Poller) loop(ctx context.Context, s ScheduledSource) {
 		defer func() { <-lease.done }()
 	}
 	failures := 0
+	afterFirst := p.AfterFirstPoll
 	due := p.now() // a start polls at once
 	for {
 		if lease != nil && !lease.held.Load() {
@@ -200,6 +205,13 @@ func (p *Poller) loop(ctx context.Context, s ScheduledSource) {
 			// The feed was read, but not as served: its publisher may want to know.
 			log.Warn("feed repaired while parsing", "repaired_chars", rep.Repaired, "truncated", rep.Truncated,
 				"skipped_items", rep.Skipped)
+		}
+		if rep.Err == nil && afterFirst != nil {
+			afterFirst(ctx, s.Source.Name())
+			afterFirst = nil
+			if ctx.Err() != nil {
+				return
+			}
 		}
 		due = p.now().Add(next)
 	}

@@ -216,3 +216,42 @@ func TestRunKeepsHealthySourcesFlowing(t *testing.T) {
 		t.Errorf("poll errors = %v", st.pollErrors)
 	}
 }
+
+// TestAfterFirstPollRunsOnceAfterSuccess: the history hook runs once per source, after its first successful poll
+// (not after a failed one), before the source's next poll.
+func TestAfterFirstPollRunsOnceAfterSuccess(t *testing.T) {
+	st := newMemStore()
+	src := &fakeSource{name: "arxiv-eeg", steps: []fakeStep{{err: errors.New("boom")},
+		{res: sources.PollResult{Papers: []paper.Paper{pollPaper("2401.00001")}}}}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	var calls []int // the poll count at each call
+	p := &Poller{
+		State: st, Sink: st,
+		Sources: []ScheduledSource{{Source: src, Interval: time.Hour}},
+		Backoff: sources.Backoff{Base: time.Minute, Max: time.Hour},
+		Sleep: func(ctx context.Context, _ time.Duration) error {
+			if src.pollCount() >= 4 {
+				cancel()
+			}
+			return ctx.Err()
+		},
+		AfterFirstPoll: func(_ context.Context, source string) {
+			mu.Lock()
+			defer mu.Unlock()
+			if source != "arxiv-eeg" {
+				t.Errorf("hook called for %q", source)
+			}
+			calls = append(calls, src.pollCount())
+		},
+	}
+	if err := p.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(calls) != 1 || calls[0] != 2 {
+		t.Errorf("hook calls at poll counts %v, want one, right after the second (first successful) poll", calls)
+	}
+}

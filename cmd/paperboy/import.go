@@ -17,6 +17,8 @@ import (
 const importUsage = `usage:
   paperboy import snapshot FILE [--categories LIST] [--resume] [--skip-bad] [--config FILE]
       import arXiv's metadata snapshot (JSON lines, or .gz) as history
+  paperboy import arxiv [--categories LIST] [--from DATE] [--until DATE] [--resume] [--skip-bad] [--config FILE]
+      harvest arXiv's metadata through its OAI-PMH interface ([import] oai_url) as history
 `
 
 // importCmd runs the "paperboy import" family: bulk imports of history into the store, which look-ups,
@@ -29,6 +31,8 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	switch args[0] {
 	case "snapshot":
 		return importSnapshot(ctx, args[1:], stdout, stderr)
+	case "arxiv":
+		return importArxiv(ctx, args[1:], stdout, stderr)
 	// Each further import (e.g. "arxiv", the OAI-PMH harvest) is one case here calling its own function.
 	case "help", "-h", "--help", "-help":
 		_, _ = fmt.Fprint(stdout, importUsage)

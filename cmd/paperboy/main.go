@@ -41,6 +41,8 @@ Commands:
             copy a whole store (SQLite file or postgres:// URL) into an empty one, with the bot stopped
   import snapshot FILE [--categories LIST] [--resume] [--skip-bad]
             import arXiv's metadata snapshot (JSON lines or .gz) as history for look-ups and previews
+  import arxiv [--categories LIST] [--from DATE] [--until DATE] [--resume] [--skip-bad]
+            harvest arXiv's metadata through OAI-PMH as history; --resume continues an interrupted harvest
   discord invite [--config FILE]
             print the URL that invites the bot to a Discord server, with exactly the permissions it needs
   version   print the version
