@@ -101,7 +101,7 @@ func TestHistoryFetchPagesAndSplits(t *testing.T) {
 	ts := httptest.NewServer(api)
 	defer ts.Close()
 	clock := newFakeClock()
-	f := NewFetcher(FetcherOptions{HostIntervals: ArxivHostIntervals(testGap, ts.URL), Now: clock.Now, Sleep: clock.Sleep})
+	f := NewFetcher(FetcherOptions{AllowPrivateNetworks: true, HostIntervals: ArxivHostIntervals(testGap, ts.URL), Now: clock.Now, Sleep: clock.Sleep})
 	defer f.CloseIdleConnections()
 	// A total limit of 10 makes the 23-paper month too big for one query: it is fetched as halves (and quarters).
 	h := &HistoryFetcher{Get: f, BaseURL: ts.URL, PageSize: 4, MaxTotal: 10, Sleep: clock.Sleep}

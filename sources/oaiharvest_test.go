@@ -233,7 +233,7 @@ func newHarvestRig(t *testing.T) *harvestRig {
 	ts := httptest.NewServer(rig.srv)
 	t.Cleanup(ts.Close)
 	rig.url = ts.URL + "/oai"
-	f := NewFetcher(FetcherOptions{HostIntervals: ArxivHostIntervals(testGap, rig.url), Now: rig.clock.Now, Sleep: rig.clock.Sleep})
+	f := NewFetcher(FetcherOptions{AllowPrivateNetworks: true, HostIntervals: ArxivHostIntervals(testGap, rig.url), Now: rig.clock.Now, Sleep: rig.clock.Sleep})
 	t.Cleanup(f.CloseIdleConnections)
 	rig.h = &OAIHarvester{Get: f, BaseURL: rig.url, Sleep: rig.clock.Sleep,
 		Backoff: Backoff{Base: time.Second, Max: 4 * time.Second, Rand: func() float64 { return 0 }},
@@ -466,7 +466,7 @@ func TestOAIHarvestGivesUpAfterRetries(t *testing.T) {
 		http.Error(w, "down", http.StatusBadGateway)
 	}))
 	defer ts.Close()
-	f := NewFetcher(FetcherOptions{HostIntervals: map[string]time.Duration{}, Now: clock.Now, Sleep: clock.Sleep})
+	f := NewFetcher(FetcherOptions{AllowPrivateNetworks: true, HostIntervals: map[string]time.Duration{}, Now: clock.Now, Sleep: clock.Sleep})
 	h := &OAIHarvester{Get: f, BaseURL: ts.URL, Sleep: clock.Sleep, MaxRetries: 3,
 		Backoff: Backoff{Base: time.Second, Max: time.Second, Rand: func() float64 { return 0 }}}
 	start := NewOAICheckpoint([]string{"cs:cs:LG"}, "", "")

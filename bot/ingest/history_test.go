@@ -96,7 +96,7 @@ func TestHistoryFill(t *testing.T) {
 	defer ts.Close()
 	clock := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 	st := &memImports{papers: map[string]paper.Paper{}, states: map[string][]byte{}}
-	f := sources.NewFetcher(sources.FetcherOptions{HostIntervals: map[string]time.Duration{}})
+	f := sources.NewFetcher(sources.FetcherOptions{AllowPrivateNetworks: true, HostIntervals: map[string]time.Duration{}})
 	defer f.CloseIdleConnections()
 	h := &History{Store: st, Get: f, Now: func() time.Time { return clock },
 		Specs: map[string]HistorySpec{"arxiv-eeg": {Query: "abs:EEG", Window: 30 * 24 * time.Hour, Interval: time.Hour, BaseURL: ts.URL}}}

@@ -113,7 +113,6 @@ func TestImportArxivEndToEnd(t *testing.T) {
 	srv, _ := feedServer(t)
 	out := t.TempDir() + "/cards.jsonl"
 	cfg := writeConfig(t, fmt.Sprintf(`
-[fetch]
 arxiv_api_interval = "5ms"
 [import]
 oai_url = "%s/oai"
@@ -262,7 +261,6 @@ func TestSourceHistoryEndToEnd(t *testing.T) {
 	defer api.Close()
 	out := t.TempDir() + "/cards.jsonl"
 	cfg := writeConfig(t, fmt.Sprintf(`
-[fetch]
 arxiv_api_interval = "5ms"
 [console]
 format = "json"
