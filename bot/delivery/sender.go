@@ -70,6 +70,12 @@ const (
 	ErrorRejected = "rejected"
 )
 
+// ErrorKinds lists every kind Metrics.DeliveryError is called with, so that a metrics backend can create each
+// series at zero before the first failure (an alert on a rate of "rejected" needs the series to exist).
+func ErrorKinds() []string {
+	return []string{ErrorRetry, ErrorRateLimited, ErrorPermanent, ErrorRejected}
+}
+
 // Limits are the send rates the sender keeps to on one platform, before the platform has to say 429.
 type Limits struct {
 	PerChannel   rate.Limit

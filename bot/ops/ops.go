@@ -112,7 +112,7 @@ func (m *Metrics) InitPlatform(platform string) {
 		return
 	}
 	m.deliveries.WithLabelValues(platform)
-	for _, k := range []string{delivery.ErrorRetry, delivery.ErrorRateLimited, delivery.ErrorPermanent} {
+	for _, k := range delivery.ErrorKinds() {
 		m.deliveryErrors.WithLabelValues(platform, k)
 	}
 }

@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -137,6 +138,10 @@ func TestMetricsExposition(t *testing.T) {
 		{"latency smallest bucket", `paperboy_delivery_latency_seconds_bucket{le="1"} 1`},
 		{"latency day bucket", `paperboy_delivery_latency_seconds_bucket{le="86400"} 2`},
 		{"go runtime", `# TYPE go_goroutines gauge`},
+	}
+	for _, kind := range delivery.ErrorKinds() {
+		tests = append(tests, struct{ name, line string }{"delivery errors initialized: " + kind,
+			fmt.Sprintf(`paperboy_delivery_errors_total{kind=%q,platform="console"} 0`, kind)})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
