@@ -10,8 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"runtime/debug"
 	"sync"
@@ -22,6 +20,7 @@ import (
 	"github.com/paperboy-bot/paperboy/bot/command"
 	"github.com/paperboy-bot/paperboy/bot/config"
 	"github.com/paperboy-bot/paperboy/bot/delivery"
+	"github.com/paperboy-bot/paperboy/bot/httpserve"
 	"github.com/paperboy-bot/paperboy/bot/ingest"
 	"github.com/paperboy-bot/paperboy/bot/ops"
 	"github.com/paperboy-bot/paperboy/bot/store/postgres"
@@ -314,16 +313,15 @@ func (a *App) Run(ctx context.Context) error {
 	// Every part and the HTTP server send at most one error; the buffer holds them all, so that none blocks on
 	// a shutdown that reads none.
 	errc := make(chan error, 1+len(parts)+len(a.services))
-	var srv *http.Server
+	var srv *httpserve.Server
 	if addr := a.Config.HTTP.Listen; addr != "" {
-		ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
-		if err != nil {
-			return fmt.Errorf("listen on %s: %w", addr, err)
+		var err error
+		if srv, err = httpserve.Listen(ctx, httpserve.Config{Addr: addr, Handler: ops.NewHandler(a.Metrics, a.Health)}); err != nil {
+			return err
 		}
-		srv = &http.Server{Handler: ops.NewHandler(a.Metrics, a.Health), ReadHeaderTimeout: 10 * time.Second}
-		a.Logger.Info("serving /healthz and /metrics", "addr", ln.Addr().String())
+		a.Logger.Info("serving /healthz and /metrics", "addr", srv.Addr().String())
 		go func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := srv.Serve(); err != nil {
 				errc <- fmt.Errorf("http server: %w", err)
 			}
 		}()

@@ -23,6 +23,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/paperboy-bot/paperboy/bot"
+	"github.com/paperboy-bot/paperboy/bot/httpserve"
 )
 
 // Transport modes of [discord] mode.
@@ -194,27 +195,14 @@ func (d *Discord) Run(ctx context.Context) error {
 }
 
 func (d *Discord) runHTTP(ctx context.Context) error {
-	srv := &http.Server{
-		Addr:              d.opts.Listen,
-		Handler:           d.Handler(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      10 * time.Second,
+	srv, err := httpserve.Listen(ctx, httpserve.Config{Addr: d.opts.Listen, Handler: d.Handler()})
+	if err != nil {
+		return fmt.Errorf("discord: interactions endpoint: %w", err)
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	d.log.Info("discord interactions endpoint listening", "addr", d.opts.Listen)
-	select {
-	case err := <-errc:
+	d.log.Info("discord interactions endpoint listening", "addr", srv.Addr().String())
+	if err := srv.Run(ctx, shutdownGrace); err != nil {
 		return fmt.Errorf("discord: interactions endpoint on %s: %w", d.opts.Listen, err)
-	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		d.log.Warn("discord interactions endpoint shutdown", "err", err)
-	}
-	<-errc
 	return nil
 }
 
