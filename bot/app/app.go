@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,6 +50,7 @@ type App struct {
 	Logger  *slog.Logger
 
 	now      func() time.Time
+	lock     io.Closer // the SQLite store's lock, held by a bot (Options.Exclusive) until Close
 	closers  []io.Closer
 	services []func(context.Context) error
 }
@@ -90,6 +92,11 @@ type Options struct {
 	Stdout io.Writer
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Exclusive makes this App the store's one long-running bot (run, poll without --once). On a SQLite file it
+	// takes the store's lock until Close, so that a second bot on the same file refuses to start (it would post
+	// every paper again), and checks the file's integrity first. PostgreSQL serves several instances by design:
+	// no lock there.
+	Exclusive bool
 }
 
 // LoadConfig reads and validates the configuration file at path against the registered platforms and sources.
@@ -107,11 +114,22 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 	if err != nil {
 		return nil, err
 	}
+	var lock io.Closer
+	if o.Exclusive && !db.Postgres {
+		l, err := store.AcquireLock(db.Path, strings.Join(os.Args, " "))
+		if err != nil {
+			return nil, err
+		}
+		lock = l
+	}
 	st, err := openStore(ctx, db, logger)
 	if err != nil {
+		if lock != nil {
+			_ = lock.Close()
+		}
 		return nil, err
 	}
-	a := &App{Config: cfg, Database: db, Store: st, Logger: logger, now: now}
+	a := &App{Config: cfg, Database: db, Store: st, Logger: logger, now: now, lock: lock}
 	defer func() {
 		if err != nil {
 			_ = a.Close()
@@ -280,7 +298,11 @@ func (a *App) Close() error {
 	for _, c := range a.closers {
 		errs = append(errs, c.Close())
 	}
-	return errors.Join(append(errs, a.Store.Close())...)
+	errs = append(errs, a.Store.Close())
+	if a.lock != nil {
+		errs = append(errs, a.lock.Close()) // after the store: nothing may write once another bot can start
+	}
+	return errors.Join(errs...)
 }
 
 func (a *App) observePoll(r ingest.PollReport) {
