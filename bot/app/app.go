@@ -135,6 +135,13 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 			_ = a.Close()
 		}
 	}()
+	sqlite, _ := st.(*store.Store)
+	if sqlite != nil && o.Exclusive {
+		// Reading every page costs seconds on a large store (README), so only the bot checks, once at start.
+		if err := sqlite.QuickCheck(ctx); err != nil {
+			return nil, err
+		}
+	}
 	a.Fetcher = sources.NewFetcher(sources.FetcherOptions{
 		UserAgent:     cfg.Fetch.UserAgent,
 		Timeout:       time.Duration(cfg.Fetch.Timeout),
@@ -201,6 +208,12 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 		a.Metrics.InitPlatform(name)
 	}
 	a.Health = ops.NewHealth(time.Duration(cfg.HTTP.HealthMaxSilence), now)
+	if sqlite != nil {
+		sqlite.SetDiskFullHandler(func(err error) {
+			logger.Error("disk full: a write to the store failed; checkpointed the WAL, free some space", "err", err)
+		})
+		a.Health.AddCheck(sqlite.DiskFull)
+	}
 
 	p := &ingest.Poller{State: st, Sink: ingest.NewIngester(st, a.Router, a.Metrics, sender.Enqueued), Logger: logger,
 		Backoff: sources.Backoff{Base: 30 * time.Second, Max: time.Hour}, OnPoll: a.observePoll,

@@ -181,6 +181,15 @@ type Health struct {
 	mu          sync.Mutex
 	started     time.Time
 	lastSuccess time.Time
+	checks      []func() error
+}
+
+// AddCheck adds a condition that makes the bot unhealthy while fn returns an error (such as a full disk), whatever
+// the polls say; fn must be cheap and safe to call from any goroutine.
+func (h *Health) AddCheck(fn func() error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.checks = append(h.checks, fn)
 }
 
 // NewHealth returns a Health whose grace period starts now: during the first maxSilence after start it is healthy
@@ -203,6 +212,14 @@ func (h *Health) PollSucceeded(at time.Time) {
 
 // Check returns nil when healthy, else an error whose message is the one-line reason.
 func (h *Health) Check() error {
+	h.mu.Lock()
+	checks := h.checks
+	h.mu.Unlock()
+	for _, fn := range checks {
+		if err := fn(); err != nil {
+			return err
+		}
+	}
 	if h.MaxSilence <= 0 {
 		return nil
 	}

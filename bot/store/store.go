@@ -50,6 +50,9 @@ type Store struct {
 	// r is the read pool; its connections are query_only, so a bug cannot write around the single writer.
 	r *sql.DB
 
+	path string
+	full fullState
+
 	// beforeCommit, when set, runs inside Ingest's transaction just before COMMIT; an error aborts the
 	// transaction. It exists for tests (crash and atomicity tests) and is never set in production.
 	beforeCommit func(ctx context.Context) error
@@ -112,7 +115,7 @@ func open(ctx context.Context, path string, steps []string) (*Store, error) {
 		_ = w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	return &Store{w: w, r: r}, nil
+	return &Store{w: w, r: r, path: abs}, nil
 }
 
 // dsn builds a file: URI so that any character in the path (even '?' or '#') is escaped instead of being taken
