@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paperboy-bot/paperboy/bot"
@@ -136,12 +137,6 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 		}
 	}()
 	sqlite, _ := st.(*store.Store)
-	if sqlite != nil && o.Exclusive {
-		// Reading every page costs seconds on a large store (README), so only the bot checks, once at start.
-		if err := sqlite.QuickCheck(ctx); err != nil {
-			return nil, err
-		}
-	}
 	a.Fetcher = sources.NewFetcher(sources.FetcherOptions{
 		UserAgent:     cfg.Fetch.UserAgent,
 		Timeout:       time.Duration(cfg.Fetch.Timeout),
@@ -213,6 +208,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 			logger.Error("disk full: a write to the store failed; checkpointed the WAL, free some space", "err", err)
 		})
 		a.Health.AddCheck(sqlite.DiskFull)
+		if o.Exclusive {
+			a.checkIntegrity(ctx, sqlite)
+		}
 	}
 
 	p := &ingest.Poller{State: st, Sink: ingest.NewIngester(st, a.Router, a.Metrics, sender.Enqueued), Logger: logger,
@@ -317,6 +315,40 @@ func (a *App) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// checkIntegrity runs the store's quick_check in the background: it reads every page, about 13 s per 100k papers
+// (README), too long to hold up a start. A damaged store is logged at ERROR, naming the file and how to recover,
+// and fails /healthz. Close stops the check.
+func (a *App) checkIntegrity(ctx context.Context, st *store.Store) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	var damaged atomic.Pointer[error]
+	a.Health.AddCheck(func() error {
+		if p := damaged.Load(); p != nil {
+			return *p
+		}
+		return nil
+	})
+	go func() {
+		defer close(done)
+		start := a.now()
+		if err := st.QuickCheck(ctx); err != nil {
+			if ctx.Err() == nil {
+				damaged.Store(&err)
+				a.Logger.Error("the store failed its integrity check", "err", err)
+			}
+			return
+		}
+		a.Logger.Info("store integrity checked", "took", a.now().Sub(start).Round(time.Millisecond))
+	}()
+	a.closers = append(a.closers, closerFunc(func() error { cancel(); <-done; return nil }))
+}
+
+// closerFunc is an io.Closer made of a function.
+type closerFunc func() error
+
+// Close calls f.
+func (f closerFunc) Close() error { return f() }
 
 func (a *App) observePoll(r ingest.PollReport) {
 	switch {

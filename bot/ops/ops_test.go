@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -226,5 +227,25 @@ func TestMetricsConcurrent(t *testing.T) {
 	wg.Wait()
 	if _, body := get(t, srv, "/metrics"); !strings.Contains(body, `paperboy_polls_total{result="ok",source="s"} 400`+"\n") {
 		t.Error("concurrent polls were lost")
+	}
+}
+
+// TestHealthzExtraChecks: a failing added check (a full disk) makes /healthz 503 with its reason, even with polls
+// succeeding and the silence check off; once it passes, /healthz is 200 again.
+func TestHealthzExtraChecks(t *testing.T) {
+	for _, maxSilence := range []time.Duration{0, time.Hour} {
+		t.Run(fmt.Sprint("max silence ", maxSilence), func(t *testing.T) {
+			h := NewHealth(maxSilence, nil)
+			h.PollSucceeded(time.Now())
+			var full error = errors.New("the disk holding the store is full")
+			h.AddCheck(func() error { return full })
+			if code, body := get(t, NewHandler(nil, h), "/healthz"); code != http.StatusServiceUnavailable || body != "the disk holding the store is full\n" {
+				t.Errorf("/healthz with a failing check = %d %q, want 503 and its reason", code, body)
+			}
+			full = nil
+			if code, body := get(t, NewHandler(nil, h), "/healthz"); code != http.StatusOK {
+				t.Errorf("/healthz after the check passed = %d %q, want 200", code, body)
+			}
+		})
 	}
 }
