@@ -237,7 +237,7 @@ func TestHealthzExtraChecks(t *testing.T) {
 		t.Run(fmt.Sprint("max silence ", maxSilence), func(t *testing.T) {
 			h := NewHealth(maxSilence, nil)
 			h.PollSucceeded(time.Now())
-			var full error = errors.New("the disk holding the store is full")
+			full := errors.New("the disk holding the store is full")
 			h.AddCheck(func() error { return full })
 			if code, body := get(t, NewHandler(nil, h), "/healthz"); code != http.StatusServiceUnavailable || body != "the disk holding the store is full\n" {
 				t.Errorf("/healthz with a failing check = %d %q, want 503 and its reason", code, body)

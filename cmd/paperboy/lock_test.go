@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -52,7 +53,8 @@ url = "%s/rss/cs.LG+cs.AI+cs.CL+stat.ML"
 		defer cancel()
 		out, err := exec.CommandContext(ctx, bin, append([]string{args[0], "--config", cfg}, args[1:]...)...).CombinedOutput()
 		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
 			code = ee.ExitCode()
 		} else if err != nil {
 			t.Fatalf("%v: %v", args, err)
