@@ -96,7 +96,7 @@ func TestImportRules(t *testing.T) {
 		}
 	})
 	t.Run("adapters import the contract and the command table only", func(t *testing.T) {
-		allowed := []string{"bot", "bot/channel", "bot/paper", "bot/command", "filters"}
+		allowed := []string{"bot", "bot/channel", "bot/paper", "bot/command", "bot/httpserve", "filters"}
 		for _, name := range []string{"bot/slack", "bot/discord", "bot/console"} {
 			for _, imp := range pkgs[name].Imports {
 				rel, ok := strings.CutPrefix(imp, module+"/")

@@ -53,6 +53,12 @@ var ErrPermanent = errors.New("permanent platform error")
 // meanwhile it goes on with the channel's next paper, so one bad payload cannot block a channel's queue.
 var ErrRejected = errors.New("message rejected by the platform")
 
+// ErrAuth marks a send error about the bot's own credentials (Slack invalid_auth or token_revoked, a 401): no
+// channel can receive anything until an operator fixes the token. The sender keeps retrying with backoff, so that
+// a fixed token resumes delivery without a command in every channel, and logs it at ERROR, since it is an outage
+// and not a transient failure.
+var ErrAuth = errors.New("the platform refused the bot's credentials")
+
 // PermanentError wraps a platform's reason for a permanent failure.
 type PermanentError struct {
 	Reason string // e.g. channel_not_found, not_in_channel, 403 Missing Access

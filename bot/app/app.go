@@ -10,11 +10,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"runtime/debug"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paperboy-bot/paperboy/bot"
@@ -22,6 +22,7 @@ import (
 	"github.com/paperboy-bot/paperboy/bot/command"
 	"github.com/paperboy-bot/paperboy/bot/config"
 	"github.com/paperboy-bot/paperboy/bot/delivery"
+	"github.com/paperboy-bot/paperboy/bot/httpserve"
 	"github.com/paperboy-bot/paperboy/bot/ingest"
 	"github.com/paperboy-bot/paperboy/bot/ops"
 	"github.com/paperboy-bot/paperboy/bot/paper"
@@ -51,6 +52,7 @@ type App struct {
 	Logger  *slog.Logger
 
 	now      func() time.Time
+	lock     io.Closer // the SQLite store's lock, held by a bot (Options.Exclusive) until Close
 	closers  []io.Closer
 	services []func(context.Context) error
 }
@@ -92,6 +94,11 @@ type Options struct {
 	Stdout io.Writer
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Exclusive makes this App the store's one long-running bot (run, poll without --once). On a SQLite file it
+	// takes the store's lock until Close, so that a second bot on the same file refuses to start (it would post
+	// every paper again), and checks the file's integrity first. PostgreSQL serves several instances by design:
+	// no lock there.
+	Exclusive bool
 }
 
 // LoadConfig reads and validates the configuration file at path against the registered platforms and sources.
@@ -109,16 +116,28 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 	if err != nil {
 		return nil, err
 	}
+	var lock io.Closer
+	if o.Exclusive && !db.Postgres {
+		l, err := store.AcquireLock(db.Path, strings.Join(os.Args, " "))
+		if err != nil {
+			return nil, err
+		}
+		lock = l
+	}
 	st, err := openStore(ctx, db, logger)
 	if err != nil {
+		if lock != nil {
+			_ = lock.Close()
+		}
 		return nil, err
 	}
-	a := &App{Config: cfg, Database: db, Store: st, Logger: logger, now: now}
+	a := &App{Config: cfg, Database: db, Store: st, Logger: logger, now: now, lock: lock}
 	defer func() {
 		if err != nil {
 			_ = a.Close()
 		}
 	}()
+	sqlite, _ := st.(*store.Store)
 	a.Fetcher = sources.NewFetcher(sources.FetcherOptions{
 		UserAgent:   cfg.Fetch.UserAgent,
 		Timeout:     time.Duration(cfg.Fetch.Timeout),
@@ -192,6 +211,15 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 	a.Sender = sender
 	for name := range plats {
 		a.Metrics.InitPlatform(name)
+	}
+	if sqlite != nil {
+		sqlite.SetDiskFullHandler(func(err error) {
+			logger.Error("disk full: a write to the store failed; checkpointed the WAL, free some space", "err", err)
+		})
+		a.Health.AddCheck(sqlite.DiskFull)
+		if o.Exclusive {
+			a.checkIntegrity(ctx, sqlite)
+		}
 	}
 
 	p := &ingest.Poller{State: st, Sink: ingest.NewIngester(st, a.Router, a.Metrics, sender.Enqueued), Logger: logger,
@@ -294,7 +322,11 @@ func (a *App) Close() error {
 	for _, c := range a.closers {
 		errs = append(errs, c.Close())
 	}
-	return errors.Join(append(errs, a.Store.Close())...)
+	errs = append(errs, a.Store.Close())
+	if a.lock != nil {
+		errs = append(errs, a.lock.Close()) // after the store: nothing may write once another bot can start
+	}
+	return errors.Join(errs...)
 }
 
 // platformReady is the bot.ReadyFunc of platform: /healthz and paperboy_platform_ready follow it.
@@ -310,6 +342,40 @@ func (a *App) platformReady(platform string) bot.ReadyFunc {
 		}
 	}
 }
+
+// checkIntegrity runs the store's quick_check in the background: it reads every page, about 13 s per 100k papers
+// (README), too long to hold up a start. A damaged store is logged at ERROR, naming the file and how to recover,
+// and fails /healthz. Close stops the check.
+func (a *App) checkIntegrity(ctx context.Context, st *store.Store) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	var damaged atomic.Pointer[error]
+	a.Health.AddCheck(func() error {
+		if p := damaged.Load(); p != nil {
+			return *p
+		}
+		return nil
+	})
+	go func() {
+		defer close(done)
+		start := a.now()
+		if err := st.QuickCheck(ctx); err != nil {
+			if ctx.Err() == nil {
+				damaged.Store(&err)
+				a.Logger.Error("the store failed its integrity check", "err", err)
+			}
+			return
+		}
+		a.Logger.Info("store integrity checked", "took", a.now().Sub(start).Round(time.Millisecond))
+	}()
+	a.closers = append(a.closers, closerFunc(func() error { cancel(); <-done; return nil }))
+}
+
+// closerFunc is an io.Closer made of a function.
+type closerFunc func() error
+
+// Close calls f.
+func (f closerFunc) Close() error { return f() }
 
 func (a *App) observePoll(r ingest.PollReport) {
 	switch {
@@ -342,16 +408,15 @@ func (a *App) Run(ctx context.Context) error {
 	// Every part and the HTTP server send at most one error; the buffer holds them all, so that none blocks on
 	// a shutdown that reads none.
 	errc := make(chan error, 1+len(parts)+len(a.services))
-	var srv *http.Server
+	var srv *httpserve.Server
 	if addr := a.Config.HTTP.Listen; addr != "" {
-		ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
-		if err != nil {
-			return fmt.Errorf("listen on %s: %w", addr, err)
+		var err error
+		if srv, err = httpserve.Listen(ctx, httpserve.Config{Addr: addr, Handler: ops.NewHandler(a.Metrics, a.Health)}); err != nil {
+			return err
 		}
-		srv = &http.Server{Handler: ops.NewHandler(a.Metrics, a.Health), ReadHeaderTimeout: 10 * time.Second}
-		a.Logger.Info("serving /healthz and /metrics", "addr", ln.Addr().String())
+		a.Logger.Info("serving /healthz and /metrics", "addr", srv.Addr().String())
 		go func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			if err := srv.Serve(); err != nil {
 				errc <- fmt.Errorf("http server: %w", err)
 			}
 		}()

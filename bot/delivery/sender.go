@@ -79,6 +79,12 @@ const (
 	ErrorRejected = "rejected"
 )
 
+// ErrorKinds lists every kind Metrics.DeliveryError is called with, so that a metrics backend can create each
+// series at zero before the first failure (an alert on a rate of "rejected" needs the series to exist).
+func ErrorKinds() []string {
+	return []string{ErrorRetry, ErrorRateLimited, ErrorPermanent, ErrorRejected}
+}
+
 // Limits are the send rates the sender keeps to on one platform, before the platform has to say 429.
 type Limits struct {
 	PerChannel   rate.Limit
@@ -629,6 +635,12 @@ func (e *Sender) send(ctx context.Context, plat bot.Platform, msg bot.Message, i
 		if berr := e.store.BlockChannel(sendCtx, ch, err.Error(), now); berr != nil {
 			log.Error("record blocked channel", "err", berr)
 		}
+	case errors.Is(err, bot.ErrAuth):
+		// Retried like any transient failure (a fixed token resumes delivery), but it is an outage an operator
+		// must act on, not noise.
+		e.metrics.DeliveryError(ch.Platform, ErrorRetry)
+		wait := e.backOff(ch, now)
+		log.Error("the platform refused the bot's token; fix it, will retry", "err", err, "retry_in", wait)
 	default:
 		e.metrics.DeliveryError(ch.Platform, ErrorRetry)
 		wait := e.backOff(ch, now)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -183,6 +184,59 @@ func TestRecordAttemptFailureIsLogged(t *testing.T) {
 	}
 	if st.sent[1] != "m1" || plat.calls != 2 || st.lease != "" {
 		t.Errorf("after the backoff: sent %v, %d calls, lease %q; want sent once as m1 and the lease released", st.sent, plat.calls, st.lease)
+	}
+}
+
+// authPlatform refuses the bot's token on its first failures sends.
+type authPlatform struct {
+	failures int
+	calls    int
+}
+
+func (p *authPlatform) Name() string { return "slack" }
+
+func (p *authPlatform) Send(context.Context, bot.Message) (string, error) {
+	p.calls++
+	if p.calls <= p.failures {
+		return "", fmt.Errorf("%w (invalid_auth); fix SLACK_BOT_TOKEN", bot.ErrAuth)
+	}
+	return "m1", nil
+}
+
+// TestRefusedTokenIsAnError: a token the platform refuses is an outage an operator must fix: logged at ERROR (not
+// WARN like a transient failure), and still retried with backoff, so that a fixed token resumes delivery.
+func TestRefusedTokenIsAnError(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ch := channel.Ref{Platform: "slack", ID: "C1"}
+	st := &memStore{sent: map[int64]string{}, attempts: map[int64]int{},
+		items: []channel.OutboxItem{{ID: 1, Channel: ch, Kind: channel.KindMatch, Paper: paper.Paper{Key: "arxiv:2601.00001", Title: "T"}}}}
+	var logs bytes.Buffer
+	clock := testkit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	plat := &authPlatform{failures: 1}
+	s := newTestSender(t, st, plat, clock, slog.New(slog.NewTextHandler(&logs, nil)))
+
+	if err := s.DeliverDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	line := ""
+	for l := range strings.Lines(logs.String()) {
+		if strings.Contains(l, "invalid_auth") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "level=ERROR") || !strings.Contains(line, "SLACK_BOT_TOKEN") {
+		t.Errorf("the refused token was not logged at ERROR with the variable to fix:\n%s", logs.String())
+	}
+	if len(st.sent) != 0 || st.attempts[1] != 1 {
+		t.Fatalf("sent %v, %d attempts recorded; want none sent and one attempt", st.sent, st.attempts[1])
+	}
+	clock.Add(2 * time.Minute)
+	if err := s.DeliverDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st.sent[1] != "m1" || plat.calls != 2 {
+		t.Errorf("after the backoff: sent %v, %d calls; want it sent on the retry", st.sent, plat.calls)
 	}
 }
 

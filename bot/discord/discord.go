@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -24,6 +23,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/paperboy-bot/paperboy/bot"
+	"github.com/paperboy-bot/paperboy/bot/httpserve"
 )
 
 // Transport modes of [discord] mode.
@@ -233,33 +233,17 @@ func (d *Discord) Run(ctx context.Context) error {
 func (d *Discord) stopWaiting() { d.stopOnce.Do(func() { close(d.stopping) }) }
 
 func (d *Discord) runHTTP(ctx context.Context) error {
-	srv := &http.Server{
-		Handler:           d.Handler(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      10 * time.Second,
-	}
-	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", d.opts.Listen)
+	srv, err := httpserve.Listen(ctx, httpserve.Config{Addr: d.opts.Listen, Handler: d.Handler()})
 	if err != nil {
 		d.ready.Fail(condConnection, "interactions endpoint cannot listen")
-		return fmt.Errorf("discord: interactions endpoint on %s: %w", d.opts.Listen, err)
+		return fmt.Errorf("discord: interactions endpoint: %w", err)
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	d.log.Info("discord interactions endpoint listening", "addr", ln.Addr().String())
+	d.log.Info("discord interactions endpoint listening", "addr", srv.Addr().String())
 	d.ready.OK(condConnection)
-	select {
-	case err := <-errc:
+	if err := srv.Run(ctx, shutdownGrace); err != nil {
 		d.ready.Fail(condConnection, "interactions endpoint stopped")
 		return fmt.Errorf("discord: interactions endpoint on %s: %w", d.opts.Listen, err)
-	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		d.log.Warn("discord interactions endpoint shutdown", "err", err)
-	}
-	<-errc
 	return nil
 }
 

@@ -76,6 +76,7 @@ func (d *Discord) Send(ctx context.Context, msg bot.Message) (string, error) {
 			}
 			if unauthorized(err) {
 				d.tokenRefused(err)
+				return "", fmt.Errorf("%w (401); fix DISCORD_BOT_TOKEN: %w", bot.ErrAuth, err)
 			}
 			return "", sendError(chID, err)
 		}

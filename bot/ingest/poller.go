@@ -92,9 +92,11 @@ type Poller struct {
 }
 
 // PollOnce polls one source once and ingests the result.
-func (p *Poller) PollOnce(ctx context.Context, src sources.Source) PollReport {
+func (p *Poller) PollOnce(ctx context.Context, src sources.Source) (rep PollReport) {
 	start := p.now()
-	rep := PollReport{Source: src.Name()}
+	rep = PollReport{Source: src.Name()}
+	// rep is the named result, so the deferred assignment lands in what the caller receives (a copy returned
+	// before the defer ran would always say took=0s).
 	defer func() { rep.Took = p.now().Sub(start) }()
 	fail := func(err error) PollReport {
 		rep.Err = err

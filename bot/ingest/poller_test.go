@@ -117,8 +117,20 @@ func TestPollOnce(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			st := newMemStore()
 			src := &fakeSource{name: "s", steps: []fakeStep{tt.step}}
-			p := &Poller{State: st, Sink: st}
+			// Every reading of the clock advances it a second: the poll takes at least one.
+			var mu sync.Mutex
+			clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			tick := func() time.Time {
+				mu.Lock()
+				defer mu.Unlock()
+				clock = clock.Add(time.Second)
+				return clock
+			}
+			p := &Poller{State: st, Sink: st, Now: tick}
 			rep := p.PollOnce(context.Background(), src)
+			if rep.Took < time.Second {
+				t.Errorf("Took = %v, want the poll's duration (at least 1s on this clock)", rep.Took)
+			}
 			if !errors.Is(rep.Err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", rep.Err, tt.wantErr)
 			}

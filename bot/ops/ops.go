@@ -128,7 +128,7 @@ func (m *Metrics) InitPlatform(platform string) {
 		return
 	}
 	m.deliveries.WithLabelValues(platform)
-	for _, k := range []string{delivery.ErrorRetry, delivery.ErrorRateLimited, delivery.ErrorPermanent} {
+	for _, k := range delivery.ErrorKinds() {
 		m.deliveryErrors.WithLabelValues(platform, k)
 	}
 }
@@ -230,6 +230,15 @@ type Health struct {
 	lastSuccess time.Time
 	// notReady holds the platforms that are not ready, with the reason.
 	notReady map[string]string
+	checks   []func() error
+}
+
+// AddCheck adds a condition that makes the bot unhealthy while fn returns an error (such as a full disk), whatever
+// the polls say; fn must be cheap and safe to call from any goroutine.
+func (h *Health) AddCheck(fn func() error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.checks = append(h.checks, fn)
 }
 
 // NewHealth returns a Health whose grace period starts now: during the first maxSilence after start it is healthy
@@ -273,6 +282,7 @@ func (h *Health) Check() error {
 		now = h.Now
 	}
 	h.mu.Lock()
+	checks := h.checks
 	since := h.lastSuccess
 	platforms := make([]string, 0, len(h.notReady))
 	for p := range h.notReady {
@@ -284,6 +294,12 @@ func (h *Health) Check() error {
 		errs = append(errs, fmt.Errorf("platform %s not ready: %s", p, h.notReady[p]))
 	}
 	h.mu.Unlock()
+	// The checks run outside the lock: they may take their own locks (the store's disk-full flag).
+	for _, fn := range checks {
+		if err := fn(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if h.MaxSilence <= 0 {
 		return errors.Join(errs...)
 	}

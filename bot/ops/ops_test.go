@@ -1,6 +1,8 @@
 package ops
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -142,6 +144,10 @@ func TestMetricsExposition(t *testing.T) {
 		{"latency day bucket", `paperboy_delivery_latency_seconds_bucket{le="86400"} 2`},
 		{"go runtime", `# TYPE go_goroutines gauge`},
 	}
+	for _, kind := range delivery.ErrorKinds() {
+		tests = append(tests, struct{ name, line string }{"delivery errors initialized: " + kind,
+			fmt.Sprintf(`paperboy_delivery_errors_total{kind=%q,platform="console"} 0`, kind)})
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if !strings.Contains(body, tt.line+"\n") {
@@ -264,6 +270,26 @@ func TestHealthzNamesPlatformsNotReady(t *testing.T) {
 			}
 			if _, metrics := get(t, srv, "/metrics"); !strings.Contains(metrics, `paperboy_platform_ready{platform="discord"} 1`) {
 				t.Error("gauge not back to 1")
+			}
+		})
+	}
+}
+
+// TestHealthzExtraChecks: a failing added check (a full disk) makes /healthz 503 with its reason, even with polls
+// succeeding and the silence check off; once it passes, /healthz is 200 again.
+func TestHealthzExtraChecks(t *testing.T) {
+	for _, maxSilence := range []time.Duration{0, time.Hour} {
+		t.Run(fmt.Sprint("max silence ", maxSilence), func(t *testing.T) {
+			h := NewHealth(maxSilence, nil)
+			h.PollSucceeded(time.Now())
+			full := errors.New("the disk holding the store is full")
+			h.AddCheck(func() error { return full })
+			if code, body := get(t, NewHandler(nil, h), "/healthz"); code != http.StatusServiceUnavailable || body != "the disk holding the store is full\n" {
+				t.Errorf("/healthz with a failing check = %d %q, want 503 and its reason", code, body)
+			}
+			full = nil
+			if code, body := get(t, NewHandler(nil, h), "/healthz"); code != http.StatusOK {
+				t.Errorf("/healthz after the check passed = %d %q, want 200", code, body)
 			}
 		})
 	}

@@ -304,6 +304,10 @@ func TestSendErrors(t *testing.T) {
 			if !strings.Contains(err.Error(), `post to channel "C1"`) {
 				t.Errorf("error %q lacks the channel", err)
 			}
+			// Only the revoked token is about the bot's credentials (logged at ERROR by the sender).
+			if errors.Is(err, bot.ErrAuth) != (tc.token != "") {
+				t.Errorf("error %v: auth = %v, want %v", err, errors.Is(err, bot.ErrAuth), tc.token != "")
+			}
 			if errors.Is(err, bot.ErrRejected) != tc.rejected {
 				t.Errorf("error %v: rejected = %v, want %v", err, errors.Is(err, bot.ErrRejected), tc.rejected)
 			}

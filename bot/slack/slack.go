@@ -301,7 +301,7 @@ func mapError(err error) error {
 	}
 	code := slackErrorCode(err)
 	if tokenErrors[code] {
-		return fmt.Errorf("the bot token was refused (%s); fix SLACK_BOT_TOKEN or reinstall the app: %w", code, err)
+		return fmt.Errorf("%w (%s); fix SLACK_BOT_TOKEN or reinstall the app: %w", bot.ErrAuth, code, err)
 	}
 	if permanentErrors[code] {
 		return &bot.PermanentError{Reason: code, Err: err}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 
 	"github.com/paperboy-bot/paperboy/bot"
 	"github.com/paperboy-bot/paperboy/bot/command"
+	"github.com/paperboy-bot/paperboy/bot/httpserve"
 )
 
 // socketClient is the part of slack-go's Socket Mode client the adapter uses, so that tests can replace it.
@@ -57,35 +57,17 @@ func (s *Slack) runHTTP(ctx context.Context) error {
 	if s.listen == "" {
 		return errors.New("slack: http mode needs [slack] listen")
 	}
-	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", s.listen)
+	srv, err := httpserve.Listen(ctx, httpserve.Config{Addr: s.listen, Handler: s.Handler(), BaseContext: ctx})
 	if err != nil {
 		s.ready.Fail(condConnection, "slash command endpoint cannot listen")
-		return fmt.Errorf("slack: listen on %s: %w", s.listen, err)
+		return fmt.Errorf("slack: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      10 * time.Second,
-		IdleTimeout:       time.Minute,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-	}
-	s.log.InfoContext(ctx, "slack slash commands listening", "addr", ln.Addr().String(), "path", CommandsPath)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	s.log.InfoContext(ctx, "slack slash commands listening", "addr", srv.Addr().String(), "path", CommandsPath)
 	s.ready.OK(condConnection)
-	select {
-	case err := <-errc:
+	if err := srv.Run(ctx, 5*time.Second); err != nil {
 		s.ready.Fail(condConnection, "slash command endpoint stopped")
 		return fmt.Errorf("slack: serve %s: %w", s.listen, err)
-	case <-ctx.Done():
 	}
-	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutCtx); err != nil {
-		_ = srv.Close()
-	}
-	<-errc // http.ErrServerClosed
 	return nil
 }
 

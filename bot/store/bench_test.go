@@ -142,3 +142,27 @@ func BenchmarkSearch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkQuickCheck measures the integrity check `paperboy run` does at start on the full corpus (it reads
+// every page), with a cold-ish page cache per iteration: a new store each time.
+func BenchmarkQuickCheck(b *testing.B) {
+	path := benchDB(b)
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		s, err := Open(b.Context(), path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.QuickCheck(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(fi.Size()>>20), "file-MB")
+	testkit.ReportPeakRSS(b)
+}

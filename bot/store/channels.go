@@ -77,9 +77,9 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
-		return err
+		return s.wrote(ctx, err)
 	}
-	return tx.Commit()
+	return s.wrote(ctx, tx.Commit())
 }
 
 // AddSubscription stores sub (its ID is ignored) and returns it with its new ID. A subscription whose canonical

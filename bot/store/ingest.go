@@ -69,7 +69,7 @@ func (s *Store) Ingest(ctx context.Context, source string, papers []paper.Paper,
 // routes. Because papers and outbox rows commit together, a crash can lose neither.
 func (s *Store) IngestAndRoute(ctx context.Context, source string, papers []paper.Paper, validators map[string]paper.Validators, at time.Time, route channel.Router) (paper.IngestResult, error) {
 	res, err := s.ingest(ctx, source, papers, validators, at, route)
-	if err != nil {
+	if err = s.wrote(ctx, err); err != nil {
 		return paper.IngestResult{}, fmt.Errorf("ingest %s: %w", source, err)
 	}
 	return res, nil

@@ -179,7 +179,8 @@ func (s *Store) updateRows(ctx context.Context, ids []int64, query string, args 
 	if err != nil {
 		return err
 	}
-	if _, err := s.w.ExecContext(ctx, query, append([]any{string(data)}, args...)...); err != nil {
+	_, err = s.w.ExecContext(ctx, query, append([]any{string(data)}, args...)...)
+	if err = s.wrote(ctx, err); err != nil {
 		return fmt.Errorf("update outbox rows: %w", err)
 	}
 	return nil

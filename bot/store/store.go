@@ -50,6 +50,9 @@ type Store struct {
 	// r is the read pool; its connections are query_only, so a bug cannot write around the single writer.
 	r *sql.DB
 
+	path string
+	full fullState
+
 	// beforeCommit, when set, runs inside Ingest's transaction just before COMMIT; an error aborts the
 	// transaction. It exists for tests (crash and atomicity tests) and is never set in production.
 	beforeCommit func(ctx context.Context) error
@@ -112,7 +115,7 @@ func open(ctx context.Context, path string, steps []string) (*Store, error) {
 		_ = w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{w: w, r: r}
+	s := &Store{w: w, r: r, path: abs}
 	// An import interrupted by a crash may have left papers stored but not yet in the full-text index.
 	if err := s.IndexPending(ctx); err != nil {
 		_ = s.Close()

@@ -125,7 +125,11 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	logger := app.NewLogger(cfg.Log, stderr)
 	// Look-ups and commands need no platform.
-	a, err := app.New(ctx, cfg, logger, app.Options{Platforms: cmd == "run" || cmd == "poll", Stdout: stdout})
+	// run and poll's loop are the bot: one per SQLite file (Exclusive). poll --once only ingests and routes,
+	// which the store makes safe next to a running bot (a paper is new to one of them only), and it delivers
+	// nothing, so it runs without the lock, like search and cmd.
+	exclusive := cmd == "run" || (cmd == "poll" && !*once)
+	a, err := app.New(ctx, cfg, logger, app.Options{Platforms: cmd == "run" || cmd == "poll", Stdout: stdout, Exclusive: exclusive})
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0 // asked to stop while starting: a clean stop, not a failure

@@ -330,6 +330,9 @@ url = "%s/rss/cs.LG+cs.AI+cs.CL+stat.ML"
 		`paperboy_papers_ingested_total{source="arxiv-ml"} 3`,
 		`paperboy_deliveries_total{platform="console"} 1`,
 		`paperboy_outbox_depth`,
+		// Every error class exists at 0 from the start, so alerts on it work before the first failure.
+		`paperboy_delivery_errors_total{kind="rejected",platform="console"} 0`,
+		`paperboy_delivery_errors_total{kind="retry",platform="console"} 0`,
 	} {
 		if code != http.StatusOK || !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q (status %d)", want, code)
