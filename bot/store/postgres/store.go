@@ -55,7 +55,7 @@ type Store struct {
 	// are never held by a look-up, not even one waiting for its rows, and the look-up sessions carry their own
 	// settings (a statement_timeout backstop, their own application_name in pg_stat_activity).
 	lookups *pgxpool.Pool
-	logger *slog.Logger
+	logger  *slog.Logger
 	// listenConfig is the connection configuration Listen dials its dedicated connection with.
 	listenConfig *pgx.ConnConfig
 	// channel is the notification channel of this store's schema (see notifyChannelSQL).

@@ -52,7 +52,9 @@ func CheckLookupIsolation(t *testing.T, s Store, hold func(t *testing.T) (releas
 	}
 	_, err = s.Validators(pctx, "arxiv")
 	step("Validators", err)
-	route := func(*paper.Paper, time.Time) []channel.Route { return []channel.Route{{Channel: ch, Matched: []string{"neural"}}} }
+	route := func(*paper.Paper, time.Time) []channel.Route {
+		return []channel.Route{{Channel: ch, Matched: []string{"neural"}}}
+	}
 	res, err := s.IngestAndRoute(pctx, "arxiv", []paper.Paper{arxiv("2609.00002", t0.Add(time.Hour), paper.AnnounceNew, "Neural nets", "New.", "cs.LG")},
 		map[string]paper.Validators{"https://rss.arxiv.org/rss/cs.LG": {ETag: `"v2"`}}, t0.Add(time.Hour), route)
 	step("IngestAndRoute", err)
