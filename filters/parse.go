@@ -18,8 +18,10 @@ const (
 	// full-text index, so a look-up's cost grows with their number.
 	MaxTerms = 40
 	// MaxPrefixes is the most word prefixes (neuro*) a query may hold. A prefix is the dearest term: the index
-	// merges the entries of every word it starts, which for a short prefix is a large part of the index.
-	MaxPrefixes = 8
+	// merges the entries of every word it starts, which for a short prefix is a large part of the index, and SQLite
+	// cannot interrupt that merge (a profile of BenchmarkWorstLookup spends most of a look-up in it), so a look-up's
+	// time budget alone does not bound it.
+	MaxPrefixes = 4
 	// MinPrefixLen is the fewest letters a word prefix needs before its *: "a*" starts most words of a corpus,
 	// and scanning them all took seconds at 40,000 papers. Category and source prefixes (cat:cs.*) are not full
 	// text and have no minimum.

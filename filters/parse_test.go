@@ -63,7 +63,7 @@ func TestParseErrors(t *testing.T) {
 		{"a* b", "prefix a* is too short (at least 3 letters before *, as in neu*) at 1", 1},
 		{"eeg title:ne*", "prefix ne* is too short (at least 3 letters before *, as in neu*) at 11", 11},
 		{strings.Repeat("a* OR b* OR c* ", 40), "prefix a* is too short (at least 3 letters before *, as in neu*) at 1", 1},
-		{strings.Repeat("neu* ", 8) + "spik* eeg", "too many prefixes such as neuro* (at most 8; narrow the query) at 41", 41},
+		{strings.Repeat("neu* ", 4) + "spik* eeg", "too many prefixes such as neuro* (at most 4; narrow the query) at 21", 21},
 		{strings.Repeat("w ", 40) + "x", "too many terms (at most 40; narrow the query) at 81", 81},
 		{strings.Repeat("w ", 40) + "upvotes:>3", "too many terms (at most 40; narrow the query) at 81", 81},
 		{strings.Repeat("(a OR b) ", 12) + "(c | d)", "too many OR groups (at most 12; narrow the query) at 112", 112},
@@ -90,7 +90,7 @@ func TestParseErrors(t *testing.T) {
 func TestParseLimitsAccepted(t *testing.T) {
 	tests := []string{
 		strings.Repeat(strings.Repeat("x", 24)+" ", 39) + strings.Repeat("y", 25), // exactly 1000 characters and MaxTerms terms
-		strings.Repeat("neu* ", 7) + "spi*",                                       // exactly MaxPrefixes prefixes, of MinPrefixLen letters
+		strings.Repeat("neu* ", 3) + "spi*",                                       // exactly MaxPrefixes prefixes, of MinPrefixLen letters
 		strings.Repeat("(a OR b) ", 12),                                           // exactly MaxGroups groups
 		"cat:c* source:a*",                                                        // exact-field prefixes are not full text
 		strings.Repeat("(", 20) + "eeg" + strings.Repeat(")", 20),                 // exactly the maximum depth

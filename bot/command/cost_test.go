@@ -94,7 +94,7 @@ func TestExpensiveQueryRefused(t *testing.T) {
 	c := &Commander{Store: st, Now: func() time.Time { return testNow }}
 	tests := []struct{ q, want string }{
 		{strings.TrimSpace(strings.Repeat("a* OR b* OR c* ", 40)), "prefix a* is too short (at least 3 letters before *, as in neu*) at 1"},
-		{strings.Repeat("neu* ", 9), "too many prefixes such as neuro* (at most 8; narrow the query) at 41"},
+		{strings.Repeat("neu* ", 5), "too many prefixes such as neuro* (at most 4; narrow the query) at 21"},
 		{strings.Repeat("eeg ", 41), "too many terms (at most 40; narrow the query) at 161"},
 		{strings.Repeat("(a | b) ", 13), "too many OR groups (at most 12; narrow the query) at 100"},
 	}

@@ -50,8 +50,14 @@ func worstQueries(b *testing.B) map[string]string {
 	for i := 0; i < len(stars); i += 2 {
 		groups = append(groups, "("+stars[i]+" OR "+stars[i+1]+")")
 	}
-	for i := 0; len(groups) < filters.MaxGroups; i += 4 {
-		groups = append(groups, "("+strings.Join(words[i:i+4], " OR ")+")")
+	wordGroups := filters.MaxGroups - len(groups)
+	per := len(words) / wordGroups
+	for i := range wordGroups {
+		end := (i + 1) * per
+		if i == wordGroups-1 {
+			end = len(words)
+		}
+		groups = append(groups, "("+strings.Join(words[i*per:end], " OR ")+")")
 	}
 	var phrases []string
 	for i := 0; i+5 <= len(common); i += 5 {
