@@ -144,6 +144,27 @@ func BenchmarkWorstLookup(b *testing.B) {
 // prefix's index entries (which SQLite cannot interrupt) allocates and frees hard under it. This benchmark is
 // where that shows.
 func BenchmarkDeliveryUnderFlood(b *testing.B) {
+	all := worstQueries(b)
+	sets := map[string]func(q string) bool{
+		"all-worst":        func(string) bool { return true },
+		"without-prefixes": func(q string) bool { return !strings.Contains(q, "*") },
+	}
+	for _, name := range []string{"all-worst", "without-prefixes"} {
+		b.Run(name, func(b *testing.B) {
+			var qs []string
+			for _, q := range all {
+				if sets[name](q) {
+					qs = append(qs, q)
+				}
+			}
+			slices.Sort(qs)
+			floodBench(b, qs)
+		})
+	}
+}
+
+// floodBench is BenchmarkDeliveryUnderFlood with the flood's queries qs.
+func floodBench(b *testing.B, qs []string) {
 	const (
 		floodUsers = 16
 		cycles     = 100
@@ -158,13 +179,6 @@ func BenchmarkDeliveryUnderFlood(b *testing.B) {
 	}
 	defer s.Close()
 	c := &command.Commander{Store: s}
-	qs := slices.Collect(func(yield func(string) bool) {
-		for _, q := range worstQueries(b) {
-			if !yield(q) {
-				return
-			}
-		}
-	})
 	n := testkit.CorpusSize()
 	g := testkit.NewCorpus(n)
 	next := n + 1_000_000 // past anything BenchmarkIngest adds, and unlike the corpus' keys
