@@ -123,7 +123,7 @@ func TestCompatibilityCharacters(t *testing.T) {
 	s, _ := openTest(t)
 	p := arxiv("2609.00001", t0, paper.AnnounceNew, "A ﬁne result", "Eﬃcient ﬂows.")
 	mustIngest(t, s, "arxiv", []paper.Paper{p}, nil, t0)
-	for _, q := range []string{"fine", "ﬁne", "efficient", "title:fi*", "flows"} {
+	for _, q := range []string{"fine", "ﬁne", "efficient", "title:ﬁn*", "flows"} {
 		c := command.Commander{Store: s}
 		cards, err := c.Search(t.Context(), q, 5)
 		if err != nil || len(cards) != 1 {
