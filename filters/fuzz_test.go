@@ -16,6 +16,9 @@ var fuzzSeeds = []string{
 	"upvotes:>=10", "upvotes:3", "a b OR c", "((a OR b) (c OR (d -e)))", "-title:(a b) c", `source:"my feed*"`,
 	"gpt-4", "Schrödinger", "ΣΥΣΤΗΜΑΣ", "ﬁnding", "", "(eeg", "eeg)", `"eeg`, "OR eeg", "-survey", "foo:bar",
 	"eeg AND", "neu*ro", "title:abs:x", "upvotes:>=x", `cat:"-x"`, "eeg | meg",
+	// Around the cost limits: short prefixes, too many prefixes, terms and OR groups.
+	"a*", "ab* cd", "abc*", "title:(ab* OR b*)", strings.Repeat("a* OR b* OR c* ", 5),
+	strings.Repeat("neu* ", 9), strings.Repeat("w ", 41), strings.Repeat("(a OR b) ", 13), strings.Repeat("(a|b|c) ", 6) + "d",
 }
 
 func FuzzParse(f *testing.F) {
@@ -24,6 +27,13 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		q, err := Parse(s)
+		stored, serr := ParseStored(s)
+		if err == nil && (serr != nil || !reflect.DeepEqual(q.root, stored.root)) {
+			t.Fatalf("ParseStored(%q) = %v, %v; Parse accepted it as %v", s, stored, serr, q)
+		}
+		if serr == nil {
+			roundTrip(t, stored, ParseStored)
+		}
 		if err != nil {
 			var se *SyntaxError
 			if !errors.As(err, &se) {
@@ -46,7 +56,8 @@ func FuzzMatchAgreement(f *testing.F) {
 		f.Add(s, texts[i%len(texts)], texts[(i+1)%len(texts)], "Geoffrey Hinton, Yann LeCun", "cs.LG q-bio.NC", i%25)
 	}
 	f.Fuzz(func(t *testing.T, query, title, abstract, authors, cats string, upvotes int) {
-		q, err := Parse(query)
+		// Stored queries are compiled too, so the agreement must hold without the cost limits.
+		q, err := ParseStored(query)
 		if err != nil {
 			return
 		}
@@ -60,7 +71,7 @@ func FuzzMatchAgreement(f *testing.F) {
 			Upvotes:    upvotes,
 		}
 		// A second subscription with the query's canonical form must behave identically.
-		q2, err := Parse(q.String())
+		q2, err := ParseStored(q.String())
 		if err != nil {
 			t.Fatalf("canonical form %q does not parse: %v", q, err)
 		}

@@ -14,6 +14,20 @@ const (
 	MaxQueryLen = 1000
 	// MaxDepth is the deepest accepted nesting of parentheses.
 	MaxDepth = 20
+	// MaxTerms is the most words, phrases, prefixes and field values a query may hold: each is a lookup in the
+	// full-text index, so a look-up's cost grows with their number.
+	MaxTerms = 40
+	// MaxPrefixes is the most word prefixes (neuro*) a query may hold. A prefix is the dearest term: the index
+	// merges the entries of every word it starts, which for a short prefix is a large part of the index, and SQLite
+	// cannot interrupt that merge (a profile of BenchmarkWorstLookup spends most of a look-up in it), so a look-up's
+	// time budget alone does not bound it.
+	MaxPrefixes = 4
+	// MinPrefixLen is the fewest letters a word prefix needs before its *: "a*" starts most words of a corpus,
+	// and scanning them all took seconds at 40,000 papers. Category and source prefixes (cat:cs.*) are not full
+	// text and have no minimum.
+	MinPrefixLen = 3
+	// MaxGroups is the most OR groups (sets of alternatives) a query may hold.
+	MaxGroups = 12
 )
 
 // SyntaxError is why a query is invalid and where.
@@ -267,6 +281,10 @@ type parser struct {
 	toks  []token
 	i     int
 	depth int
+	// limited applies the cost limits (MaxTerms, MaxPrefixes, MinPrefixLen, MaxGroups); terms, prefixes and
+	// groups count what the query holds so far.
+	limited                 bool
+	terms, prefixes, groups int
 }
 
 func (p *parser) peek() token { return p.toks[p.i] }
@@ -277,8 +295,20 @@ func startsUnary(k tokKind) bool {
 	return k == tWord || k == tPhrase || k == tField || k == tLParen || k == tNot
 }
 
-// Parse parses a query. The error, if any, is a *SyntaxError.
+// Parse parses a query a user wrote, within the cost limits (MaxTerms, MaxPrefixes, MinPrefixLen, MaxGroups) as
+// well as the length and nesting limits. The error, if any, is a *SyntaxError.
 func Parse(q string) (*Query, error) {
+	return parse(q, true)
+}
+
+// ParseStored parses a query stored before the cost limits existed: a subscription that was valid when it was
+// stored must keep matching, so it is held only to the length and nesting limits. What a user types goes through
+// Parse; a look-up with a stored query is bounded by its time budget instead.
+func ParseStored(q string) (*Query, error) {
+	return parse(q, false)
+}
+
+func parse(q string, limited bool) (*Query, error) {
 	if n := utf8.RuneCountInString(q); n > MaxQueryLen {
 		return nil, &SyntaxError{Msg: fmt.Sprintf("query is longer than %d characters (it has %d)", MaxQueryLen, n)}
 	}
@@ -292,7 +322,7 @@ func Parse(q string) (*Query, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{toks: toks}
+	p := &parser{toks: toks, limited: limited}
 	root, err := p.parseOr(fDefault)
 	if err != nil {
 		return nil, err
@@ -310,6 +340,7 @@ func Parse(q string) (*Query, error) {
 	pq := &Query{root: root}
 	// The canonical form can be longer than the input ("a|b" is "a OR b", "gpt-4" is "\"gpt 4\""), and it is what
 	// the store keeps and parses again: it must fit the limit too, or a stored subscription would stop parsing.
+	// The cost limits need no such check: they count the syntax tree, which the canonical form keeps.
 	if n := utf8.RuneCountInString(pq.String()); n > MaxQueryLen {
 		return nil, &SyntaxError{Msg: fmt.Sprintf("query is longer than %d characters once written in canonical form (it has %d)", MaxQueryLen, n)}
 	}
@@ -354,6 +385,13 @@ func (p *parser) parseOr(ctx field) (*node, error) {
 		op := p.next()
 		if !startsUnary(p.peek().kind) {
 			return nil, &SyntaxError{Pos: op.pos, Msg: "OR needs a term on both sides"}
+		}
+		// Counted per run of alternatives, which is at least the OR nodes of the tree (join flattens nested ones):
+		// a query accepted here has a canonical form that is accepted too.
+		if len(kids) == 1 {
+			if err := p.count(&p.groups, MaxGroups, op.pos, "OR groups"); err != nil {
+				return nil, err
+			}
 		}
 		k, err := p.parseAnd(ctx)
 		if err != nil {
@@ -450,9 +488,9 @@ func (p *parser) parsePrimary(ctx field) (*node, error) {
 		}
 		return p.parseUnary(t.field)
 	case tWord:
-		return leaf(t, ctx, false)
+		return p.leaf(t, ctx, false)
 	case tPhrase:
-		return leaf(t, ctx, true)
+		return p.leaf(t, ctx, true)
 	case tLParen:
 		if p.depth >= MaxDepth {
 			return nil, &SyntaxError{Pos: t.pos, Msg: fmt.Sprintf("parentheses nested deeper than %d", MaxDepth)}
@@ -504,7 +542,40 @@ func (p *parser) parseUpvotes(f token) (*node, error) {
 		return nil, &SyntaxError{Pos: t.pos, Msg: "upvotes: needs a whole number such as upvotes:>=10"}
 	}
 	n, _ := strconv.Atoi(s) // At most 9 ASCII digits: cannot fail.
+	if err := p.count(&p.terms, MaxTerms, f.pos, "terms"); err != nil {
+		return nil, err
+	}
 	return &node{kind: kUpvotes, field: fUpvotes, op: op, n: n}, nil
+}
+
+// count adds one to *n and refuses the query when that exceeds limit; what names the things counted.
+func (p *parser) count(n *int, limit, pos int, what string) error {
+	*n++
+	if p.limited && *n > limit {
+		return &SyntaxError{Pos: pos, Msg: fmt.Sprintf("too many %s (at most %d; narrow the query)", what, limit)}
+	}
+	return nil
+}
+
+// leaf turns a word or phrase token into a leaf for the field in force, counting it against the limits.
+func (p *parser) leaf(t token, f field, quoted bool) (*node, error) {
+	n, err := leaf(t, f, quoted)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.count(&p.terms, MaxTerms, t.pos, "terms"); err != nil {
+		return nil, err
+	}
+	if n.kind != kWord || !n.prefix {
+		return n, nil
+	}
+	if p.limited && utf8.RuneCountInString(n.words[0]) < MinPrefixLen {
+		return nil, &SyntaxError{Pos: t.pos, Msg: fmt.Sprintf("prefix %s* is too short (at least %d letters before *, as in neu*)", n.words[0], MinPrefixLen)}
+	}
+	if err := p.count(&p.prefixes, MaxPrefixes, t.pos, "prefixes such as neuro*"); err != nil {
+		return nil, err
+	}
+	return n, nil
 }
 
 // leaf turns a word or phrase token into a leaf for the field in force.

@@ -59,7 +59,14 @@ func TestParseErrors(t *testing.T) {
 		{`source:""`, "source: needs a value at 8", 8},
 		{"schrödinger )", "unbalanced parenthesis at 13", 13}, // positions count runes, not bytes
 		{strings.Repeat("a ", 501), "query is longer than 1000 characters (it has 1002)", 0},
-		{strings.Repeat("a|", 333) + "a", "query is longer than 1000 characters once written in canonical form (it has 1666)", 0},
+		// The cost limits, with where the query crossed them.
+		{"a* b", "prefix a* is too short (at least 3 letters before *, as in neu*) at 1", 1},
+		{"eeg title:ne*", "prefix ne* is too short (at least 3 letters before *, as in neu*) at 11", 11},
+		{strings.Repeat("a* OR b* OR c* ", 40), "prefix a* is too short (at least 3 letters before *, as in neu*) at 1", 1},
+		{strings.Repeat("neu* ", 4) + "spik* eeg", "too many prefixes such as neuro* (at most 4; narrow the query) at 21", 21},
+		{strings.Repeat("w ", 40) + "x", "too many terms (at most 40; narrow the query) at 81", 81},
+		{strings.Repeat("w ", 40) + "upvotes:>3", "too many terms (at most 40; narrow the query) at 81", 81},
+		{strings.Repeat("(a OR b) ", 12) + "(c | d)", "too many OR groups (at most 12; narrow the query) at 112", 112},
 		{strings.Repeat("(", 21) + "eeg" + strings.Repeat(")", 21), "parentheses nested deeper than 20 at 21", 21},
 		{"eeg \xff", "query is not valid UTF-8", 0},
 	}
@@ -82,11 +89,14 @@ func TestParseErrors(t *testing.T) {
 
 func TestParseLimitsAccepted(t *testing.T) {
 	tests := []string{
-		strings.Repeat("a ", 499) + "ab",                                      // exactly 1000 characters
-		strings.Repeat("(", 20) + "eeg" + strings.Repeat(")", 20),             // exactly the maximum depth
-		strings.Repeat("NOT ", 200) + "eeg",                                   // even number of negations
-		strings.Repeat("é", 1000),                                             // runes, not bytes, are counted
-		"title:(" + strings.Repeat("(", 19) + "eeg" + strings.Repeat(")", 20), // a field group counts as one level
+		strings.Repeat(strings.Repeat("x", 24)+" ", 39) + strings.Repeat("y", 25), // exactly 1000 characters and MaxTerms terms
+		strings.Repeat("neu* ", 3) + "spi*",                                       // exactly MaxPrefixes prefixes, of MinPrefixLen letters
+		strings.Repeat("(a OR b) ", 12),                                           // exactly MaxGroups groups
+		"cat:c* source:a*",                                                        // exact-field prefixes are not full text
+		strings.Repeat("(", 20) + "eeg" + strings.Repeat(")", 20),                 // exactly the maximum depth
+		strings.Repeat("NOT ", 200) + "eeg",                                       // even number of negations
+		strings.Repeat("é", 1000),                                                 // runes, not bytes, are counted
+		"title:(" + strings.Repeat("(", 19) + "eeg" + strings.Repeat(")", 20),     // a field group counts as one level
 	}
 	for _, q := range tests {
 		t.Run(q[:10], func(t *testing.T) {
@@ -94,6 +104,28 @@ func TestParseLimitsAccepted(t *testing.T) {
 				t.Fatalf("Parse: %v", err)
 			}
 		})
+	}
+}
+
+// TestParseStored checks that stored queries are held to the length and nesting limits only: a subscription
+// stored before the cost limits must keep matching.
+func TestParseStored(t *testing.T) {
+	for _, q := range []string{"a* OR b*", strings.Repeat("a ", 499) + "ab", strings.Repeat("(a OR b) ", 20)} {
+		if _, err := ParseStored(q); err != nil {
+			t.Errorf("ParseStored(%.20q): %v", q, err)
+		}
+		if _, err := Parse(q); err == nil {
+			t.Errorf("Parse(%.20q) accepted a query over the cost limits", q)
+		}
+	}
+	for q, want := range map[string]string{
+		strings.Repeat("a|", 333) + "a":                           "query is longer than 1000 characters once written in canonical form (it has 1666)",
+		strings.Repeat("a ", 501):                                 "query is longer than 1000 characters (it has 1002)",
+		strings.Repeat("(", 21) + "eeg" + strings.Repeat(")", 21): "parentheses nested deeper than 20 at 21",
+	} {
+		if _, err := ParseStored(q); err == nil || err.Error() != want {
+			t.Errorf("ParseStored(%.20q) = %v, want %q", q, err, want)
+		}
 	}
 }
 
@@ -179,8 +211,14 @@ func TestCanonical(t *testing.T) {
 // assertRoundTrip checks that the canonical form parses back to the same syntax tree and prints identically.
 func assertRoundTrip(t *testing.T, q *Query) {
 	t.Helper()
+	roundTrip(t, q, Parse)
+}
+
+// roundTrip is assertRoundTrip with the parse function as a parameter (Parse or ParseStored).
+func roundTrip(t *testing.T, q *Query, parse func(string) (*Query, error)) {
+	t.Helper()
 	s := q.String()
-	q2, err := Parse(s)
+	q2, err := parse(s)
 	if err != nil {
 		t.Fatalf("canonical form %q does not parse: %v", s, err)
 	}

@@ -60,7 +60,7 @@ func TestPrefilter(t *testing.T) {
 		{"title:eeg -survey", "title:[eeg eegs eeges]"},
 		{"au:hinton", "authors:[hinton hintons hintones]"},
 		{`abs:"deep net"`, "abstract:[deep deeps deepes][net nets netes]"},
-		{`title:(ab* OR "x y")`, "OR(title:[ab]*, title:[x][y])"},
+		{`title:(abc* OR "x y")`, "OR(title:[abc]*, title:[x][y])"},
 		{"eeg OR cat:cs.LG", "none"},
 		{"cat:cs.LG", "none"},
 		{"upvotes:>=10 source:hf", "none"},

@@ -150,6 +150,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 	})
 	a.Router = ingest.NewRouter(st, logger)
 	a.Commander = &command.Commander{Store: st, Now: now, DigestCards: cfg.Delivery.DigestCards,
+		LookupTimeout: time.Duration(cfg.Commands.LookupTimeout), Limiter: userLimiter(cfg.Commands, now),
 		OnChange: func(ctx context.Context, ch channel.Ref) {
 			if err := a.Router.ReloadChannel(ctx, ch); err != nil {
 				logger.Error("reload channel subscriptions", "channel", ch.String(), "err", err)
@@ -242,6 +243,14 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 		return nil, fmt.Errorf("load subscriptions: %w", err)
 	}
 	return a, nil
+}
+
+// userLimiter is the per-user command rate of [commands], nil for none.
+func userLimiter(cfg config.CommandsConfig, now func() time.Time) *command.UserLimiter {
+	if cfg.PerUserRate < 0 {
+		return nil
+	}
+	return command.NewUserLimiter(float64(cfg.PerUserRate), cfg.PerUserBurst, command.MaxLimitedUsers, now)
 }
 
 // Store is everything the bot's parts need from storage, each through the interface it owns; the SQLite store

@@ -53,7 +53,19 @@ type Commander struct {
 	// DigestCards is how many papers a digest message shows ([delivery] digest_cards), for the replies that
 	// promise it.
 	DigestCards int
+	// LookupTimeout bounds each look-up in the store ([commands] lookup_timeout): a query that takes longer is
+	// cancelled, in the database too, and the user is asked to narrow it. DefaultLookupTimeout when 0.
+	LookupTimeout time.Duration
+	// Limiter, when set, bounds how often each user may run commands ([commands] per_user_rate).
+	Limiter *UserLimiter
 }
+
+// DefaultLookupTimeout is a look-up's time budget when none is configured: the slowest reasonable query on a
+// million papers answers well within it, and it leaves room in the platforms' 3-second answer window.
+const DefaultLookupTimeout = time.Second
+
+// ErrLookupTimeout means a look-up ran out of its time budget and was cancelled.
+var ErrLookupTimeout = errors.New("look-up took too long")
 
 // Limits of the command core.
 const (
@@ -71,6 +83,13 @@ const (
 // command) are replies, not errors; an error means the bot itself failed (store down) and the adapter should
 // say so generically and log it.
 func (c *Commander) Handle(ctx context.Context, req bot.Request) (bot.Reply, error) {
+	// The rate comes first, before anything touches the store: it is what keeps one user from keeping the
+	// store busy.
+	if c.Limiter != nil {
+		if ok, wait := c.Limiter.Allow(req.Channel.Platform, req.User); !ok {
+			return rateLimited(wait), nil
+		}
+	}
 	if err := c.unblock(ctx, req.Channel); err != nil {
 		return bot.Reply{}, err
 	}
@@ -156,22 +175,31 @@ func parseQuery(q string) (*filters.Query, *bot.Reply) {
 // matching returns up to limit papers published since since that q matches, newest first, with explanations.
 // The query's pre-filter narrows the candidates; its own matcher decides, so look-ups and subscriptions always
 // agree.
+//
+// The look-up runs within the Commander's time budget; past it, the store's query is cancelled and the error is
+// ErrLookupTimeout.
 func (c *Commander) matching(ctx context.Context, q *filters.Query, since time.Time, limit int) ([]bot.Card, int, error) {
+	lctx, cancel := context.WithTimeout(ctx, c.lookupTimeout())
+	defer cancel()
 	var (
 		cands []paper.Paper
 		err   error
 	)
 	if pre := q.Prefilter(); pre != nil {
-		cands, err = c.Store.Candidates(ctx, pre, since, candidateLimit)
+		cands, err = c.Store.Candidates(lctx, pre, since, candidateLimit)
 	} else {
-		cands, err = c.Store.Recent(ctx, since, candidateLimit)
+		cands, err = c.Store.Recent(lctx, since, candidateLimit)
 	}
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, timedOut(lctx, err)
 	}
 	var cards []bot.Card
 	total := 0
 	for i := range cands {
+		// Matching thousands of candidates takes a while too; the budget covers it.
+		if i%256 == 255 && lctx.Err() != nil {
+			return nil, 0, timedOut(lctx, lctx.Err())
+		}
 		exp, ok := q.Match(&cands[i])
 		if !ok {
 			continue
@@ -182,6 +210,27 @@ func (c *Commander) matching(ctx context.Context, q *filters.Query, since time.T
 		}
 	}
 	return cards, total, nil
+}
+
+// timedOut turns err into ErrLookupTimeout when ctx, a look-up's context, ran out of time, whatever the store
+// made of the cancellation (an interrupted statement, a closed result set).
+func timedOut(ctx context.Context, err error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", ErrLookupTimeout, err)
+	}
+	return err
+}
+
+func (c *Commander) lookupTimeout() time.Duration {
+	if c.LookupTimeout > 0 {
+		return c.LookupTimeout
+	}
+	return DefaultLookupTimeout
+}
+
+// tooSlow is the reply to a look-up that ran out of its time budget.
+func (c *Commander) tooSlow(q *filters.Query) bot.Reply {
+	return private(fmt.Sprintf("Looking up %s took too long (over %s), so I stopped it. Narrow the query: fewer alternatives and prefixes, longer prefixes (neuro* rather than ne*), or a rarer word.", q, c.lookupTimeout()))
 }
 
 // Search returns up to limit stored papers matching query, newest first, with the terms that matched (for
@@ -205,6 +254,9 @@ func (c *Commander) search(ctx context.Context, _ bot.Request, args Args) (bot.R
 		return *bad, nil
 	}
 	cards, total, err := c.matching(ctx, q, time.Time{}, SearchResults)
+	if errors.Is(err, ErrLookupTimeout) {
+		return c.tooSlow(q), nil
+	}
 	if err != nil {
 		return bot.Reply{}, fmt.Errorf("search %q: %w", text, err)
 	}
@@ -247,12 +299,15 @@ func (c *Commander) subscribe(ctx context.Context, req bot.Request, args Args) (
 	}
 	c.changed(ctx, req.Channel)
 	cards, total, err := c.matching(ctx, q, now.Add(-SubscribeWindow), SubscribeSamples)
-	if err != nil {
+	slow := errors.Is(err, ErrLookupTimeout)
+	if err != nil && !slow {
 		return bot.Reply{}, fmt.Errorf("subscribe: preview: %w", err)
 	}
 	r := bot.Reply{Text: []string{fmt.Sprintf("This channel now follows %s: new matching papers will be posted here.", canon)}}
-	switch total {
-	case 0:
+	switch {
+	case slow:
+		r.Text = append(r.Text, fmt.Sprintf("Looking up which recent papers it would have matched took too long (over %s), so I stopped; a narrower query would be cheaper to check.", c.lookupTimeout()))
+	case total == 0:
 		r.Text = append(r.Text, "No paper of the last 7 days would have matched; check the spelling, or try a broader query.")
 	default:
 		r.Text = append(r.Text, fmt.Sprintf("In the last 7 days it would have matched %d paper%s, for example:", total, plural(total)))
@@ -315,16 +370,28 @@ func (c *Commander) list(ctx context.Context, req bot.Request, _ Args) (bot.Repl
 	}
 	lines := []string{fmt.Sprintf("This channel follows %d queries (%s); papers matched in the last 7 days:", len(subs), ch.ModeString())}
 	since := c.now().Add(-SubscribeWindow)
+	// The counts share one budget, so that a long list of subscriptions costs a bounded time too; those not
+	// counted within it show "?".
+	lctx, cancel := context.WithTimeout(ctx, listBudget*c.lookupTimeout())
+	defer cancel()
+	slow := false
 	for i, s := range subs {
 		count := "?"
-		if q, err := filters.Parse(s.Query); err == nil {
-			if _, total, err := c.matching(ctx, q, since, 0); err == nil {
+		if q, err := filters.ParseStored(s.Query); err == nil && !slow {
+			_, total, err := c.matching(lctx, q, since, 0)
+			switch {
+			case err == nil:
 				count = strconv.Itoa(total)
-			} else {
+			case errors.Is(err, ErrLookupTimeout):
+				slow = true
+			default:
 				return bot.Reply{}, fmt.Errorf("list: count %q: %w", s.Canonical, err)
 			}
 		}
 		lines = append(lines, fmt.Sprintf("%d. %s  (%s)", i+1, s.Canonical, count))
+	}
+	if slow {
+		lines = append(lines, "? means counting took too long and was stopped.")
 	}
 	return private(lines...), nil
 }
@@ -413,6 +480,9 @@ func (c *Commander) unblock(ctx context.Context, ch channel.Ref) error {
 	return nil
 }
 
+// listBudget is how many look-up budgets the counts of /papers list share.
+const listBudget = 3
+
 // Backfill limits: how far back, and how many papers at most go into the one digest message.
 const (
 	MaxBackfillDays   = 30
@@ -434,12 +504,17 @@ func (c *Commander) backfill(ctx context.Context, req bot.Request, args Args) (b
 	}
 	since := c.now().Add(-time.Duration(days) * 24 * time.Hour)
 	matched := map[string][]string{}
+	var slow []string
 	for _, s := range subs {
-		q, err := filters.Parse(s.Query)
+		q, err := filters.ParseStored(s.Query)
 		if err != nil {
 			continue
 		}
 		cards, _, err := c.matching(ctx, q, since, MaxBackfillPapers)
+		if errors.Is(err, ErrLookupTimeout) {
+			slow = append(slow, s.Canonical)
+			continue
+		}
 		if err != nil {
 			return bot.Reply{}, fmt.Errorf("backfill %q: %w", s.Canonical, err)
 		}
@@ -459,13 +534,19 @@ func (c *Commander) backfill(ctx context.Context, req bot.Request, args Args) (b
 		return bot.Reply{}, fmt.Errorf("backfill: %w", err)
 	}
 	c.changed(ctx, req.Channel)
-	if len(matched) == 0 {
-		return private(fmt.Sprintf("No stored paper of the last %d days matches this channel's subscriptions.", days)), nil
+	var r bot.Reply
+	switch {
+	case len(matched) == 0:
+		r = private(fmt.Sprintf("No stored paper of the last %d days matches this channel's subscriptions.", days))
+	case n == 0:
+		r = private(fmt.Sprintf("Nothing to backfill: the %d matching papers of the last %d days were already posted here.", len(matched), days))
+	default:
+		r = bot.Reply{Text: []string{fmt.Sprintf("Backfill: %d matching paper%s from the last %d days will be posted here as one digest message (the best %d shown, the rest counted).", n, plural(n), days, c.digestCards())}}
 	}
-	if n == 0 {
-		return private(fmt.Sprintf("Nothing to backfill: the %d matching papers of the last %d days were already posted here.", len(matched), days)), nil
+	if len(slow) > 0 {
+		r.Text = append(r.Text, fmt.Sprintf("Looking up %s took too long (over %s each), so I left them out.", strings.Join(slow, ", "), c.lookupTimeout()))
 	}
-	return bot.Reply{Text: []string{fmt.Sprintf("Backfill: %d matching paper%s from the last %d days will be posted here as one digest message (the best %d shown, the rest counted).", n, plural(n), days, c.digestCards())}}, nil
+	return r, nil
 }
 
 func ago(now, t time.Time) string {

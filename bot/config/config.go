@@ -18,6 +18,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/paperboy-bot/paperboy/bot/command"
 	"github.com/paperboy-bot/paperboy/bot/delivery"
 	"github.com/paperboy-bot/paperboy/filters"
 	"github.com/paperboy-bot/paperboy/sources"
@@ -37,6 +38,7 @@ type Config struct {
 	Slack    SlackConfig     `toml:"slack"`
 	Discord  DiscordConfig   `toml:"discord"`
 	Import   ImportConfig    `toml:"import"`
+	Commands CommandsConfig  `toml:"commands"`
 
 	// path is the file the config was read from, for error messages.
 	path string
@@ -186,6 +188,17 @@ type DeliveryConfig struct {
 	DigestCards int `toml:"digest_cards"`
 	// Workers is how many channels of one platform are sent to at once.
 	Workers int `toml:"workers"`
+}
+
+// CommandsConfig is the [commands] table: what one /papers command, or one user, may cost the bot.
+type CommandsConfig struct {
+	// LookupTimeout is the time budget of one look-up (search, subscribe's preview, list's counts, backfill):
+	// past it the query is cancelled, in the database too, and the user is asked to narrow it.
+	LookupTimeout Duration `toml:"lookup_timeout"`
+	// PerUserRate is how many commands a minute one user may run on average; -1 for no limit.
+	PerUserRate int `toml:"per_user_rate"`
+	// PerUserBurst is how many commands one user may run in a quick row before PerUserRate applies.
+	PerUserBurst int `toml:"per_user_burst"`
 }
 
 // ConsoleConfig is the [console] table: the terminal platform, always available, the default without tokens.
@@ -355,6 +368,15 @@ func (c *Config) applyDefaults() {
 	if c.Console.Format == "" {
 		c.Console.Format = "text"
 	}
+	if c.Commands.LookupTimeout == 0 {
+		c.Commands.LookupTimeout = Duration(command.DefaultLookupTimeout)
+	}
+	if c.Commands.PerUserRate == 0 {
+		c.Commands.PerUserRate = command.DefaultPerUserRate
+	}
+	if c.Commands.PerUserBurst == 0 {
+		c.Commands.PerUserBurst = command.DefaultPerUserBurst
+	}
 	if c.Slack.Mode == "" {
 		c.Slack.Mode = "socket"
 	}
@@ -388,6 +410,15 @@ func (c *Config) validate(data []byte, platforms []string) error {
 	}
 	if c.Delivery.HourlyBudget < -1 {
 		bad(keyLine(data, "delivery", -1, "hourly_budget"), "delivery.hourly_budget must be positive, or -1 for no cap")
+	}
+	if lt := time.Duration(c.Commands.LookupTimeout); lt < 10*time.Millisecond || lt > time.Minute {
+		bad(keyLine(data, "commands", -1, "lookup_timeout"), "commands.lookup_timeout %s: want 10ms to 1m", lt)
+	}
+	if r := c.Commands.PerUserRate; r < -1 || r > 6000 {
+		bad(keyLine(data, "commands", -1, "per_user_rate"), "commands.per_user_rate %d: want 1 to 6000 commands a minute, or -1 for no limit", r)
+	}
+	if b := c.Commands.PerUserBurst; b < 1 || b > 1000 {
+		bad(keyLine(data, "commands", -1, "per_user_burst"), "commands.per_user_burst %d: want 1 to 1000", b)
 	}
 	if c.Delivery.DigestCards < 1 || c.Delivery.DigestCards > 10 {
 		bad(keyLine(data, "delivery", -1, "digest_cards"), "delivery.digest_cards must be 1 to 10 (Discord shows at most 10 embeds)")

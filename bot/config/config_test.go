@@ -38,7 +38,8 @@ kind = "hf-daily"
 		t.Fatal(err)
 	}
 	if cfg.Store.Path != DefaultStorePath || time.Duration(cfg.Sources[0].Interval) != DefaultInterval ||
-		cfg.Log.Level != "info" || cfg.Log.Format != "text" {
+		cfg.Log.Level != "info" || cfg.Log.Format != "text" || time.Duration(cfg.Commands.LookupTimeout) != time.Second ||
+		cfg.Commands.PerUserRate != 20 || cfg.Commands.PerUserBurst != 5 {
 		t.Errorf("defaults not applied: %+v", cfg)
 	}
 }
@@ -67,6 +68,10 @@ func TestConfigErrors(t *testing.T) {
 		{"password in url", "[store]\nurl = \"postgres://pb:hunter2@db/pb\"\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, "holds a password"},
 		{"password parameter in url", "[store]\nurl = \"postgres://pb@db/pb?password=hunter2\"\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, "holds a password"},
 		{"not a postgres url", "[store]\nurl = \"mysql://db/pb\"\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, "postgres://"},
+		{"lookup timeout too long", "[commands]\nlookup_timeout = \"5m\"\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, "commands.lookup_timeout"},
+		{"bad per-user rate", "[commands]\nper_user_rate = -5\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, "commands.per_user_rate"},
+		{"bad per-user burst", "[commands]\nper_user_burst = -1\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, "commands.per_user_burst"},
+		{"expensive subscription", "[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n[[channels]]\nplatform = \"console\"\nid = \"x\"\nsubscriptions = [\"a* OR b*\"]\n", 7, "prefix a* is too short"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

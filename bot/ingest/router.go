@@ -77,7 +77,7 @@ func (r *Router) loadLocked(ctx context.Context) error {
 	meta := make(map[int64]subMeta, len(subs))
 	byCh := map[channel.Ref][]int64{}
 	for _, s := range subs {
-		q, err := filters.Parse(s.Query)
+		q, err := filters.ParseStored(s.Query)
 		if err != nil {
 			// Stored queries were valid when stored; a grammar change must not stop the bot, but must be seen.
 			r.logger.Error("stored subscription no longer parses; skipped", "channel", s.Channel.String(), "query", s.Query, "err", err)
@@ -128,7 +128,7 @@ func (r *Router) ReloadChannel(ctx context.Context, ch channel.Ref) error {
 	}
 	ids := make([]int64, 0, len(subs))
 	for _, s := range subs {
-		q, err := filters.Parse(s.Query)
+		q, err := filters.ParseStored(s.Query)
 		if err != nil {
 			continue
 		}

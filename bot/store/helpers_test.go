@@ -10,7 +10,7 @@ import (
 // paperByKey returns the stored paper with the given key, and whether there is one. Production code never needs
 // a paper by key (look-ups search, the outbox joins), so this lives with the tests.
 func paperByKey(ctx context.Context, s *Store, key string) (paper.Paper, bool, error) {
-	ps, err := s.papers(ctx, `SELECT key, title, abstract, data FROM papers WHERE key = ?`, key)
+	ps, err := s.papers(ctx, s.r, `SELECT key, title, abstract, data FROM papers WHERE key = ?`, key)
 	if err != nil {
 		return paper.Paper{}, false, fmt.Errorf("paper %s: %w", key, err)
 	}

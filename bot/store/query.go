@@ -87,6 +87,8 @@ ORDER BY f.rowid DESC LIMIT ?3`
 	recentSQL = `SELECT key, title, abstract, data FROM papers WHERE id >= ? ORDER BY id DESC LIMIT ?`
 )
 
+// Candidates and Recent are the look-ups: they run on the look-up pool, within ctx, which cancels the statement.
+
 // Candidates returns up to limit papers (all if limit <= 0) that satisfy the pre-filter pre, or every paper when
 // pre is nil, sorting at or after since (by Published, at second precision; papers without a date sort by when they
 // were first seen), newest first. The index may let through papers pre does not hold for (see ftsMatch), never
@@ -103,7 +105,7 @@ func (s *Store) Candidates(ctx context.Context, pre *filters.Prefilter, since ti
 func (s *Store) candidates(ctx context.Context, expr string, since time.Time, limit int) ([]paper.Paper, error) {
 	// The ORDER BY is on the FTS rowid, which FTS5 serves in descending order from its index: with LIMIT, it
 	// stops after limit matches instead of sorting them all.
-	ps, err := s.papers(ctx, candidatesSQL, expr, sinceID(since), sqlLimit(limit))
+	ps, err := s.papers(ctx, s.look, candidatesSQL, expr, sinceID(since), sqlLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("search %q: %w", expr, err)
 	}
@@ -112,7 +114,7 @@ func (s *Store) candidates(ctx context.Context, expr string, since time.Time, li
 
 // Recent returns up to limit papers (all if limit <= 0) sorting at or after since, newest first.
 func (s *Store) Recent(ctx context.Context, since time.Time, limit int) ([]paper.Paper, error) {
-	ps, err := s.papers(ctx, recentSQL, sinceID(since), sqlLimit(limit))
+	ps, err := s.papers(ctx, s.look, recentSQL, sinceID(since), sqlLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("recent papers since %s: %w", since, err)
 	}
@@ -127,9 +129,9 @@ func sqlLimit(limit int) int {
 	return limit
 }
 
-// papers runs a query selecting key, title, abstract, data on the read pool.
-func (s *Store) papers(ctx context.Context, query string, args ...any) ([]paper.Paper, error) {
-	rows, err := s.r.QueryContext(ctx, query, args...)
+// papers runs a query selecting key, title, abstract, data on db (the look-up pool).
+func (s *Store) papers(ctx context.Context, db *sql.DB, query string, args ...any) ([]paper.Paper, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

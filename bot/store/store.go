@@ -7,7 +7,8 @@
 //
 // Concurrency: a Store is safe for concurrent use. All writes go through one connection (see Open), so they queue
 // in process instead of contending for SQLite's file lock; reads use a separate pool and, thanks to WAL, never wait
-// for a writer.
+// for a writer. Look-ups (Candidates, Recent), whose cost a chat user chooses, have a small pool of their own, so
+// that however many are waiting, polling and delivery never wait behind them.
 package store
 
 import (
@@ -17,13 +18,22 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"runtime"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
-// readConns bounds the read pool. Each connection holds its own page cache, so this also bounds memory; slash
-// commands are rare enough that four concurrent look-ups are plenty.
+// readConns bounds the read pool of polling and delivery. Each connection holds its own page cache, so this also
+// bounds memory.
 const readConns = 4
+
+// LookupConns bounds the look-up pool: at most this many look-ups run at once, the others wait for a connection
+// within their time budget. Half the cores (at least one) keeps a flood of look-ups to half the machine's work (a
+// pure-Go SQLite statement runs on its caller's goroutine), so that polling and delivery always find a core;
+// slash commands are rare enough that one or two at a time answer a team without queueing.
+func LookupConns() int {
+	return max(1, runtime.GOMAXPROCS(0)/2)
+}
 
 // pragmas returns the pragmas common to both pools plus extra.
 //
@@ -49,6 +59,9 @@ type Store struct {
 	w *sql.DB
 	// r is the read pool; its connections are query_only, so a bug cannot write around the single writer.
 	r *sql.DB
+	// look is the look-up pool (LookupConns() connections, query_only): the queries chat users write run here and
+	// nowhere else. A look-up's context cancels its statement (the driver interrupts SQLite when it ends).
+	look *sql.DB
 
 	path string
 	full fullState
@@ -115,7 +128,21 @@ func open(ctx context.Context, path string, steps []string) (*Store, error) {
 		_ = w.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	s := &Store{w: w, r: r, path: abs}
+	look, err := sql.Open("sqlite", dsn(abs, pragmas("cache_size(-8000)", "query_only(1)")))
+	if err != nil {
+		_ = r.Close()
+		_ = w.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	look.SetMaxOpenConns(LookupConns())
+	look.SetMaxIdleConns(LookupConns())
+	if err := look.PingContext(ctx); err != nil {
+		_ = look.Close()
+		_ = r.Close()
+		_ = w.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	s := &Store{w: w, r: r, look: look, path: abs}
 	// An import interrupted by a crash may have left papers stored but not yet in the full-text index.
 	if err := s.IndexPending(ctx); err != nil {
 		_ = s.Close()
@@ -139,7 +166,7 @@ func dsn(abs string, pragmas []string, extra ...string) string {
 	return u.String()
 }
 
-// Close closes both connection pools. Reads and writes in flight finish first (database/sql waits for them).
+// Close closes the connection pools. Reads and writes in flight finish first (database/sql waits for them).
 func (s *Store) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	return errors.Join(s.look.Close(), s.r.Close(), s.w.Close())
 }

@@ -268,7 +268,8 @@ func TestCopyManyPapers(t *testing.T) {
 		}
 		for _, q := range []string{"eeg", `"foundation models"`, "author:noether", "spik* OR transform*", "needle", "cat:q-bio.NC -eeg"} {
 			answer := func(st command.Store) []string {
-				c := command.Commander{Store: st}
+				// Answers, not speed, are compared here: a budget generous enough for -race on a busy machine.
+				c := command.Commander{Store: st, LookupTimeout: time.Minute}
 				cards, err := c.Search(ctx, q, 20)
 				if err != nil {
 					t.Fatalf("Search(%q): %v", q, err)

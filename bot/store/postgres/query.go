@@ -131,9 +131,9 @@ func sqlLimit(limit int) *int {
 	return &limit
 }
 
-// papers runs a query selecting key, title, abstract, data.
+// papers runs a query selecting key, title, abstract, data on the look-up pool; ctx cancels the statement.
 func (s *Store) papers(ctx context.Context, query string, args ...any) ([]paper.Paper, error) {
-	rows, err := s.pool.Query(ctx, query, args...)
+	rows, err := s.lookups.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

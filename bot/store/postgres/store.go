@@ -11,6 +11,8 @@
 //
 // Concurrency: a Store is safe for concurrent use, and any number of Stores, in any number of processes, may
 // share one database: ingest locks the rows of its keys, leases are taken with one conditional statement.
+// Look-ups (Candidates, Recent), whose cost a chat user chooses, run on a small pool of their own (LookupConns
+// connections), so that however many are waiting, polling and delivery never wait for a connection behind them.
 package postgres
 
 import (
@@ -34,13 +36,26 @@ import (
 // transition tables, EXECUTE FUNCTION, hashtextextended) needs 11 at least.
 const minServerVersion = 130000
 
+// LookupConns is the size of the look-up pool: at most this many look-ups run at once, the others wait for a
+// connection within their time budget.
+const LookupConns = 2
+
+// lookupStatementTimeout is the server's own limit on a look-up statement, a backstop for a cancel request that
+// never arrived (pgx cancels a statement when its context ends, over a separate connection): it is far above any
+// look-up budget, which the command core enforces.
+const lookupStatementTimeout = "30s"
+
 // urlHint is the form of a store URL, for error messages.
 const urlHint = "postgres://USER@HOST:PORT/DATABASE (the password in PGPASSWORD, never in the config file)"
 
 // Store is paperboy's state in PostgreSQL. Create it with Open and release it with Close.
 type Store struct {
-	pool   *pgxpool.Pool
-	logger *slog.Logger
+	pool *pgxpool.Pool
+	// lookups is the look-up pool. A separate pool rather than a semaphore in front of pool: pool's connections
+	// are never held by a look-up, not even one waiting for its rows, and the look-up sessions carry their own
+	// settings (a statement_timeout backstop, their own application_name in pg_stat_activity).
+	lookups *pgxpool.Pool
+	logger  *slog.Logger
 	// listenConfig is the connection configuration Listen dials its dedicated connection with.
 	listenConfig *pgx.ConnConfig
 	// channel is the notification channel of this store's schema (see notifyChannelSQL).
@@ -132,6 +147,14 @@ func open(ctx context.Context, rawURL string, o options) (s *Store, err error) {
 	if err := pool.QueryRow(ctx, `SELECT paperboy_notify_channel()`).Scan(&s.channel); err != nil {
 		return nil, fmt.Errorf("notification channel: %w", err)
 	}
+	lcfg := cfg.Copy()
+	lcfg.MaxConns = LookupConns
+	lcfg.MinConns = 0
+	lcfg.ConnConfig.RuntimeParams["application_name"] = cfg.ConnConfig.RuntimeParams["application_name"] + " (lookups)"
+	lcfg.ConnConfig.RuntimeParams["statement_timeout"] = lookupStatementTimeout
+	if s.lookups, err = pgxpool.NewWithConfig(ctx, lcfg); err != nil {
+		return nil, explain(err, cfg.ConnConfig)
+	}
 	return s, nil
 }
 
@@ -198,8 +221,9 @@ func isDNSError(err error) bool {
 	return errors.As(err, &dnsErr)
 }
 
-// Close closes the connection pool; statements in flight finish first.
+// Close closes the connection pools; statements in flight finish first.
 func (s *Store) Close() error {
+	s.lookups.Close()
 	s.pool.Close()
 	return nil
 }
