@@ -74,11 +74,22 @@ func (s *Store) QuickCheck(ctx context.Context) error {
 		problems = append(problems, err.Error())
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("store %s is damaged (%s): stop paperboy, then restore a backup, or salvage it with "+
-			"`sqlite3 %s .recover | sqlite3 recovered.db` and point [store] path at recovered.db",
-			s.path, strings.Join(problems, "; "), s.path)
+		return damaged(s.path, strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// isCorrupt reports whether err is SQLite's SQLITE_CORRUPT (any extended code).
+func isCorrupt(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_CORRUPT
+}
+
+// damaged is the error for a store file SQLite finds damaged, saying how to recover.
+func damaged(path, problems string) error {
+	return fmt.Errorf("store %s is damaged (%s): stop paperboy, then restore a backup, or salvage it with "+
+		"`sqlite3 %s .recover | sqlite3 recovered.db` and point [store] path at recovered.db",
+		path, problems, path)
 }
 
 // quickCheck returns the first problems quick_check lists.

@@ -108,12 +108,13 @@ func TestQuickCheck(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// Opening may already trip over the damage (it indexes papers an import left pending); either way the
+	// error must name the file and how to recover.
 	s, err = Open(ctx, path)
-	if err != nil {
-		t.Fatalf("open the damaged store: %v", err)
+	if err == nil {
+		defer s.Close()
+		err = s.QuickCheck(ctx)
 	}
-	defer s.Close()
-	err = s.QuickCheck(ctx)
 	t.Logf("damaged store: %v", err)
 	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), ".recover") {
 		t.Errorf("damaged store: %v, want an error naming %s and how to recover", err, path)

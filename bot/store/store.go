@@ -146,6 +146,9 @@ func open(ctx context.Context, path string, steps []string) (*Store, error) {
 	// An import interrupted by a crash may have left papers stored but not yet in the full-text index.
 	if err := s.IndexPending(ctx); err != nil {
 		_ = s.Close()
+		if isCorrupt(err) {
+			return nil, damaged(abs, err.Error())
+		}
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	return s, nil
