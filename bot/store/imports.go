@@ -223,6 +223,13 @@ ON CONFLICT (name) DO UPDATE SET state = excluded.state, updated_at = excluded.u
 // interrupted import's, at Open) does not hold the write connection for long.
 const indexChunk = 50_000
 
+// ftsDefaultAutomerge is FTS5's automerge when the store sets none; bulkAutomerge the value an indexing run
+// raises it to.
+const (
+	ftsDefaultAutomerge = 4
+	bulkAutomerge       = 8
+)
+
 // indexBacklog is how many papers ImportBatchDeferred leaves pending before it indexes them.
 const indexBacklog = indexChunk
 
@@ -344,11 +351,27 @@ func (s *Store) indexChunk(ctx context.Context) (n int, err error) {
 	if count == 0 {
 		return 0, tx.Rollback()
 	}
-	// One statement in rowid order: FTS5 accumulates the whole run in memory, as a bulk build does.
+	// One statement in rowid order: FTS5 accumulates the run in memory, as a bulk build does, and writes a
+	// segment whenever it holds hashsize bytes. The run raises automerge for its own transaction: merging 8
+	// segments at a time rather than 4 rewrites each index entry about half as often (at 300k papers the merges
+	// took 6.5 s of CPU instead of 2.7 s). The setting is restored in the same transaction, so no other write sees
+	// it. (A larger hashsize too saves merges, but 16 MiB took the import's peak RSS over 200 MB.)
+	var automerge int64
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce((SELECT v FROM papers_fts_config WHERE k = 'automerge'), ?)`,
+		ftsDefaultAutomerge).Scan(&automerge); err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO papers_fts(papers_fts, rank) VALUES ('automerge', ?)`,
+		max(automerge, bulkAutomerge)); err != nil {
+		return 0, err
+	}
 	if _, err := tx.ExecContext(ctx, `
 INSERT INTO papers_fts(rowid, title, abstract, authors)
 SELECT p.id, p.title, p.abstract, p.authors FROM fts_pending f JOIN papers p ON p.id = f.id
 WHERE f.id <= ? ORDER BY f.id`, last.Int64); err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO papers_fts(papers_fts, rank) VALUES ('automerge', ?)`, automerge); err != nil {
 		return 0, err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM fts_pending WHERE id <= ?`, last.Int64); err != nil {

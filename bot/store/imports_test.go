@@ -136,6 +136,15 @@ func TestImportBatchDeferred(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkIntegrity(t, s)
+	// The indexing run's larger FTS5 settings end with it: ingests keep the store's.
+	var hashSize, automerge int64
+	if err := s.w.QueryRowContext(t.Context(), `SELECT (SELECT v FROM papers_fts_config WHERE k = 'hashsize'),
+		coalesce((SELECT v FROM papers_fts_config WHERE k = 'automerge'), 4)`).Scan(&hashSize, &automerge); err != nil {
+		t.Fatal(err)
+	}
+	if hashSize != 8<<20 || automerge != 4 {
+		t.Errorf("after indexing: hashsize %d, automerge %d; want the store's 8 MiB and 4", hashSize, automerge)
+	}
 	if got, err := searchWords(t.Context(), s, []string{"wombat"}, 10); err != nil || len(got) != 1 {
 		t.Errorf("search wombat = %d papers, %v; want 1", len(got), err)
 	}
