@@ -27,6 +27,13 @@ type Store interface {
 	ImportBatch(ctx context.Context, name string, papers []paper.Paper, state []byte, at time.Time) (paper.IngestResult, error)
 }
 
+// deferredStore is a store that can index an import's papers in large runs rather than after every batch (the
+// SQLite store): Run stores its batches with ImportBatchDeferred and calls IndexPending once the file is read.
+type deferredStore interface {
+	ImportBatchDeferred(ctx context.Context, name string, papers []paper.Paper, state []byte, at time.Time) (paper.IngestResult, error)
+	IndexPending(ctx context.Context) error
+}
+
 // Name is the import's name in the store: its checkpoint's, and the source the imported papers list.
 const Name = "snapshot"
 
@@ -181,12 +188,17 @@ func Run(ctx context.Context, st Store, o Options) (Report, error) {
 	}()
 
 	prog := newProgress(o, info.Size(), src.compressed, cp.Papers)
+	importBatch := st.ImportBatch
+	ds, deferred := st.(deferredStore)
+	if deferred {
+		importBatch = ds.ImportBatchDeferred
+	}
 	for b := range batches {
 		state, err := json.Marshal(b.cp)
 		if err != nil {
 			return rep, fmt.Errorf("encode checkpoint: %w", err)
 		}
-		res, err := st.ImportBatch(ctx, Name, b.papers, state, o.Now())
+		res, err := importBatch(ctx, Name, b.papers, state, o.Now())
 		if err != nil {
 			cancel()
 			for range batches { //nolint:revive // drain so the reader ends
@@ -205,6 +217,11 @@ func Run(ctx context.Context, st Store, o Options) (Report, error) {
 	}
 	if err := <-readErr; err != nil {
 		return rep, err
+	}
+	if deferred {
+		if err := ds.IndexPending(ctx); err != nil {
+			return rep, err
+		}
 	}
 	prog.update(&rep, true)
 	return rep, nil

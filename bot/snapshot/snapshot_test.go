@@ -242,6 +242,16 @@ func (c *cancelAfter) ImportBatch(ctx context.Context, name string, ps []paper.P
 	return c.Store.ImportBatch(ctx, name, ps, state, at)
 }
 
+// ImportBatchDeferred is the batch path Run takes with the SQLite store; the papers it leaves pending are indexed
+// by the resumed run (or the next Open).
+func (c *cancelAfter) ImportBatchDeferred(ctx context.Context, name string, ps []paper.Paper, state []byte, at time.Time) (paper.IngestResult, error) {
+	if c.calls.Add(1) > c.n {
+		c.cancel()
+		return paper.IngestResult{}, ctx.Err()
+	}
+	return c.Store.ImportBatchDeferred(ctx, name, ps, state, at)
+}
+
 // TestResume: an import killed after some batches resumes after the last stored one, reads nothing twice and
 // stores nothing twice, for plain and gzip files.
 func TestResume(t *testing.T) {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -88,5 +89,66 @@ func TestImportDeferredIndex(t *testing.T) {
 	}
 	if err := s.w.QueryRowContext(t.Context(), `SELECT count(*) FROM fts_pending`).Scan(&pending); err != nil || pending != 0 {
 		t.Errorf("pending after Open = %d, %v", pending, err)
+	}
+}
+
+// TestImportBatchDeferred: a deferred import batch stores every paper (in several multi-row statements when it is
+// larger than insertRows) with its indexing pending, so that it is not searchable until IndexPending; then all
+// are, and the index is sound.
+func TestImportBatchDeferred(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "paperboy.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	t0 := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	n := 2*insertRows + 7
+	ps := make([]paper.Paper, n)
+	for i := range ps {
+		id := fmt.Sprintf("2001.%05d", i+1)
+		word := "quokka"
+		if i == n-1 {
+			word = "wombat" // the last row of the last, partial statement
+		}
+		// Several papers a second, so that ids share seconds.
+		ps[i] = paper.Paper{ArxivID: id, Version: 1, Title: word + " " + id, Abstract: "About " + word + ".",
+			Published: t0.Add(time.Duration(i/3) * time.Second), URL: "https://arxiv.org/abs/" + id, Categories: []string{"cs.LG"}}
+		ps[i].Key = paper.KeyOf(ps[i])
+	}
+	res, err := s.ImportBatchDeferred(t.Context(), "snapshot", ps, []byte("1"), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.New) != n {
+		t.Fatalf("ImportBatchDeferred stored %d new papers, want %d", len(res.New), n)
+	}
+	var stored, pending int
+	if err := s.w.QueryRowContext(t.Context(), `SELECT (SELECT count(*) FROM papers), (SELECT count(*) FROM fts_pending)`).Scan(&stored, &pending); err != nil {
+		t.Fatal(err)
+	}
+	if stored != n || pending != n {
+		t.Fatalf("after a deferred batch: %d stored, %d pending; want %d of each", stored, pending, n)
+	}
+	if got, _ := searchWords(t.Context(), s, []string{"wombat"}, 10); len(got) != 0 {
+		t.Fatal("a pending paper is searchable before it is indexed")
+	}
+	if err := s.IndexPending(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	checkIntegrity(t, s)
+	// The indexing run's larger FTS5 settings end with it: ingests keep the store's.
+	var hashSize, automerge int64
+	if err := s.w.QueryRowContext(t.Context(), `SELECT (SELECT v FROM papers_fts_config WHERE k = 'hashsize'),
+		coalesce((SELECT v FROM papers_fts_config WHERE k = 'automerge'), 4)`).Scan(&hashSize, &automerge); err != nil {
+		t.Fatal(err)
+	}
+	if hashSize != 8<<20 || automerge != 4 {
+		t.Errorf("after indexing: hashsize %d, automerge %d; want the store's 8 MiB and 4", hashSize, automerge)
+	}
+	if got, err := searchWords(t.Context(), s, []string{"wombat"}, 10); err != nil || len(got) != 1 {
+		t.Errorf("search wombat = %d papers, %v; want 1", len(got), err)
+	}
+	if got, err := searchWords(t.Context(), s, []string{"quokka"}, n); err != nil || len(got) != n-1 {
+		t.Errorf("search quokka = %d papers, %v; want %d", len(got), err, n-1)
 	}
 }
