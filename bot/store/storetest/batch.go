@@ -23,6 +23,7 @@ var batchCases = []testCase{
 	{"rows move to a new batch when a digest is split", testBatchSplit},
 	{"a digest interrupted before its record is sent again as it was", testBatchResend},
 	{"rows in flight are marked and cleared", testInFlight},
+	{"a re-queued set-aside row leaves its digest batch", testBatchRequeue},
 }
 
 func openBatch(t *testing.T, s Store, ch channel.Ref, kind, title string, items []channel.OutboxItem, at time.Time) int64 {
@@ -280,4 +281,28 @@ func testInFlight(t *testing.T, s Store) {
 		t.Errorf("after clearing: in flight since %v, want never", got)
 	}
 	check(t, s.MarkSending(t.Context(), nil, at(2)), "MarkSending no rows")
+}
+
+// testBatchRequeue: a row of a split digest that was set aside, then re-queued (/papers retry, or a backfill of
+// it), is a new pending row, not the rest of its old batch: otherwise the sender would resume that batch as an
+// interrupted digest (its old title and nonce, at once rather than at the channel's digest time).
+func testBatchRequeue(t *testing.T, s Store) {
+	papers := []paper.Paper{simple("2609.00001", t0.Add(-2*time.Hour)), simple("2609.00002", t0.Add(-time.Hour))}
+	mustRoute(t, s, "arxiv", papers, at(0), routeAll(slackA).route)
+	items := pending(t, s, slackA)
+	openBatch(t, s, slackA, channel.BatchDaily, "Daily digest: 2 new matching papers", items[:1], at(1))
+	check(t, s.MarkFailed(t.Context(), itemIDs(items[:1]), errors.New("invalid_blocks"), at(1)), "MarkFailed")
+	if bs := openBatches(t, s, slackA); len(bs) != 0 {
+		t.Fatalf("OpenBatches with the row set aside = %v, want none", bs)
+	}
+	n, err := s.RequeueFailed(t.Context(), slackA)
+	if err != nil || n != 1 {
+		t.Fatalf("RequeueFailed = %d, %v; want 1", n, err)
+	}
+	if bs := openBatches(t, s, slackA); len(bs) != 0 {
+		t.Errorf("OpenBatches after the re-queue = %v, want none: the row is pending on its own", bs)
+	}
+	if got := pending(t, s, slackA); len(got) != 2 {
+		t.Errorf("pending after the re-queue: %v, want both rows", itemKeys(got))
+	}
 }
