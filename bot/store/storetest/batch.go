@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,6 +25,7 @@ var batchCases = []testCase{
 	{"a digest interrupted before its record is sent again as it was", testBatchResend},
 	{"rows in flight are marked and cleared", testInFlight},
 	{"a re-queued set-aside row leaves its digest batch", testBatchRequeue},
+	{"a resent daily digest is the day's digest", testBatchResendDaily},
 }
 
 func openBatch(t *testing.T, s Store, ch channel.Ref, kind, title string, items []channel.OutboxItem, at time.Time) int64 {
@@ -304,5 +306,51 @@ func testBatchRequeue(t *testing.T, s Store) {
 	}
 	if got := pending(t, s, slackA); len(got) != 2 {
 		t.Errorf("pending after the re-queue: %v, want both rows", itemKeys(got))
+	}
+}
+
+// testBatchResendDaily: a daily digest interrupted by a crash is resent after the restart as that day's digest;
+// papers that arrived after it was opened wait for the next day's, as they would have without the crash (a
+// second digest the same morning is what the stable batch identity is there to prevent).
+func testBatchResendDaily(t *testing.T, s Store) {
+	ctx := t.Context()
+	check(t, s.SetChannelMode(ctx, channel.Channel{Ref: discordC, Mode: channel.ModeDigest, DigestAt: "09:00", DigestTZ: "UTC"}, at(0)), "SetChannelMode")
+	papers := []paper.Paper{simple("2609.00001", t0.Add(-2*time.Hour)), simple("2609.00002", t0.Add(-time.Hour)),
+		simple("2609.00003", t0.Add(12*time.Hour))}
+	mustRoute(t, s, "arxiv", papers[:2], at(0), routeAll(discordC).route)
+	plat := &noncePlatform{posted: map[string]string{}}
+	deliver := func(st delivery.Store, now time.Time) {
+		t.Helper()
+		e, err := delivery.NewSender(delivery.Options{Store: st, Owner: "batch-check",
+			Platforms: map[string]bot.Platform{discordC.Platform: plat},
+			Limits:    map[string]delivery.Limits{discordC.Platform: {PerChannel: rate.Inf, ChannelBurst: 1, Global: rate.Inf, GlobalBurst: 1}},
+			Now:       func() time.Time { return now }, DigestCards: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			if err := e.DeliverDue(ctx); err != nil {
+				t.Fatalf("DeliverDue: %v", err)
+			}
+		}
+	}
+	// at(13) is 09:00 UTC the next day: the digest is due; the process dies before recording it.
+	deliver(&crashingStore{Store: s, crashed: true}, at(13))
+	if len(plat.got) == 0 {
+		t.Fatal("no digest at 09:00")
+	}
+	mustRoute(t, s, "arxiv", papers[2:], at(13).Add(time.Minute), routeAll(discordC).route)
+	deliver(s, at(13).Add(5*time.Minute))
+	var nonces []string
+	for _, m := range plat.got {
+		nonces = append(nonces, m.Nonce+" "+strings.Join(cardKeys(m), ","))
+	}
+	if len(plat.posted) != 1 || !slices.Equal(cardKeys(plat.got[len(plat.got)-1]), keysOf(papers[:2])) {
+		t.Errorf("after the restart at 09:05 the platform got %v; want only the interrupted digest again", nonces)
+	}
+	// The next morning the paper of 09:01 gets its digest.
+	deliver(s, at(37))
+	if last := plat.got[len(plat.got)-1]; len(plat.posted) != 2 || !slices.Equal(cardKeys(last), keysOf(papers[2:])) {
+		t.Errorf("the next morning the platform got %v, want the digest of %v", cardKeys(last), keysOf(papers[2:]))
 	}
 }

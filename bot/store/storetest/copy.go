@@ -29,8 +29,8 @@ type CopyStore interface {
 // FillCopyFixture gives an empty store everything a copy must carry over: papers (two in the same second, one
 // without a date), validators, a failing source and one polled under a lease, an instant channel with a command
 // subscription and a configured one, a digest channel with a past digest, a blocked channel, and outbox rows in
-// every state (sent singly and as a digest, failed, overflow, pending with a failed attempt, backfill), a digest
-// batch whose send was in flight when the bot stopped, and two import checkpoints. It returns
+// every state (sent singly and as a digest, failed, overflow, pending with a failed attempt, backfill), a sent
+// digest batch and one whose send was in flight when the bot stopped, and two import checkpoints. It returns
 // a time at which every unblocked channel's waiting rows are due (the digest included), for CheckCopy.
 func FillCopyFixture(t *testing.T, s Store) time.Time {
 	t.Helper()
@@ -110,12 +110,17 @@ func FillCopyFixture(t *testing.T, s Store) time.Time {
 	must("record attempt", s.RecordAttempt(ctx, []int64{a[papers[3].Key]}, errors.New("503 from slack")))
 	must("mark rejected", s.MarkRejected(ctx, []int64{a[papers[4].Key]}, errors.New("invalid_arguments"), at(3)))
 	c := ids(discordC)
+	_, err = s.OpenBatch(ctx, discordC, channel.BatchDaily, "Papers of yesterday", []int64{c[papers[0].Key], c[papers[1].Key]}, at(1))
+	must("open batch", err)
 	must("mark digest sent", s.MarkSent(ctx, []int64{c[papers[0].Key], c[papers[1].Key]}, "discord-digest-1", at(1)))
 	must("set last digest", s.SetLastDigest(ctx, discordC, at(1)))
 	must("block channel", s.BlockChannel(ctx, slackB, "channel_not_found", at(2)))
 	// A digest opened and in flight when the bot stopped: the copy must send it again as the same batch (the
-	// same rows, and the same id, from which Discord's nonce is derived), with the newer rows in a batch of their own.
-	inBatch := []int64{c[papers[2].Key], c[papers[3].Key]}
+	// same rows, and the same id, from which Discord's nonce is derived).
+	var inBatch []int64
+	for _, p := range papers[2:] {
+		inBatch = append(inBatch, c[p.Key])
+	}
 	_, err = s.OpenBatch(ctx, discordC, channel.BatchDaily, "Papers of the day", inBatch, at(2))
 	must("open batch", err)
 	must("mark sending", s.MarkSending(ctx, inBatch, at(2)))
