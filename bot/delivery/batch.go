@@ -29,25 +29,27 @@ type Batches interface {
 func BatchNonce(id int64) string { return "pbd-b" + strconv.FormatInt(id, 10) }
 
 // resumeBatches sends ch's digests that were stored but not (all) recorded as sent: a crash or a failed send
-// interrupted them. They go first, as they were, before anything newer is looked at.
-func (e *Sender) resumeBatches(ctx context.Context, plat bot.Platform, ch channel.Ref) error {
+// interrupted them. They go first, as they were, before anything newer is looked at. It reports whether one was a
+// daily digest: that was the channel's digest for its time, and papers that arrived since wait for the next.
+func (e *Sender) resumeBatches(ctx context.Context, plat bot.Platform, ch channel.Ref) (daily bool, err error) {
 	batches, err := e.store.OpenBatches(ctx, ch)
 	if err != nil {
-		return err
+		return false, err
 	}
 	for _, b := range batches {
 		e.logger().Info("sending a digest again that was interrupted before its delivery was recorded",
 			"channel", ch.String(), "batch", b.ID, "kind", b.Kind, "papers", len(b.Items))
 		if err := e.sendBatch(ctx, plat, b); err != nil {
-			return err
+			return daily, err
 		}
 		if b.Kind == channel.BatchDaily {
+			daily = true
 			if err := e.store.SetLastDigest(ctx, ch, e.now()); err != nil {
-				return err
+				return daily, err
 			}
 		}
 	}
-	return nil
+	return daily, nil
 }
 
 // sendDigest posts items as one digest message, best first, and marks them all sent (those beyond the card

@@ -447,7 +447,8 @@ func (e *Sender) deliver(ctx context.Context, plat bot.Platform, w channel.Work)
 		e.mu.Unlock()
 		return nil // the channel's work list is stale now; the dispatcher comes back
 	}
-	if err := e.resumeBatches(ctx, plat, w.Ref); err != nil {
+	resumedDaily, err := e.resumeBatches(ctx, plat, w.Ref)
+	if err != nil {
 		return err
 	}
 	if w.Retry > 0 && !now.Before(w.NextRetry) {
@@ -465,6 +466,11 @@ func (e *Sender) deliver(ctx context.Context, plat bot.Platform, w channel.Work)
 		}
 	}
 	if w.Mode == channel.ModeDigest {
+		if resumedDaily {
+			// w.LastDigestAt predates the digest just resent, which was this digest time's: judged by it, the
+			// papers that arrived since would make a second digest the same day.
+			return nil
+		}
 		sched, err := channel.ParseDigestSchedule(w.DigestAt, w.DigestTZ)
 		if err != nil {
 			return err

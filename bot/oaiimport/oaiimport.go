@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/paperboy-bot/paperboy/bot/paper"
+	"github.com/paperboy-bot/paperboy/bot/progress"
 
 	"github.com/paperboy-bot/paperboy/sources"
 )
@@ -158,10 +159,13 @@ func Run(ctx context.Context, st Store, o Options) (Report, error) {
 			return rep, nil
 		}
 	case ok && !prev.Done:
-		say(o, fmt.Sprintf("replacing the unfinished import of %s (page %d of %s); --resume would have continued it",
+		say(o, nil, fmt.Sprintf("replacing the unfinished import of %s (page %d of %s); --resume would have continued it",
 			describe(prev), prev.SetPage+1, setLabel(prev.CurrentSet())))
 	}
 
+	prog := &pageProgress{line: progress.New(o.Progress, o.Terminal, 0, now), start: now(), now: now, papers0: cp.Papers}
+	// Whatever ends the harvest, the drawn line ends first, so that a message or error starts on a line of its own.
+	defer prog.line.Finish()
 	h := *o.Harvester
 	maxBad := o.MaxBadReports
 	if maxBad <= 0 {
@@ -176,7 +180,7 @@ func Run(ctx context.Context, st Store, o Options) (Report, error) {
 				return
 			}
 			if bad == maxBad {
-				say(o, n.Message+" (further skipped records are only counted)")
+				say(o, prog, n.Message+" (further skipped records are only counted)")
 				return
 			}
 		case sources.NoticeNoRecords:
@@ -186,9 +190,8 @@ func Run(ctx context.Context, st Store, o Options) (Report, error) {
 		case sources.NoticeRetry:
 			rep.Retries++
 		}
-		say(o, n.Message)
+		say(o, prog, n.Message)
 	}
-	prog := &progress{o: o, start: now(), now: now}
 	store := func(ctx context.Context, page sources.OAIPageResult, next sources.OAICheckpoint) error {
 		state, err := json.Marshal(next)
 		if err != nil {
@@ -217,7 +220,6 @@ func Run(ctx context.Context, st Store, o Options) (Report, error) {
 	cp, err = h.Harvest(ctx, cp, store)
 	rep.Checkpoint = cp
 	rep.Took = now().Sub(start)
-	prog.finish()
 	return rep, err
 }
 
@@ -248,63 +250,44 @@ func setLabel(set string) string {
 }
 
 // say writes one message line; on a terminal it first clears the progress line, which the next page redraws.
-func say(o Options, msg string) {
+func say(o Options, prog *pageProgress, msg string) {
 	if o.Messages == nil {
 		return
 	}
-	if o.Terminal && o.Progress != nil {
-		_, _ = fmt.Fprint(o.Progress, "\r\x1b[K")
+	if prog != nil {
+		prog.line.Clear()
 	}
 	// A message that cannot be written has nowhere else to go; the report at the end still counts it.
 	_, _ = fmt.Fprintln(o.Messages, msg)
 }
 
-// progress writes the progress line: pages, papers, rate and the time left, estimated from the repository's
-// completeListSize and the records per second of this run.
-type progress struct {
-	o       Options
+// pageProgress shows a progress line per page: pages and papers in all, the rate of this run, and the time left,
+// estimated from the repository's completeListSize and the records per second of this run.
+type pageProgress struct {
+	line    *progress.Line
 	now     func() time.Time
 	start   time.Time
 	records int
-	drawn   bool
+	papers0 int // papers of the pages before this run (a resume)
 }
 
-func (p *progress) update(page sources.OAIPageResult, next sources.OAICheckpoint) {
-	if p.o.Progress == nil {
-		return
-	}
+func (p *pageProgress) update(page sources.OAIPageResult, next sources.OAICheckpoint) {
 	elapsed := p.now().Sub(p.start)
-	rate := 0.0
-	if elapsed > 0 {
-		rate = float64(p.records) / elapsed.Seconds()
-	}
-	line := fmt.Sprintf("arxiv: %s (%d/%d) page %d: %d pages, %d papers, %.1f records/s",
-		setLabel(page.Set), min(next.Set+1, max(1, len(next.Sets))), max(1, len(next.Sets)), page.Page,
-		next.Pages, next.Papers, rate)
+	var left time.Duration
+	total := ""
 	if page.Total > 0 {
 		done := page.Records
 		if page.Cursor >= 0 {
 			done += page.Cursor
 		}
-		line += fmt.Sprintf(", %d of %d in the set", done, page.Total)
-		if left := page.Total - done; left > 0 && rate > 0 {
-			line += ", about " + time.Duration(float64(left)/rate*float64(time.Second)).Round(time.Second).String() + " left"
-		}
+		total = fmt.Sprintf(" (%d of %d records in the set)", done, page.Total)
+		left = progress.Left(int64(page.Total-done), int64(p.records), elapsed)
 	}
+	line := fmt.Sprintf("arxiv: %s (%d/%d) page %d: %d pages%s, ", setLabel(page.Set), min(next.Set+1, max(1, len(next.Sets))),
+		max(1, len(next.Sets)), page.Page, next.Pages, total) +
+		progress.Stats(int64(next.Papers), progress.Rate(int64(next.Papers-p.papers0), elapsed), left)
 	if next.Skipped > 0 {
 		line += fmt.Sprintf(", %d skipped", next.Skipped)
 	}
-	if p.o.Terminal {
-		_, _ = fmt.Fprintf(p.o.Progress, "\r%s\x1b[K", line)
-		p.drawn = true
-		return
-	}
-	_, _ = fmt.Fprintln(p.o.Progress, line)
-}
-
-// finish ends a progress line drawn in place, so that what follows starts on a line of its own.
-func (p *progress) finish() {
-	if p.drawn {
-		_, _ = fmt.Fprintln(p.o.Progress)
-	}
+	p.line.Show(line, false)
 }

@@ -123,7 +123,7 @@ func TestRunProgressAndResume(t *testing.T) {
 	out := prog.String()
 	// On a terminal: one line redrawn in place, with the time left estimated from completeListSize, ended by a
 	// newline once done.
-	if !strings.HasPrefix(out, "\rarxiv: set cs:cs:LG (1/1) page 1: 1 pages, 1 papers") || !strings.Contains(out, "1 of 2 in the set, about") ||
+	if !strings.HasPrefix(out, "\rarxiv: set cs:cs:LG (1/1) page 1: 1 pages (1 of 2 records in the set), 1 papers, 0.5 papers/s, about 2s left\x1b[K") ||
 		!strings.HasSuffix(out, "\n") || strings.Count(out, "\n") != 1 {
 		t.Errorf("progress output %q", out)
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/paperboy-bot/paperboy/bot/paper"
+	"github.com/paperboy-bot/paperboy/bot/progress"
 )
 
 // Store is what an import needs of a store (both stores implement it).
@@ -57,8 +58,8 @@ type Options struct {
 	BatchSize int
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
-	// Progress receives progress reports (none when nil): when Terminal, one line rewritten in place every
-	// fifth of a second; otherwise a plain line every ProgressEvery (10s when 0).
+	// Progress receives progress reports (none when nil; a progress.Line): when Terminal, one line rewritten in
+	// place every fifth of a second; otherwise a plain line every ProgressEvery (10s when 0).
 	Progress      io.Writer
 	Terminal      bool
 	ProgressEvery time.Duration
@@ -181,13 +182,15 @@ func Run(ctx context.Context, st Store, o Options) (Report, error) {
 	defer cancel()
 	batches := make(chan batch, 1)
 	readErr := make(chan error, 1)
-	bad := &badReporter{w: o.Bad, max: o.MaxBadReports, file: o.Path}
+	prog := newProgress(o, info.Size(), src.compressed, cp.Papers)
+	// Whatever ends the import, the drawn line ends first, so that an error message starts on a line of its own.
+	defer prog.line.Finish()
+	bad := &badReporter{w: o.Bad, max: o.MaxBadReports, file: o.Path, line: prog.line}
 	go func() {
 		defer close(batches)
 		readErr <- read(ctx, src, cp, o, bad, batches)
 	}()
 
-	prog := newProgress(o, info.Size(), src.compressed, cp.Papers)
 	importBatch := st.ImportBatch
 	ds, deferred := st.(deferredStore)
 	if deferred {
@@ -401,6 +404,7 @@ func cloneCounts(m map[string]int64) map[string]int64 {
 
 // badReporter writes the first few skipped records' messages.
 type badReporter struct {
+	line *progress.Line // cleared before a message, which would otherwise land on the drawn progress line
 	w    io.Writer
 	max  int
 	n    int
@@ -416,6 +420,9 @@ func (b *badReporter) report(err *BadRecordError) {
 		limit = 20
 	}
 	b.n++
+	if b.n <= limit+1 {
+		b.line.Clear()
+	}
 	switch {
 	case b.n <= limit:
 		_, _ = fmt.Fprintf(b.w, "%s:%v\n", b.file, err)

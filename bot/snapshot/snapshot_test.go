@@ -351,7 +351,7 @@ func TestProgress(t *testing.T) {
 		s := openStore(t)
 		run(t, s, snapshot.Options{Path: filepath.Join("testdata", "snapshot.jsonl"), Progress: &out, Terminal: terminal})
 		text := out.String()
-		if !strings.Contains(text, "snapshot: 5 papers (line 5)  100.0%") {
+		if !strings.Contains(text, "snapshot: line 5, 100.0%: 5 papers, ") {
 			t.Errorf("terminal=%v: progress %q lacks the final count", terminal, text)
 		}
 		if got := strings.HasPrefix(text, "\r") && strings.HasSuffix(text, "\n"); got != terminal {

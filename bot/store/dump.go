@@ -38,7 +38,9 @@ func (s *Store) Export(ctx context.Context, w dump.Writer) error {
 		{"source states", exportSourceStates},
 		{"channels", exportChannels},
 		{"subscriptions", exportSubscriptions},
+		{"digest batches", exportBatches},
 		{"outbox", exportOutbox},
+		{"import checkpoints", exportImports},
 	}
 	for _, st := range steps {
 		if err := st.fn(ctx, tx, w); err != nil {
@@ -128,23 +130,52 @@ func exportSubscriptions(ctx context.Context, tx *sql.Tx, w dump.Writer) error {
 		})
 }
 
+// exportBatches passes every digest batch, sent or not: the largest id is the high-water mark the copy's new
+// batches must stay above, so that a nonce never names two digests.
+func exportBatches(ctx context.Context, tx *sql.Tx, w dump.Writer) error {
+	return exportRows(ctx, tx, `SELECT id, platform, channel_id, kind, title, created_at FROM outbox_batches ORDER BY id`, w.Batches,
+		func(rows *sql.Rows) (dump.Batch, error) {
+			var b dump.Batch
+			var created int64
+			if err := rows.Scan(&b.ID, &b.Channel.Platform, &b.Channel.ID, &b.Kind, &b.Title, &created); err != nil {
+				return b, err
+			}
+			b.CreatedAt = time.Unix(0, created).UTC()
+			return b, nil
+		})
+}
+
 func exportOutbox(ctx context.Context, tx *sql.Tx, w dump.Writer) error {
 	return exportRows(ctx, tx, `SELECT platform, channel_id, paper_key, matched, kind, state, created_at, attempts, last_error,
-		message_id, sent_at, rejections, retry_at, failed_at FROM outbox ORDER BY id`, w.Outbox,
+		message_id, sent_at, rejections, retry_at, failed_at, batch_id, sending_at FROM outbox ORDER BY id`, w.Outbox,
 		func(rows *sql.Rows) (dump.Outbox, error) {
 			var o dump.Outbox
 			var matched string
 			var created int64
-			var sent, retry, failed sql.NullInt64
+			var sent, retry, failed, batch, sending sql.NullInt64
 			if err := rows.Scan(&o.Channel.Platform, &o.Channel.ID, &o.PaperKey, &matched, &o.Kind, &o.State, &created,
-				&o.Attempts, &o.LastError, &o.MessageID, &sent, &o.Rejections, &retry, &failed); err != nil {
+				&o.Attempts, &o.LastError, &o.MessageID, &sent, &o.Rejections, &retry, &failed, &batch, &sending); err != nil {
 				return o, err
 			}
 			if err := json.Unmarshal([]byte(matched), &o.Matched); err != nil {
 				return o, fmt.Errorf("outbox row of %s for %s: matched: %w", o.Channel, o.PaperKey, err)
 			}
 			o.CreatedAt, o.SentAt, o.RetryAt, o.FailedAt = time.Unix(0, created).UTC(), nanos(sent), nanos(retry), nanos(failed)
+			o.BatchID, o.SendingAt = batch.Int64, nanos(sending)
 			return o, nil
+		})
+}
+
+func exportImports(ctx context.Context, tx *sql.Tx, w dump.Writer) error {
+	return exportRows(ctx, tx, `SELECT name, state, updated_at FROM imports ORDER BY name`, w.Imports,
+		func(rows *sql.Rows) (dump.Import, error) {
+			var im dump.Import
+			var updated int64
+			if err := rows.Scan(&im.Name, &im.State, &updated); err != nil {
+				return im, err
+			}
+			im.UpdatedAt = time.Unix(0, updated).UTC()
+			return im, nil
 		})
 }
 
@@ -172,7 +203,8 @@ func (l *load) Empty(ctx context.Context) (bool, error) {
 	var empty bool
 	err := l.tx.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM papers) AND NOT EXISTS (SELECT 1 FROM fetch_state)
 		AND NOT EXISTS (SELECT 1 FROM source_state) AND NOT EXISTS (SELECT 1 FROM channels)
-		AND NOT EXISTS (SELECT 1 FROM subscriptions) AND NOT EXISTS (SELECT 1 FROM outbox)`).Scan(&empty)
+		AND NOT EXISTS (SELECT 1 FROM subscriptions) AND NOT EXISTS (SELECT 1 FROM outbox)
+		AND NOT EXISTS (SELECT 1 FROM outbox_batches) AND NOT EXISTS (SELECT 1 FROM imports)`).Scan(&empty)
 	if err != nil {
 		return false, fmt.Errorf("import: %w", err)
 	}
@@ -331,10 +363,41 @@ func (l *load) Subscriptions(ctx context.Context, batch []dump.Subscription) err
 	return nil
 }
 
-// Outbox inserts a batch of outbox rows with new ids, in the order given, each keyed to its paper by key.
+// Batches inserts digest batches with their ids; AUTOINCREMENT's sequence follows the largest, so the store's
+// next batch gets a larger one.
+func (l *load) Batches(ctx context.Context, batch []dump.Batch) error {
+	err := each(ctx, l.tx, `INSERT INTO outbox_batches (id, platform, channel_id, kind, title, created_at) VALUES (?, ?, ?, ?, ?, ?)`, batch,
+		func(b dump.Batch) []any {
+			return []any{b.ID, b.Channel.Platform, b.Channel.ID, b.Kind, b.Title, b.CreatedAt.UnixNano()}
+		})
+	if err != nil {
+		return fmt.Errorf("import digest batches: %w", err)
+	}
+	return nil
+}
+
+// Imports inserts import checkpoints.
+func (l *load) Imports(ctx context.Context, batch []dump.Import) error {
+	err := each(ctx, l.tx, `INSERT INTO imports (name, state, updated_at) VALUES (?, ?, ?)`, batch,
+		func(im dump.Import) []any {
+			state := im.State
+			if state == nil {
+				state = []byte{}
+			}
+			return []any{im.Name, state, im.UpdatedAt.UnixNano()}
+		})
+	if err != nil {
+		return fmt.Errorf("import checkpoints: %w", err)
+	}
+	return nil
+}
+
+// Outbox inserts a batch of outbox rows with new ids, in the order given, each keyed to its paper by key and to
+// its digest batch by the batch's (kept) id.
 func (l *load) Outbox(ctx context.Context, batch []dump.Outbox) error {
 	err := each(ctx, l.tx, `INSERT INTO outbox (platform, channel_id, paper_key, matched, kind, state, created_at, attempts,
-		last_error, message_id, sent_at, rejections, retry_at, failed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, batch,
+		last_error, message_id, sent_at, rejections, retry_at, failed_at, batch_id, sending_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, batch,
 		func(o dump.Outbox) []any {
 			m := o.Matched
 			if m == nil {
@@ -342,12 +405,21 @@ func (l *load) Outbox(ctx context.Context, batch []dump.Outbox) error {
 			}
 			matched, _ := json.Marshal(m) // a []string always encodes
 			return []any{o.Channel.Platform, o.Channel.ID, o.PaperKey, string(matched), o.Kind, o.State, o.CreatedAt.UnixNano(),
-				o.Attempts, o.LastError, o.MessageID, nullNanos(o.SentAt), o.Rejections, nullNanos(o.RetryAt), nullNanos(o.FailedAt)}
+				o.Attempts, o.LastError, o.MessageID, nullNanos(o.SentAt), o.Rejections, nullNanos(o.RetryAt), nullNanos(o.FailedAt),
+				nullID(o.BatchID), nullNanos(o.SendingAt)}
 		})
 	if err != nil {
 		return fmt.Errorf("import outbox: %w", err)
 	}
 	return nil
+}
+
+// nullID stores a reference id, and 0 (none) as NULL.
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
 }
 
 // nullNanos stores a time as Unix nanoseconds, and the zero time as NULL.

@@ -103,7 +103,7 @@ func importSnapshot(ctx context.Context, args []string, stdout, stderr io.Writer
 
 	rep, err := snapshot.Run(ctx, a.Store, snapshot.Options{
 		Path: pos[0], Filter: filter, Resume: *resume,
-		Progress: stderr, Terminal: isTerminal(stderr), Bad: stderr,
+		Progress: stdout, Terminal: isTerminal(stdout), Bad: stderr,
 	})
 	switch {
 	case errors.Is(err, snapshot.ErrNoCheckpoint):

@@ -137,11 +137,12 @@ url = "%s/rss/cs.LG+cs.AI+cs.CL+stat.ML"
 	if code != 1 || !strings.Contains(stderr, "interrupted after 2 pages") || !strings.Contains(stderr, "paperboy import arxiv --resume") {
 		t.Fatalf("interrupted import: exit %d\n%s%s", code, stdout, stderr)
 	}
+	checkProgressStreams(t, "arxiv: set cs:cs:LG (1/2) page 2: 2 pages (4 of 5 records in the set), ", stdout, stderr)
 	if !strings.Contains(stderr, "set cs:cs:LG page 2: skipped record 2 oai:arXiv.org:2611.99997") {
 		t.Errorf("stderr lacks the skipped record with its page:\n%s", stderr)
 	}
 	// Not a terminal: plain progress lines, one per page.
-	if !strings.Contains(stdout, "arxiv: set cs:cs:LG (1/2) page 1: 1 pages, 2 papers") || strings.Contains(stdout, "\r") {
+	if !strings.Contains(stdout, "arxiv: set cs:cs:LG (1/2) page 1: 1 pages (2 of 5 records in the set), 2 papers") || strings.Contains(stdout, "\r") {
 		t.Errorf("progress lines:\n%q", stdout)
 	}
 

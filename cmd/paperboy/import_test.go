@@ -74,6 +74,7 @@ url = "%s/rss/cs.LG+cs.AI+cs.CL+stat.ML"
 	if !strings.Contains(stderr, "arxiv-metadata-oai-snapshot.json:line 4: not JSON") {
 		t.Errorf("stderr lacks the bad line's number:\n%s", stderr)
 	}
+	checkProgressStreams(t, "snapshot: line ", stdout, stderr)
 	code, stdout, stderr = run(t, ctx, "import", "snapshot", "--skip-bad", "--config", cfg, file)
 	if code != 0 || !strings.Contains(stdout, "0 new, 0 updated, 5 unchanged") {
 		t.Fatalf("import again with --skip-bad: exit %d\n%s%s", code, stdout, stderr)
@@ -134,5 +135,27 @@ url = "%s/rss/cs.LG+cs.AI+cs.CL+stat.ML"
 	}
 	if n := strings.Count(string(b), `"key":"arxiv:2609.26820"`); n != 2 {
 		t.Errorf("the feed's EEG paper reached %d channels, want both eeg subscribers:\n%s", n, b)
+	}
+}
+
+// checkProgressStreams checks that an importer's progress went, as plain lines (stdout is not a terminal here),
+// to stdout with papers, rate and (for the final line at least) no drawing codes, and that stderr, where messages
+// and errors go, holds no progress: both importers report the same way.
+func checkProgressStreams(t *testing.T, prefix, stdout, stderr string) {
+	t.Helper()
+	found := false
+	for line := range strings.Lines(stdout) {
+		if strings.HasPrefix(line, prefix) && strings.Contains(line, " papers, ") && strings.Contains(line, " papers/s") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("stdout lacks a progress line %q... with papers and rate:\n%s", prefix, stdout)
+	}
+	if strings.ContainsAny(stdout, "\r\x1b") {
+		t.Errorf("progress to a non-terminal is drawn in place:\n%q", stdout)
+	}
+	if strings.Contains(stderr, "papers/s") {
+		t.Errorf("progress went to stderr:\n%s", stderr)
 	}
 }

@@ -5,9 +5,10 @@
 //
 // What is copied is everything that makes the bot the same bot: papers (with when they were first and last
 // seen, in the stores' newest-first order), the conditional-GET validators and health of every source,
-// channels with their mode, block and last digest, subscriptions in their order with their origin, and the
-// outbox with every row's state, so that the copy delivers what was pending exactly once and never re-sends what
-// was sent. Leases (of channels and sources) and the live-instance heartbeats are not copied: they describe
+// channels with their mode, block and last digest, subscriptions in their order with their origin, digest
+// batches with their ids (a digest's platform nonce is derived from its batch's id), the outbox with every row's
+// state, batch and in-flight mark, so that the copy delivers what was pending exactly once and never re-sends what
+// was sent, and the checkpoints of bulk imports, so that an interrupted import resumes on the copy. Leases (of channels and sources) and the live-instance heartbeats are not copied: they describe
 // running processes, and copying is done with the bot stopped.
 package dump
 
@@ -74,20 +75,45 @@ type Outbox struct {
 	Rejections int
 	RetryAt    time.Time // zero unless waiting for a retry
 	FailedAt   time.Time // zero unless set aside
+	// BatchID is the digest batch the row belongs to (Batch.ID; 0 for none). SendingAt is when a send of the row
+	// started without an outcome recorded yet (zero unless in flight when the source store was last used).
+	BatchID   int64
+	SendingAt time.Time
+}
+
+// Batch is one digest batch (channel.Batch without its rows). An importer keeps its ID: the digest is sent again
+// under the nonce derived from it, which lets a platform that deduplicates by nonce (Discord) post it once even
+// if the source's send had reached the platform before the bot stopped. Batches are never deleted, so the largest
+// ID is also the store's high-water mark, and new batches in the copy get larger ones.
+type Batch struct {
+	ID        int64
+	Channel   channel.Ref
+	Kind      string // channel.BatchDaily, BatchOverflow or BatchBackfill
+	Title     string
+	CreatedAt time.Time
+}
+
+// Import is the checkpoint of one named bulk import (paperboy import snapshot, paperboy import arxiv).
+type Import struct {
+	Name      string
+	State     []byte // opaque to the store
+	UpdatedAt time.Time
 }
 
 // Writer receives a store's records, one call per batch of at most BatchSize records of one kind; it must not keep
 // a batch after returning (the exporter reuses it). An Exporter
 // calls it in this order, each kind complete before the next starts: Papers (oldest first: the importer keeps
 // that order as its newest-first order), Validators, SourceStates, Channels, Subscriptions (in list order),
-// Outbox (in creation order).
+// Batches (by id), Outbox (in creation order), Imports (by name).
 type Writer interface {
 	Papers(ctx context.Context, batch []Paper) error
 	Validators(ctx context.Context, batch []Validators) error
 	SourceStates(ctx context.Context, batch []SourceState) error
 	Channels(ctx context.Context, batch []Channel) error
 	Subscriptions(ctx context.Context, batch []Subscription) error
+	Batches(ctx context.Context, batch []Batch) error
 	Outbox(ctx context.Context, batch []Outbox) error
+	Imports(ctx context.Context, batch []Import) error
 }
 
 // Exporter is a store that can stream all its records. Export reads one consistent snapshot of the store.
@@ -104,8 +130,8 @@ type Importer interface {
 // Load is an import in progress: a Writer within a transaction (or a few, none visible before Commit).
 type Load interface {
 	Writer
-	// Empty reports whether the store held no data (papers, source state, channels, subscriptions, outbox)
-	// when the import started. Schema bookkeeping (migrations, counters) does not count.
+	// Empty reports whether the store held no data (papers, source state, channels, subscriptions, batches,
+	// outbox, import checkpoints) when the import started. Schema bookkeeping (migrations, counters) does not count.
 	Empty(ctx context.Context) (bool, error)
 	// Commit makes the import visible and ends it.
 	Commit(ctx context.Context) error
@@ -115,7 +141,7 @@ type Load interface {
 
 // Counts says how many records of each kind were copied.
 type Counts struct {
-	Papers, Validators, Sources, Channels, Subscriptions int
+	Papers, Validators, Sources, Channels, Subscriptions, Batches, Imports int
 	// Outbox counts every outbox row; Unsent those waiting to be delivered (pending or overflow).
 	Outbox, Unsent int
 }
@@ -178,6 +204,16 @@ func (k *counter) Channels(ctx context.Context, b []Channel) error {
 func (k *counter) Subscriptions(ctx context.Context, b []Subscription) error {
 	k.c.Subscriptions += len(b)
 	return k.w.Subscriptions(ctx, b)
+}
+
+func (k *counter) Batches(ctx context.Context, b []Batch) error {
+	k.c.Batches += len(b)
+	return k.w.Batches(ctx, b)
+}
+
+func (k *counter) Imports(ctx context.Context, b []Import) error {
+	k.c.Imports += len(b)
+	return k.w.Imports(ctx, b)
 }
 
 func (k *counter) Outbox(ctx context.Context, b []Outbox) error {

@@ -38,7 +38,9 @@ func (s *Store) Export(ctx context.Context, w dump.Writer) error {
 		{"source states", exportSourceStates},
 		{"channels", exportChannels},
 		{"subscriptions", exportSubscriptions},
+		{"digest batches", exportBatches},
 		{"outbox", exportOutbox},
+		{"import checkpoints", exportImports},
 	}
 	for _, st := range steps {
 		if err := st.fn(ctx, tx, w); err != nil {
@@ -129,25 +131,57 @@ func exportSubscriptions(ctx context.Context, tx pgx.Tx, w dump.Writer) error {
 		})
 }
 
+// exportBatches passes every digest batch, sent or not: the largest id is the high-water mark the copy's new
+// batches must stay above, so that a nonce never names two digests.
+func exportBatches(ctx context.Context, tx pgx.Tx, w dump.Writer) error {
+	return exportRows(ctx, tx, `SELECT id, platform, channel_id, kind, title, created_at FROM outbox_batches ORDER BY id`, w.Batches,
+		func(rows pgx.Rows) (dump.Batch, error) {
+			var b dump.Batch
+			var created int64
+			if err := rows.Scan(&b.ID, &b.Channel.Platform, &b.Channel.ID, &b.Kind, &b.Title, &created); err != nil {
+				return b, err
+			}
+			b.CreatedAt = time.Unix(0, created).UTC()
+			return b, nil
+		})
+}
+
 func exportOutbox(ctx context.Context, tx pgx.Tx, w dump.Writer) error {
 	return exportRows(ctx, tx, `SELECT platform, channel_id, paper_key, matched, kind, state, created_at, attempts, last_error,
-		message_id, sent_at, rejections, retry_at, failed_at FROM outbox ORDER BY id`, w.Outbox,
+		message_id, sent_at, rejections, retry_at, failed_at, batch_id, sending_at FROM outbox ORDER BY id`, w.Outbox,
 		func(rows pgx.Rows) (dump.Outbox, error) {
 			var o dump.Outbox
 			var created int64
-			var sent, retry, failed *int64
+			var sent, retry, failed, batch, sending *int64
 			if err := rows.Scan(&o.Channel.Platform, &o.Channel.ID, &o.PaperKey, &o.Matched, &o.Kind, &o.State, &created,
-				&o.Attempts, &o.LastError, &o.MessageID, &sent, &o.Rejections, &retry, &failed); err != nil {
+				&o.Attempts, &o.LastError, &o.MessageID, &sent, &o.Rejections, &retry, &failed, &batch, &sending); err != nil {
 				return o, err
 			}
 			o.CreatedAt, o.SentAt, o.RetryAt, o.FailedAt = time.Unix(0, created).UTC(), nanos(sent), nanos(retry), nanos(failed)
+			o.SendingAt = nanos(sending)
+			if batch != nil {
+				o.BatchID = *batch
+			}
 			return o, nil
+		})
+}
+
+func exportImports(ctx context.Context, tx pgx.Tx, w dump.Writer) error {
+	return exportRows(ctx, tx, `SELECT name, state, updated_at FROM imports ORDER BY name`, w.Imports,
+		func(rows pgx.Rows) (dump.Import, error) {
+			var im dump.Import
+			var updated int64
+			if err := rows.Scan(&im.Name, &im.State, &updated); err != nil {
+				return im, err
+			}
+			im.UpdatedAt = time.Unix(0, updated).UTC()
+			return im, nil
 		})
 }
 
 // importTables are the tables an import writes, locked against other writers for its whole transaction so that
 // what Empty saw stays true until Commit.
-const importTables = `papers, fetch_state, source_state, source_leases, channels, subscriptions, outbox`
+const importTables = `papers, fetch_state, source_state, source_leases, channels, subscriptions, outbox_batches, outbox, imports`
 
 // Import starts filling the store from another's records, in one transaction: the copy becomes visible whole or
 // not at all. The tables it writes are locked against other writers (readers go on) until it ends.
@@ -175,7 +209,8 @@ func (l *load) Empty(ctx context.Context) (bool, error) {
 	var empty bool
 	err := l.tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM papers) AND NOT EXISTS (SELECT 1 FROM fetch_state)
 		AND NOT EXISTS (SELECT 1 FROM source_state) AND NOT EXISTS (SELECT 1 FROM channels)
-		AND NOT EXISTS (SELECT 1 FROM subscriptions) AND NOT EXISTS (SELECT 1 FROM outbox)`).Scan(&empty)
+		AND NOT EXISTS (SELECT 1 FROM subscriptions) AND NOT EXISTS (SELECT 1 FROM outbox)
+		AND NOT EXISTS (SELECT 1 FROM outbox_batches) AND NOT EXISTS (SELECT 1 FROM imports)`).Scan(&empty)
 	if err != nil {
 		return false, fmt.Errorf("import: %w", err)
 	}
@@ -342,14 +377,54 @@ ORDER BY n`, platform, id, query, canonical, addedBy, addedAt, fromConfig); err 
 	return nil
 }
 
+// Batches inserts digest batches with their ids, and moves the identity's sequence past the largest, so the
+// store's next batch gets a larger one.
+func (l *load) Batches(ctx context.Context, batch []dump.Batch) error {
+	n := len(batch)
+	ids, created := make([]int64, n), make([]int64, n)
+	platform, channelID, kind, title := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, b := range batch {
+		ids[i], created[i] = b.ID, b.CreatedAt.UnixNano()
+		platform[i], channelID[i], kind[i], title[i] = b.Channel.Platform, b.Channel.ID, b.Kind, cleanText(b.Title)
+	}
+	if _, err := l.tx.Exec(ctx, `
+INSERT INTO outbox_batches (id, platform, channel_id, kind, title, created_at) OVERRIDING SYSTEM VALUE
+SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])`,
+		ids, platform, channelID, kind, title, created); err != nil {
+		return fmt.Errorf("import digest batches: %w", err)
+	}
+	if _, err := l.tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('outbox_batches', 'id'), max(id)) FROM outbox_batches`); err != nil {
+		return fmt.Errorf("import digest batches: advance the id sequence: %w", err)
+	}
+	return nil
+}
+
+// Imports inserts import checkpoints.
+func (l *load) Imports(ctx context.Context, batch []dump.Import) error {
+	n := len(batch)
+	names, states, updated := make([]string, n), make([][]byte, n), make([]int64, n)
+	for i, im := range batch {
+		names[i], states[i], updated[i] = im.Name, im.State, im.UpdatedAt.UnixNano()
+		if states[i] == nil {
+			states[i] = []byte{}
+		}
+	}
+	if _, err := l.tx.Exec(ctx, `INSERT INTO imports (name, state, updated_at)
+SELECT * FROM unnest($1::text[], $2::bytea[], $3::bigint[])`, names, states, updated); err != nil {
+		return fmt.Errorf("import checkpoints: %w", err)
+	}
+	return nil
+}
+
 // Outbox inserts a batch of outbox rows with new ids, in the order given (creation order), each keyed to its
-// paper by key.
+// paper by key and to its digest batch by the batch's (kept) id.
 func (l *load) Outbox(ctx context.Context, batch []dump.Outbox) error {
 	n := len(batch)
 	platform, id, key, matched, kind, state, lastErr, messageID := make([]string, n), make([]string, n), make([]string, n),
 		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	created, attempts, sent := make([]int64, n), make([]int64, n), make([]*int64, n)
 	rejections, retry, failed := make([]int64, n), make([]*int64, n), make([]*int64, n)
+	batchID, sending := make([]*int64, n), make([]*int64, n)
 	for i, o := range batch {
 		m := make([]string, len(o.Matched))
 		for j, term := range o.Matched {
@@ -364,18 +439,23 @@ func (l *load) Outbox(ctx context.Context, batch []dump.Outbox) error {
 		kind[i], state[i], lastErr[i], messageID[i] = o.Kind, o.State, cleanText(o.LastError), o.MessageID
 		created[i], attempts[i], sent[i] = o.CreatedAt.UnixNano(), int64(o.Attempts), nullNanos(o.SentAt)
 		rejections[i], retry[i], failed[i] = int64(o.Rejections), nullNanos(o.RetryAt), nullNanos(o.FailedAt)
+		sending[i] = nullNanos(o.SendingAt)
+		if o.BatchID != 0 {
+			batchID[i] = &o.BatchID
+		}
 		if o.State == channel.StatePending || o.State == channel.StateOverflow {
 			l.unsent = true
 		}
 	}
 	if _, err := l.tx.Exec(ctx, `
 INSERT INTO outbox (platform, channel_id, paper_key, matched, kind, state, created_at, attempts, last_error, message_id,
-	sent_at, rejections, retry_at, failed_at)
-SELECT p, c, k, m::jsonb, kd, st, ca, at, le, mi, sa, rj, ra, fa
+	sent_at, rejections, retry_at, failed_at, batch_id, sending_at)
+SELECT p, c, k, m::jsonb, kd, st, ca, at, le, mi, sa, rj, ra, fa, b, sg
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[],
-	$9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[])
-	WITH ORDINALITY AS r(p, c, k, m, kd, st, ca, at, le, mi, sa, rj, ra, fa, n)
-ORDER BY n`, platform, id, key, matched, kind, state, created, attempts, lastErr, messageID, sent, rejections, retry, failed); err != nil {
+	$9::text[], $10::text[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[])
+	WITH ORDINALITY AS r(p, c, k, m, kd, st, ca, at, le, mi, sa, rj, ra, fa, b, sg, n)
+ORDER BY n`, platform, id, key, matched, kind, state, created, attempts, lastErr, messageID, sent, rejections, retry, failed,
+		batchID, sending); err != nil {
 		return fmt.Errorf("import outbox: %w", err)
 	}
 	return nil

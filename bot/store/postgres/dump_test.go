@@ -58,7 +58,7 @@ func TestCopyAcrossBackends(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Copy: %v", err)
 			}
-			want := dump.Counts{Papers: 8, Validators: 3, Sources: 3, Channels: 3, Subscriptions: 4, Outbox: 24, Unsent: 20}
+			want := dump.Counts{Papers: 8, Validators: 3, Sources: 3, Channels: 3, Subscriptions: 4, Batches: 2, Imports: 2, Outbox: 24, Unsent: 20}
 			if c != want {
 				t.Errorf("counts %+v, want %+v", c, want)
 			}
@@ -209,8 +209,18 @@ func (c *batchChecker) Subscriptions(_ context.Context, b []dump.Subscription) e
 	return nil
 }
 
+func (c *batchChecker) Batches(_ context.Context, b []dump.Batch) error {
+	c.batch("digest batches", len(b))
+	return nil
+}
+
 func (c *batchChecker) Outbox(_ context.Context, b []dump.Outbox) error {
 	c.batch("outbox", len(b))
+	return nil
+}
+
+func (c *batchChecker) Imports(_ context.Context, b []dump.Import) error {
+	c.batch("import checkpoints", len(b))
 	return nil
 }
 

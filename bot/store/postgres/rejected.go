@@ -111,4 +111,7 @@ func (s *Store) RequeueFailed(ctx context.Context, ch channel.Ref) (int, error) 
 
 // requeueSet is what re-queuing a set-aside row sets: pending, as if new, but keeping its creation time (its place
 // in a digest's schedule) and its matched terms.
-const requeueSet = `state = 'pending', attempts = 0, rejections = 0, retry_at = NULL, failed_at = NULL, last_error = ''`
+// It leaves the digest batch it was in: a batch with an unsent row is a digest a crash interrupted, which the
+// sender would resend as it was (old title, old nonce, at once) rather than post the row as new.
+const requeueSet = `state = 'pending', attempts = 0, rejections = 0, retry_at = NULL, failed_at = NULL, last_error = '',
+	batch_id = NULL, sending_at = NULL`

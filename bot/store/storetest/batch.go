@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,6 +24,8 @@ var batchCases = []testCase{
 	{"rows move to a new batch when a digest is split", testBatchSplit},
 	{"a digest interrupted before its record is sent again as it was", testBatchResend},
 	{"rows in flight are marked and cleared", testInFlight},
+	{"a re-queued set-aside row leaves its digest batch", testBatchRequeue},
+	{"a resent daily digest is the day's digest", testBatchResendDaily},
 }
 
 func openBatch(t *testing.T, s Store, ch channel.Ref, kind, title string, items []channel.OutboxItem, at time.Time) int64 {
@@ -280,4 +283,74 @@ func testInFlight(t *testing.T, s Store) {
 		t.Errorf("after clearing: in flight since %v, want never", got)
 	}
 	check(t, s.MarkSending(t.Context(), nil, at(2)), "MarkSending no rows")
+}
+
+// testBatchRequeue: a row of a split digest that was set aside, then re-queued (/papers retry, or a backfill of
+// it), is a new pending row, not the rest of its old batch: otherwise the sender would resume that batch as an
+// interrupted digest (its old title and nonce, at once rather than at the channel's digest time).
+func testBatchRequeue(t *testing.T, s Store) {
+	papers := []paper.Paper{simple("2609.00001", t0.Add(-2*time.Hour)), simple("2609.00002", t0.Add(-time.Hour))}
+	mustRoute(t, s, "arxiv", papers, at(0), routeAll(slackA).route)
+	items := pending(t, s, slackA)
+	openBatch(t, s, slackA, channel.BatchDaily, "Daily digest: 2 new matching papers", items[:1], at(1))
+	check(t, s.MarkFailed(t.Context(), itemIDs(items[:1]), errors.New("invalid_blocks"), at(1)), "MarkFailed")
+	if bs := openBatches(t, s, slackA); len(bs) != 0 {
+		t.Fatalf("OpenBatches with the row set aside = %v, want none", bs)
+	}
+	n, err := s.RequeueFailed(t.Context(), slackA)
+	if err != nil || n != 1 {
+		t.Fatalf("RequeueFailed = %d, %v; want 1", n, err)
+	}
+	if bs := openBatches(t, s, slackA); len(bs) != 0 {
+		t.Errorf("OpenBatches after the re-queue = %v, want none: the row is pending on its own", bs)
+	}
+	if got := pending(t, s, slackA); len(got) != 2 {
+		t.Errorf("pending after the re-queue: %v, want both rows", itemKeys(got))
+	}
+}
+
+// testBatchResendDaily: a daily digest interrupted by a crash is resent after the restart as that day's digest;
+// papers that arrived after it was opened wait for the next day's, as they would have without the crash (a
+// second digest the same morning is what the stable batch identity is there to prevent).
+func testBatchResendDaily(t *testing.T, s Store) {
+	ctx := t.Context()
+	check(t, s.SetChannelMode(ctx, channel.Channel{Ref: discordC, Mode: channel.ModeDigest, DigestAt: "09:00", DigestTZ: "UTC"}, at(0)), "SetChannelMode")
+	papers := []paper.Paper{simple("2609.00001", t0.Add(-2*time.Hour)), simple("2609.00002", t0.Add(-time.Hour)),
+		simple("2609.00003", t0.Add(12*time.Hour))}
+	mustRoute(t, s, "arxiv", papers[:2], at(0), routeAll(discordC).route)
+	plat := &noncePlatform{posted: map[string]string{}}
+	deliver := func(st delivery.Store, now time.Time) {
+		t.Helper()
+		e, err := delivery.NewSender(delivery.Options{Store: st, Owner: "batch-check",
+			Platforms: map[string]bot.Platform{discordC.Platform: plat},
+			Limits:    map[string]delivery.Limits{discordC.Platform: {PerChannel: rate.Inf, ChannelBurst: 1, Global: rate.Inf, GlobalBurst: 1}},
+			Now:       func() time.Time { return now }, DigestCards: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			if err := e.DeliverDue(ctx); err != nil {
+				t.Fatalf("DeliverDue: %v", err)
+			}
+		}
+	}
+	// at(13) is 09:00 UTC the next day: the digest is due; the process dies before recording it.
+	deliver(&crashingStore{Store: s, crashed: true}, at(13))
+	if len(plat.got) == 0 {
+		t.Fatal("no digest at 09:00")
+	}
+	mustRoute(t, s, "arxiv", papers[2:], at(13).Add(time.Minute), routeAll(discordC).route)
+	deliver(s, at(13).Add(5*time.Minute))
+	var nonces []string
+	for _, m := range plat.got {
+		nonces = append(nonces, m.Nonce+" "+strings.Join(cardKeys(m), ","))
+	}
+	if len(plat.posted) != 1 || !slices.Equal(cardKeys(plat.got[len(plat.got)-1]), keysOf(papers[:2])) {
+		t.Errorf("after the restart at 09:05 the platform got %v; want only the interrupted digest again", nonces)
+	}
+	// The next morning the paper of 09:01 gets its digest.
+	deliver(s, at(37))
+	if last := plat.got[len(plat.got)-1]; len(plat.posted) != 2 || !slices.Equal(cardKeys(last), keysOf(papers[2:])) {
+		t.Errorf("the next morning the platform got %v, want the digest of %v", cardKeys(last), keysOf(papers[2:]))
+	}
 }

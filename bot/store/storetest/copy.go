@@ -29,7 +29,8 @@ type CopyStore interface {
 // FillCopyFixture gives an empty store everything a copy must carry over: papers (two in the same second, one
 // without a date), validators, a failing source and one polled under a lease, an instant channel with a command
 // subscription and a configured one, a digest channel with a past digest, a blocked channel, and outbox rows in
-// every state (sent singly and as a digest, failed, overflow, pending with a failed attempt, backfill). It returns
+// every state (sent singly and as a digest, failed, overflow, pending with a failed attempt, backfill), a sent
+// digest batch and one whose send was in flight when the bot stopped, and two import checkpoints. It returns
 // a time at which every unblocked channel's waiting rows are due (the digest included), for CheckCopy.
 func FillCopyFixture(t *testing.T, s Store) time.Time {
 	t.Helper()
@@ -109,9 +110,24 @@ func FillCopyFixture(t *testing.T, s Store) time.Time {
 	must("record attempt", s.RecordAttempt(ctx, []int64{a[papers[3].Key]}, errors.New("503 from slack")))
 	must("mark rejected", s.MarkRejected(ctx, []int64{a[papers[4].Key]}, errors.New("invalid_arguments"), at(3)))
 	c := ids(discordC)
+	_, err = s.OpenBatch(ctx, discordC, channel.BatchDaily, "Papers of yesterday", []int64{c[papers[0].Key], c[papers[1].Key]}, at(1))
+	must("open batch", err)
 	must("mark digest sent", s.MarkSent(ctx, []int64{c[papers[0].Key], c[papers[1].Key]}, "discord-digest-1", at(1)))
 	must("set last digest", s.SetLastDigest(ctx, discordC, at(1)))
 	must("block channel", s.BlockChannel(ctx, slackB, "channel_not_found", at(2)))
+	// A digest opened and in flight when the bot stopped: the copy must send it again as the same batch (the
+	// same rows, and the same id, from which Discord's nonce is derived).
+	var inBatch []int64
+	for _, p := range papers[2:] {
+		inBatch = append(inBatch, c[p.Key])
+	}
+	_, err = s.OpenBatch(ctx, discordC, channel.BatchDaily, "Papers of the day", inBatch, at(2))
+	must("open batch", err)
+	must("mark sending", s.MarkSending(ctx, inBatch, at(2)))
+	_, err = s.ImportBatch(ctx, "arxiv-oai", nil, []byte(`{"token":"page-7","pages":7}`), at(1))
+	must("import checkpoint", err)
+	_, err = s.ImportBatch(ctx, "snapshot", nil, []byte{0, 1, 2, 0xff}, at(2))
+	must("import checkpoint", err)
 	// The digest's next 09:00 Berlin after at(1) is 07:00 UTC the next day; at(14) is 10:00 UTC.
 	return at(14)
 }
@@ -123,7 +139,9 @@ type snapshot struct {
 	SourceStates  []dump.SourceState
 	Channels      []dump.Channel
 	Subscriptions []dump.Subscription
+	Batches       []dump.Batch
 	Outbox        []dump.Outbox
+	Imports       []dump.Import
 }
 
 // dumpRecorder is a dump.Writer that keeps everything (tests only: a fixture is small).
@@ -157,6 +175,16 @@ func (r *dumpRecorder) Subscriptions(_ context.Context, b []dump.Subscription) e
 	return nil
 }
 
+func (r *dumpRecorder) Batches(_ context.Context, b []dump.Batch) error {
+	r.s.Batches = append(r.s.Batches, b...)
+	return nil
+}
+
+func (r *dumpRecorder) Imports(_ context.Context, b []dump.Import) error {
+	r.s.Imports = append(r.s.Imports, b...)
+	return nil
+}
+
 func (r *dumpRecorder) Outbox(_ context.Context, b []dump.Outbox) error {
 	r.s.Outbox = append(r.s.Outbox, b...)
 	return nil
@@ -171,10 +199,11 @@ func export(t *testing.T, s dump.Exporter) snapshot {
 	return r.s
 }
 
-// CheckCopy checks that dst is a faithful copy of src: the same records (but for store-chosen ids), the same
-// answers from every public read (papers newest first, subscriptions in order, channels, the outbox's work and
-// rows in every state, message counts, source health, validators), and, at now, a delivery run on dst posts
-// every waiting row exactly once, exactly as one on src does, and never a row that was sent. It delivers on
+// CheckCopy checks that dst is a faithful copy of src: the same records (but for store-chosen ids; digest batches
+// keep theirs), the same answers from every public read (papers newest first, subscriptions in order, channels,
+// the outbox's work and rows in every state, open digest batches with their rows in flight, message counts,
+// source health, validators, import checkpoints), and, at now, a delivery run on dst posts every waiting row
+// exactly once, exactly as one on src does (digests under the same nonces), and never a row that was sent. It delivers on
 // both stores, so it is the last thing a test does with them.
 func CheckCopy(t *testing.T, src, dst CopyStore, now time.Time) {
 	t.Helper()
@@ -190,6 +219,7 @@ func CheckCopy(t *testing.T, src, dst CopyStore, now time.Time) {
 		{"papers", a.Papers, b.Papers}, {"validators", a.Validators, b.Validators},
 		{"source states", a.SourceStates, b.SourceStates}, {"channels", a.Channels, b.Channels},
 		{"subscriptions", a.Subscriptions, b.Subscriptions}, {"outbox", a.Outbox, b.Outbox},
+		{"digest batches", a.Batches, b.Batches}, {"import checkpoints", a.Imports, b.Imports},
 	} {
 		if !reflect.DeepEqual(f.a, f.b) {
 			t.Errorf("exported %s differ:\nsource: %+v\ncopy:   %+v", f.name, f.a, f.b)
@@ -221,6 +251,12 @@ func CheckCopy(t *testing.T, src, dst CopyStore, now time.Time) {
 		slices.SortFunc(w, func(x, y channel.Work) int { return cmp.Compare(x.Ref.String(), y.Ref.String()) })
 		return w, err
 	})
+	for _, im := range a.Imports {
+		same("ImportState of "+im.Name, func(s CopyStore) (any, error) {
+			state, ok, err := s.ImportState(ctx, im.Name)
+			return fmt.Sprintf("%t %x", ok, state), err
+		})
+	}
 	for _, st := range a.SourceStates {
 		same("Validators of "+st.Source, func(s CopyStore) (any, error) { return s.Validators(ctx, st.Source) })
 	}
@@ -234,6 +270,18 @@ func CheckCopy(t *testing.T, src, dst CopyStore, now time.Time) {
 				items[i].ID = 0
 			}
 			return items, err
+		})
+		same("OpenBatches of "+ch.String(), func(s CopyStore) (any, error) {
+			bs, err := s.OpenBatches(ctx, ch)
+			if len(bs) == 0 {
+				bs = nil // the stores differ in how they say none
+			}
+			for i := range bs {
+				for j := range bs[i].Items {
+					bs[i].Items[j].ID = 0
+				}
+			}
+			return bs, err
 		})
 		same("ListFailed of "+ch.String(), func(s CopyStore) (any, error) {
 			items, err := s.ListFailed(ctx, ch, 0)
@@ -270,7 +318,7 @@ func CheckCopy(t *testing.T, src, dst CopyStore, now time.Time) {
 	want := map[post]bool{}
 	for _, o := range b.Outbox {
 		if (o.State == channel.StatePending || o.State == channel.StateOverflow) && !blocked[o.Channel] {
-			want[post{o.Channel, o.PaperKey}] = true
+			want[post{ch: o.Channel, key: o.PaperKey}] = true
 		}
 	}
 	fromSrc, fromDst := deliverAll(t, src, now), deliverAll(t, dst, now)
@@ -279,6 +327,7 @@ func CheckCopy(t *testing.T, src, dst CopyStore, now time.Time) {
 	}
 	got := map[post]int{}
 	for _, p := range fromDst {
+		p.nonce = ""
 		got[p]++
 	}
 	for p, n := range got {
@@ -303,10 +352,12 @@ func subsWithoutIDs(subs []channel.Subscription, err error) ([]channel.Subscript
 	return subs, err
 }
 
-// post is one paper posted to one channel.
+// post is one paper posted to one channel, with the nonce of the digest that carried it (rows' own nonces name
+// their store-chosen ids, and are left out).
 type post struct {
-	ch  channel.Ref
-	key string
+	ch    channel.Ref
+	key   string
+	nonce string
 }
 
 // recordingPlatform accepts every message and records its cards.
@@ -321,8 +372,12 @@ func (p recordingPlatform) Name() string { return p.name }
 func (p recordingPlatform) Send(_ context.Context, msg bot.Message) (string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	nonce := ""
+	if msg.Digest {
+		nonce = msg.Nonce
+	}
 	for _, c := range msg.Cards {
-		*p.posts = append(*p.posts, post{msg.Channel, c.Paper.Key})
+		*p.posts = append(*p.posts, post{msg.Channel, c.Paper.Key, nonce})
 	}
 	return fmt.Sprintf("%s-%d", p.name, len(*p.posts)), nil
 }
@@ -351,7 +406,7 @@ func deliverAll(t *testing.T, s Store, now time.Time) []post {
 		}
 	}
 	slices.SortFunc(posts, func(x, y post) int {
-		return cmp.Or(cmp.Compare(x.ch.String(), y.ch.String()), cmp.Compare(x.key, y.key))
+		return cmp.Or(cmp.Compare(x.ch.String(), y.ch.String()), cmp.Compare(x.key, y.key), cmp.Compare(x.nonce, y.nonce))
 	})
 	return posts
 }
