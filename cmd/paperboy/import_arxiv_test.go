@@ -113,6 +113,7 @@ func TestImportArxivEndToEnd(t *testing.T) {
 	srv, _ := feedServer(t)
 	out := t.TempDir() + "/cards.jsonl"
 	cfg := writeConfig(t, fmt.Sprintf(`
+# still in the [fetch] table writeConfig opens
 arxiv_api_interval = "5ms"
 [import]
 oai_url = "%s/oai"
@@ -262,6 +263,7 @@ func TestSourceHistoryEndToEnd(t *testing.T) {
 	defer api.Close()
 	out := t.TempDir() + "/cards.jsonl"
 	cfg := writeConfig(t, fmt.Sprintf(`
+# still in the [fetch] table writeConfig opens
 arxiv_api_interval = "5ms"
 [console]
 format = "json"
