@@ -34,7 +34,10 @@ const (
 // kind declares one source kind: its name and how a configuration of that kind sets up a feedSource (URLs and
 // parser), validating it on the way.
 type kind struct {
-	name      string
+	name string
+	// keys are the configuration keys of [[sources]] this kind reads besides name, kind and interval; the others
+	// are refused for it.
+	keys      []string
 	configure func(s *feedSource, cfg Config) error
 }
 
@@ -42,11 +45,22 @@ type kind struct {
 // its configure function and parser.
 func kinds() []kind {
 	return []kind{
-		{KindArxiv, (*feedSource).configArxiv},
-		{KindArxivAPI, (*feedSource).configArxivAPI},
-		{KindHFDaily, (*feedSource).configHFDaily},
-		{KindRSS, (*feedSource).configRSS},
+		{KindArxiv, []string{"url", "categories", "history"}, (*feedSource).configArxiv},
+		{KindArxivAPI, []string{"url", "categories", "query", "max_results", "history"}, (*feedSource).configArxivAPI},
+		{KindHFDaily, []string{"url", "min_upvotes", "days"}, (*feedSource).configHFDaily},
+		{KindRSS, []string{"url"}, (*feedSource).configRSS},
 	}
+}
+
+// KindKeys returns the [[sources]] keys a kind reads besides name, kind and interval (nil for an unknown kind),
+// so that a key of another kind (query on arxiv) is refused rather than silently ignored.
+func KindKeys(kind string) []string {
+	for _, k := range kinds() {
+		if k.name == kind {
+			return k.keys
+		}
+	}
+	return nil
 }
 
 // Kinds returns the names of the registered source kinds.
@@ -282,11 +296,12 @@ func contentType(h http.Header) string {
 	return mt
 }
 
-// checkCategories rejects anything that is not spelled like an arXiv category, so that a URL cannot be smuggled in.
+// checkCategories accepts arXiv's current categories and archives only (arxiv_categories.txt): a typo would be an
+// empty feed forever, and nothing else can smuggle a URL in.
 func checkCategories(cats []string) error {
 	for _, c := range cats {
-		if !arxivCategoryRe.MatchString(c) {
-			return fmt.Errorf("bad arXiv category %q (want e.g. cs.LG, q-bio.NC, hep-ex)", c)
+		if err := CheckArxivCategory(c); err != nil {
+			return err
 		}
 	}
 	return nil

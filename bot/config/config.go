@@ -3,13 +3,15 @@
 package config
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -42,6 +44,8 @@ type Config struct {
 
 	// path is the file the config was read from, for error messages.
 	path string
+	// pos is where each key is set in the file, for messages about values found wrong after decoding.
+	pos *positions
 }
 
 // StoreConfig is the [store] table.
@@ -283,7 +287,72 @@ const (
 	MaxHistory = 366 * 24 * time.Hour
 )
 
-var sourceNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+var (
+	sourceNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
+	// Slack ids: a letter for the type (C public channel, G private channel or group, D direct message; U and W
+	// users) and then capital letters and digits.
+	slackChannelRe = regexp.MustCompile(`^[CGD][A-Z0-9]{8,}$`)
+	slackUserRe    = regexp.MustCompile(`^[UW][A-Z0-9]{8,}$`)
+	// A Discord snowflake: a 64-bit number, 17 to 20 digits for any id made since 2015.
+	snowflakeRe = regexp.MustCompile(`^[0-9]{17,20}$`)
+)
+
+// discordIDHint says where Discord shows an id.
+func discordIDHint(what string) string {
+	switch what {
+	case "application_id":
+		return "Developer Portal → your application → General Information → Application ID"
+	case "guild_id":
+		return "with Developer Mode on (User Settings → Advanced), right-click the server → Copy Server ID"
+	}
+	return "with Developer Mode on (User Settings → Advanced), right-click the channel → Copy Channel ID"
+}
+
+// checkListen accepts "" (off) and host:port with a numeric port; the host may be empty (all interfaces).
+func checkListen(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err == nil {
+		if n, perr := strconv.Atoi(port); perr != nil || n < 0 || n > 65535 {
+			err = fmt.Errorf("port %q is not a number from 0 to 65535", port)
+		}
+	}
+	if err == nil {
+		return nil
+	}
+	example := `"127.0.0.1:8080" or ":8080"`
+	if n, aerr := strconv.Atoi(addr); aerr == nil && n > 0 && n <= 65535 {
+		example = fmt.Sprintf(`"127.0.0.1:%d" (this machine only) or ":%d" (every interface)`, n, n)
+	}
+	return fmt.Errorf("%q is not host:port; write e.g. %s", addr, example)
+}
+
+// commonSourceKeys are the [[sources]] keys of every kind.
+var commonSourceKeys = []string{"name", "kind", "interval"}
+
+// checkKindKeys refuses the keys source i sets that its kind does not read (query on arxiv, categories on
+// hf-daily): silence would make them look like they work. It reports whether all were fine.
+func (c *Config) checkKindKeys(i int, s SourceConfig, bad func(int, string, ...any)) bool {
+	ok := true
+	own := sources.KindKeys(s.Kind)
+	for _, k := range c.pos.keys("sources", strconv.Itoa(i)) {
+		if slices.Contains(commonSourceKeys, k) || slices.Contains(own, k) {
+			continue
+		}
+		var readers []string
+		for _, kind := range sources.Kinds() {
+			if slices.Contains(sources.KindKeys(kind), k) {
+				readers = append(readers, kind)
+			}
+		}
+		bad(c.keyLine("sources", i, k), "source %q: %s does not apply to kind %s (%s is for %s sources; %s reads %s): remove it or change kind",
+			s.Name, k, s.Kind, k, orList(readers), s.Kind, strings.Join(append(slices.Clone(commonSourceKeys), own...), ", "))
+		ok = false
+	}
+	return ok
+}
 
 // ConfigError is a problem in the configuration file; Line is 0 when the problem has no single line.
 type ConfigError struct {
@@ -301,46 +370,90 @@ func (e *ConfigError) Error() string {
 
 // Load reads and validates the TOML file at path; platforms are the registered platform names, which [[channels]]
 // entries may name. Unknown keys, wrong types and bad values are errors that
-// name the file and line. All problems found by validation are returned together (errors.Join).
+// name the file and line. All problems found by validation are returned together (errors.Join). A missing file
+// is a *NotFoundError, which wraps fs.ErrNotExist.
 func Load(path string, platforms []string) (*Config, error) {
 	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		abs, aerr := filepath.Abs(path)
+		if aerr != nil {
+			abs = path
+		}
+		return nil, &NotFoundError{Path: abs, err: err}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
 	return Parse(path, data, platforms)
 }
 
+// NotFoundError is Load's error when there is no file at Path.
+type NotFoundError struct {
+	// Path is where Load looked, made absolute.
+	Path string
+	err  error
+}
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("no configuration file at %s; to start, copy the example next to it and edit it: cp config.example.toml paperboy.toml", e.Path)
+}
+
+// Unwrap returns the file system's error (fs.ErrNotExist).
+func (e *NotFoundError) Unwrap() error { return e.err }
+
 // Parse is Load on bytes already read; path is only used in messages.
 func Parse(path string, data []byte, platforms []string) (*Config, error) {
 	cfg := &Config{path: path}
-	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
-	if err := dec.Decode(cfg); err != nil {
-		var strict *toml.StrictMissingError
-		if errors.As(err, &strict) {
-			errs := make([]error, 0, len(strict.Errors))
-			for i := range strict.Errors {
-				row, _ := strict.Errors[i].Position()
-				errs = append(errs, &ConfigError{Path: path, Line: row,
-					Msg: fmt.Sprintf("unknown key %q", strings.Join(strict.Errors[i].Key(), "."))})
-			}
+	// The file is parsed once more by the TOML library's own parser to find each key's line and check its type
+	// before decoding: the decoder reports some errors without a line, names Go types, and takes a bare number
+	// for a duration. A syntax error is left to the decoder, which reports it with its position.
+	ps, err := scanPositions(data)
+	if err == nil {
+		if errs := checkSettings(path, ps); len(errs) > 0 {
 			return nil, errors.Join(errs...)
 		}
-		var de *toml.DecodeError
-		if errors.As(err, &de) {
-			row, _ := de.Position()
-			return nil, &ConfigError{Path: path, Line: row, Msg: de.Error()}
-		}
-		return nil, &ConfigError{Path: path, Msg: err.Error()}
+	}
+	cfg.pos = ps
+	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
+	if err := dec.Decode(cfg); err != nil {
+		return nil, decodeError(path, err)
 	}
 	if cfg.Store.Path != "" && cfg.Store.URL != "" {
-		return nil, &ConfigError{Path: path, Line: keyLine(data, "store", -1, "url"),
+		return nil, &ConfigError{Path: path, Line: cfg.keyLine("store", -1, "url"),
 			Msg: "store: set either path (SQLite) or url (PostgreSQL), not both"}
 	}
 	cfg.applyDefaults()
-	if err := cfg.validate(data, platforms); err != nil {
+	if err := cfg.validate(platforms); err != nil {
 		return nil, err
 	}
 	return cfg, nil
+}
+
+// decodeError turns the decoder's error into ConfigErrors in the file's words. checkSettings has found unknown
+// keys and wrong types already; what is left is mostly syntax.
+func decodeError(path string, err error) error {
+	var strict *toml.StrictMissingError
+	if errors.As(err, &strict) {
+		errs := make([]error, 0, len(strict.Errors))
+		for i := range strict.Errors {
+			row, _ := strict.Errors[i].Position()
+			errs = append(errs, &ConfigError{Path: path, Line: row,
+				Msg: fmt.Sprintf("unknown key %q", strings.Join(strict.Errors[i].Key(), "."))})
+		}
+		return errors.Join(errs...)
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, _ := de.Position()
+		msg := strings.TrimPrefix(de.Error(), "toml: ")
+		if strings.Contains(msg, "struct field") || strings.Contains(msg, "of type") {
+			// "cannot decode TOML string into struct field config.X.Y of type int64": Go's names mean nothing
+			// to the person editing the file.
+			msg = fmt.Sprintf("%s: a value of the wrong type", strings.Join(de.Key(), "."))
+		}
+		return &ConfigError{Path: path, Line: row, Msg: msg}
+	}
+	return &ConfigError{Path: path, Msg: strings.TrimPrefix(err.Error(), "toml: ")}
 }
 
 func (c *Config) applyDefaults() {
@@ -396,76 +509,91 @@ func (c *Config) applyDefaults() {
 	}
 }
 
-func (c *Config) validate(data []byte, platforms []string) error {
+func (c *Config) validate(platforms []string) error {
 	var errs []error
 	bad := func(line int, format string, args ...any) {
 		errs = append(errs, &ConfigError{Path: c.path, Line: line, Msg: fmt.Sprintf(format, args...)})
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.Log.Level)); err != nil {
-		bad(keyLine(data, "log", -1, "level"), "log.level %q: want debug, info, warn or error", c.Log.Level)
+		bad(c.keyLine("log", -1, "level"), "log.level %q: want debug, info, warn or error", c.Log.Level)
 	}
 	if c.Log.Format != "text" && c.Log.Format != "json" {
-		bad(keyLine(data, "log", -1, "format"), "log.format %q: want text or json", c.Log.Format)
+		bad(c.keyLine("log", -1, "format"), "log.format %q: want text or json", c.Log.Format)
 	}
 	if c.Delivery.HourlyBudget < -1 {
-		bad(keyLine(data, "delivery", -1, "hourly_budget"), "delivery.hourly_budget must be positive, or -1 for no cap")
+		bad(c.keyLine("delivery", -1, "hourly_budget"), "delivery.hourly_budget must be positive, or -1 for no cap")
 	}
 	if lt := time.Duration(c.Commands.LookupTimeout); lt < 10*time.Millisecond || lt > time.Minute {
-		bad(keyLine(data, "commands", -1, "lookup_timeout"), "commands.lookup_timeout %s: want 10ms to 1m", lt)
+		bad(c.keyLine("commands", -1, "lookup_timeout"), "commands.lookup_timeout %s: want 10ms to 1m", lt)
 	}
 	if r := c.Commands.PerUserRate; r < -1 || r > 6000 {
-		bad(keyLine(data, "commands", -1, "per_user_rate"), "commands.per_user_rate %d: want 1 to 6000 commands a minute, or -1 for no limit", r)
+		bad(c.keyLine("commands", -1, "per_user_rate"), "commands.per_user_rate %d: want 1 to 6000 commands a minute, or -1 for no limit", r)
 	}
 	if b := c.Commands.PerUserBurst; b < 1 || b > 1000 {
-		bad(keyLine(data, "commands", -1, "per_user_burst"), "commands.per_user_burst %d: want 1 to 1000", b)
+		bad(c.keyLine("commands", -1, "per_user_burst"), "commands.per_user_burst %d: want 1 to 1000", b)
 	}
 	if c.Delivery.DigestCards < 1 || c.Delivery.DigestCards > 10 {
-		bad(keyLine(data, "delivery", -1, "digest_cards"), "delivery.digest_cards must be 1 to 10 (Discord shows at most 10 embeds)")
+		bad(c.keyLine("delivery", -1, "digest_cards"), "delivery.digest_cards must be 1 to 10 (Discord shows at most 10 embeds)")
 	}
 	if c.Delivery.Workers < 1 || c.Delivery.Workers > 64 {
-		bad(keyLine(data, "delivery", -1, "workers"), "delivery.workers must be 1 to 64")
+		bad(c.keyLine("delivery", -1, "workers"), "delivery.workers must be 1 to 64")
 	}
 	if c.Console.Format != "text" && c.Console.Format != "json" {
-		bad(keyLine(data, "console", -1, "format"), "console.format %q: want text or json", c.Console.Format)
+		bad(c.keyLine("console", -1, "format"), "console.format %q: want text or json", c.Console.Format)
 	}
 	if c.Slack.Mode != "socket" && c.Slack.Mode != "http" {
-		bad(keyLine(data, "slack", -1, "mode"), "slack.mode %q: want socket or http", c.Slack.Mode)
+		bad(c.keyLine("slack", -1, "mode"), "slack.mode %q: want socket or http", c.Slack.Mode)
 	}
 	if c.Slack.Mode == "http" && c.Slack.Listen == "" {
-		bad(keyLine(data, "slack", -1, "mode"), "slack.mode is http but slack.listen is empty")
+		bad(c.keyLine("slack", -1, "mode"), "slack.mode is http but slack.listen is empty")
+	}
+	for _, l := range []struct{ table, addr string }{{"http", c.HTTP.Listen}, {"slack", c.Slack.Listen}, {"discord", c.Discord.Listen}} {
+		if err := checkListen(l.addr); err != nil {
+			bad(c.keyLine(l.table, -1, "listen"), "%s.listen: %v", l.table, err)
+		}
+	}
+	for i, m := range c.Slack.Managers {
+		if !slackUserRe.MatchString(m) {
+			bad(c.keyLine("slack", -1, "managers"), "slack.managers[%d] %q: want a Slack user id like U0123ABCD (a profile's ⋮ menu → Copy member ID)", i, m)
+		}
+	}
+	for _, id := range []struct{ key, value string }{{"application_id", c.Discord.ApplicationID}, {"guild_id", c.Discord.GuildID}} {
+		if id.value != "" && !snowflakeRe.MatchString(id.value) {
+			bad(c.keyLine("discord", -1, id.key), "discord.%s %q: want a Discord id, a snowflake of 17 to 20 digits (%s)", id.key, id.value, discordIDHint(id.key))
+		}
 	}
 	if c.Discord.Mode != "gateway" && c.Discord.Mode != "http" {
-		bad(keyLine(data, "discord", -1, "mode"), "discord.mode %q: want gateway or http", c.Discord.Mode)
+		bad(c.keyLine("discord", -1, "mode"), "discord.mode %q: want gateway or http", c.Discord.Mode)
 	}
 	if c.Discord.Mode == "http" && (c.Discord.Listen == "" || c.Discord.PublicKey == "" || c.Discord.ApplicationID == "") {
-		bad(keyLine(data, "discord", -1, "mode"), "discord.mode is http: discord.listen, public_key and application_id are required")
+		bad(c.keyLine("discord", -1, "mode"), "discord.mode is http: discord.listen, public_key and application_id are required")
 	}
 	if u := c.Store.URL; u != "" {
 		pu, err := url.Parse(u)
 		switch {
 		case err != nil || (pu.Scheme != "postgres" && pu.Scheme != "postgresql") || pu.Host == "":
-			bad(keyLine(data, "store", -1, "url"), "store.url: want postgres://USER@HOST:PORT/DATABASE")
+			bad(c.keyLine("store", -1, "url"), "store.url: want postgres://USER@HOST:PORT/DATABASE")
 		case pu.Query().Has("password"):
-			bad(keyLine(data, "store", -1, "url"), "store.url holds a password: put it in %s or PGPASSWORD, never in the file", DatabaseURLEnv)
+			bad(c.keyLine("store", -1, "url"), "store.url holds a password: put it in %s or PGPASSWORD, never in the file", DatabaseURLEnv)
 		default:
 			if _, ok := pu.User.Password(); ok {
-				bad(keyLine(data, "store", -1, "url"), "store.url holds a password: put it in %s or PGPASSWORD, never in the file", DatabaseURLEnv)
+				bad(c.keyLine("store", -1, "url"), "store.url holds a password: put it in %s or PGPASSWORD, never in the file", DatabaseURLEnv)
 			}
 		}
 	}
 	if err := checkOAIURL(c.Import.OAIURL); err != nil {
-		bad(keyLine(data, "import", -1, "oai_url"), "import.oai_url: %v", err)
+		bad(c.keyLine("import", -1, "oai_url"), "import.oai_url: %v", err)
 	}
 	if c.Fetch.MaxBodyBytes < 0 {
-		bad(keyLine(data, "fetch", -1, "max_body_bytes"), "fetch.max_body_bytes must not be negative")
+		bad(c.keyLine("fetch", -1, "max_body_bytes"), "fetch.max_body_bytes must not be negative")
 	}
 	if len(c.Sources) == 0 {
 		bad(0, "no [[sources]]: configure at least one feed (see config.example.toml)")
 	}
 	seen := map[string]bool{}
 	for i, s := range c.Sources {
-		line := func(key string) int { return keyLine(data, "sources", i, key) }
+		line := func(key string) int { return c.keyLine("sources", i, key) }
 		switch {
 		case s.Name == "":
 			bad(line(""), "sources[%d]: name is required", i)
@@ -480,15 +608,22 @@ func (c *Config) validate(data []byte, platforms []string) error {
 			bad(line(""), "source %q: kind is required (%s)", s.Name, sources.KindList())
 		case !slices.Contains(sources.Kinds(), s.Kind):
 			bad(line("kind"), "source %q: unknown source kind %q (want %s)", s.Name, s.Kind, sources.KindList())
-		case s.Name != "":
-			if err := s.SourceConfig().Validate(); err != nil {
-				bad(line(""), "%v", err)
+		default:
+			kindOK := c.checkKindKeys(i, s, bad)
+			for _, cat := range s.Categories {
+				if err := sources.CheckArxivCategory(cat); err != nil && kindOK {
+					bad(line("categories"), "source %q: categories: %v", s.Name, err)
+					kindOK = false // sources' own check below would say it again
+				}
+			}
+			if s.Name != "" && kindOK {
+				if err := s.SourceConfig().Validate(); err != nil {
+					bad(line(""), "%v", err)
+				}
 			}
 		}
-		if s.History != 0 {
+		if s.History != 0 && slices.Contains(sources.KindKeys(s.Kind), "history") {
 			switch {
-			case s.Kind != sources.KindArxiv && s.Kind != sources.KindArxivAPI:
-				bad(line("history"), "source %q: history is only for %s and %s sources", s.Name, sources.KindArxiv, sources.KindArxivAPI)
 			case time.Duration(s.History) > MaxHistory:
 				bad(line("history"), "source %q: history %s is beyond the %s the arXiv API can page through for one query; use paperboy import arxiv",
 					s.Name, time.Duration(s.History), MaxHistory)
@@ -504,12 +639,19 @@ func (c *Config) validate(data []byte, platforms []string) error {
 	}
 	chans := map[string]bool{}
 	for i, ch := range c.Channels {
-		line := func(key string) int { return keyLine(data, "channels", i, key) }
+		line := func(key string) int { return c.keyLine("channels", i, key) }
 		if !slices.Contains(platforms, ch.Platform) {
 			bad(line("platform"), "channels[%d]: platform %q: want %s", i, ch.Platform, orList(platforms))
 		}
-		if strings.TrimSpace(ch.ID) == "" || strings.ContainsAny(ch.ID, " :") {
+		switch {
+		case strings.TrimSpace(ch.ID) == "" || strings.ContainsAny(ch.ID, " :"):
 			bad(line("id"), "channels[%d]: id %q: want the platform's channel id", i, ch.ID)
+		case ch.Platform == "slack" && strings.HasPrefix(ch.ID, "#"):
+			bad(line("id"), "channels[%d]: id %q is a channel name; want the Slack channel id, like C0123ABCD (in Slack: the channel's name → About → Channel ID)", i, ch.ID)
+		case ch.Platform == "slack" && !slackChannelRe.MatchString(ch.ID):
+			bad(line("id"), "channels[%d]: id %q: want a Slack channel id: C, G or D then capital letters and digits, like C0123ABCD (in Slack: the channel's name → About → Channel ID)", i, ch.ID)
+		case ch.Platform == "discord" && !snowflakeRe.MatchString(ch.ID):
+			bad(line("id"), "channels[%d]: id %q: want a Discord channel id, a snowflake of 17 to 20 digits (%s)", i, ch.ID, discordIDHint("channel"))
 		}
 		ref := ch.Platform + ":" + ch.ID
 		if chans[ref] {
@@ -555,43 +697,18 @@ func (s SourceConfig) SourceConfig() sources.Config {
 	}
 }
 
-// keyLine finds the 1-based line of key inside the table (or the index-th entry of the array of tables) named
-// table, so that validation errors found after decoding still point at a line. key "" means the table header. It
-// returns 0 when not found; the message then still names the source.
-func keyLine(data []byte, table string, index int, key string) int {
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	n, entry, header := 0, -1, 0
-	in := false
-	for sc.Scan() {
-		n++
-		l := strings.TrimSpace(sc.Text())
-		if strings.HasPrefix(l, "[") {
-			name := strings.TrimSpace(strings.Trim(l, "[]"))
-			if i := strings.IndexByte(l, '#'); i >= 0 {
-				name = strings.TrimSpace(strings.Trim(l[:i], "[] \t"))
-			}
-			in = false
-			if name == table {
-				if strings.HasPrefix(l, "[[") {
-					entry++
-					in = entry == index
-				} else {
-					in = index < 0
-				}
-				if in {
-					header = n
-				}
-			}
-			continue
-		}
-		if in && key != "" {
-			if k, _, ok := strings.Cut(l, "="); ok && strings.TrimSpace(k) == key {
-				return n
-			}
-		}
+// keyLine returns the line of key inside the table (or the index-th entry of the array of tables) named table,
+// so that problems found after decoding still point at a line; key "" means the table itself. Without the key it
+// is the table's line, and 0 when the file does not write the table either (the message then still says which).
+func (c *Config) keyLine(table string, index int, key string) int {
+	path := strings.Split(table, ".")
+	if index >= 0 {
+		path = append(path, strconv.Itoa(index))
 	}
-	return header
+	if key != "" {
+		path = append(path, key)
+	}
+	return c.pos.line(path...)
 }
 
 // checkOAIURL accepts an absolute http(s) URL without a query, to which the harvester adds its own.

@@ -181,8 +181,8 @@ kind = "hf-daily"
 		wantLine int
 		wantMsg  string
 	}{
-		{"history on hf-daily", "[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\nhistory = \"30d\"\n", 4, "only for arxiv and arxiv-api"},
-		{"history on rss", "[[sources]]\nname = \"a\"\nkind = \"rss\"\nurl = \"https://x.org/f\"\nhistory = \"30d\"\n", 5, "only for arxiv and arxiv-api"},
+		{"history on hf-daily", "[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\nhistory = \"30d\"\n", 4, "history is for arxiv or arxiv-api sources"},
+		{"history on rss", "[[sources]]\nname = \"a\"\nkind = \"rss\"\nurl = \"https://x.org/f\"\nhistory = \"30d\"\n", 5, "history is for arxiv or arxiv-api sources"},
 		{"history not a duration", "[[sources]]\nname = \"a\"\nkind = \"arxiv\"\ncategories = [\"cs.LG\"]\nhistory = \"a month\"\n", 5, "invalid window"},
 		{"history of days not a number", "[[sources]]\nname = \"a\"\nkind = \"arxiv\"\ncategories = [\"cs.LG\"]\nhistory = \"xd\"\n", 5, "invalid window"},
 		{"history too long", "[[sources]]\nname = \"a\"\nkind = \"arxiv\"\ncategories = [\"cs.LG\"]\nhistory = \"400d\"\n", 5, "paperboy import arxiv"},
