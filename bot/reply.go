@@ -68,6 +68,9 @@ type Reply struct {
 	Text []string
 	// Cards are papers to show, in order.
 	Cards []Card
+	// Error marks a reply that refuses what was asked or could not do it (bad arguments, no permission, an invalid
+	// query, a rate limit, a look-up that took too long): adapters show it like any reply, `paperboy cmd` exits 1.
+	Error bool
 }
 
 // Card is one paper to show, with why it matched.

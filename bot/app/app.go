@@ -63,9 +63,19 @@ func NewLogger(cfg config.LogConfig, w io.Writer) *slog.Logger {
 	_ = lvl.UnmarshalText([]byte(cfg.Level)) // validated by LoadConfig; info on the zero value
 	opts := &slog.HandlerOptions{Level: lvl}
 	if cfg.Format == "json" {
+		opts.ReplaceAttr = durationsAsText
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// durationsAsText writes a duration as "26s" rather than JSON's default of nanoseconds (26000000000), which
+// reads as a number of seconds at a glance and is wrong by a factor of a billion. The text handler already does.
+func durationsAsText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 // Version describes this build: module version and VCS revision when Go recorded them.
@@ -229,7 +239,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 	for _, sc := range cfg.Sources {
 		src, err := sources.New(sc.SourceConfig(), a.Fetcher, now)
 		if err != nil {
-			return nil, fmt.Errorf("source %s: %w", sc.Name, err)
+			return nil, err // sources.New names the source
 		}
 		p.Sources = append(p.Sources, ingest.ScheduledSource{Source: src, Interval: time.Duration(sc.Interval)})
 	}

@@ -25,6 +25,73 @@ type platform struct {
 	// nil, is its command transport (Socket Mode, a gateway session, an HTTP endpoint), run for the bot's life;
 	// closer, if not nil, is closed with the App.
 	setup func(e env) (p bot.Platform, service func(context.Context) error, closer io.Closer, err error)
+	// state says whether setup will turn the platform on, and how its commands arrive, without setting it up.
+	state func(cfg *config.Config) (PlatformState, error)
+}
+
+// PlatformState is whether a platform is on for a configuration and its environment, for `paperboy check` and
+// the start of `paperboy run`.
+type PlatformState struct {
+	Name string
+	On   bool
+	// Mode is how it runs when on: "socket", "http on ADDR", "gateway", or where the console prints.
+	Mode string
+	// Off says why it is off and how to turn it on.
+	Off string
+}
+
+// PlatformStates returns the state of every registered platform under cfg and the environment's secrets.
+func PlatformStates(cfg *config.Config) ([]PlatformState, error) {
+	var out []PlatformState
+	for _, p := range platforms() {
+		st, err := p.state(cfg)
+		if err != nil {
+			return nil, err
+		}
+		st.Name = p.name
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// UnservedChannels warns about the configured channels whose platform is off in states.
+func UnservedChannels(cfg *config.Config, states []PlatformState) []config.Warning {
+	off := map[string]string{}
+	for _, st := range states {
+		if !st.On {
+			off[st.Name] = st.Off
+		}
+	}
+	return cfg.UnservedChannels(off)
+}
+
+func consoleState(cfg *config.Config) (PlatformState, error) {
+	if cfg.Console.Output != "" {
+		return PlatformState{On: true, Mode: "appends to " + cfg.Console.Output}, nil
+	}
+	return PlatformState{On: true, Mode: "prints to standard output"}, nil
+}
+
+func slackState(cfg *config.Config) (PlatformState, error) {
+	token, err := config.Secret("SLACK_BOT_TOKEN")
+	if err != nil || token == "" {
+		return PlatformState{Off: "SLACK_BOT_TOKEN (or SLACK_BOT_TOKEN_FILE) is not set"}, err
+	}
+	if cfg.Slack.Mode == "http" {
+		return PlatformState{On: true, Mode: "http on " + cfg.Slack.Listen}, nil
+	}
+	return PlatformState{On: true, Mode: "socket"}, nil
+}
+
+func discordState(cfg *config.Config) (PlatformState, error) {
+	token, err := config.Secret("DISCORD_BOT_TOKEN")
+	if err != nil || token == "" {
+		return PlatformState{Off: "DISCORD_BOT_TOKEN (or DISCORD_BOT_TOKEN_FILE) is not set"}, err
+	}
+	if cfg.Discord.Mode == "http" {
+		return PlatformState{On: true, Mode: "http on " + cfg.Discord.Listen}, nil
+	}
+	return PlatformState{On: true, Mode: "gateway"}, nil
 }
 
 // env is what a platform's setup may use.
@@ -39,9 +106,9 @@ type env struct {
 // second per bot. The console has none.
 func platforms() []platform {
 	return []platform{
-		{name: "console", limits: delivery.Limits{PerChannel: rate.Inf, Global: rate.Inf}, setup: setupConsole},
-		{name: "slack", limits: delivery.Limits{PerChannel: 1, ChannelBurst: 1, Global: 20, GlobalBurst: 5}, setup: setupSlack},
-		{name: "discord", limits: delivery.Limits{PerChannel: 1, ChannelBurst: 5, Global: 40, GlobalBurst: 10}, setup: setupDiscord},
+		{name: "console", limits: delivery.Limits{PerChannel: rate.Inf, Global: rate.Inf}, setup: setupConsole, state: consoleState},
+		{name: "slack", limits: delivery.Limits{PerChannel: 1, ChannelBurst: 1, Global: 20, GlobalBurst: 5}, setup: setupSlack, state: slackState},
+		{name: "discord", limits: delivery.Limits{PerChannel: 1, ChannelBurst: 5, Global: 40, GlobalBurst: 10}, setup: setupDiscord, state: discordState},
 	}
 }
 
@@ -72,7 +139,7 @@ func setupConsole(e env) (bot.Platform, func(context.Context) error, io.Closer, 
 	if e.cfg.Console.Output != "" {
 		f, err := console.Open(e.cfg.Console.Output)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("console output: %w", err)
+			return nil, nil, nil, err // console.Open names what failed
 		}
 		out, closer = f, f
 	}
@@ -81,7 +148,7 @@ func setupConsole(e env) (bot.Platform, func(context.Context) error, io.Closer, 
 		if closer != nil {
 			_ = closer.Close()
 		}
-		return nil, nil, nil, fmt.Errorf("console: %w", err)
+		return nil, nil, nil, fmt.Errorf("[console] %w", err)
 	}
 	return con, nil, closer, nil
 }
@@ -106,7 +173,7 @@ func setupSlack(e env) (bot.Platform, func(context.Context) error, io.Closer, er
 		Commands: e.app.Commander, Logger: e.app.Logger, Ready: e.app.platformReady("slack"),
 	})
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("slack: %w", err)
+		return nil, nil, nil, err // slack.New's errors start with "slack:"
 	}
 	return s, s.Run, nil, nil
 }
@@ -124,7 +191,7 @@ func setupDiscord(e env) (bot.Platform, func(context.Context) error, io.Closer, 
 		Commands: e.app.Commander, Logger: e.app.Logger, Ready: e.app.platformReady("discord"),
 	})
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("discord: %w", err)
+		return nil, nil, nil, err // discord.New's errors start with "discord:"
 	}
 	return d, d.Run, nil, nil
 }

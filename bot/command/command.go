@@ -95,7 +95,7 @@ func (c *Commander) Handle(ctx context.Context, req bot.Request) (bot.Reply, err
 	}
 	sub, args, err := parse(req)
 	if errors.Is(err, errUnknown) {
-		return private("Unknown command; try /papers help."), nil
+		return failed("Unknown command; try /papers help."), nil
 	}
 	// Permission comes before the arguments: someone who may not run it needs no usage lesson.
 	if sub.Access == Managers && !req.CanManage {
@@ -152,8 +152,11 @@ func (c *Commander) completeSubscription(ctx context.Context, req bot.Request, t
 
 func private(lines ...string) bot.Reply { return bot.Reply{Private: true, Text: lines} }
 
+// failed is a private reply that refuses the command or says it could not be done (bot.Reply.Error).
+func failed(lines ...string) bot.Reply { return bot.Reply{Private: true, Text: lines, Error: true} }
+
 func refuse(what string) bot.Reply {
-	return private(fmt.Sprintf("Only people who can manage this channel may %s. Ask a channel manager, or see /papers help.", what))
+	return failed(fmt.Sprintf("Only people who can manage this channel may %s. Ask a channel manager, or see /papers help.", what))
 }
 
 // parseQuery parses q and turns a syntax error into a reply that shows where it is.
@@ -168,7 +171,7 @@ func parseQuery(q string) (*filters.Query, *bot.Reply) {
 		caret := strings.Repeat(" ", max(0, se.Pos-1)) + "^"
 		msg = fmt.Sprintf("%s\n    %s\n    %s", err, q, caret)
 	}
-	r := private("That query is not valid: "+msg, `Examples: eeg transformer | "foundation model" -survey | title:(snn OR "spiking network") cat:cs.NE`)
+	r := failed("That query is not valid: "+msg, `Examples: eeg transformer | "foundation model" -survey | title:(snn OR "spiking network") cat:cs.NE`)
 	return nil, &r
 }
 
@@ -234,7 +237,7 @@ func (c *Commander) lookupTimeout() time.Duration {
 
 // tooSlow is the reply to a look-up that ran out of its time budget.
 func (c *Commander) tooSlow(q *filters.Query) bot.Reply {
-	return private(fmt.Sprintf("Looking up %s took too long (over %s), so I stopped it. Narrow the query: fewer alternatives and prefixes, longer prefixes (neuro* rather than ne*), or a rarer word.", q, c.lookupTimeout()))
+	return failed(fmt.Sprintf("Looking up %s took too long (over %s), so I stopped it. Narrow the query: fewer alternatives and prefixes, longer prefixes (neuro* rather than ne*), or a rarer word.", q, c.lookupTimeout()))
 }
 
 // Search returns up to limit stored papers matching query, newest first, with the terms that matched (for
@@ -251,7 +254,7 @@ func (c *Commander) Search(ctx context.Context, query string, limit int) ([]bot.
 func (c *Commander) search(ctx context.Context, _ bot.Request, args Args) (bot.Reply, error) {
 	text := args.String("query")
 	if text == "" {
-		return private("What should I look for? Try /papers eeg transformer, or /papers help."), nil
+		return failed("What should I look for? Try /papers eeg transformer, or /papers help."), nil
 	}
 	q, bad := parseQuery(text)
 	if bad != nil {
@@ -275,7 +278,7 @@ func (c *Commander) search(ctx context.Context, _ bot.Request, args Args) (bot.R
 func (c *Commander) subscribe(ctx context.Context, req bot.Request, args Args) (bot.Reply, error) {
 	text := args.String("query")
 	if text == "" {
-		return private("Subscribe to what? Example: /papers subscribe eeg -survey"), nil
+		return failed("Subscribe to what? Example: /papers subscribe eeg -survey"), nil
 	}
 	q, bad := parseQuery(text)
 	if bad != nil {
@@ -292,7 +295,7 @@ func (c *Commander) subscribe(ctx context.Context, req bot.Request, args Args) (
 		}
 	}
 	if len(subs) >= MaxSubscriptions {
-		return private(fmt.Sprintf("This channel already has %d subscriptions, the most it may have. Remove one with /papers unsubscribe.", len(subs))), nil
+		return failed(fmt.Sprintf("This channel already has %d subscriptions, the most it may have. Remove one with /papers unsubscribe.", len(subs))), nil
 	}
 	now := c.now()
 	if _, err := c.Store.AddSubscription(ctx, channel.Subscription{Channel: req.Channel, Query: text, Canonical: canon, AddedBy: req.User, AddedAt: now}); err != nil {
@@ -327,12 +330,12 @@ func (c *Commander) unsubscribe(ctx context.Context, req bot.Request, args Args)
 		return bot.Reply{}, fmt.Errorf("unsubscribe: %w", err)
 	}
 	if text == "" {
-		return private("Unsubscribe from what? Give its number from /papers list, or the query itself."), nil
+		return failed("Unsubscribe from what? Give its number from /papers list, or the query itself."), nil
 	}
 	target := -1
 	if n, err := strconv.Atoi(text); err == nil {
 		if n < 1 || n > len(subs) {
-			return private(fmt.Sprintf("There is no subscription number %d here; /papers list shows %d.", n, len(subs))), nil
+			return failed(fmt.Sprintf("There is no subscription number %d here; /papers list shows %d.", n, len(subs))), nil
 		}
 		target = n - 1
 	} else {
@@ -346,12 +349,12 @@ func (c *Commander) unsubscribe(ctx context.Context, req bot.Request, args Args)
 			}
 		}
 		if target < 0 {
-			return private(fmt.Sprintf("This channel does not follow %s. /papers list shows what it follows.", q)), nil
+			return failed(fmt.Sprintf("This channel does not follow %s. /papers list shows what it follows.", q)), nil
 		}
 	}
 	s := subs[target]
 	if s.FromConfig {
-		return private(fmt.Sprintf("%s comes from the bot's configuration file; remove it there.", s.Canonical)), nil
+		return failed(fmt.Sprintf("%s comes from the bot's configuration file; remove it there.", s.Canonical)), nil
 	}
 	if err := c.Store.RemoveSubscription(ctx, req.Channel, s.ID); err != nil {
 		return bot.Reply{}, fmt.Errorf("unsubscribe %s from %q: %w", req.Channel, s.Canonical, err)
@@ -412,7 +415,7 @@ func (c *Commander) digest(ctx context.Context, req bot.Request, args Args) (bot
 	case mode == "daily" && at != "":
 		sched, err := channel.ParseDigestSchedule(at, cmp.Or(tz, "UTC"))
 		if err != nil {
-			return private(fmt.Sprintf("That is not a schedule I understand: %v. Example: /papers digest daily 09:00 Europe/Berlin", err)), nil
+			return failed(fmt.Sprintf("That is not a schedule I understand: %v. Example: /papers digest daily 09:00 Europe/Berlin", err)), nil
 		}
 		ch.Mode, ch.DigestAt, ch.DigestTZ = channel.ModeDigest, sched.At, sched.TZ
 	default:

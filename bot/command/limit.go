@@ -97,5 +97,5 @@ func (l *UserLimiter) Len() int {
 // rateLimited is the private reply to a user over the command rate.
 func rateLimited(wait time.Duration) bot.Reply {
 	secs := int(math.Ceil(wait.Seconds()))
-	return private(fmt.Sprintf("You are sending commands faster than I can answer them; please wait %d second%s and try again.", secs, plural(secs)))
+	return failed(fmt.Sprintf("You are sending commands faster than I can answer them; please wait %d second%s and try again.", secs, plural(secs)))
 }

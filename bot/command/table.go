@@ -383,9 +383,9 @@ func (o Option) check(v any) (any, error) {
 // badArgs is the reply to arguments that do not parse.
 func (s Subcommand) badArgs() bot.Reply {
 	if s.BadArgs != "" {
-		return private(s.BadArgs)
+		return failed(s.BadArgs)
 	}
-	return private("Usage: /papers " + s.Usage + ". See /papers help.")
+	return failed("Usage: /papers " + s.Usage + ". See /papers help.")
 }
 
 // helpLine is the subcommand's line in the help.

@@ -119,7 +119,7 @@ const (
 
 // BusyReply is the answer to a command that finds every slot taken.
 func BusyReply() bot.Reply {
-	return private("paperboy is busy answering other commands; please try again in a moment.")
+	return failed("paperboy is busy answering other commands; please try again in a moment.")
 }
 
 // Do runs job and returns once the command is answered or acknowledged; a deferred job goes on in the

@@ -732,3 +732,33 @@ func orList(names []string) string {
 	}
 	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
+
+// Warning is a problem that does not stop paperboy but leaves part of the configuration doing nothing.
+type Warning struct {
+	Path string
+	Line int
+	Msg  string
+}
+
+func (w Warning) String() string {
+	if w.Line > 0 {
+		return fmt.Sprintf("%s:%d: warning: %s", w.Path, w.Line, w.Msg)
+	}
+	return fmt.Sprintf("%s: warning: %s", w.Path, w.Msg)
+}
+
+// UnservedChannels warns about each [[channels]] entry whose platform is off; off maps a platform that is off to
+// why ("SLACK_BOT_TOKEN is not set"). Such a channel keeps its subscriptions but gets nothing until the platform
+// is on.
+func (c *Config) UnservedChannels(off map[string]string) []Warning {
+	var out []Warning
+	for i, ch := range c.Channels {
+		why, isOff := off[ch.Platform]
+		if !isOff {
+			continue
+		}
+		out = append(out, Warning{Path: c.path, Line: c.keyLine("channels", i, "platform"),
+			Msg: fmt.Sprintf("channel %s:%s cannot be served: %s is off (%s)", ch.Platform, ch.ID, ch.Platform, why)})
+	}
+	return out
+}

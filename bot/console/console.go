@@ -68,7 +68,7 @@ func Open(path string) (io.WriteCloser, error) {
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("open console output: %w", err)
+		return nil, fmt.Errorf("console output: %w", err) // err names the file: "open FILE: ..."
 	}
 	return f, nil
 }

@@ -78,7 +78,7 @@ func AcquireLock(path, command string) (*Lock, error) {
 	lp := LockPath(path)
 	f, err := os.OpenFile(lp, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("open lock file %s: %w", lp, err)
+		return nil, fmt.Errorf("lock the store: %w", err) // err names the lock file: "open FILE.lock: ..."
 	}
 	if err := lockFile(f); err != nil {
 		_ = f.Close()

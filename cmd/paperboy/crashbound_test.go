@@ -350,7 +350,7 @@ func TestCrashDigestDiscordOnce(t *testing.T) {
 	const ch = "discord:424242"
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "[store]\npath = %q\n[log]\nlevel = \"info\"\n[fetch]\nallow_private_networks = true\n[delivery]\ndigest_cards = 10\n", filepath.Join(dir, "paperboy.db"))
-	fmt.Fprintf(&cfg, "[discord]\nmode = \"http\"\nlisten = \"127.0.0.1:0\"\npublic_key = %q\napplication_id = \"1000\"\napi_url = \"%s/api/v10/\"\n",
+	fmt.Fprintf(&cfg, "[discord]\nmode = \"http\"\nlisten = \"127.0.0.1:0\"\npublic_key = %q\napplication_id = \"100000000000000000\"\napi_url = \"%s/api/v10/\"\n",
 		hex.EncodeToString(pub), discord.srv.URL)
 	fmt.Fprintf(&cfg, "[[sources]]\nname = \"arxiv\"\nkind = \"arxiv\"\ncategories = [\"cs.LG\"]\nurl = %q\ninterval = \"1h\"\n", feedSrv.URL+"/rss/cs.LG")
 	in := newCrashInstance(t, dir, cfg.String(), "DISCORD_BOT_TOKEN=crash-bound-discord")

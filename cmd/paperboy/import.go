@@ -62,18 +62,15 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 // importSnapshot runs "paperboy import snapshot FILE". Its exit status is 0 when every record was imported (or
 // --skip-bad accepts skipped ones), 1 when records were skipped or the import failed, 2 on a usage error.
 func importSnapshot(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("paperboy import snapshot", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", defaultConfig(), "configuration file (env PAPERBOY_CONFIG)")
+	fs := newFlags("import snapshot", "import snapshot FILE [--categories LIST] [--resume] [--skip-bad] [--config FILE]",
+		"Import arXiv's metadata snapshot (JSON lines, or .gz) as history for look-ups and previews.", stdout, stderr)
+	configPath := fs.configFlag()
 	cats := fs.String("categories", "", "import only these categories or archives, comma-separated (cs.LG,math)")
 	resume := fs.Bool("resume", false, "continue the interrupted import of FILE after its last stored batch")
 	skipBad := fs.Bool("skip-bad", false, "exit 0 even if some records could not be imported")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	pos, code, stop := fs.parse(args, true, true)
+	if stop {
+		return code
 	}
 	if len(pos) != 1 {
 		_, _ = fmt.Fprint(stderr, importUsage)
@@ -84,9 +81,8 @@ func importSnapshot(ctx context.Context, args []string, stdout, stderr io.Writer
 		_, _ = fmt.Fprintf(stderr, "paperboy import snapshot: %v\n", err)
 		return 2
 	}
-	cfg, err := app.LoadConfig(*configPath)
-	if err != nil {
-		_, _ = fmt.Fprintf(stderr, "paperboy: invalid configuration:\n%v\n", err)
+	cfg, ok := loadConfig(fs, *configPath)
+	if !ok {
 		return 1
 	}
 	// The import's own working set is bounded (a few batches, SQLite's caches); a soft limit keeps the Go heap's
@@ -158,12 +154,4 @@ func isTerminal(w io.Writer) bool {
 	}
 	info, err := f.Stat()
 	return err == nil && info.Mode()&os.ModeCharDevice != 0
-}
-
-// defaultConfig is the --config default: $PAPERBOY_CONFIG, else paperboy.toml.
-func defaultConfig() string {
-	if c := os.Getenv("PAPERBOY_CONFIG"); c != "" {
-		return c
-	}
-	return "paperboy.toml"
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -18,23 +17,16 @@ import (
 // exit status is 0 when nothing was skipped (or --skip-bad accepts skipped records and sets given up), 1 when
 // something was skipped or the harvest stopped, 2 on a usage error.
 func importArxiv(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("paperboy import arxiv", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	configPath := fs.String("config", defaultConfig(), "configuration file (env PAPERBOY_CONFIG)")
+	fs := newFlags("import arxiv", "import arxiv [--categories LIST] [--from DATE] [--until DATE] [--resume] [--skip-bad] [--config FILE]",
+		"Harvest arXiv's metadata through its OAI-PMH interface ([import] oai_url) as history.", stdout, stderr)
+	configPath := fs.configFlag()
 	cats := fs.String("categories", "", "harvest only these categories, archives or groups, comma-separated (cs.LG,hep-th,math); default all of arXiv")
 	from := fs.String("from", "", "harvest records with an OAI datestamp on or after this date (YYYY-MM-DD)")
 	until := fs.String("until", "", "harvest records with an OAI datestamp on or before this date (YYYY-MM-DD)")
 	resume := fs.Bool("resume", false, "continue the interrupted harvest after its last stored page")
 	skipBad := fs.Bool("skip-bad", false, "exit 0 even if some records or sets could not be imported")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprint(stderr, importUsage)
-		return 2
+	if _, code, stop := fs.parse(args, false, false); stop {
+		return code
 	}
 	var categories []string
 	for c := range strings.SplitSeq(*cats, ",") {
@@ -47,9 +39,8 @@ func importArxiv(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "paperboy import arxiv: %v\n", err)
 		return 2
 	}
-	cfg, err := app.LoadConfig(*configPath)
-	if err != nil {
-		fmt.Fprintf(stderr, "paperboy: invalid configuration:\n%v\n", err)
+	cfg, ok := loadConfig(fs, *configPath)
+	if !ok {
 		return 1
 	}
 	logger := app.NewLogger(cfg.Log, stderr)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -48,6 +47,7 @@ Commands:
   version   print the version
 
 Every command but version and store copy takes --config FILE (default $PAPERBOY_CONFIG, else paperboy.toml).
+paperboy help COMMAND (or paperboy COMMAND -h) shows a command's flags.
 `
 
 func main() {
@@ -64,7 +64,7 @@ func main() {
 }
 
 // realMain runs one command until it finishes or ctx ends, and returns the exit code: 0 ok, 1 failure, 2 usage
-// error.
+// error. Each command parses its own flags.
 func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
@@ -72,9 +72,18 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
+	case "run":
+		return runCmd(ctx, rest, stdout, stderr)
+	case "poll":
+		return pollCmd(ctx, rest, stdout, stderr)
+	case "search":
+		return searchCmd(ctx, rest, stdout, stderr)
+	case "cmd":
+		return cmdCmd(ctx, rest, stdout, stderr)
+	case "check":
+		return checkCmd(rest, stdout, stderr)
 	case "version", "--version", "-version":
-		fmt.Fprintln(stdout, "paperboy", app.Version())
-		return 0
+		return versionCmd(rest, stdout, stderr)
 	case "discord":
 		return discordCmd(rest, stdout, stderr)
 	case "store":
@@ -82,36 +91,47 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	case "import":
 		return importCmd(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help", "-help":
-		fmt.Fprint(stdout, usage)
-		return 0
-	case "check", "poll", "search", "run", "cmd":
+		return helpCmd(ctx, rest, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "paperboy: unknown command %q\n\n%s", cmd, usage)
 		return 2
 	}
+}
 
-	fs := flag.NewFlagSet("paperboy "+cmd, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	defConfig := os.Getenv("PAPERBOY_CONFIG")
-	if defConfig == "" {
-		defConfig = "paperboy.toml"
+// helpCmd prints the list of commands, or with a command's name that command's usage and flags.
+func helpCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stdout, usage)
+		return 0
 	}
-	configPath := fs.String("config", defConfig, "configuration file (env PAPERBOY_CONFIG)")
-	once := fs.Bool("once", false, "poll: one round over every source, then exit")
-	asJSON := fs.Bool("json", false, "search: print one JSON object per line")
-	limit := fs.Int("limit", 20, "search: at most this many papers")
-	channel := fs.String("channel", "", "cmd: the channel, as PLATFORM:ID (e.g. slack:C0123ABCD)")
-	manager := fs.Bool("manager", false, "cmd: act as someone who may manage the channel")
-	user := fs.String("user", "cli", "cmd: the user id to act as")
-	if err := fs.Parse(rest); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if isHelp(args[0]) {
+		fmt.Fprint(stdout, usage)
+		return 0
 	}
-	cfg, err := app.LoadConfig(*configPath)
-	if err != nil {
-		fmt.Fprintf(stderr, "paperboy: invalid configuration:\n%v\n", err)
+	return realMain(ctx, append(slices.Clone(args), "-h"), stdout, stderr)
+}
+
+func versionCmd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("version", "version", "Print paperboy's version.", stdout, stderr)
+	if _, code, stop := fs.parse(args, false, false); stop {
+		return code
+	}
+	fmt.Fprintln(stdout, "paperboy", app.Version())
+	return 0
+}
+
+// checkCmd validates the configuration: errors exit 1; warnings (a channel no platform can serve) are printed
+// and exit 0.
+func checkCmd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("check", "check [--config FILE]",
+		"Validate the configuration file: every error with its file:line and how to fix it, then warnings about\n"+
+			"what would do nothing (a channel on a platform without a token). Exit 0 when valid, 1 when not.", stdout, stderr)
+	configPath := fs.configFlag()
+	if _, code, stop := fs.parse(args, false, false); stop {
+		return code
+	}
+	cfg, ok := loadConfig(fs, *configPath)
+	if !ok {
 		return 1
 	}
 	db, err := cfg.Database()
@@ -119,64 +139,151 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "paperboy: %v\n", err)
 		return 1
 	}
-	if cmd == "check" {
-		fmt.Fprintf(stdout, "%s: ok (%d sources)\nstore: %s\n", *configPath, len(cfg.Sources), db)
-		return 0
-	}
-	logger := app.NewLogger(cfg.Log, stderr)
-	// Look-ups and commands need no platform.
-	// run and poll's loop are the bot: one per SQLite file (Exclusive). poll --once only ingests and routes,
-	// which the store makes safe next to a running bot (a paper is new to one of them only), and it delivers
-	// nothing, so it runs without the lock, like search and cmd.
-	exclusive := cmd == "run" || (cmd == "poll" && !*once)
-	a, err := app.New(ctx, cfg, logger, app.Options{Platforms: cmd == "run" || cmd == "poll", Stdout: stdout, Exclusive: exclusive})
+	states, err := app.PlatformStates(cfg)
 	if err != nil {
-		if ctx.Err() != nil {
-			return 0 // asked to stop while starting: a clean stop, not a failure
-		}
 		fmt.Fprintf(stderr, "paperboy: %v\n", err)
 		return 1
 	}
-	defer func() { _ = a.Close() }()
+	fmt.Fprintf(stdout, "%s: ok (%d sources, %d channels)\nstore: %s\n", *configPath, len(cfg.Sources), len(cfg.Channels), db)
+	for _, st := range states {
+		if st.On {
+			fmt.Fprintf(stdout, "platform %s: on, %s\n", st.Name, st.Mode)
+		} else {
+			fmt.Fprintf(stdout, "platform %s: off, %s\n", st.Name, st.Off)
+		}
+	}
+	for _, w := range app.UnservedChannels(cfg, states) {
+		fmt.Fprintln(stderr, w)
+	}
+	return 0
+}
 
-	switch cmd {
-	case "poll":
-		if !*once {
-			return runLoop(ctx, a, stderr)
+// openApp loads the configuration and builds the App a command needs; ok false means exit with code.
+func openApp(ctx context.Context, fs *flags, configPath string, o app.Options, stderr io.Writer) (a *app.App, code int, ok bool) {
+	cfg, ok := loadConfig(fs, configPath)
+	if !ok {
+		return nil, 1, false
+	}
+	if _, err := cfg.Database(); err != nil {
+		fmt.Fprintf(stderr, "paperboy: %v\n", err)
+		return nil, 1, false
+	}
+	a, err := app.New(ctx, cfg, app.NewLogger(cfg.Log, stderr), o)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, 0, false // asked to stop while starting: a clean stop, not a failure
 		}
-		return pollOnce(ctx, a, stdout)
-	case "search":
-		if *limit <= 0 {
-			fmt.Fprintln(stderr, "paperboy search: --limit must be positive")
-			return 2
-		}
-		return search(ctx, a, strings.Join(fs.Args(), " "), *limit, *asJSON, stdout, stderr)
-	case "cmd":
-		return command(ctx, a, *channel, *user, *manager, strings.Join(fs.Args(), " "), stdout, stderr)
-	default: // run
+		fmt.Fprintf(stderr, "paperboy: %v\n", err)
+		return nil, 1, false
+	}
+	return a, 0, true
+}
+
+func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("run", "run [--config FILE]",
+		"Run the bot: poll every source on its schedule, deliver to the channels, answer /papers commands, until\n"+
+			"SIGINT or SIGTERM. One bot per SQLite file.", stdout, stderr)
+	configPath := fs.configFlag()
+	if _, code, stop := fs.parse(args, false, false); stop {
+		return code
+	}
+	a, code, ok := openApp(ctx, fs, *configPath, app.Options{Platforms: true, Stdout: stdout, Exclusive: true}, stderr)
+	if !ok {
+		return code
+	}
+	defer func() { _ = a.Close() }()
+	return runLoop(ctx, a, stderr)
+}
+
+func pollCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("poll", "poll [--once] [--config FILE]",
+		"Poll every source: with --once one round, print a report and exit 1 if any source failed (it only\n"+
+			"ingests and routes, so it may run next to a bot); without it, like run.", stdout, stderr)
+	configPath := fs.configFlag()
+	once := fs.Bool("once", false, "one round over every source, then exit")
+	if _, code, stop := fs.parse(args, false, false); stop {
+		return code
+	}
+	// poll's loop is the bot: one per SQLite file (Exclusive). poll --once only ingests and routes, which the store
+	// makes safe next to a running bot (a paper is new to one of them only), and it delivers nothing, so it runs
+	// without the lock, like search and cmd.
+	a, code, ok := openApp(ctx, fs, *configPath, app.Options{Platforms: true, Stdout: stdout, Exclusive: !*once}, stderr)
+	if !ok {
+		return code
+	}
+	defer func() { _ = a.Close() }()
+	if !*once {
 		return runLoop(ctx, a, stderr)
 	}
+	return pollOnce(ctx, a, stdout)
+}
+
+func searchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("search", "search [--json] [--limit N] [--config FILE] [--] QUERY...",
+		"Search the local store with the query language of /papers subscribe.", stdout, stderr)
+	configPath := fs.configFlag()
+	asJSON := fs.Bool("json", false, "print one JSON object per line")
+	limit := fs.Int("limit", 20, "at most this many papers")
+	pos, code, stop := fs.parse(args, true, false)
+	if stop {
+		return code
+	}
+	if *limit <= 0 {
+		fmt.Fprintln(stderr, "paperboy search: --limit must be positive")
+		return 2
+	}
+	query := strings.Join(pos, " ")
+	if strings.TrimSpace(query) == "" {
+		fmt.Fprintln(stderr, "paperboy search: give a query, e.g. paperboy search eeg transformer")
+		return 2
+	}
+	a, code, ok := openApp(ctx, fs, *configPath, app.Options{Stdout: stdout}, stderr)
+	if !ok {
+		return code
+	}
+	defer func() { _ = a.Close() }()
+	return search(ctx, a, query, *limit, *asJSON, stdout, stderr)
+}
+
+func cmdCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("cmd", "cmd --channel PLATFORM:ID [--manager] [--user ID] [--config FILE] [--] TEXT...",
+		"Run a /papers command as if typed in a channel, and print the reply. Exit 1 when the reply is an error\n"+
+			"(bad arguments, no permission, an invalid query).", stdout, stderr)
+	configPath := fs.configFlag()
+	channel := fs.String("channel", "", "the channel, as PLATFORM:ID (e.g. slack:C0123ABCD)")
+	manager := fs.Bool("manager", false, "act as someone who may manage the channel")
+	user := fs.String("user", "cli", "the user id to act as")
+	pos, code, stop := fs.parse(args, true, false)
+	if stop {
+		return code
+	}
+	a, code, ok := openApp(ctx, fs, *configPath, app.Options{Stdout: stdout}, stderr)
+	if !ok {
+		return code
+	}
+	defer func() { _ = a.Close() }()
+	return command(ctx, a, *channel, *user, *manager, strings.Join(pos, " "), stdout, stderr)
 }
 
 // discordCmd runs "paperboy discord invite".
 func discordCmd(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "invite" {
-		fmt.Fprintln(stderr, "usage: paperboy discord invite [--config FILE]")
+	const use = "usage: paperboy discord invite [--config FILE]"
+	switch {
+	case len(args) > 0 && isHelp(args[0]):
+		fmt.Fprintln(stdout, use)
+		return 0
+	case len(args) == 0 || args[0] != "invite":
+		fmt.Fprintln(stderr, use)
 		return 2
 	}
-	fs := flag.NewFlagSet("paperboy discord invite", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	defConfig := os.Getenv("PAPERBOY_CONFIG")
-	if defConfig == "" {
-		defConfig = "paperboy.toml"
+	fs := newFlags("discord invite", "discord invite [--config FILE]",
+		"Print the URL that invites the bot to a Discord server, with exactly the permissions it needs.", stdout, stderr)
+	configPath := fs.configFlag()
+	if _, code, stop := fs.parse(args[1:], false, false); stop {
+		return code
 	}
-	configPath := fs.String("config", defConfig, "configuration file (env PAPERBOY_CONFIG)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return 2
-	}
-	cfg, err := app.LoadConfig(*configPath)
-	if err != nil {
-		fmt.Fprintf(stderr, "paperboy: invalid configuration:\n%v\n", err)
+	cfg, ok := loadConfig(fs, *configPath)
+	if !ok {
 		return 1
 	}
 	if cfg.Discord.ApplicationID == "" {
@@ -190,21 +297,22 @@ func discordCmd(args []string, stdout, stderr io.Writer) int {
 // storeCmd runs "paperboy store copy".
 func storeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	const use = "usage: paperboy store copy --from FILE_OR_URL --to FILE_OR_URL"
-	if len(args) == 0 || args[0] != "copy" {
+	switch {
+	case len(args) > 0 && isHelp(args[0]):
+		fmt.Fprintln(stdout, use)
+		return 0
+	case len(args) == 0 || args[0] != "copy":
 		fmt.Fprintln(stderr, use)
 		return 2
 	}
-	fs := flag.NewFlagSet("paperboy store copy", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlags("store copy", "store copy --from FILE_OR_URL --to FILE_OR_URL",
+		"Copy a whole store (SQLite file or postgres:// URL) into an empty one, with the bot stopped.", stdout, stderr)
 	from := fs.String("from", "", "the store to copy: a SQLite file or a postgres:// URL")
 	to := fs.String("to", "", "the empty store to fill: a SQLite file (created if missing) or a postgres:// URL")
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if _, code, stop := fs.parse(args[1:], false, false); stop {
+		return code
 	}
-	if *from == "" || *to == "" || fs.NArg() > 0 {
+	if *from == "" || *to == "" {
 		fmt.Fprintln(stderr, use)
 		return 2
 	}
@@ -237,6 +345,23 @@ func storeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 func runLoop(ctx context.Context, a *app.App, stderr io.Writer) int {
 	a.Logger.Info("paperboy starting", "version", app.Version(), "store", a.Database.String(),
 		"sources", len(a.Config.Sources), "channels", len(a.Config.Channels))
+	// Which platforms are on, and which configured channels therefore get nothing: a missing token is otherwise
+	// only noticed when a channel stays silent.
+	states, err := app.PlatformStates(a.Config)
+	if err != nil {
+		fmt.Fprintf(stderr, "paperboy: %v\n", err)
+		return 1
+	}
+	for _, st := range states {
+		if st.On {
+			a.Logger.Info("platform on", "platform", st.Name, "mode", st.Mode)
+		} else {
+			a.Logger.Info("platform off", "platform", st.Name, "reason", st.Off)
+		}
+	}
+	for _, w := range app.UnservedChannels(a.Config, states) {
+		a.Logger.Warn("channel cannot be served", "problem", w.String())
+	}
 	if err := a.Run(ctx); err != nil {
 		fmt.Fprintf(stderr, "paperboy: %v\n", err)
 		return 1
@@ -319,5 +444,8 @@ func command(ctx context.Context, a *app.App, chanArg, user string, manager bool
 		return 1
 	}
 	fmt.Fprint(stdout, bot.RenderText(reply))
+	if reply.Error {
+		return 1
+	}
 	return 0
 }

@@ -119,7 +119,7 @@ output = %q
 mode = "http"
 listen = "127.0.0.1:0"
 public_key = %q
-application_id = "424242"
+application_id = "424242424242424242"
 api_url = "%s/api/v10/"
 [[channels]]
 platform = "console"
@@ -127,7 +127,7 @@ id = "lab"
 subscriptions = ["neuroimaging"]
 [[channels]]
 platform = "discord"
-id = "111/222"
+id = "111122223333444455"
 subscriptions = ["detection"]
 [[sources]]
 name = "arxiv-ml"
