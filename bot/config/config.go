@@ -303,9 +303,9 @@ func discordIDHint(what string) string {
 	case "application_id":
 		return "Developer Portal → your application → General Information → Application ID"
 	case "guild_id":
-		return "with Developer Mode on (User Settings → Advanced), right-click the server → Copy Server ID"
+		return "turn on Developer Mode in User Settings → Advanced, then right-click the server → Copy Server ID"
 	}
-	return "with Developer Mode on (User Settings → Advanced), right-click the channel → Copy Channel ID"
+	return "turn on Developer Mode in User Settings → Advanced, then right-click the channel → Copy Channel ID"
 }
 
 // checkListen accepts "" (off) and host:port with a numeric port; the host may be empty (all interfaces).
