@@ -86,7 +86,7 @@ func as(channel string, manager bool, text ...string) []string {
 
 // TestCommandsEndToEnd drives the /papers command core through "paperboy cmd" the way an administrator would,
 // one process-like call at a time: subscriptions made by one call must be listed, numbered and removable by the
-// next ones, permissions and query errors must be replies rather than failures, and channels must not see each
+// next ones, permissions and query errors must be replies, which exit 1 so that scripts notice, and channels must not see each
 // other's subscriptions.
 func TestCommandsEndToEnd(t *testing.T) {
 	cfg := storeWithPapers(t)
@@ -116,16 +116,16 @@ func TestCommandsEndToEnd(t *testing.T) {
 		{name: "another channel has its own subscriptions", args: as(c2, false, "ls"),
 			wantOut: []string{"This channel follows nothing yet."}},
 
-		{name: "non-manager may not subscribe", args: as(c1, false, "subscribe", "meg"),
+		{name: "non-manager may not subscribe", wantCode: 1, args: as(c1, false, "subscribe", "meg"),
 			wantOut: []string{refused + " subscribe this channel."}, notOut: []string{"now follows"}},
-		{name: "non-manager may not unsubscribe", args: as(c1, false, "unsubscribe", "1"),
+		{name: "non-manager may not unsubscribe", wantCode: 1, args: as(c1, false, "unsubscribe", "1"),
 			wantOut: []string{refused + " unsubscribe this channel."}, notOut: []string{"no longer follows"}},
-		{name: "non-manager may not change the digest", args: as(c1, false, "digest", "daily", "09:00"),
+		{name: "non-manager may not change the digest", wantCode: 1, args: as(c1, false, "digest", "daily", "09:00"),
 			wantOut: []string{refused + " change how this channel receives papers."}},
-		{name: "invalid query points at the error", args: as(c1, true, "subscribe", `"foundation model`),
+		{name: "invalid query points at the error", wantCode: 1, args: as(c1, true, "subscribe", `"foundation model`),
 			wantOut: []string{"That query is not valid: unclosed quote at 1", "\n    \"foundation model\n    ^\n", "Examples:"},
 			notOut:  []string{"now follows"}},
-		{name: "invalid query further in", args: as(c1, true, "subscribe", "eeg", "(meg"),
+		{name: "invalid query further in", wantCode: 1, args: as(c1, true, "subscribe", "eeg", "(meg"),
 			wantOut: []string{"That query is not valid: ", "\n    eeg (meg\n        ^\n"}},
 		{name: "refused and invalid commands changed nothing", args: as(c1, false, "list"),
 			wantOut: []string{"This channel follows 2 queries", "1. eeg -survey", `2. neuroimaging OR "outlier detection"`},
@@ -146,17 +146,17 @@ func TestCommandsEndToEnd(t *testing.T) {
 		{name: "digest off", args: as(c1, true, "digest", "off"),
 			wantOut: []string{"each matching paper as soon as it is announced"}},
 
-		{name: "unsubscribe a number that is not listed", args: as(c1, true, "unsubscribe", "3"),
+		{name: "unsubscribe a number that is not listed", wantCode: 1, args: as(c1, true, "unsubscribe", "3"),
 			wantOut: []string{"There is no subscription number 3 here; /papers list shows 2."}},
 		{name: "unsubscribe by number", args: as(c1, true, "unsubscribe", "1"),
 			wantOut: []string{"This channel no longer follows eeg -survey."}},
 		{name: "list renumbers", args: as(c1, false, "list"),
 			wantOut: []string{"This channel follows 1 queries (each paper as it arrives)", `1. neuroimaging OR "outlier detection"  (`},
 			notOut:  []string{"eeg", "2. "}},
-		{name: "unsubscribe from a query not followed", args: as(c1, true, "unsub", "eeg", "-survey"),
+		{name: "unsubscribe from a query not followed", wantCode: 1, args: as(c1, true, "unsub", "eeg", "-survey"),
 			wantOut: []string{"This channel does not follow eeg -survey."}},
 		// By query, in another spelling: it is compared in canonical form, as subscribe compares it.
-		{name: "unsubscribe by query", args: as(c1, true, "unsubscribe", `"Outlier Detection"`, "OR", "neuroimaging"),
+		{name: "unsubscribe by query", wantCode: 1, args: as(c1, true, "unsubscribe", `"Outlier Detection"`, "OR", "neuroimaging"),
 			notOut: []string{"no longer follows"}, wantOut: []string{`This channel does not follow "outlier detection" OR neuroimaging.`}},
 		{name: "unsubscribe by query in canonical order", args: as(c1, true, "unsubscribe", "Neuroimaging", "|", `"outlier detection"`),
 			wantOut: []string{`This channel no longer follows neuroimaging OR "outlier detection".`}},

@@ -180,10 +180,10 @@ func TestCheck(t *testing.T) {
 		wantCode int
 		wantOut  string
 	}{
-		{"valid", []string{"check", "--config", good}, 0, "ok (1 sources)"},
+		{"valid", []string{"check", "--config", good}, 0, "ok (1 sources, 0 channels)"},
 		// writeConfig's header takes lines 1 to 6; the bad key is on the fourth line of the body.
 		{"unknown key with line", []string{"check", "--config", bad}, 1, `paperboy.toml:10: unknown key "sources.intervall"`},
-		{"missing file", []string{"check", "--config", filepath.Join(t.TempDir(), "none.toml")}, 1, "no such file"},
+		{"missing file", []string{"check", "--config", filepath.Join(t.TempDir(), "none.toml")}, 1, "none.toml (from --config)\nto start one, copy the example from paperboy's repository and edit it:\n  cp config.example.toml paperboy.toml"},
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
 		{"version", []string{"version"}, 0, "paperboy"},
 		{"example config", []string{"check", "--config", filepath.Join("..", "..", "config.example.toml")}, 0, "ok"},
