@@ -18,7 +18,7 @@ func TestLogDurations(t *testing.T) {
 		t.Run(format, func(t *testing.T) {
 			var buf bytes.Buffer
 			log := NewLogger(config.LogConfig{Level: "info", Format: format}, &buf)
-			log.Info("poll failed", "retry_in", 26*time.Second, slog.Group("fetch", slog.Duration("took", 1500*time.Millisecond)), "n", 3)
+			log.Info("poll failed", slog.Duration("retry_in", 26*time.Second), slog.Group("fetch", slog.Duration("took", 1500*time.Millisecond)), slog.Int("n", 3))
 			out := buf.String()
 			if format == "text" {
 				if !strings.Contains(out, "retry_in=26s") || !strings.Contains(out, "fetch.took=1.5s") {

@@ -129,18 +129,6 @@ func (ps *positions) line(path ...string) int {
 	return 0
 }
 
-// lookup returns the setting at path.
-func (ps *positions) lookup(path ...string) (setting, bool) {
-	if ps == nil {
-		return setting{}, false
-	}
-	i, ok := ps.at[strings.Join(path, ".")]
-	if !ok {
-		return setting{}, false
-	}
-	return ps.settings[i], true
-}
-
 // keys returns the keys set directly in the table at path, in the file's order.
 func (ps *positions) keys(path ...string) []string {
 	var out []string
