@@ -112,6 +112,13 @@ func TestCheckCatchesWhatBreaksLater(t *testing.T) {
 			[]string{`paperboy.toml:1: unknown key "log.colour" ([log] has level, format)`}},
 		{"syntax error", "[store\n", []string{`paperboy.toml:1: expected ']' to close table name`}},
 
+		// One run lists every problem: the values are validated even when a duration was a bare number, and
+		// the line of that number is not reported twice (interval = 3600 decodes below the minimum interval).
+		{"type and value errors together", "[fetch]\ntimeout = 60\n[http]\nlisten = \"x\"\n" + hf + "interval = 3600\n", []string{
+			`paperboy.toml:2: fetch.timeout = 60 is a bare number, which would mean 60 nanoseconds: write the unit in a string, e.g. timeout = "60s"`,
+			`paperboy.toml:4: http.listen: "x" is not host:port; write e.g. "127.0.0.1:8080" or ":8080"`,
+			`paperboy.toml:8: sources.interval = 3600 is a bare number, which would mean 3600 nanoseconds: write the unit in a string, e.g. interval = "3600s"`}},
+
 		// Values checked after decoding still get the line of a dotted key or an inline table.
 		{"log level in an inline table", "log = { format = \"text\",\n  level = \"loud\" }\n" + hf,
 			[]string{`paperboy.toml:2: log.level "loud": want debug, info, warn or error`}},

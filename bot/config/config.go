@@ -4,10 +4,12 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -407,15 +409,17 @@ func Parse(path string, data []byte, platforms []string) (*Config, error) {
 	// The file is parsed once more by the TOML library's own parser to find each key's line and check its type
 	// before decoding: the decoder reports some errors without a line, names Go types, and takes a bare number
 	// for a duration. A syntax error is left to the decoder, which reports it with its position.
+	var pre []error
 	ps, err := scanPositions(data)
 	if err == nil {
-		if errs := checkSettings(path, ps); len(errs) > 0 {
-			return nil, errors.Join(errs...)
-		}
+		pre = checkSettings(path, ps)
 	}
 	cfg.pos = ps
 	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
 	if err := dec.Decode(cfg); err != nil {
+		if len(pre) > 0 {
+			return nil, errors.Join(pre...)
+		}
 		return nil, decodeError(path, err)
 	}
 	if cfg.Store.Path != "" && cfg.Store.URL != "" {
@@ -423,10 +427,42 @@ func Parse(path string, data []byte, platforms []string) (*Config, error) {
 			Msg: "store: set either path (SQLite) or url (PostgreSQL), not both"}
 	}
 	cfg.applyDefaults()
-	if err := cfg.validate(platforms); err != nil {
-		return nil, err
+	// When the file could still be decoded (a bare number for a duration decodes, as nanoseconds), the values
+	// are validated too, so that one run of check lists every problem; a line already reported is not reported
+	// again for the value it decoded to.
+	if errs := mergeByLine(pre, cfg.validate(platforms)); len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	return cfg, nil
+}
+
+// mergeByLine adds to first the errors of then on lines first has not reported, ordered by line (errors of no
+// single line last).
+func mergeByLine(first, then []error) []error {
+	lines := map[int]bool{}
+	for _, e := range first {
+		var ce *ConfigError
+		if errors.As(e, &ce) {
+			lines[ce.Line] = true
+		}
+	}
+	out := slices.Clone(first)
+	for _, e := range then {
+		var ce *ConfigError
+		if errors.As(e, &ce) && ce.Line > 0 && lines[ce.Line] {
+			continue
+		}
+		out = append(out, e)
+	}
+	line := func(e error) int {
+		var ce *ConfigError
+		if errors.As(e, &ce) && ce.Line > 0 {
+			return ce.Line
+		}
+		return math.MaxInt
+	}
+	slices.SortStableFunc(out, func(a, b error) int { return cmp.Compare(line(a), line(b)) })
+	return out
 }
 
 // decodeError turns the decoder's error into ConfigErrors in the file's words. checkSettings has found unknown
@@ -509,7 +545,7 @@ func (c *Config) applyDefaults() {
 	}
 }
 
-func (c *Config) validate(platforms []string) error {
+func (c *Config) validate(platforms []string) []error {
 	var errs []error
 	bad := func(line int, format string, args ...any) {
 		errs = append(errs, &ConfigError{Path: c.path, Line: line, Msg: fmt.Sprintf(format, args...)})
@@ -664,7 +700,7 @@ func (c *Config) validate(platforms []string) error {
 			}
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // Secret reads a secret from the environment variable name, or from the file named by name_FILE (for Docker and
