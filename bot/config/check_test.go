@@ -1,10 +1,13 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/pelletier/go-toml/v2"
 )
 
 // TestCheckCatchesWhatBreaksLater gives each mistake of issue 13 as a config snippet and wants the exact message
@@ -185,5 +188,20 @@ func TestUnservedChannels(t *testing.T) {
 	}
 	if got := cfg.UnservedChannels(nil); len(got) != 0 {
 		t.Errorf("every platform on: warnings %v", got)
+	}
+}
+
+// TestDecodeErrorInFileWords: should the decoder still refuse a value checkSettings let through, its message is
+// translated to the key and the type the key wants, without Go's names.
+func TestDecodeErrorInFileWords(t *testing.T) {
+	data := []byte("[[sources]]\nname = \"a\"\nmin_upvotes = \"ten\"\n")
+	var raw Config
+	decErr := toml.NewDecoder(bytes.NewReader(data)).Decode(&raw)
+	if decErr == nil || !strings.Contains(decErr.Error(), "config.SourceConfig.MinUpvotes") {
+		t.Fatalf("the decoder's own error is %v; this test needs one naming Go's struct field", decErr)
+	}
+	got := decodeError("paperboy.toml", decErr).Error()
+	if want := "paperboy.toml:3: sources.min_upvotes: want a whole number without quotes"; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

@@ -486,6 +486,9 @@ func decodeError(path string, err error) error {
 			// "cannot decode TOML string into struct field config.X.Y of type int64": Go's names mean nothing
 			// to the person editing the file.
 			msg = fmt.Sprintf("%s: a value of the wrong type", strings.Join(de.Key(), "."))
+			if t, _, ok := resolve(de.Key()); ok {
+				msg = fmt.Sprintf("%s: want %s", strings.Join(de.Key(), "."), typeName(t))
+			}
 		}
 		return &ConfigError{Path: path, Line: row, Msg: msg}
 	}

@@ -54,10 +54,18 @@ func resolve(path []string) (t, parent reflect.Type, ok bool) {
 			}
 			t = ft
 		case reflect.Slice:
-			if _, err := strconv.Atoi(part); err != nil {
-				return nil, nil, false
-			}
 			t = t.Elem()
+			if _, err := strconv.Atoi(part); err != nil {
+				// A path without the element's index (the decoder's keys): the part is the element's key.
+				if t.Kind() != reflect.Struct {
+					return nil, nil, false
+				}
+				ft, found := fieldType(t, part)
+				if !found {
+					return nil, t, false
+				}
+				t = ft
+			}
 		default:
 			return nil, nil, false
 		}
@@ -191,6 +199,29 @@ func typeMismatch(s setting, t reflect.Type) string {
 		}
 	}
 	return ""
+}
+
+// typeName names the TOML value a Go type wants, for people.
+func typeName(t reflect.Type) string {
+	switch {
+	case t == durationType:
+		return `a duration in a string, e.g. "30s"`
+	case t == windowType:
+		return `a span in a string, e.g. "30d"`
+	case t.Kind() == reflect.Struct:
+		return "a table"
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct:
+		return "a list of tables"
+	case t.Kind() == reflect.Slice:
+		return "a list of strings"
+	case t.Kind() == reflect.String:
+		return "a string in quotes"
+	case t.Kind() == reflect.Bool:
+		return "true or false"
+	case t.Kind() == reflect.Int || t.Kind() == reflect.Int64:
+		return "a whole number without quotes"
+	}
+	return "another type of value"
 }
 
 // tomlKindName names a TOML value's type for people.
