@@ -80,6 +80,10 @@ func TestCheckCatchesWhatBreaksLater(t *testing.T) {
 		// Keys of another kind.
 		{"query on arxiv", arxiv("categories = [\"cs.LG\"]\nquery = \"abs:EEG\"\n"),
 			[]string{`paperboy.toml:5: source "a": query does not apply to kind arxiv (query is for arxiv-api sources; arxiv reads name, kind, interval, url, categories, history): remove it or change kind`}},
+		{"query on arxiv and a bad category", arxiv("categories = [\"cs.lg\", \"math.XX\"]\nquery = \"abs:EEG\"\n"), []string{
+			`paperboy.toml:4: source "a": categories: "cs.lg" is not an arXiv category: did you mean "cs.LG"? (case matters)`,
+			`paperboy.toml:4: source "a": categories: "math.XX" is not an arXiv category: math has no such subject class (see https://arxiv.org/category_taxonomy)`,
+			`paperboy.toml:5: source "a": query does not apply to kind arxiv (query is for arxiv-api sources; arxiv reads name, kind, interval, url, categories, history): remove it or change kind`}},
 		{"categories on hf-daily", "[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\ncategories = [\"cs.LG\"]\n",
 			[]string{`paperboy.toml:4: source "a": categories does not apply to kind hf-daily (categories is for arxiv or arxiv-api sources; hf-daily reads name, kind, interval, url, min_upvotes, days): remove it or change kind`}},
 		{"min_upvotes on rss", "[[sources]]\nname = \"a\"\nkind = \"rss\"\nurl = \"https://x.org/f\"\nmin_upvotes = 3\n",

@@ -648,14 +648,16 @@ func (c *Config) validate(platforms []string) []error {
 		case !slices.Contains(sources.Kinds(), s.Kind):
 			bad(line("kind"), "source %q: unknown source kind %q (want %s)", s.Name, s.Kind, sources.KindList())
 		default:
-			kindOK := c.checkKindKeys(i, s, bad)
-			for _, cat := range s.Categories {
-				if err := sources.CheckArxivCategory(cat); err != nil && kindOK {
-					bad(line("categories"), "source %q: categories: %v", s.Name, err)
-					kindOK = false // sources' own check below would say it again
+			ok := c.checkKindKeys(i, s, bad)
+			if slices.Contains(sources.KindKeys(s.Kind), "categories") {
+				for _, cat := range s.Categories {
+					if err := sources.CheckArxivCategory(cat); err != nil {
+						bad(line("categories"), "source %q: categories: %v", s.Name, err)
+						ok = false // the sources package's own check below would say it again
+					}
 				}
 			}
-			if s.Name != "" && kindOK {
+			if s.Name != "" && ok {
 				if err := s.SourceConfig().Validate(); err != nil {
 					bad(line(""), "%v", err)
 				}
