@@ -111,6 +111,12 @@ type Options struct {
 	Exclusive bool
 }
 
+// Config is a loaded configuration file, as LoadConfig returns it.
+type Config = config.Config
+
+// ConfigNotFoundError is LoadConfig's error when there is no file at the path; it says where it looked.
+type ConfigNotFoundError = config.NotFoundError
+
 // LoadConfig reads and validates the configuration file at path against the registered platforms and sources.
 func LoadConfig(path string) (*config.Config, error) {
 	return config.Load(path, PlatformNames())

@@ -8,7 +8,6 @@ import (
 	"os"
 
 	"github.com/paperboy-bot/paperboy/bot/app"
-	"github.com/paperboy-bot/paperboy/bot/config"
 )
 
 // flags is one subcommand's own flag set: `paperboy run -h` lists run's flags only, and a flag of another
@@ -95,9 +94,9 @@ func defaultConfig() string {
 
 // loadConfig loads the configuration file at path and prints what is wrong with it; ok is false when the command
 // must stop (exit 1). A missing file is explained: where paperboy looked, why there, and how to start one.
-func loadConfig(fs *flags, path string) (cfg *config.Config, ok bool) {
+func loadConfig(fs *flags, path string) (cfg *app.Config, ok bool) {
 	cfg, err := app.LoadConfig(path)
-	var nf *config.NotFoundError
+	var nf *app.ConfigNotFoundError
 	switch {
 	case errors.As(err, &nf):
 		why := "the default; name another with --config FILE or PAPERBOY_CONFIG"

@@ -35,7 +35,9 @@ Commands:
   search    search the local store: paperboy search [--json] [--limit N] [--] QUERY...
   cmd       run a /papers command as if typed in a channel:
             paperboy cmd --channel PLATFORM:ID [--manager] [--user ID] [--] TEXT...
-  check     validate the configuration file and exit 0 (valid) or 1
+            (exit 1 when the reply is an error)
+  check     validate the configuration file: errors with file:line and the fix (exit 1), then the platforms
+            that are on and warnings about channels none can serve (exit 0)
   store copy --from FILE_OR_URL --to FILE_OR_URL
             copy a whole store (SQLite file or postgres:// URL) into an empty one, with the bot stopped
   import snapshot FILE [--categories LIST] [--resume] [--skip-bad]
