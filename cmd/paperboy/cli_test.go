@@ -177,8 +177,14 @@ func TestNoDoubledPrefixes(t *testing.T) {
 			}
 			args := tt.args
 			if tt.toml != "" {
-				cfg := filepath.Join(t.TempDir(), "paperboy.toml")
-				if err := os.WriteFile(cfg, []byte(tt.toml), 0o600); err != nil {
+				tmp := t.TempDir()
+				body := tt.toml
+				if !strings.Contains(body, "[store]") {
+					// Not the default paperboy.db, which would be in the package's directory.
+					body = fmt.Sprintf("[store]\npath = %q\n%s", filepath.Join(tmp, "paperboy.db"), body)
+				}
+				cfg := filepath.Join(tmp, "paperboy.toml")
+				if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 					t.Fatal(err)
 				}
 				args = append([]string{args[0], "--config", cfg}, args[1:]...)
