@@ -160,7 +160,7 @@ func TestArxivWeek(t *testing.T) {
 	// The state expected at given minutes (checked before that minute's poll and checks).
 	want := map[string]health.State{
 		"Sun 2026-11-22 19:59": health.Quiet, // the start saw Thursday's batch, and Friday had none
-		"Sun 2026-11-22 20:15": health.OK, // due, within late_after
+		"Sun 2026-11-22 20:15": health.OK,    // due, within late_after
 		"Mon 2026-11-23 12:00": health.OK,
 		"Mon 2026-11-23 21:59": health.OK,   // stuck, but not yet late_after past 20:00
 		"Mon 2026-11-23 22:00": health.Late, // the minute: 20:00 ET + 2h
