@@ -22,6 +22,7 @@ import (
 	"github.com/paperboy-bot/paperboy/bot/command"
 	"github.com/paperboy-bot/paperboy/bot/config"
 	"github.com/paperboy-bot/paperboy/bot/delivery"
+	"github.com/paperboy-bot/paperboy/bot/health"
 	"github.com/paperboy-bot/paperboy/bot/httpserve"
 	"github.com/paperboy-bot/paperboy/bot/ingest"
 	"github.com/paperboy-bot/paperboy/bot/ops"
@@ -49,6 +50,8 @@ type App struct {
 	Sender  *delivery.Sender
 	Metrics *ops.Metrics
 	Health  *ops.Health
+	// Sources is the feed health monitor: states, /papers sources, notices ([health]).
+	Sources *health.Monitor
 	Logger  *slog.Logger
 
 	now      func() time.Time
@@ -250,6 +253,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 		p.Sources = append(p.Sources, ingest.ScheduledSource{Source: src, Interval: time.Duration(sc.Interval)})
 	}
 	a.Poller = p
+	if err := a.setupSourceHealth(plats, now); err != nil {
+		return nil, err
+	}
 	a.setupHistory(now, logger)
 	if err := st.SyncConfigChannels(ctx, configChannels(cfg.Channels), now()); err != nil {
 		return nil, fmt.Errorf("seed channels from config: %w", err)
@@ -279,6 +285,7 @@ type Store interface {
 	delivery.Store
 	delivery.Peers
 	command.Store
+	health.Store
 	// SyncConfigChannels makes the configuration-managed subscriptions match the [[channels]] table.
 	SyncConfigChannels(ctx context.Context, chans []channel.ConfigChannel, now time.Time) error
 	// ImportState and ImportBatch store bulk imports of history (paperboy import).
@@ -403,6 +410,10 @@ type closerFunc func() error
 func (f closerFunc) Close() error { return f() }
 
 func (a *App) observePoll(r ingest.PollReport) {
+	// The poller's callback carries no context; the health record is a small write of its own.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	a.observeHealth(ctx, r)
+	cancel()
 	switch {
 	case r.Err != nil:
 		a.Metrics.Poll(r.Source, ops.PollError)
@@ -417,6 +428,13 @@ func (a *App) observePoll(r ingest.PollReport) {
 	a.Metrics.FeedRepairs(r.Source, r.Repaired, r.Truncated, r.Skipped)
 }
 
+// observeHealth records a poll's outcome in its source's health record.
+func (a *App) observeHealth(ctx context.Context, r ingest.PollReport) {
+	if a.Sources != nil {
+		a.Sources.Observe(ctx, r.Source, health.Observation{At: a.now(), Failed: r.Err != nil, New: r.New, Updated: r.Updated})
+	}
+}
+
 // Run is the whole bot: it polls every source, routes new papers to the channels whose subscriptions match,
 // delivers them, and serves /healthz and /metrics when [http] listen is set, until ctx ends. Shutdown lets the
 // send in flight finish, so the outbox stays consistent.
@@ -426,7 +444,7 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	parts := []func(context.Context) error{a.Poller.Run, a.Sender.Run}
+	parts := []func(context.Context) error{a.Poller.Run, a.Sender.Run, a.Sources.Run}
 	if l, ok := a.Store.(listener); ok {
 		parts = append(parts, func(ctx context.Context) error { return l.Listen(ctx, a.notified(ctx)) })
 	}
@@ -484,6 +502,7 @@ func (a *App) PollAll(ctx context.Context) []ingest.PollReport {
 		go func() {
 			defer wg.Done()
 			reps[i] = a.Poller.PollOnce(ctx, s.Source)
+			a.observeHealth(ctx, reps[i])
 		}()
 	}
 	wg.Wait()
@@ -494,6 +513,62 @@ func (a *App) PollAll(ctx context.Context) []ingest.PollReport {
 // first, with the terms that matched. An invalid query is a *filters.SyntaxError.
 func (a *App) Search(ctx context.Context, query string, limit int) ([]bot.Card, error) {
 	return a.Commander.Search(ctx, query, limit)
+}
+
+// setupSourceHealth builds the feed health monitor of [health]: arXiv's calendar for the arxiv and arxiv-api
+// sources, the states for /papers sources, the metrics and /healthz, and notices to [health] notify_channel
+// when its platform runs here. Notices are posted directly, not through the outbox: there are few, and they
+// must not queue behind a backlog of papers.
+func (a *App) setupSourceHealth(plats map[string]bot.Platform, now func() time.Time) error {
+	sched, err := health.ArxivSchedule()
+	if err != nil {
+		return err
+	}
+	cfg := a.Config.Health
+	m := &health.Monitor{Store: a.Store, Now: now, Logger: a.Logger,
+		Policy:      health.Policy{Schedule: sched, LateAfter: time.Duration(cfg.LateAfter)},
+		NotifyAfter: time.Duration(cfg.NotifyAfter)}
+	for _, sc := range a.Config.Sources {
+		m.Sources = append(m.Sources, health.Source{Name: sc.Name,
+			Listing: sc.Kind == sources.KindArxiv || sc.Kind == sources.KindArxivAPI})
+	}
+	states := make([]string, 0, len(health.States()))
+	for _, s := range health.States() {
+		states = append(states, string(s))
+	}
+	m.OnCheck = func(reps []health.Report) {
+		lines := make([]string, 0, len(reps))
+		for _, r := range reps {
+			a.Metrics.SourceHealth(r.Source, string(r.State), states, r.LastSuccess, r.LastNewPaper)
+			line := r.Source + ": " + string(r.State)
+			switch {
+			case r.State == health.Failing:
+				line += " since " + health.FormatTime(r.Since, time.UTC) + ": " + r.LastError
+			case r.Why != "":
+				line += ": " + r.Why
+			}
+			lines = append(lines, line)
+		}
+		a.Health.SetSources(lines)
+	}
+	if cfg.NotifyChannel != "" && len(plats) > 0 {
+		ref, err := cfg.NotifyRef(PlatformNames())
+		if err != nil {
+			return fmt.Errorf("health.notify_channel: %w", err)
+		}
+		plat, ok := plats[ref.Platform]
+		if !ok {
+			a.Logger.Warn("health.notify_channel's platform is not running here: no health notices", "channel", ref.String())
+		} else {
+			m.Notify = func(ctx context.Context, text, nonce string) error {
+				_, err := plat.Send(ctx, bot.Message{Channel: ref, Digest: true, Title: text, Nonce: nonce})
+				return err
+			}
+		}
+	}
+	a.Sources = m
+	a.Commander.Health = m
+	return nil
 }
 
 // setupHistory hooks the [[sources]] history fills into the poller: each runs once after its source's first

@@ -16,6 +16,7 @@ import (
 
 	"github.com/paperboy-bot/paperboy/bot"
 	"github.com/paperboy-bot/paperboy/bot/channel"
+	"github.com/paperboy-bot/paperboy/bot/health"
 
 	"github.com/paperboy-bot/paperboy/bot/paper"
 
@@ -58,6 +59,8 @@ type Commander struct {
 	LookupTimeout time.Duration
 	// Limiter, when set, bounds how often each user may run commands ([commands] per_user_rate).
 	Limiter *UserLimiter
+	// Health, when set, adds each source's health to /papers sources.
+	Health SourceHealth
 }
 
 // DefaultLookupTimeout is a look-up's time budget when none is configured: the slowest reasonable query on a
@@ -441,17 +444,13 @@ func (c *Commander) sources(ctx context.Context, req bot.Request, _ Args) (bot.R
 		return private("No source has been polled yet."), nil
 	}
 	now := c.now()
+	reports, err := c.healthReports(ctx)
+	if err != nil {
+		return bot.Reply{}, fmt.Errorf("sources: %w", err)
+	}
 	lines := []string{"Sources:"}
 	for _, s := range states {
-		line := fmt.Sprintf("%s: last poll %s, last success %s, last new paper %s, %d papers", s.Source,
-			ago(now, s.LastPoll), ago(now, s.LastSuccess), ago(now, s.LastNewPaper), s.Papers)
-		if s.PolledBy != "" {
-			line += ", polled by " + s.PolledBy
-		}
-		if s.ConsecutiveFailures > 0 {
-			line += fmt.Sprintf("; the last %d polls failed, latest %s: %s", s.ConsecutiveFailures, ago(now, s.LastErrorAt), s.LastError)
-		}
-		lines = append(lines, line)
+		lines = append(lines, sourceLine(now, s, reports[s.Source]))
 	}
 	blocked, err := c.Store.BlockedChannels(ctx)
 	if err != nil {
@@ -471,6 +470,71 @@ func (c *Commander) sources(ctx context.Context, req bot.Request, _ Args) (bot.R
 		lines = append(lines, fmt.Sprintf("%d paper%s could not be posted in this channel (the platform kept rejecting the message); /papers failed lists them, /papers retry queues them again.", failed, plural(failed)))
 	}
 	return private(lines...), nil
+}
+
+// SourceHealth gives the configured sources' health (bot/health) for /papers sources.
+type SourceHealth interface {
+	Reports(ctx context.Context) ([]health.Report, error)
+}
+
+// healthReports returns the sources' health by name; none without a Health.
+func (c *Commander) healthReports(ctx context.Context) (map[string]*health.Report, error) {
+	if c.Health == nil {
+		return nil, nil
+	}
+	reps, err := c.Health.Reports(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*health.Report, len(reps))
+	for i := range reps {
+		out[reps[i].Source] = &reps[i]
+	}
+	return out, nil
+}
+
+// sourceLine is one source's line of /papers sources: its health first when known (state, why, last and next
+// batch; a failing source's error and since when), then its poll history.
+func sourceLine(now time.Time, s paper.SourceState, h *health.Report) string {
+	line := s.Source + ": "
+	if h != nil {
+		line += string(h.State)
+		switch {
+		case h.State == health.Failing:
+			line += fmt.Sprintf(" for %s (since %s): %s", until(h.Since, now), health.FormatTime(h.Since, time.UTC), h.LastError)
+		case h.Why != "":
+			line += " (" + h.Why + ")"
+		}
+		line += "; last batch " + ago(now, h.LastBatch)
+		if !h.NextBatch.IsZero() {
+			line += fmt.Sprintf(", next expected %s (in %s)", health.FormatTime(h.NextBatch, h.NextBatch.Location()), until(now, h.NextBatch))
+		}
+		line += "; "
+	}
+	line += fmt.Sprintf("last poll %s, last success %s, last new paper %s, %d papers",
+		ago(now, s.LastPoll), ago(now, s.LastSuccess), ago(now, s.LastNewPaper), s.Papers)
+	if s.PolledBy != "" {
+		line += ", polled by " + s.PolledBy
+	}
+	if s.ConsecutiveFailures > 0 && (h == nil || h.State != health.Failing) {
+		line += fmt.Sprintf("; the last %d polls failed, latest %s: %s", s.ConsecutiveFailures, ago(now, s.LastErrorAt), s.LastError)
+	}
+	return line
+}
+
+// until says how far ahead t is, as ago says how far back (and how long since now, given the two the other way).
+func until(now, t time.Time) string {
+	d := t.Sub(now)
+	switch {
+	case d < time.Minute:
+		return "under a minute"
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	default:
+		return fmt.Sprintf("%dd", int(d.Hours()/24))
+	}
 }
 
 // unblock resumes delivery to a channel that was stopped by a permanent platform error: a command typed there

@@ -22,8 +22,10 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/paperboy-bot/paperboy/bot/channel"
 	"github.com/paperboy-bot/paperboy/bot/command"
 	"github.com/paperboy-bot/paperboy/bot/delivery"
+	"github.com/paperboy-bot/paperboy/bot/health"
 	"github.com/paperboy-bot/paperboy/filters"
 	"github.com/paperboy-bot/paperboy/sources"
 )
@@ -43,6 +45,7 @@ type Config struct {
 	Discord  DiscordConfig   `toml:"discord"`
 	Import   ImportConfig    `toml:"import"`
 	Commands CommandsConfig  `toml:"commands"`
+	Health   HealthConfig    `toml:"health"`
 
 	// path is the file the config was read from, for error messages.
 	path string
@@ -219,6 +222,18 @@ type HTTPConfig struct {
 	Listen string `toml:"listen"`
 	// HealthMaxSilence: /healthz fails when no source has polled successfully for this long.
 	HealthMaxSilence Duration `toml:"health_max_silence"`
+}
+
+// HealthConfig is the [health] table: when a source counts as late, and where notices about it go (bot/health).
+type HealthConfig struct {
+	// LateAfter is how long after an arXiv announcement a feed may still serve the previous batch before the
+	// source is late.
+	LateAfter Duration `toml:"late_after"`
+	// NotifyAfter is how long a source must have been late or failing before a notice is posted.
+	NotifyAfter Duration `toml:"notify_after"`
+	// NotifyChannel, "PLATFORM:ID", receives one message when a source turns late or failing for longer than
+	// NotifyAfter and one when it recovers; "" posts none.
+	NotifyChannel string `toml:"notify_channel"`
 }
 
 // SlackConfig is the [slack] table. The tokens come from the environment: SLACK_BOT_TOKEN (xoxb-),
@@ -538,6 +553,12 @@ func (c *Config) applyDefaults() {
 	if c.Import.OAIURL == "" {
 		c.Import.OAIURL = sources.DefaultOAIBase
 	}
+	if c.Health.LateAfter == 0 {
+		c.Health.LateAfter = Duration(health.DefaultLateAfter)
+	}
+	if c.Health.NotifyAfter == 0 {
+		c.Health.NotifyAfter = Duration(health.DefaultNotifyAfter)
+	}
 	if c.HTTP.HealthMaxSilence == 0 {
 		c.HTTP.HealthMaxSilence = Duration(6 * time.Hour)
 	}
@@ -627,6 +648,14 @@ func (c *Config) validate(platforms []string) []error {
 	if c.Fetch.MaxBodyBytes < 0 {
 		bad(c.keyLine("fetch", -1, "max_body_bytes"), "fetch.max_body_bytes must not be negative")
 	}
+	if la := time.Duration(c.Health.LateAfter); la >= 24*time.Hour {
+		bad(keyLine(data, "health", -1, "late_after"), "health.late_after %s: want less than a day (the next announcement would be due)", la)
+	}
+	if nc := c.Health.NotifyChannel; nc != "" {
+		if _, err := c.Health.NotifyRef(platforms); err != nil {
+			bad(keyLine(data, "health", -1, "notify_channel"), "health.notify_channel %q: %v", nc, err)
+		}
+	}
 	if len(c.Sources) == 0 {
 		bad(0, "no [[sources]]: configure at least one feed (see config.example.toml)")
 	}
@@ -706,6 +735,18 @@ func (c *Config) validate(platforms []string) []error {
 		}
 	}
 	return errs
+}
+
+// NotifyRef is [health] notify_channel as a channel; platforms are the registered platform names.
+func (h HealthConfig) NotifyRef(platforms []string) (channel.Ref, error) {
+	p, id, ok := strings.Cut(h.NotifyChannel, ":")
+	switch {
+	case !ok || strings.TrimSpace(id) == "" || strings.ContainsAny(id, " :"):
+		return channel.Ref{}, fmt.Errorf("want PLATFORM:ID, e.g. \"slack:C0123ABCD\"")
+	case !slices.Contains(platforms, p):
+		return channel.Ref{}, fmt.Errorf("platform %q: want %s", p, orList(platforms))
+	}
+	return channel.Ref{Platform: p, ID: id}, nil
 }
 
 // Secret reads a secret from the environment variable name, or from the file named by name_FILE (for Docker and

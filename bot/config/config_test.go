@@ -39,7 +39,9 @@ kind = "hf-daily"
 	}
 	if cfg.Store.Path != DefaultStorePath || time.Duration(cfg.Sources[0].Interval) != DefaultInterval ||
 		cfg.Log.Level != "info" || cfg.Log.Format != "text" || time.Duration(cfg.Commands.LookupTimeout) != time.Second ||
-		cfg.Commands.PerUserRate != 20 || cfg.Commands.PerUserBurst != 5 {
+		cfg.Commands.PerUserRate != 20 || cfg.Commands.PerUserBurst != 5 ||
+		time.Duration(cfg.Health.LateAfter) != 2*time.Hour || time.Duration(cfg.Health.NotifyAfter) != 6*time.Hour ||
+		cfg.Health.NotifyChannel != "" {
 		t.Errorf("defaults not applied: %+v", cfg)
 	}
 }
@@ -71,6 +73,9 @@ func TestConfigErrors(t *testing.T) {
 		{"lookup timeout too long", "[commands]\nlookup_timeout = \"5m\"\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, "commands.lookup_timeout"},
 		{"bad per-user rate", "[commands]\nper_user_rate = -5\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, "commands.per_user_rate"},
 		{"bad per-user burst", "[commands]\nper_user_burst = -1\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, "commands.per_user_burst"},
+		{"notify channel without platform", "[health]\nnotify_channel = \"C0123\"\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, "want PLATFORM:ID"},
+		{"notify channel on an unknown platform", "[health]\nnotify_channel = \"irc:ops\"\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, `platform "irc"`},
+		{"late_after a day", "[health]\nlate_after = \"24h\"\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, "health.late_after"},
 		{"expensive subscription", "[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n[[channels]]\nplatform = \"console\"\nid = \"x\"\nsubscriptions = [\"a* OR b*\"]\n", 7, "prefix a* is too short"},
 	}
 	for _, tt := range tests {

@@ -40,6 +40,14 @@ type Metrics struct {
 	deliveryLatency prometheus.Histogram
 	platformReady   *prometheus.GaugeVec
 	feedRepairs     *prometheus.CounterVec
+	source          sourceHealthMetrics
+}
+
+// sourceHealthMetrics are the per-source health gauges (bot/health), set at every health check.
+type sourceHealthMetrics struct {
+	state       *prometheus.GaugeVec
+	lastSuccess *prometheus.GaugeVec
+	lastNew     *prometheus.GaugeVec
 }
 
 // NewMetrics builds and registers paperboy's collectors, plus the Go runtime and process collectors. outboxDepth,
@@ -90,6 +98,21 @@ func NewMetrics(outboxDepth func() float64) *Metrics {
 		Help: "What parsing mended instead of rejecting a feed, by source and kind (repaired_char, truncated, skipped_item).",
 	}, []string{"source", "kind"})
 	m.reg.MustRegister(m.feedRepairs)
+	m.source = sourceHealthMetrics{
+		state: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "paperboy_source_state",
+			Help: "1 for the source's current health state (ok, quiet, late, failing), 0 for the others. Quiet is healthy: nothing was published.",
+		}, []string{"source", "state"}),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "paperboy_source_last_success_timestamp_seconds",
+			Help: "Unix time of the source's last successful poll (new papers or not).",
+		}, []string{"source"}),
+		lastNew: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "paperboy_source_last_new_paper_timestamp_seconds",
+			Help: "Unix time of the source's last poll that brought a new paper.",
+		}, []string{"source"}),
+	}
+	m.reg.MustRegister(m.source.state, m.source.lastSuccess, m.source.lastNew)
 	if outboxDepth != nil {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "paperboy_outbox_depth",
@@ -159,6 +182,27 @@ func (m *Metrics) FetchError(source string) {
 		return
 	}
 	m.fetchErrors.WithLabelValues(source).Inc()
+}
+
+// SourceHealth sets source's health gauges: paperboy_source_state to 1 for state and 0 for the other states, and
+// the times of its last success and last new paper (left unset while zero: never is not 1970).
+func (m *Metrics) SourceHealth(source, state string, states []string, lastSuccess, lastNewPaper time.Time) {
+	if m == nil {
+		return
+	}
+	for _, s := range states {
+		v := 0.0
+		if s == state {
+			v = 1
+		}
+		m.source.state.WithLabelValues(source, s).Set(v)
+	}
+	if !lastSuccess.IsZero() {
+		m.source.lastSuccess.WithLabelValues(source).Set(float64(lastSuccess.UnixNano()) / 1e9)
+	}
+	if !lastNewPaper.IsZero() {
+		m.source.lastNew.WithLabelValues(source).Set(float64(lastNewPaper.UnixNano()) / 1e9)
+	}
 }
 
 // Values of the kind label of paperboy_feed_repairs_total.
@@ -231,6 +275,17 @@ type Health struct {
 	// notReady holds the platforms that are not ready, with the reason.
 	notReady map[string]string
 	checks   []func() error
+	// sources holds each source's health line for the body (SetSources); it never fails the check.
+	sources []string
+}
+
+// SetSources replaces the per-source lines /healthz shows after its verdict, one per source ("arxiv: late: ...").
+// A source's state never makes /healthz fail: a late or failing feed does not make the bot unready (restarting it
+// fixes nothing); a monitor alerts on paperboy_source_state instead, and quiet is healthy by definition.
+func (h *Health) SetSources(lines []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.sources = slices.Clone(lines)
 }
 
 // AddCheck adds a condition that makes the bot unhealthy while fn returns an error (such as a full disk), whatever
@@ -312,16 +367,24 @@ func (h *Health) Check() error {
 	return errors.Join(errs...)
 }
 
-// ServeHTTP answers 200 "ok" when healthy, else 503 with the reason.
+// ServeHTTP answers 200 "ok" when healthy, else 503 with the reason; the sources' health lines (SetSources)
+// follow, for people, whatever the verdict.
 func (h *Health) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	if err := h.Check(); err != nil {
+	err := h.Check()
+	h.mu.Lock()
+	sources := h.sources
+	h.mu.Unlock()
+	if err != nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = fmt.Fprintln(w, err)
-		return
+	} else {
+		_, _ = fmt.Fprintln(w, "ok")
 	}
-	_, _ = fmt.Fprintln(w, "ok")
+	for _, l := range sources {
+		_, _ = fmt.Fprintln(w, "source "+l)
+	}
 }
 
 // NewHandler serves /healthz from h and /metrics from m's registry. A nil h answers /healthz with 200 as long

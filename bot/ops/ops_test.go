@@ -118,6 +118,9 @@ func TestMetricsExposition(t *testing.T) {
 	m.InitSource("rss")
 	m.InitPlatform("console")
 	m.FeedRepairs("rss", 2, 0, 1)
+	states := []string{"ok", "quiet", "late", "failing"}
+	m.SourceHealth("arxiv-cs", "ok", states, time.Unix(1764000000, 0), time.Time{})
+	m.SourceHealth("arxiv-cs", "late", states, time.Unix(1764000600, 500e6), time.Unix(1763990000, 0))
 
 	code, body := get(t, NewHandler(m, NewHealth(time.Hour, nil)), "/metrics")
 	if code != http.StatusOK {
@@ -143,6 +146,11 @@ func TestMetricsExposition(t *testing.T) {
 		{"latency smallest bucket", `paperboy_delivery_latency_seconds_bucket{le="1"} 1`},
 		{"latency day bucket", `paperboy_delivery_latency_seconds_bucket{le="86400"} 2`},
 		{"go runtime", `# TYPE go_goroutines gauge`},
+		{"source state current", `paperboy_source_state{source="arxiv-cs",state="late"} 1`},
+		{"source state former", `paperboy_source_state{source="arxiv-cs",state="ok"} 0`},
+		{"source state others", `paperboy_source_state{source="arxiv-cs",state="quiet"} 0`},
+		{"source last success", `paperboy_source_last_success_timestamp_seconds{source="arxiv-cs"} 1.7640006005e+09`},
+		{"source last new paper", `paperboy_source_last_new_paper_timestamp_seconds{source="arxiv-cs"} 1.76399e+09`},
 	}
 	for _, kind := range delivery.ErrorKinds() {
 		tests = append(tests, struct{ name, line string }{"delivery errors initialized: " + kind,
@@ -292,5 +300,24 @@ func TestHealthzExtraChecks(t *testing.T) {
 				t.Errorf("/healthz after the check passed = %d %q, want 200", code, body)
 			}
 		})
+	}
+}
+
+// TestHealthzShowsSources: the sources' states follow the verdict and never change it, so that a late or failing
+// feed (or a quiet Friday) does not make an orchestrator restart the bot.
+func TestHealthzShowsSources(t *testing.T) {
+	start := time.Date(2026, 11, 27, 22, 0, 0, 0, time.UTC)
+	h := NewHealth(time.Hour, func() time.Time { return start })
+	h.PollSucceeded(start)
+	h.SetSources([]string{"arxiv-cs: quiet: no announcement on Friday evening", "hf: failing since Fri 27 Nov 12:00 EST: HTTP 503"})
+	code, body := get(t, NewHandler(nil, h), "/healthz")
+	want := "ok\nsource arxiv-cs: quiet: no announcement on Friday evening\nsource hf: failing since Fri 27 Nov 12:00 EST: HTTP 503\n"
+	if code != http.StatusOK || body != want {
+		t.Errorf("/healthz = %d %q, want 200 %q", code, body, want)
+	}
+	h.SetPlatformReady("slack", false, "token refused")
+	if code, body := get(t, NewHandler(nil, h), "/healthz"); code != http.StatusServiceUnavailable ||
+		!strings.HasPrefix(body, "platform slack not ready: token refused\nsource arxiv-cs: quiet") {
+		t.Errorf("/healthz with a platform down = %d %q", code, body)
 	}
 }

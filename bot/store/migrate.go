@@ -109,6 +109,9 @@ CREATE TABLE source_state (
 		batchMigration,
 		// 9: import checkpoints, and full-text indexing deferred to just after an import's batch (imports.go).
 		importsMigration,
+		// 10: feed health: failing since, current batch, recent new-paper times, open notices (sourcehealth.go).
+		// Branch health.
+		sourceHealthMigration,
 	}
 }
 

@@ -28,6 +28,9 @@ func migrations() []string {
 		batchesV4,
 		// 5: import checkpoints (imports.go).
 		importsV5,
+		// 6: feed health: failing since, current batch, recent new-paper times, open notices (sourcehealth.go).
+		// Branch health.
+		sourceHealthV6,
 	}
 }
 

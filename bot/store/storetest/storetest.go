@@ -19,6 +19,7 @@ import (
 	"github.com/paperboy-bot/paperboy/bot/channel"
 	"github.com/paperboy-bot/paperboy/bot/command"
 	"github.com/paperboy-bot/paperboy/bot/delivery"
+	"github.com/paperboy-bot/paperboy/bot/health"
 	"github.com/paperboy-bot/paperboy/bot/ingest"
 	"github.com/paperboy-bot/paperboy/bot/paper"
 )
@@ -42,6 +43,8 @@ type Store interface {
 	// ImportBatch stores papers as history (merged by identity like Ingest, never routed) and saves state as the
 	// named import's checkpoint, in one transaction (paperboy import).
 	ImportBatch(ctx context.Context, name string, papers []paper.Paper, state []byte, at time.Time) (paper.IngestResult, error)
+	// health.Store keeps feed health and its open notices (bot/health).
+	health.Store
 }
 
 // Run runs the contract. Every subtest calls open for a store of its own, which must be empty and must be closed
@@ -62,6 +65,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"SourceState", sourceStateCases},
 		{"Lookups", lookupCases},
 		{"Imports", importCases},
+		{"SourceHealth", sourceHealthCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
