@@ -649,11 +649,11 @@ func (c *Config) validate(platforms []string) []error {
 		bad(c.keyLine("fetch", -1, "max_body_bytes"), "fetch.max_body_bytes must not be negative")
 	}
 	if la := time.Duration(c.Health.LateAfter); la >= 24*time.Hour {
-		bad(keyLine(data, "health", -1, "late_after"), "health.late_after %s: want less than a day (the next announcement would be due)", la)
+		bad(c.keyLine("health", -1, "late_after"), "health.late_after %s: want less than a day (the next announcement would be due)", la)
 	}
 	if nc := c.Health.NotifyChannel; nc != "" {
 		if _, err := c.Health.NotifyRef(platforms); err != nil {
-			bad(keyLine(data, "health", -1, "notify_channel"), "health.notify_channel %q: %v", nc, err)
+			bad(c.keyLine("health", -1, "notify_channel"), "health.notify_channel %q: %v", nc, err)
 		}
 	}
 	if len(c.Sources) == 0 {
