@@ -3,7 +3,9 @@ package slack
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -148,4 +150,46 @@ func TestSubscribeWhereTheBotIsNot(t *testing.T) {
 			t.Errorf("the channel is still blocked: %+v, %v", c, err)
 		}
 	})
+}
+
+// TestManifestScopes checks that the app manifest users install from asks for the scopes CheckAccess needs: an
+// app without them only learns that the bot is not in a channel from the first failed post.
+func TestManifestScopes(t *testing.T) {
+	raw, err := os.ReadFile("../../slack-manifest.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scopes := map[string]bool{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if s, ok := strings.CutPrefix(strings.TrimSpace(line), "- "); ok {
+			scopes[s] = true
+		}
+	}
+	for _, want := range []string{"chat:write", "commands", "channels:read", "groups:read"} {
+		if !scopes[want] {
+			t.Errorf("slack-manifest.yml lacks the bot scope %s", want)
+		}
+	}
+}
+
+// TestMissingScopeLoggedOnce checks that an app installed without channels:read says what to fix, once, and
+// that the commands still work.
+func TestMissingScopeLoggedOnce(t *testing.T) {
+	f := newFakeSlack(t)
+	f.infoErr["C1"] = "missing_scope"
+	lb := &logBuffer{}
+	s, err := New(Options{BotToken: testBotToken, SigningSecret: testSecret, Mode: ModeHTTP, APIURL: f.apiURL(),
+		Commands: &recorder{}, Logger: slog.New(slog.NewTextHandler(lb, nil)), HTTPClient: f.srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		err := s.CheckAccess(context.Background(), channel.Ref{Platform: "slack", ID: "C1"})
+		if err == nil || errors.Is(err, bot.ErrPermanent) {
+			t.Fatalf("CheckAccess without the scope = %v, want an error that is not permanent", err)
+		}
+	}
+	if n := strings.Count(lb.String(), "lacks the channels:read and groups:read scopes"); n != 1 {
+		t.Errorf("the missing scope was logged %d times, want once:\n%s", n, lb.String())
+	}
 }
