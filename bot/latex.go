@@ -68,7 +68,7 @@ func splitMath(s string) []texSegment {
 			if strings.HasPrefix(s[i:], "$$") {
 				open = "$$"
 			}
-			if end := indexUnescaped(s[i+len(open):], open); end > 0 {
+			if end := closingDollar(s[i+len(open):], open); end > 0 {
 				segs = append(segs, texSegment{s[start:i], false}, texSegment{s[i+len(open) : i+len(open)+end], true})
 				i += len(open) + end + len(open)
 				start = i
@@ -80,6 +80,27 @@ func splitMath(s string) []texSegment {
 		}
 	}
 	return append(segs, texSegment{s[start:], false})
+}
+
+// closingDollar is the index in s (what follows an opening delimiter) of the delimiter that closes it, or -1. As
+// in Pandoc, math starts right after its "$" and ends right before its closing one, so two amounts in plain text
+// ("between $5 and $10") are not read as math: the opening must not be followed by a space, the closing not
+// preceded by one.
+func closingDollar(s, delim string) int {
+	if s == "" || isSpaceByte(s[0]) {
+		return -1
+	}
+	for off := 0; off < len(s); {
+		end := indexUnescaped(s[off:], delim)
+		if end < 0 {
+			return -1
+		}
+		if end += off; end > 0 && !isSpaceByte(s[end-1]) {
+			return end
+		}
+		off = end + len(delim)
+	}
+	return -1
 }
 
 // indexUnescaped is the index of the first sep in s that no backslash escapes, or -1.
@@ -165,8 +186,9 @@ func (p *texParser) step() {
 		}
 	case '~':
 		p.i++
-		// A tie (Fig.~1, et~al.) is a space; a tilde starting a word ("~3x", "~ 10") means "about".
-		if p.math || p.i > 1 && !isSpaceByte(p.s[p.i-2]) && p.i < len(p.s) && !isSpaceByte(p.s[p.i]) {
+		// A tie (Fig.~1, et~al.) is a space; a tilde starting a word ("~3x", "~ 10") means "about", and one after
+		// a slash is part of a link (example.org/~user).
+		if p.math || p.i > 1 && tieBefore(p.s[p.i-2]) && p.i < len(p.s) && tieAfter(p.s[p.i]) {
 			p.b.WriteByte(' ')
 		} else {
 			p.b.WriteByte('~')
@@ -489,6 +511,14 @@ func group(s string) (string, int) {
 }
 
 func isASCIILetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+
+// tieBefore and tieAfter tell the characters around a "~" that make it a tie between words.
+func tieBefore(c byte) bool {
+	return isASCIILetter(c) || c >= '0' && c <= '9' || strings.IndexByte(".,;:)", c) >= 0
+}
+func tieAfter(c byte) bool {
+	return isASCIILetter(c) || c >= '0' && c <= '9' || c == '(' || c == '\\' || c == '$'
+}
 
 func isSpaceByte(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
