@@ -121,3 +121,32 @@ func TestAccessNotes(t *testing.T) {
 		}
 	})
 }
+
+// TestCannotPostSentWithTheCommand checks the platform's own word sent with a command (Discord's app_permissions)
+// the same way: a stopped channel stays stopped and says why while the bot still cannot post, without asking
+// Access.
+func TestCannotPostSentWithTheCommand(t *testing.T) {
+	ctx := context.Background()
+	ch := channel.Ref{Platform: "discord", ID: "942872224254292018"}
+	c, st := newTestCommander(t)
+	access := &stubAccess{errs: map[channel.Ref]error{}}
+	c.Access = access
+	if err := st.BlockChannel(ctx, ch, "50001 Missing Access", testNow.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	missing := &bot.PermanentError{Reason: "missing permissions: View Channel", Fix: "give the bot View Channel"}
+	r, err := c.Handle(ctx, bot.Request{Channel: ch, CanManage: true, Text: "sources", CannotPost: missing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(r.Text, "\n")
+	if !strings.Contains(got, "since 2026-11-27 11:00 UTC (1h ago): 50001 Missing Access") || !strings.Contains(got, "give the bot View Channel") {
+		t.Errorf("sources:\n%s", got)
+	}
+	if ch, _ := st.Channel(ctx, ch); ch.Blocked == "" {
+		t.Error("resumed though the platform said the bot cannot post")
+	}
+	if access.calls != 0 {
+		t.Errorf("Access asked %d times though the command said it", access.calls)
+	}
+}

@@ -100,7 +100,7 @@ func (c *Commander) Handle(ctx context.Context, req bot.Request) (bot.Reply, err
 			return rateLimited(wait), nil
 		}
 	}
-	blockedNote, err := c.unblock(ctx, req.Channel)
+	blockedNote, err := c.unblock(ctx, req)
 	if err != nil {
 		return bot.Reply{}, err
 	}
@@ -119,14 +119,26 @@ func (c *Commander) Handle(ctx context.Context, req bot.Request) (bot.Reply, err
 	if err != nil {
 		return r, err
 	}
-	if blockedNote == "" && sub.Posts && c.Access != nil {
+	if blockedNote == "" && sub.Posts {
 		// The papers this command queues must not silently go nowhere.
 		var perm *bot.PermanentError
-		if aerr := c.Access.CheckAccess(ctx, req.Channel); errors.As(aerr, &perm) {
+		if aerr := c.checkAccess(ctx, req); errors.As(aerr, &perm) {
 			blockedNote = "The bot cannot post in this channel (" + perm.Reason + "), so no paper will appear here yet." + fixSentence(perm.Fix)
 		}
 	}
 	return withNote(r, blockedNote), nil
+}
+
+// checkAccess is whether the bot can post where req was typed: the platform's word sent with the command, else
+// the answer of Access, else nil (unknown).
+func (c *Commander) checkAccess(ctx context.Context, req bot.Request) error {
+	switch {
+	case req.CannotPost != nil:
+		return req.CannotPost
+	case c.Access != nil:
+		return c.Access.CheckAccess(ctx, req.Channel)
+	}
+	return nil
 }
 
 // withNote adds note, if any, as the reply's last paragraph, or before the last one when it introduces cards
@@ -516,9 +528,10 @@ func (c *Commander) sources(ctx context.Context, req bot.Request, _ Args) (bot.R
 
 // unblock resumes delivery to a channel that was stopped by a permanent platform error: a command typed there
 // shows the bot can reach it again (re-invited, permissions fixed), unless the platform says it still cannot post
-// there (Access). Either way it returns the paragraph that tells the channel why delivery had stopped, and since
+// there (Request.CannotPost, Access). Either way it returns the paragraph that tells the channel why delivery had stopped, and since
 // when, so that /papers sources (and any command) typed there explains it; "" when the channel was not stopped.
-func (c *Commander) unblock(ctx context.Context, ch channel.Ref) (string, error) {
+func (c *Commander) unblock(ctx context.Context, req bot.Request) (string, error) {
+	ch := req.Channel
 	st, err := c.Store.Channel(ctx, ch)
 	if err != nil || st.Blocked == "" {
 		return "", err
@@ -528,11 +541,9 @@ func (c *Commander) unblock(ctx context.Context, ch channel.Ref) (string, error)
 	if !st.BlockedAt.IsZero() {
 		since = fmt.Sprintf(" since %s (%s)", st.BlockedAt.UTC().Format("2006-01-02 15:04 UTC"), ago(now, st.BlockedAt))
 	}
-	if c.Access != nil {
-		var perm *bot.PermanentError
-		if aerr := c.Access.CheckAccess(ctx, ch); errors.As(aerr, &perm) {
-			return fmt.Sprintf("The bot has not been able to post in this channel%s: %s. Matching papers wait.%s", since, st.Blocked, fixSentence(perm.Fix)), nil
-		}
+	var perm *bot.PermanentError
+	if aerr := c.checkAccess(ctx, req); errors.As(aerr, &perm) {
+		return fmt.Sprintf("The bot has not been able to post in this channel%s: %s. Matching papers wait.%s", since, st.Blocked, fixSentence(perm.Fix)), nil
 	}
 	if err := c.Store.BlockChannel(ctx, ch, "", now); err != nil {
 		return "", err
