@@ -46,43 +46,6 @@ func Truncate(s string, n int) string {
 	return strings.TrimRight(head, " \n\t,;:") + "…"
 }
 
-var (
-	latexCmdRe = regexp.MustCompile(`\\([A-Za-z]+)`)
-	latexGrpRe = regexp.MustCompile(`\\(?:mathrm|mathbf|mathit|mathcal|textbf|textit|emph|text|texttt|mathbb|operatorname)\s*\{([^{}]*)\}`)
-	spacesRe   = regexp.MustCompile(`\s+`)
-)
-
-// latexSymbols maps the commands common in paper titles and abstracts to the characters they stand for.
-var latexSymbols = map[string]string{
-	"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε", "zeta": "ζ",
-	"eta": "η", "theta": "θ", "kappa": "κ", "lambda": "λ", "mu": "μ", "nu": "ν", "xi": "ξ", "pi": "π",
-	"rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ", "varphi": "φ", "chi": "χ", "psi": "ψ", "omega": "ω",
-	"Gamma": "Γ", "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Pi": "Π", "Sigma": "Σ", "Phi": "Φ", "Psi": "Ψ",
-	"Omega": "Ω", "times": "×", "cdot": "·", "pm": "±", "leq": "≤", "le": "≤", "geq": "≥", "ge": "≥",
-	"neq": "≠", "approx": "≈", "sim": "~", "infty": "∞", "to": "→", "rightarrow": "→", "leftarrow": "←",
-	"in": "∈", "sum": "∑", "prod": "∏", "partial": "∂", "nabla": "∇", "ell": "ℓ", "log": "log", "sqrt": "√",
-	"circ": "°", "dagger": "†", "ldots": "…", "dots": "…", "cdots": "⋯",
-}
-
-// CleanLaTeX lightly rewrites LaTeX in feed text for reading: $\alpha$ reads as α, \textbf{x} as x, and stray $,
-// \, braces are removed. It is deliberately shallow: cards need readable text, not typesetting.
-func CleanLaTeX(s string) string {
-	if !strings.ContainsAny(s, `$\{}`) {
-		return s
-	}
-	for range 3 { // nested groups, innermost first
-		s = latexGrpRe.ReplaceAllString(s, "$1")
-	}
-	s = latexCmdRe.ReplaceAllStringFunc(s, func(m string) string {
-		if sym, ok := latexSymbols[m[1:]]; ok {
-			return sym
-		}
-		return m[1:] // unknown command: keep its name, which is usually a readable word
-	})
-	s = strings.NewReplacer("$", "", `\`, "", "{", "", "}", "", "^", "", "~", " ").Replace(s)
-	return strings.TrimSpace(spacesRe.ReplaceAllString(s, " "))
-}
-
 // WebURL returns raw, trimmed, if it is a plain absolute http(s) link of at most max bytes that every platform can
 // take as a button, embed or image URL, else "". Feed links are untrusted: a link with credentials
 // (https://arxiv.org@evil.example), spaces, control characters or characters that break Slack's <url|label>

@@ -67,24 +67,6 @@ func FuzzTruncate(f *testing.F) {
 	})
 }
 
-func TestCleanLaTeX(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"Plain title", "Plain title"},
-		{`Learning $\alpha$-divergences`, "Learning α-divergences"},
-		{`$O(n \log n)$ sorting`, "O(n log n) sorting"},
-		{`A \textbf{bold} claim with $\mathcal{L}_2$ loss`, "A bold claim with L_2 loss"},
-		{`Costs \$5 and 10\% more`, "Costs 5 and 10% more"},
-		{`$\beta \leq \gamma$`, "β ≤ γ"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			if got := CleanLaTeX(tt.in); got != tt.want {
-				t.Errorf("CleanLaTeX(%q) = %q, want %q", tt.in, got, tt.want)
-			}
-		})
-	}
-}
-
 func TestWebURL(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"https://arxiv.org/abs/2401.01234", "https://arxiv.org/abs/2401.01234"},

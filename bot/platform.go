@@ -63,13 +63,27 @@ var ErrAuth = errors.New("the platform refused the bot's credentials")
 type PermanentError struct {
 	Reason string // e.g. channel_not_found, not_in_channel, 403 Missing Access
 	Err    error
+	// Fix, when known, says what a person in the channel does about it ("type /invite @paperboy in this
+	// channel"); it is shown to them, not part of Error.
+	Fix string
 }
 
 func (e *PermanentError) Error() string {
-	if e.Err != nil {
+	// slack-go's error is the bare code: "not_in_channel: not_in_channel" would say nothing more.
+	if e.Err != nil && e.Err.Error() != e.Reason {
 		return fmt.Sprintf("%s: %v", e.Reason, e.Err)
 	}
 	return e.Reason
+}
+
+// AccessChecker is implemented by a Platform that can tell, before posting, whether the bot may post in a
+// channel (Slack: conversations.info's is_member), so that a subscription in a channel the bot cannot reach is
+// reported when it is made rather than noticed when nothing arrives.
+type AccessChecker interface {
+	// CheckAccess returns nil when the bot can post in ch; an error wrapping ErrPermanent (a *PermanentError
+	// with the platform's reason and, when it knows one, the Fix) when it cannot; any other error when it could
+	// not tell (a network failure, a missing scope).
+	CheckAccess(ctx context.Context, ch channel.Ref) error
 }
 
 // Unwrap lets errors.Is(err, ErrPermanent) hold, and exposes the cause.

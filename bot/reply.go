@@ -23,6 +23,10 @@ type Request struct {
 	// Invocation, when not nil, is the command as the platform already split it into a subcommand and typed
 	// options (Discord's native subcommands); the command core then reads it and ignores Text.
 	Invocation *Invocation
+	// CannotPost, when not nil, is the platform's word, sent with the command itself, that the bot cannot post in
+	// the channel: an error wrapping ErrPermanent (a *PermanentError with the fix), e.g. Discord's
+	// app_permissions without Send Messages. Nil says nothing; the command core may then ask the platform.
+	CannotPost error
 }
 
 // Invocation is a subcommand with its option values as the platform typed them.

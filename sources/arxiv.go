@@ -6,7 +6,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"html"
 	"regexp"
 	"strings"
 	"time"
@@ -28,8 +27,6 @@ var (
 	arxivDescPrefixRe = regexp.MustCompile(`^\s*arXiv:(\S+)\s+Announce Type:\s*([A-Za-z-]+)\s*(?:Abstract:\s*)?`)
 	// The legacy export.arxiv.org title suffix: "Title. (arXiv:1805.06430v2 [nucl-th] UPDATED)".
 	legacyTitleRe = regexp.MustCompile(`\.?\s*\(arXiv:(\S+)\s+\[([^\]\s]+)\](?:\s+([A-Z][A-Z ]*[A-Z]))?\)\s*$`)
-	// HTML tags in abstracts. A tag must start with a letter, "/" or "!" so that "a < b" in plain text survives.
-	htmlTagRe = regexp.MustCompile(`<(?:[a-zA-Z/!][^<>]*)>`)
 	// Initials as bioRxiv writes them after a surname: "J.", "J. A.", "J.-P.", "JA".
 	initialsRe = regexp.MustCompile(`^(?:\p{Lu}\.?(?:[\s-]*\p{Lu}\.?)*)$`)
 )
@@ -318,16 +315,6 @@ func collapseSpace(s string) string {
 	// Every field is capped far below this; the cut bounds the work (and the slice of fields) on a huge input.
 	s = truncateUTF8(s, MaxRawTextBytes)
 	return strings.Join(strings.FieldsFunc(s, unicode.IsSpace), " ")
-}
-
-// cleanHTML removes HTML tags, decodes entities (once more after the XML decoder: the legacy arXiv feed escapes
-// twice) and collapses white space.
-func cleanHTML(s string) string {
-	s = truncateUTF8(s, MaxRawTextBytes)
-	s = htmlTagRe.ReplaceAllString(s, " ")
-	s = html.UnescapeString(s)
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	return collapseSpace(s)
 }
 
 // splitAuthors splits one author string as arXiv writes it ("A, B and C", "A, B, and C"), keeping commas inside

@@ -228,23 +228,6 @@ func TestSplitAuthors(t *testing.T) {
 	}
 }
 
-func TestCleanHTML(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"<p>Hello\n  world</p>", "Hello world"},
-		{"$2.6&lt;\\eta&lt;4$", `$2.6<\eta<4$`},
-		{"a < b and c > d", "a < b and c > d"},
-		{"<i>in vivo</i> &amp; <b>more</b>", "in vivo & more"},
-		{"x\xffy", "x\uFFFDy"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			if got := cleanHTML(tt.in); got != tt.want {
-				t.Errorf("cleanHTML(%q) = %q, want %q", tt.in, got, tt.want)
-			}
-		})
-	}
-}
-
 // firstDiff describes the first line where got and want differ, which is enough to find the change in a golden file.
 func firstDiff(got, want []byte) string {
 	g, w := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")

@@ -210,6 +210,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 			}
 		}
 	}
+	// Commands that make the bot post check first that it can, where the platform tells (branch text).
+	a.Commander.Access = accessOf(plats)
 	budget := cfg.Delivery.HourlyBudget
 	if budget < 0 {
 		budget = 0 // the sender's "no cap"

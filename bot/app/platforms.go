@@ -8,6 +8,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/paperboy-bot/paperboy/bot"
+	"github.com/paperboy-bot/paperboy/bot/channel"
+	"github.com/paperboy-bot/paperboy/bot/command"
 	"github.com/paperboy-bot/paperboy/bot/config"
 	"github.com/paperboy-bot/paperboy/bot/console"
 	"github.com/paperboy-bot/paperboy/bot/delivery"
@@ -194,4 +196,30 @@ func setupDiscord(e env) (bot.Platform, func(context.Context) error, io.Closer, 
 		return nil, nil, nil, err // discord.New's errors start with "discord:"
 	}
 	return d, d.Run, nil, nil
+}
+
+// platformAccess asks a channel's platform whether the bot can post there (command.ChannelAccess), for the
+// platforms that can tell (bot.AccessChecker); for the others it knows nothing and says nil.
+type platformAccess map[string]bot.AccessChecker
+
+// CheckAccess implements command.ChannelAccess.
+func (p platformAccess) CheckAccess(ctx context.Context, ch channel.Ref) error {
+	if c, ok := p[ch.Platform]; ok {
+		return c.CheckAccess(ctx, ch)
+	}
+	return nil
+}
+
+// accessOf is the platformAccess of plats, nil when none of them can tell.
+func accessOf(plats map[string]bot.Platform) command.ChannelAccess {
+	access := platformAccess{}
+	for name, p := range plats {
+		if c, ok := p.(bot.AccessChecker); ok {
+			access[name] = c
+		}
+	}
+	if len(access) == 0 {
+		return nil
+	}
+	return access
 }

@@ -49,8 +49,10 @@ type Channel struct {
 	// DigestAt ("09:00") and DigestTZ (IANA name) are set in digest mode.
 	DigestAt string
 	DigestTZ string
-	// Blocked is why delivery to the channel stopped (a permanent platform error), "" when it is deliverable.
-	Blocked string
+	// Blocked is why delivery to the channel stopped (a permanent platform error), "" when it is deliverable;
+	// BlockedAt is when it stopped (zero when it is deliverable).
+	Blocked   string
+	BlockedAt time.Time
 }
 
 // ModeString describes the mode for people: "instant" or "daily digest at 09:00 Europe/Berlin".

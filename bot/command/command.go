@@ -61,6 +61,16 @@ type Commander struct {
 	Limiter *UserLimiter
 	// Health, when set, adds each source's health to /papers sources.
 	Health SourceHealth
+	// Access, when set, tells whether the bot can post in a channel (Slack: is it a member). Without it, a
+	// channel the bot cannot post in is noticed by the first post's error.
+	Access ChannelAccess
+}
+
+// ChannelAccess tells whether the bot can post in a channel; bot.AccessChecker platforms provide it.
+type ChannelAccess interface {
+	// CheckAccess returns nil when the bot can post in ch, an error wrapping bot.ErrPermanent when it cannot,
+	// any other error when it could not tell.
+	CheckAccess(ctx context.Context, ch channel.Ref) error
 }
 
 // DefaultLookupTimeout is a look-up's time budget when none is configured: the slowest reasonable query on a
@@ -93,21 +103,67 @@ func (c *Commander) Handle(ctx context.Context, req bot.Request) (bot.Reply, err
 			return rateLimited(wait), nil
 		}
 	}
-	if err := c.unblock(ctx, req.Channel); err != nil {
+	blockedNote, err := c.unblock(ctx, req)
+	if err != nil {
 		return bot.Reply{}, err
 	}
 	sub, args, err := parse(req)
 	if errors.Is(err, errUnknown) {
-		return failed("Unknown command; try /papers help."), nil
+		return withNote(failed("Unknown command; try /papers help."), blockedNote), nil
 	}
 	// Permission comes before the arguments: someone who may not run it needs no usage lesson.
 	if sub.Access == Managers && !req.CanManage {
-		return refuse(sub.Refusal), nil
+		return withNote(refuse(sub.Refusal), blockedNote), nil
 	}
 	if err != nil {
-		return sub.badArgs(), nil
+		return withNote(sub.badArgs(), blockedNote), nil
 	}
-	return sub.run(c, ctx, req, args)
+	r, err := sub.run(c, ctx, req, args)
+	if err != nil {
+		return r, err
+	}
+	if blockedNote == "" && sub.Posts {
+		// The papers this command queues must not silently go nowhere.
+		var perm *bot.PermanentError
+		if aerr := c.checkAccess(ctx, req); errors.As(aerr, &perm) {
+			blockedNote = "The bot cannot post in this channel (" + perm.Reason + "), so no paper will appear here yet." + fixSentence(perm.Fix)
+		}
+	}
+	return withNote(r, blockedNote), nil
+}
+
+// checkAccess is whether the bot can post where req was typed: the platform's word sent with the command, else
+// the answer of Access, else nil (unknown).
+func (c *Commander) checkAccess(ctx context.Context, req bot.Request) error {
+	switch {
+	case req.CannotPost != nil:
+		return req.CannotPost
+	case c.Access != nil:
+		return c.Access.CheckAccess(ctx, req.Channel)
+	}
+	return nil
+}
+
+// withNote adds note, if any, as the reply's last paragraph, or before the last one when it introduces cards
+// ("for example:").
+func withNote(r bot.Reply, note string) bot.Reply {
+	switch {
+	case note == "":
+	case len(r.Cards) > 0 && len(r.Text) > 0:
+		r.Text = slices.Insert(r.Text, len(r.Text)-1, note)
+	default:
+		r.Text = append(r.Text, note)
+	}
+	return r
+}
+
+// fixSentence tells what to do about a permanent error whose fix the platform knows, and that a command typed
+// afterwards resumes delivery; "" when no fix is known.
+func fixSentence(fix string) string {
+	if fix == "" {
+		return ""
+	}
+	return " To fix it: " + fix + "; then type any /papers command here and the papers that wait are posted."
 }
 
 // Complete offers values for option of req's subcommand while typed is being typed (Discord's autocomplete);
@@ -538,17 +594,29 @@ func until(now, t time.Time) string {
 }
 
 // unblock resumes delivery to a channel that was stopped by a permanent platform error: a command typed there
-// shows the bot can reach it again (re-invited, permissions fixed).
-func (c *Commander) unblock(ctx context.Context, ch channel.Ref) error {
+// shows the bot can reach it again (re-invited, permissions fixed), unless the platform says it still cannot post
+// there (Request.CannotPost, Access). Either way it returns the paragraph that tells the channel why delivery had stopped, and since
+// when, so that /papers sources (and any command) typed there explains it; "" when the channel was not stopped.
+func (c *Commander) unblock(ctx context.Context, req bot.Request) (string, error) {
+	ch := req.Channel
 	st, err := c.Store.Channel(ctx, ch)
 	if err != nil || st.Blocked == "" {
-		return err
+		return "", err
 	}
-	if err := c.Store.BlockChannel(ctx, ch, "", c.now()); err != nil {
-		return err
+	now := c.now()
+	since := ""
+	if !st.BlockedAt.IsZero() {
+		since = fmt.Sprintf(" since %s (%s)", st.BlockedAt.UTC().Format("2006-01-02 15:04 UTC"), ago(now, st.BlockedAt))
+	}
+	var perm *bot.PermanentError
+	if aerr := c.checkAccess(ctx, req); errors.As(aerr, &perm) {
+		return fmt.Sprintf("The bot has not been able to post in this channel%s: %s. Matching papers wait.%s", since, st.Blocked, fixSentence(perm.Fix)), nil
+	}
+	if err := c.Store.BlockChannel(ctx, ch, "", now); err != nil {
+		return "", err
 	}
 	c.changed(ctx, ch)
-	return nil
+	return fmt.Sprintf("Posting in this channel had stopped%s: %s. This command resumed it; the papers that waited follow.", since, st.Blocked), nil
 }
 
 // listBudget is how many look-up budgets the counts of /papers list share.

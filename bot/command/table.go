@@ -82,6 +82,10 @@ type Subcommand struct {
 	// Slow subcommands are acknowledged at once and answered later, rather than waited for within the answer
 	// budget.
 	Slow bool
+	// Posts marks subcommands after which the bot will post in the channel (subscribe, backfill, retry): when
+	// the platform can tell that the bot cannot post there (Commander.Access), the reply says so and how to fix
+	// it, instead of the papers silently never arriving.
+	Posts bool
 	// BadArgs is the reply when the arguments do not parse (not a number, out of range, not one of the choices,
 	// words left over); "Usage: /papers <Usage>" when empty.
 	BadArgs string
@@ -124,7 +128,8 @@ func Subcommands() []Subcommand {
 			Description: "Post new papers matching a query in this channel",
 			Options:     []Option{query(`A query, e.g. eeg -survey or "foundation model" (eeg OR meg)`)},
 			Access:      Managers, Refusal: "subscribe this channel",
-			run: (*Commander).subscribe,
+			Posts: true,
+			run:   (*Commander).subscribe,
 		},
 		{
 			Name: "unsubscribe", Aliases: []string{"unsub"},
@@ -170,6 +175,7 @@ func Subcommands() []Subcommand {
 				Required: true, Min: 1, Max: MaxBackfillDays,
 			}},
 			Access: Managers, Refusal: "backfill this channel",
+			Posts: true,
 			// A backfill matches days of papers and fills the outbox.
 			Slow:    true,
 			BadArgs: fmt.Sprintf("Usage: /papers backfill <days>, with 1 to %d days, e.g. /papers backfill 7", MaxBackfillDays),
@@ -198,7 +204,8 @@ func Subcommands() []Subcommand {
 			Help:        "queue this channel's set-aside papers again",
 			Description: "Queue this channel's set-aside papers again",
 			Access:      Managers, Refusal: "retry this channel's set-aside papers",
-			run: (*Commander).retry,
+			Posts: true,
+			run:   (*Commander).retry,
 		},
 		{
 			Name:        "help",

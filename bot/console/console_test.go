@@ -95,9 +95,10 @@ func TestSendText(t *testing.T) {
 			notWant: []string{"more", "matched:"},
 		},
 		{
-			name:    "untrusted text cannot drive the terminal",
-			msg:     bot.Message{Channel: lab, Cards: []bot.Card{{Paper: evil}}},
-			want:    []string{"[console:lab] * Clear [2J screen", "[console:lab] fake [console:other] line evil"},
+			name: "untrusted text cannot drive the terminal",
+			msg:  bot.Message{Channel: lab, Cards: []bot.Card{{Paper: evil}}},
+			// A title is one line: the line break in it cannot start a line that looks like another channel's.
+			want:    []string{"[console:lab] * Clear [2J screen fake [console:other] line evil"},
 			notWant: []string{"\x1b", "\r", "\u202e"},
 		},
 	}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -161,6 +162,35 @@ func (d *Discord) request(in *discordgo.Interaction, inv bot.Invocation) bot.Req
 		User:       userID(in),
 		CanManage:  canManage(in),
 		Invocation: &inv,
+		CannotPost: cannotPost(in),
+	}
+}
+
+// cannotPost reads the bot's own permissions in the channel, which Discord sends with each interaction
+// (app_permissions): a *bot.PermanentError naming what is missing of View Channel, Send Messages (or Send
+// Messages in Threads) and Embed Links, the permissions a card needs (the invite link's 19456); nil when they are
+// all there, in a DM, or when Discord sent none.
+func cannotPost(in *discordgo.Interaction) error {
+	p := in.AppPermissions
+	if in.Member == nil || p == 0 || p&discordgo.PermissionAdministrator != 0 {
+		return nil
+	}
+	var missing []string
+	if p&discordgo.PermissionViewChannel == 0 {
+		missing = append(missing, "View Channel")
+	}
+	if p&(discordgo.PermissionSendMessages|discordgo.PermissionSendMessagesInThreads) == 0 {
+		missing = append(missing, "Send Messages")
+	}
+	if p&discordgo.PermissionEmbedLinks == 0 {
+		missing = append(missing, "Embed Links")
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return &bot.PermanentError{
+		Reason: "missing permissions: " + strings.Join(missing, ", "),
+		Fix:    "give the bot View Channel, Send Messages and Embed Links in this channel (Edit Channel → Permissions)",
 	}
 }
 

@@ -62,13 +62,21 @@ type fakeSlack struct {
 
 	responses chan map[string]any
 	openAuth  []string // Authorization headers of apps.connections.open
+
+	// conversations.info: the bot is a member of every channel but those in notMember, archived ones are in
+	// archived, and infoErr answers a Slack error code for a channel (channel_not_found, missing_scope).
+	notMember, archived map[string]bool
+	infoErr             map[string]string
+	infoCalls           int
 }
 
 func newFakeSlack(t *testing.T) *fakeSlack {
 	t.Helper()
-	f := &fakeSlack{t: t, errCode: map[string]string{}, responses: make(chan map[string]any, 100)}
+	f := &fakeSlack{t: t, errCode: map[string]string{}, responses: make(chan map[string]any, 100),
+		notMember: map[string]bool{}, archived: map[string]bool{}, infoErr: map[string]string{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/chat.postMessage", f.postMessage)
+	mux.HandleFunc("POST /api/conversations.info", f.conversationInfo)
 	mux.HandleFunc("POST /response/{id}", func(w http.ResponseWriter, r *http.Request) {
 		var m map[string]any
 		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
@@ -157,6 +165,31 @@ func (f *fakeSlack) postMessage(w http.ResponseWriter, r *http.Request) {
 	ts := fmt.Sprintf("1764244800.%06d", len(f.posts)+1)
 	f.posts = append(f.posts, posted{Channel: ch, Text: r.PostForm.Get("text"), Blocks: blocks, RawJSON: raw, TS: ts})
 	slackJSON(w, map[string]any{"ok": true, "channel": ch, "ts": ts})
+}
+
+// conversationInfo answers conversations.info as Slack does for a bot token: the channel object with is_member
+// (and is_archived), or ok:false with an error code.
+func (f *fakeSlack) conversationInfo(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.infoCalls++
+	if r.PostForm.Get("token") != testBotToken && r.Header.Get("Authorization") != "Bearer "+testBotToken {
+		slackJSON(w, map[string]any{"ok": false, "error": "invalid_auth"})
+		return
+	}
+	ch := r.PostForm.Get("channel")
+	if code := f.infoErr[ch]; code != "" {
+		slackJSON(w, map[string]any{"ok": false, "error": code})
+		return
+	}
+	slackJSON(w, map[string]any{"ok": true, "channel": map[string]any{
+		"id": ch, "name": "papers", "is_channel": true, "is_private": false, "is_archived": f.archived[ch],
+		"is_member": !f.notMember[ch], "created": 1700000000,
+	}})
 }
 
 func (f *fakeSlack) snapshot() (requests int, posts []posted) {

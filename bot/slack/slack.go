@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -85,6 +86,8 @@ type Slack struct {
 
 	// ready tracks the conditions of readiness and reports them to Options.Ready.
 	ready *bot.Readiness
+	// scopeWarned is set once the missing scope of CheckAccess has been logged.
+	scopeWarned atomic.Bool
 	// retryBase, retryMax and authRetry space the Socket Mode reconnections after slack-go gave up; tests
 	// shorten them.
 	retryBase, retryMax, authRetry time.Duration
@@ -304,7 +307,7 @@ func mapError(err error) error {
 		return fmt.Errorf("%w (%s); fix SLACK_BOT_TOKEN or reinstall the app: %w", bot.ErrAuth, code, err)
 	}
 	if permanentErrors[code] {
-		return &bot.PermanentError{Reason: code, Err: err}
+		return &bot.PermanentError{Reason: code, Err: err, Fix: fixes[code]}
 	}
 	if rejectedErrors[code] {
 		return fmt.Errorf("%w: %s: %w", bot.ErrRejected, code, err)

@@ -201,17 +201,21 @@ func (s *Store) Release(ctx context.Context, ch channel.Ref, owner string) error
 // Channel returns ch's settings; a channel never configured is instant.
 func (s *Store) Channel(ctx context.Context, ch channel.Ref) (channel.Channel, error) {
 	c := channel.Channel{Ref: ch, Mode: channel.ModeInstant}
-	err := s.r.QueryRowContext(ctx, `SELECT mode, digest_at, digest_tz, blocked FROM channels WHERE platform = ? AND id = ?`, ch.Platform, ch.ID).
-		Scan(&c.Mode, &c.DigestAt, &c.DigestTZ, &c.Blocked)
+	var blockedAt sql.NullInt64
+	err := s.r.QueryRowContext(ctx, `SELECT mode, digest_at, digest_tz, blocked, blocked_at FROM channels WHERE platform = ? AND id = ?`, ch.Platform, ch.ID).
+		Scan(&c.Mode, &c.DigestAt, &c.DigestTZ, &c.Blocked, &blockedAt)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return channel.Channel{}, fmt.Errorf("channel %s: %w", ch, err)
+	}
+	if c.Blocked != "" && blockedAt.Valid {
+		c.BlockedAt = time.Unix(0, blockedAt.Int64).UTC()
 	}
 	return c, nil
 }
 
 // BlockedChannels lists the channels delivery stopped for, with the reason.
 func (s *Store) BlockedChannels(ctx context.Context) ([]channel.Channel, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT platform, id, mode, digest_at, digest_tz, blocked FROM channels WHERE blocked <> '' ORDER BY platform, id`)
+	rows, err := s.r.QueryContext(ctx, `SELECT platform, id, mode, digest_at, digest_tz, blocked, blocked_at FROM channels WHERE blocked <> '' ORDER BY platform, id`)
 	if err != nil {
 		return nil, fmt.Errorf("blocked channels: %w", err)
 	}
@@ -219,8 +223,12 @@ func (s *Store) BlockedChannels(ctx context.Context) ([]channel.Channel, error) 
 	var out []channel.Channel
 	for rows.Next() {
 		var c channel.Channel
-		if err := rows.Scan(&c.Ref.Platform, &c.Ref.ID, &c.Mode, &c.DigestAt, &c.DigestTZ, &c.Blocked); err != nil {
+		var blockedAt sql.NullInt64
+		if err := rows.Scan(&c.Ref.Platform, &c.Ref.ID, &c.Mode, &c.DigestAt, &c.DigestTZ, &c.Blocked, &blockedAt); err != nil {
 			return nil, fmt.Errorf("blocked channels: %w", err)
+		}
+		if blockedAt.Valid {
+			c.BlockedAt = time.Unix(0, blockedAt.Int64).UTC()
 		}
 		out = append(out, c)
 	}

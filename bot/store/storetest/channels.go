@@ -246,7 +246,7 @@ func testChannelBlock(t *testing.T, s Store) {
 		check(t, err, "BlockedChannels")
 		out := []string{}
 		for _, c := range cs {
-			out = append(out, c.Ref.String()+" "+c.Mode+" "+c.Blocked)
+			out = append(out, c.Ref.String()+" "+c.Mode+" "+c.Blocked+" since "+c.BlockedAt.Format(time.RFC3339))
 		}
 		return out
 	}
@@ -257,16 +257,16 @@ func testChannelBlock(t *testing.T, s Store) {
 	check(t, s.SetChannelMode(t.Context(), digest, at(0)), "SetChannelMode")
 	check(t, s.BlockChannel(t.Context(), slackA, "channel_not_found", at(1)), "BlockChannel")
 	check(t, s.BlockChannel(t.Context(), discordC, "Missing Access", at(1)), "BlockChannel")
-	if got, want := blocked(), []string{"discord:1234 instant Missing Access", "slack:C0A digest channel_not_found"}; !slices.Equal(got, want) {
+	if got, want := blocked(), []string{"discord:1234 instant Missing Access since 2026-09-28T21:00:00Z", "slack:C0A digest channel_not_found since 2026-09-28T21:00:00Z"}; !slices.Equal(got, want) {
 		t.Errorf("BlockedChannels = %v, want %v", got, want)
 	}
 	want := digest
-	want.Blocked = "channel_not_found"
+	want.Blocked, want.BlockedAt = "channel_not_found", at(1)
 	if got := mustChannel(t, s, slackA); got != want {
 		t.Errorf("Channel = %+v, want %+v", got, want)
 	}
 	check(t, s.BlockChannel(t.Context(), slackA, "", at(2)), "BlockChannel")
-	if got, want := blocked(), []string{"discord:1234 instant Missing Access"}; !slices.Equal(got, want) {
+	if got, want := blocked(), []string{"discord:1234 instant Missing Access since 2026-09-28T21:00:00Z"}; !slices.Equal(got, want) {
 		t.Errorf("BlockedChannels after unblocking = %v, want %v", got, want)
 	}
 	if got := mustChannel(t, s, slackA); got != digest {
