@@ -58,6 +58,7 @@ type Options struct {
 // slackAPI is the part of slack-go's client the adapter uses, so that tests can replace it.
 type slackAPI interface {
 	PostMessageContext(ctx context.Context, channelID string, options ...slack.MsgOption) (string, string, error)
+	UpdateMessageContext(ctx context.Context, channelID, timestamp string, options ...slack.MsgOption) (string, string, string, error)
 }
 
 var _ slackAPI = (*slack.Client)(nil)
@@ -231,6 +232,39 @@ func (s *Slack) Send(ctx context.Context, msg bot.Message) (string, error) {
 		s.log.InfoContext(ctx, "slack accepts the bot token again")
 	}
 	return ts, nil
+}
+
+// Edit replaces the card messageID in msg.Channel with msg (chat.update), without images: Slack fetches them
+// again on an update and a dead thumbnail would make it refuse the edit, which a card without its thumbnail beats.
+// An update never notifies anyone, and the text is escaped as a post's, so it cannot form a mention. A deleted
+// message (message_not_found) or one the bot may no longer change (cant_update_message, edit_window_closed) wraps
+// bot.ErrMessageGone; the other errors are classified as Send's.
+func (s *Slack) Edit(ctx context.Context, msg bot.Message, messageID string) error {
+	ch := msg.Channel.ID
+	r := renderMessage(msg, false)
+	_, _, _, err := s.api.UpdateMessageContext(ctx, ch, messageID,
+		slack.MsgOptionText(r.text, false),
+		slack.MsgOptionBlocks(r.blocks...),
+	)
+	if err != nil {
+		code := slackErrorCode(err)
+		if goneErrors[code] {
+			return fmt.Errorf("edit message %s in channel %q: %w: %s: %w", messageID, ch, bot.ErrMessageGone, code, err)
+		}
+		if tokenErrors[code] {
+			s.tokenRefused(code)
+		}
+		return fmt.Errorf("edit message %s in channel %q: %w", messageID, ch, mapError(err))
+	}
+	return nil
+}
+
+// goneErrors are chat.update error codes saying the message cannot be edited any more: it was deleted, or it is
+// not the bot's to change.
+var goneErrors = map[string]bool{
+	"message_not_found":   true,
+	"cant_update_message": true,
+	"edit_window_closed":  true,
 }
 
 // tokenRefused records a post refused for the bot token: every post fails until an operator fixes it, so the

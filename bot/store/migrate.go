@@ -109,6 +109,8 @@ CREATE TABLE source_state (
 		batchMigration,
 		// 9: import checkpoints, and full-text indexing deferred to just after an import's batch (imports.go).
 		importsMigration,
+		// 10 (branch edits): queued edits of posted cards (edits.go).
+		editsMigration,
 	}
 }
 

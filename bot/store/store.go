@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"runtime"
+	"sync/atomic"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
@@ -65,6 +66,8 @@ type Store struct {
 
 	path string
 	full fullState
+	// edits says whether Ingest queues edits of posted cards (SetCardEdits).
+	edits atomic.Bool
 
 	// beforeCommit, when set, runs inside Ingest's transaction just before COMMIT; an error aborts the
 	// transaction. It exists for tests (crash and atomicity tests) and is never set in production.

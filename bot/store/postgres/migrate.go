@@ -28,6 +28,8 @@ func migrations() []string {
 		batchesV4,
 		// 5: import checkpoints (imports.go).
 		importsV5,
+		// 6 (branch edits): queued edits of posted cards (edits.go).
+		editsV6,
 	}
 }
 
