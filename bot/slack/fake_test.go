@@ -2,6 +2,7 @@ package slack
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -15,6 +16,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,13 +64,18 @@ type fakeSlack struct {
 
 	responses chan map[string]any
 	openAuth  []string // Authorization headers of apps.connections.open
+
+	updates     []posted          // chat.update calls accepted, TS the edited message
+	updateErr   map[string]string // message ts -> Slack error code for chat.update
+	rateUpdates int               // answer this many upcoming chat.update calls with 429 Retry-After: 7
 }
 
 func newFakeSlack(t *testing.T) *fakeSlack {
 	t.Helper()
-	f := &fakeSlack{t: t, errCode: map[string]string{}, responses: make(chan map[string]any, 100)}
+	f := &fakeSlack{t: t, errCode: map[string]string{}, updateErr: map[string]string{}, responses: make(chan map[string]any, 100)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/chat.postMessage", f.postMessage)
+	mux.HandleFunc("POST /api/chat.update", f.update)
 	mux.HandleFunc("POST /response/{id}", func(w http.ResponseWriter, r *http.Request) {
 		var m map[string]any
 		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
@@ -157,6 +164,50 @@ func (f *fakeSlack) postMessage(w http.ResponseWriter, r *http.Request) {
 	ts := fmt.Sprintf("1764244800.%06d", len(f.posts)+1)
 	f.posts = append(f.posts, posted{Channel: ch, Text: r.PostForm.Get("text"), Blocks: blocks, RawJSON: raw, TS: ts})
 	slackJSON(w, map[string]any{"ok": true, "channel": ch, "ts": ts})
+}
+
+// update is chat.update: it edits a message the fake posted, as Slack does (message_not_found for any other).
+func (f *fakeSlack) update(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r.PostForm.Get("token") != testBotToken && r.Header.Get("Authorization") != "Bearer "+testBotToken {
+		slackJSON(w, map[string]any{"ok": false, "error": "invalid_auth"})
+		return
+	}
+	if f.rateUpdates > 0 {
+		f.rateUpdates--
+		w.Header().Set("Retry-After", "7")
+		w.WriteHeader(http.StatusTooManyRequests)
+		return
+	}
+	ch, ts := r.PostForm.Get("channel"), r.PostForm.Get("ts")
+	if code := cmp.Or(f.errCode[ch], f.updateErr[ts]); code != "" {
+		slackJSON(w, map[string]any{"ok": false, "error": code})
+		return
+	}
+	if !slices.ContainsFunc(f.posts, func(p posted) bool { return p.Channel == ch && p.TS == ts }) {
+		slackJSON(w, map[string]any{"ok": false, "error": "message_not_found"})
+		return
+	}
+	raw := r.PostForm.Get("blocks")
+	var blocks []map[string]any
+	if err := json.Unmarshal([]byte(raw), &blocks); err != nil {
+		slackJSON(w, map[string]any{"ok": false, "error": "invalid_blocks_format"})
+		return
+	}
+	f.updates = append(f.updates, posted{Channel: ch, Text: r.PostForm.Get("text"), Blocks: blocks, RawJSON: raw, TS: ts})
+	slackJSON(w, map[string]any{"ok": true, "channel": ch, "ts": ts, "text": r.PostForm.Get("text")})
+}
+
+// edits returns the chat.update calls the fake accepted.
+func (f *fakeSlack) edits() []posted {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]posted(nil), f.updates...)
 }
 
 func (f *fakeSlack) snapshot() (requests int, posts []posted) {
