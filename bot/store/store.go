@@ -78,7 +78,13 @@ type Store struct {
 // written by a newer paperboy (a schema version this build does not know) is refused with ErrSchemaTooNew, since
 // writing to it could corrupt data the newer version relies on.
 func Open(ctx context.Context, path string) (*Store, error) {
-	return open(ctx, path, migrations())
+	s, err := open(ctx, path, migrations())
+	if err != nil && isCorrupt(err) {
+		// Damage SQLite meets while opening (a schema page, a page an import's pending indexing reads) is the
+		// same damage QuickCheck reports, and needs the same advice.
+		return nil, damaged(path, err.Error())
+	}
+	return s, err
 }
 
 // open is Open with the migration list as a parameter, so tests can simulate future migrations.
