@@ -60,7 +60,9 @@ func TestEditScenario(t *testing.T) {
 		}
 	}
 	c := ch("C1")
-	route := func(*paper.Paper, time.Time) []channel.Route { return []channel.Route{{Channel: c, Matched: []string{"eeg"}}} }
+	route := func(*paper.Paper, time.Time) []channel.Route {
+		return []channel.Route{{Channel: c, Matched: []string{"eeg"}}}
+	}
 	poll := func(ps ...paper.Paper) paper.IngestResult {
 		t.Helper()
 		now = now.Add(time.Minute)

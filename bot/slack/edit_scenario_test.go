@@ -38,7 +38,9 @@ func TestEditScenario(t *testing.T) {
 		t.Fatal(err)
 	}
 	c1 := slackChannel("C1")
-	route := func(*paper.Paper, time.Time) []channel.Route { return []channel.Route{{Channel: c1, Matched: []string{"eeg"}}} }
+	route := func(*paper.Paper, time.Time) []channel.Route {
+		return []channel.Route{{Channel: c1, Matched: []string{"eeg"}}}
+	}
 	poll := func(source string, ps ...paper.Paper) paper.IngestResult {
 		t.Helper()
 		now = now.Add(time.Minute)
