@@ -11,7 +11,7 @@ import (
 )
 
 // TestEditCard edits a posted card through slack-go's chat.update against the fake Slack API: the new card shows
-// the version, the upvote milestone, the code and project links and the DOI, has no image to fetch, and cannot
+// the version, the upvote milestone, the code and project links and the DOI, keeps its thumbnail, and cannot
 // mention anyone whatever the paper's text; a deleted message, a 429 and a lost channel are classified.
 func TestEditCard(t *testing.T) {
 	ctx := context.Background()
@@ -43,7 +43,10 @@ func TestEditCard(t *testing.T) {
 			t.Errorf("edited card lacks %q: %s", want, raw)
 		}
 	}
-	for _, bad := range []string{"<!channel>", "<@U123>", "image_url"} {
+	if !strings.Contains(raw, p.Thumbnail) {
+		t.Errorf("the edit lost the thumbnail: %s", raw)
+	}
+	for _, bad := range []string{"<!channel>", "<@U123>"} {
 		if strings.Contains(raw, bad) || strings.Contains(edits[0].Text, bad) {
 			t.Errorf("edited card holds %q: %s | %s", bad, edits[0].Text, raw)
 		}
@@ -90,5 +93,16 @@ func TestEditCard(t *testing.T) {
 	}
 	if n := len(f.edits()); n != 1 {
 		t.Errorf("%d edits recorded, want still 1", n)
+	}
+
+	// Slack cannot fetch the thumbnail: the card is edited without it rather than not at all.
+	f.mu.Lock()
+	f.errCode["C1"], f.updateErr[ts], f.noImages = "", "", true
+	f.mu.Unlock()
+	if err := s.Edit(ctx, msg, ts); err != nil {
+		t.Fatalf("edit with an unfetchable thumbnail: %v", err)
+	}
+	if edits := f.edits(); len(edits) != 2 || strings.Contains(edits[1].RawJSON, "image_url") || !strings.Contains(edits[1].RawJSON, "v2") {
+		t.Errorf("edits %d, want a second one without the image", len(edits))
 	}
 }

@@ -199,6 +199,10 @@ func (f *fakeSlack) update(w http.ResponseWriter, r *http.Request) {
 		slackJSON(w, map[string]any{"ok": false, "error": "invalid_blocks_format"})
 		return
 	}
+	if f.noImages && strings.Contains(raw, `"image_url"`) {
+		slackJSON(w, map[string]any{"ok": false, "error": "invalid_blocks"})
+		return
+	}
 	f.updates = append(f.updates, posted{Channel: ch, Text: r.PostForm.Get("text"), Blocks: blocks, RawJSON: raw, TS: ts})
 	slackJSON(w, map[string]any{"ok": true, "channel": ch, "ts": ts, "text": r.PostForm.Get("text")})
 }

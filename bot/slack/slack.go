@@ -234,18 +234,19 @@ func (s *Slack) Send(ctx context.Context, msg bot.Message) (string, error) {
 	return ts, nil
 }
 
-// Edit replaces the card messageID in msg.Channel with msg (chat.update), without images: Slack fetches them
-// again on an update and a dead thumbnail would make it refuse the edit, which a card without its thumbnail beats.
-// An update never notifies anyone, and the text is escaped as a post's, so it cannot form a mention. A deleted
-// message (message_not_found) or one the bot may no longer change (cant_update_message, edit_window_closed) wraps
-// bot.ErrMessageGone; the other errors are classified as Send's.
+// Edit replaces the card messageID in msg.Channel with msg (chat.update), rendered as Send renders it, and like
+// Send again without images when Slack cannot fetch one (invalid_blocks). An update never notifies anyone, and the
+// text is escaped as a post's, so it cannot form a mention. A deleted message (message_not_found) or one the bot may
+// no longer change (cant_update_message, edit_window_closed) wraps bot.ErrMessageGone; the other errors are
+// classified as Send's.
 func (s *Slack) Edit(ctx context.Context, msg bot.Message, messageID string) error {
 	ch := msg.Channel.ID
-	r := renderMessage(msg, false)
-	_, _, _, err := s.api.UpdateMessageContext(ctx, ch, messageID,
-		slack.MsgOptionText(r.text, false),
-		slack.MsgOptionBlocks(r.blocks...),
-	)
+	r := renderMessage(msg, true)
+	err := s.update(ctx, ch, messageID, r)
+	if err != nil && r.images && slackErrorCode(err) == "invalid_blocks" {
+		s.log.WarnContext(ctx, "edit rejected with images; editing without them", "channel", ch, "err", err)
+		err = s.update(ctx, ch, messageID, renderMessage(msg, false))
+	}
 	if err != nil {
 		code := slackErrorCode(err)
 		if goneErrors[code] {
@@ -257,6 +258,14 @@ func (s *Slack) Edit(ctx context.Context, msg bot.Message, messageID string) err
 		return fmt.Errorf("edit message %s in channel %q: %w", messageID, ch, mapError(err))
 	}
 	return nil
+}
+
+func (s *Slack) update(ctx context.Context, channel, ts string, r rendered) error {
+	_, _, _, err := s.api.UpdateMessageContext(ctx, channel, ts,
+		slack.MsgOptionText(r.text, false), // already escaped
+		slack.MsgOptionBlocks(r.blocks...),
+	)
+	return err
 }
 
 // goneErrors are chat.update error codes saying the message cannot be edited any more: it was deleted, or it is
