@@ -300,7 +300,11 @@ func (e *Sender) Run(ctx context.Context) error {
 				break
 			}
 			platform := w.Ref.Platform
-			if !slots.take(platform) {
+			take := slots.take
+			if !hasCards(w) {
+				take = slots.takeLow // only edits: lower priority than new cards
+			}
+			if !take(platform) {
 				continue
 			}
 			if !e.claim(ctx, w) {
