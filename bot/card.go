@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/paperboy-bot/paperboy/bot/paper"
 )
 
 // ShortAuthors shortens an author list for a card: up to three names, then "et al.".
@@ -96,11 +98,39 @@ func RenderText(r Reply) string {
 	return b.String()
 }
 
+// UpvoteBadge is how a card shows a paper's Hugging Face upvotes: the milestone reached ("50+ upvotes", see
+// paper.UpvoteMilestones), or the count below the first one; "" without Hugging Face data. A card shows the
+// milestone rather than the count so that it is edited when a milestone is crossed, not for every vote.
+func UpvoteBadge(p paper.Paper) string {
+	if !p.HasHF {
+		return ""
+	}
+	if m := paper.UpvoteMilestone(p.Upvotes); m > 0 {
+		return fmt.Sprintf("%d+ upvotes", m)
+	}
+	if p.Upvotes == 1 {
+		return "1 upvote"
+	}
+	return fmt.Sprintf("%d upvotes", p.Upvotes)
+}
+
+// DOIURL is the resolver link of a paper's DOI, "" without one.
+func DOIURL(doi string) string {
+	if doi == "" {
+		return ""
+	}
+	return "https://doi.org/" + doi
+}
+
 // CardText renders one paper card as a few lines of plain text.
 func CardText(c Card) string {
 	p := c.Paper
 	var b strings.Builder
-	fmt.Fprintf(&b, "* %s\n", Truncate(CleanLaTeX(p.Title), 300))
+	title := Truncate(CleanLaTeX(p.Title), 300)
+	if v := paper.VersionLabel(&p); v != "" {
+		title += " (" + v + ")"
+	}
+	fmt.Fprintf(&b, "* %s\n", title)
 	meta := []string{}
 	if a := ShortAuthors(p.Authors); a != "" {
 		meta = append(meta, a)
@@ -111,11 +141,21 @@ func CardText(c Card) string {
 	if len(p.Categories) > 0 {
 		meta = append(meta, strings.Join(p.Categories, " "))
 	}
-	if p.HasHF {
-		meta = append(meta, fmt.Sprintf("%d upvotes", p.Upvotes))
+	if u := UpvoteBadge(p); u != "" {
+		meta = append(meta, u)
 	}
 	if len(meta) > 0 {
 		fmt.Fprintf(&b, "  %s\n", strings.Join(meta, " | "))
+	}
+	if p.JournalRef != "" || p.DOI != "" {
+		pub := []string{}
+		if p.JournalRef != "" {
+			pub = append(pub, p.JournalRef)
+		}
+		if p.DOI != "" {
+			pub = append(pub, "doi:"+p.DOI)
+		}
+		fmt.Fprintf(&b, "  published: %s\n", strings.Join(pub, " | "))
 	}
 	if p.Abstract != "" {
 		fmt.Fprintf(&b, "  %s\n", Truncate(CleanLaTeX(p.Abstract), 280))
@@ -129,6 +169,9 @@ func CardText(c Card) string {
 	}
 	if p.GitHubRepo != "" {
 		links = append(links, "code "+p.GitHubRepo)
+	}
+	if p.ProjectPage != "" {
+		links = append(links, "project "+p.ProjectPage)
 	}
 	fmt.Fprintf(&b, "  %s\n", strings.Join(links, "  "))
 	if len(c.Matched) > 0 {

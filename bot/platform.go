@@ -103,3 +103,17 @@ func (e *RateLimitError) Error() string {
 	}
 	return fmt.Sprintf("rate limited (%s), retry after %s", scope, e.RetryAfter)
 }
+
+// Editor is a Platform that can change a message it posted: a card is edited in place when its paper changes (a
+// new version, an upvote milestone, a code link). Platforms that cannot edit simply do not implement it.
+type Editor interface {
+	// Edit replaces the content of the message messageID in msg.Channel with msg, a single card rendered as Send
+	// would render it. An edit never notifies anyone. It returns an error wrapping ErrMessageGone when the message
+	// no longer exists (a person deleted it) or can no longer be edited; the other errors are classified as
+	// Send's.
+	Edit(ctx context.Context, msg Message, messageID string) error
+}
+
+// ErrMessageGone marks an edit of a message that was deleted (Slack message_not_found, Discord 10008 Unknown
+// Message) or may no longer be edited: the card is forgotten, never posted again.
+var ErrMessageGone = errors.New("the message to edit is gone")

@@ -24,6 +24,7 @@ type hfPaper struct {
 	Upvotes     int      `json:"upvotes"`
 	NumComments int      `json:"numComments"`
 	GitHubRepo  string   `json:"githubRepo"`
+	ProjectPage string   `json:"projectPage"`
 	AIKeywords  []string `json:"ai_keywords"`
 }
 
@@ -124,6 +125,7 @@ func hfToPaper(hp hfPaper, item hfDailyItem) (paper.Paper, bool) {
 		Upvotes:     max(0, hp.Upvotes),
 		NumComments: max(0, item.NumComments, hp.NumComments),
 		GitHubRepo:  strings.TrimSpace(hp.GitHubRepo),
+		ProjectPage: strings.TrimSpace(hp.ProjectPage),
 		Thumbnail:   strings.TrimSpace(item.Thumbnail),
 		HFURL:       "https://huggingface.co/papers/" + id,
 		URL:         "https://arxiv.org/abs/" + id,

@@ -312,6 +312,7 @@ func capPaper(p *paper.Paper, st *parseStats) bool {
 	cut(&p.Comment, maxShortBytes)
 	cut(&p.JournalRef, maxShortBytes)
 	cut(&p.GitHubRepo, maxShortBytes)
+	cut(&p.ProjectPage, maxShortBytes)
 	cut(&p.Thumbnail, maxShortBytes)
 	cutList(&p.Authors, MaxAuthors, MaxAuthorBytes)
 	cutList(&p.Categories, MaxCategories, MaxCategoryBytes)

@@ -210,7 +210,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 			}
 		}
 	}
-	// Commands that make the bot post check first that it can, where the platform tells (branch text).
+	// Commands that make the bot post check first that it can, where the platform tells.
 	a.Commander.Access = accessOf(plats)
 	budget := cfg.Delivery.HourlyBudget
 	if budget < 0 {
@@ -222,10 +222,12 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 	if db.Postgres {
 		owner, peers, leases = instanceID(), st, st
 	}
+	st.SetCardEdits(cfg.Delivery.EditsEnabled())
 	sender, err = delivery.NewSender(delivery.Options{
 		Store: st, Owner: owner, Peers: peers, Platforms: plats, Limits: PlatformLimits(), Logger: logger,
 		Metrics: a.Metrics, Now: now, HourlyBudget: budget, DigestCards: cfg.Delivery.DigestCards,
 		Workers: cfg.Delivery.Workers, Backoff: sources.Backoff{Base: 5 * time.Second, Max: 10 * time.Minute},
+		Edits: cfg.Delivery.EditsEnabled(),
 	})
 	if err != nil {
 		return nil, err
@@ -286,8 +288,11 @@ type Store interface {
 	ingest.Leases
 	delivery.Store
 	delivery.Peers
+	delivery.CardEdits
 	command.Store
 	health.Store
+	// SetCardEdits turns the queueing of card edits in the ingest transaction on or off ([delivery] edits).
+	SetCardEdits(on bool)
 	// SyncConfigChannels makes the configuration-managed subscriptions match the [[channels]] table.
 	SyncConfigChannels(ctx context.Context, chans []channel.ConfigChannel, now time.Time) error
 	// ImportState and ImportBatch store bulk imports of history (paperboy import).

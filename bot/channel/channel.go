@@ -132,6 +132,8 @@ type Work struct {
 	// Overflow or Backfill, and not listed by Unsent); NextRetry is the earliest time one of them is due.
 	Retry     int
 	NextRetry time.Time
+	// Edits counts the channel's card edits that are due (see Edit); they go after its new cards.
+	Edits int
 }
 
 // Router decides which channels get a paper; it runs inside the ingest transaction and must not touch the store.
@@ -143,4 +145,30 @@ type Router func(p *paper.Paper, firstSeen time.Time) []Route
 type Route struct {
 	Channel Ref
 	Matched []string
+}
+
+// Edit is a pending change of a posted card: its paper changed (paper.CardChanges) after the card went out. There
+// is at most one per (channel, paper): changes that arrive before it is sent fold into it, and it renders the
+// paper as it is when sent, so that sending it again after a crash shows the same card.
+type Edit struct {
+	Channel Ref
+	// Paper is the paper as stored now.
+	Paper paper.Paper
+	// MessageID is the platform's id of the posted card, and Matched the terms it showed.
+	MessageID string
+	Matched   []string
+	// Rev counts the changes folded into the edit; the sender completes the edit only if no change arrived while
+	// it was being sent (see EditDone).
+	Rev      int64
+	Attempts int
+	// CreatedAt is when the first change of this edit was recorded.
+	CreatedAt time.Time
+}
+
+// EditWork is a channel with edits due, for the sender's dispatch.
+type EditWork struct {
+	Ref   Ref
+	Edits int
+	// Blocked is the channel's stop reason, as in Work.
+	Blocked string
 }

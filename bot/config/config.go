@@ -197,7 +197,14 @@ type DeliveryConfig struct {
 	DigestCards int `toml:"digest_cards"`
 	// Workers is how many channels of one platform are sent to at once.
 	Workers int `toml:"workers"`
+	// Edits turns the editing of posted cards on (the default, when unset) or off: a card changes in place when its
+	// paper gets a new version, an upvote milestone, a code link, a journal reference or DOI, or categories. Use
+	// EditsEnabled to read it.
+	Edits *bool `toml:"edits"`
 }
+
+// EditsEnabled reports whether posted cards are edited when their papers change ([delivery] edits, default true).
+func (d DeliveryConfig) EditsEnabled() bool { return d.Edits == nil || *d.Edits }
 
 // CommandsConfig is the [commands] table: what one /papers command, or one user, may cost the bot.
 type CommandsConfig struct {

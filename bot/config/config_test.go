@@ -208,3 +208,28 @@ kind = "hf-daily"
 		})
 	}
 }
+
+// TestDeliveryEdits: [delivery] edits is on unless the file turns it off.
+func TestDeliveryEdits(t *testing.T) {
+	for _, tt := range []struct {
+		name, toml string
+		want       bool
+	}{
+		{"default", "", true},
+		{"on", "[delivery]\nedits = true\n", true},
+		{"off", "[delivery]\nedits = false\n", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Parse("t.toml", []byte("[[sources]]\nname = \"hf\"\nkind = \"hf-daily\"\n"+tt.toml), testPlatforms)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.Delivery.EditsEnabled(); got != tt.want {
+				t.Errorf("EditsEnabled = %v, want %v", got, tt.want)
+			}
+		})
+	}
+	if _, err := Parse("t.toml", []byte("[delivery]\nedits = \"yes\"\n"), testPlatforms); err == nil {
+		t.Error("edits = \"yes\" accepted, want an error")
+	}
+}

@@ -110,10 +110,40 @@ func (c *Console) Send(ctx context.Context, msg bot.Message) (string, error) {
 	return id, nil
 }
 
+// Edit prints msg as the new content of the message messageID: in text, a line "edited message ID:" and the card;
+// in JSON, the card's line with "edited": true and the edited message's id.
+func (c *Console) Edit(ctx context.Context, msg bot.Message, messageID string) error {
+	channel := msg.Channel.Platform + ":" + msg.Channel.ID
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("edit %s in %s: %w", messageID, channel, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var buf []byte
+	if c.json {
+		var err error
+		if buf, err = jsonLinesOf(channel, messageID, msg, true); err != nil {
+			return fmt.Errorf("edit %s in %s: %w", messageID, channel, err)
+		}
+	} else {
+		buf = textOf(channel, msg, "edited message "+messageID+":")
+	}
+	if _, err := c.out.Write(buf); err != nil {
+		return fmt.Errorf("edit %s in %s: write console output: %w", messageID, channel, err)
+	}
+	return nil
+}
+
 // text renders msg with every line prefixed by the channel, so that output stays attributable even when several
 // channels print to one terminal and a title contains line breaks.
-func text(channel string, msg bot.Message) []byte {
+func text(channel string, msg bot.Message) []byte { return textOf(channel, msg, "") }
+
+// textOf is text with a first line head (none when "").
+func textOf(channel string, msg bot.Message, head string) []byte {
 	var body strings.Builder
+	if head != "" {
+		body.WriteString(head + "\n")
+	}
 	if msg.Digest {
 		title := msg.Title
 		if title == "" {
@@ -184,11 +214,23 @@ type record struct {
 	HFURL       string    `json:"hf_url,omitempty"`
 	Upvotes     *int      `json:"upvotes,omitempty"`
 	Abstract    string    `json:"abstract,omitempty"`
+	// Edited marks the new content of a card posted earlier as message ID (a change of its paper).
+	Edited      bool   `json:"edited,omitempty"`
+	Version     int    `json:"version,omitempty"`
+	CodeURL     string `json:"code_url,omitempty"`
+	ProjectPage string `json:"project_page,omitempty"`
+	JournalRef  string `json:"journal_ref,omitempty"`
+	DOI         string `json:"doi,omitempty"`
 }
 
 // jsonLines renders msg as one JSON object per card; a message without cards still gets one line, so that no send
 // goes unrecorded.
 func jsonLines(channel, id string, msg bot.Message) ([]byte, error) {
+	return jsonLinesOf(channel, id, msg, false)
+}
+
+// jsonLinesOf is jsonLines, the lines marked as an edit of message id when edited.
+func jsonLinesOf(channel, id string, msg bot.Message, edited bool) ([]byte, error) {
 	cards := msg.Cards
 	if len(cards) == 0 {
 		cards = []bot.Card{{}}
@@ -202,7 +244,8 @@ func jsonLines(channel, id string, msg bot.Message) ([]byte, error) {
 		r := record{
 			ID: id, Channel: channel, Nonce: msg.Nonce, Digest: msg.Digest, Key: p.Key, Title: p.Title, URL: p.URL,
 			Authors: nonNil(p.Authors), Published: p.Published, Categories: nonNil(p.Categories),
-			Matched: nonNil(c.Matched), PDFURL: p.PDFURL, HFURL: p.HFURL, Abstract: p.Abstract,
+			Matched: nonNil(c.Matched), PDFURL: p.PDFURL, HFURL: p.HFURL, Abstract: p.Abstract, Edited: edited,
+			Version: p.Version, CodeURL: p.GitHubRepo, ProjectPage: p.ProjectPage, JournalRef: p.JournalRef, DOI: p.DOI,
 		}
 		if msg.Digest {
 			r.DigestTitle, r.Overflow = msg.Title, msg.Overflow

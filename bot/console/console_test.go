@@ -383,3 +383,40 @@ func TestOpen(t *testing.T) {
 		}
 	})
 }
+
+// TestEdit prints an edit recognisably: text output says "edited message ID:" before the new card, JSON lines carry
+// "edited": true and the edited message's id.
+func TestEdit(t *testing.T) {
+	p := testPaper(1)
+	p.Version, p.HasHF, p.Upvotes, p.GitHubRepo = 2, true, 57, "https://github.com/ada/engine"
+	msg := bot.Message{Channel: lab, Cards: []bot.Card{{Paper: p, Matched: []string{"eeg"}}}}
+	tests := []struct {
+		format string
+		want   []string
+	}{
+		{console.FormatText, []string{"[console:lab] edited message 7:", "(v2)", "50+ upvotes", "code https://github.com/ada/engine"}},
+		{console.FormatJSON, []string{`"id":"7"`, `"edited":true`, `"version":2`, `"code_url":"https://github.com/ada/engine"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.format, func(t *testing.T) {
+			var out bytes.Buffer
+			c, err := console.New(console.Options{Format: tt.format, Output: &out})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Edit(context.Background(), msg, "7"); err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("output lacks %q:\n%s", want, out.String())
+				}
+			}
+			// An edit is not a post: it takes no message id.
+			id, err := c.Send(context.Background(), msg)
+			if err != nil || id != "1" {
+				t.Errorf("Send after an edit = %q, %v; want id 1", id, err)
+			}
+		})
+	}
+}

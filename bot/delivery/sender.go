@@ -127,6 +127,8 @@ type Options struct {
 	// LeaseTTL is how long a channel claim lasts before another sender may take the channel over (it is renewed
 	// while sending). 0 means the default.
 	LeaseTTL time.Duration
+	// Edits turns on the editing of posted cards ([delivery] edits): Store must then implement CardEdits.
+	Edits bool
 }
 
 // Sender drains the outbox to the platforms. Build it with NewSender; it is safe for concurrent use.
@@ -145,6 +147,8 @@ type Sender struct {
 	timeout   time.Duration
 	leaseTTL  time.Duration
 	peers     Peers
+	// edits is the store's CardEdits when editing cards is on, else nil.
+	edits CardEdits
 	// lastBeat is when heartbeat last ran; only Run's dispatch loop touches it.
 	lastBeat time.Time
 	// live is how many senders share the global limits (1 without Peers); guarded by mu.
@@ -176,6 +180,8 @@ type chanState struct {
 	// unrecorded is a message the platform accepted but the store failed to record: it is recorded before
 	// anything else is sent to the channel, instead of being posted again.
 	unrecorded *unrecorded
+	// editsNotBefore holds the channel's edits (not its new cards) back after a 429 on an edit.
+	editsNotBefore time.Time
 }
 
 type unrecorded struct {
@@ -218,6 +224,13 @@ func NewSender(o Options) (*Sender, error) {
 	}
 	if s.platforms == nil {
 		s.platforms = map[string]bot.Platform{}
+	}
+	if o.Edits {
+		ce, ok := o.Store.(CardEdits)
+		if !ok {
+			return nil, errors.New("new sender: editing cards needs a store that keeps card edits")
+		}
+		s.edits = ce
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -281,12 +294,17 @@ func (e *Sender) Run(ctx context.Context) error {
 		if err != nil && ctx.Err() == nil {
 			e.logger().Error("read outbox", "err", err)
 		}
+		work = e.withEdits(ctx, work)
 		for _, w := range work {
 			if ctx.Err() != nil {
 				break
 			}
 			platform := w.Ref.Platform
-			if !slots.take(platform) {
+			take := slots.take
+			if !hasCards(w) {
+				take = slots.takeLow // only edits: lower priority than new cards
+			}
+			if !take(platform) {
 				continue
 			}
 			if !e.claim(ctx, w) {
@@ -322,7 +340,7 @@ func (e *Sender) DeliverDue(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, w := range work {
+	for _, w := range e.withEdits(ctx, work) {
 		if e.claim(ctx, w) {
 			e.deliverChannel(ctx, w)
 			e.release(ctx, w.Ref)
@@ -345,8 +363,9 @@ func (e *Sender) claim(ctx context.Context, w channel.Work) bool {
 		e.mu.Unlock()
 		return false
 	}
-	if !hasDue(w, now) {
-		// Only rows waiting for a retry: nothing to do before the earliest is due, so no lease is taken.
+	if !hasDue(w, now) && !e.editsDue(w, now) {
+		// Only rows waiting for a retry (or edits held back by a 429): nothing to do before the earliest is due,
+		// so no lease is taken.
 		e.mu.Unlock()
 		return false
 	}
@@ -432,7 +451,24 @@ func (e *Sender) deliverChannel(ctx context.Context, w channel.Work) {
 	}
 }
 
+// deliver sends a channel's new cards and digests, then its card edits: an edit never goes before a new card of its
+// channel, and waits for the next turn while more cards are queued than one turn sends.
 func (e *Sender) deliver(ctx context.Context, plat bot.Platform, w channel.Work) error {
+	e.mu.Lock()
+	un := e.chanState(w.Ref).unrecorded
+	e.mu.Unlock()
+	if hasCards(w) || un != nil {
+		if err := e.deliverCards(ctx, plat, w); err != nil {
+			return err
+		}
+	}
+	if e.edits == nil || w.Edits == 0 || (w.Mode != channel.ModeDigest && w.Pending > batchPerTurn) {
+		return nil
+	}
+	return e.sendEdits(ctx, plat, w.Ref)
+}
+
+func (e *Sender) deliverCards(ctx context.Context, plat bot.Platform, w channel.Work) error {
 	now := e.now()
 	e.mu.Lock()
 	un := e.chanState(w.Ref).unrecorded

@@ -30,6 +30,21 @@ func (s *slots) take(platform string) bool {
 	return true
 }
 
+// takeLow is take for low-priority work (a channel with only card edits): it never takes a platform's last free
+// slot, which stays for a channel with new cards, so that a wave of edits cannot hold every worker while cards
+// arrive. With one worker per platform, low-priority work may use it: the dispatcher still offers it the channels
+// with cards first.
+func (s *slots) takeLow(platform string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.busy[platform] >= max(s.n-1, 1) {
+		s.skipped[platform] = true
+		return false
+	}
+	s.busy[platform]++
+	return true
+}
+
 // put frees a slot of platform and reports whether work was left waiting for one, in which case the caller
 // wakes the dispatcher.
 func (s *slots) put(platform string) (waiting bool) {

@@ -94,6 +94,28 @@ func newFakeDiscord(t *testing.T) *fakeDiscord {
 		}
 		writeJSON(w, map[string]string{"id": fmt.Sprintf("m%d", id), "channel_id": r.PathValue("id")})
 	})
+	// Message edits are answered by the script of "edit/" + the message id, then 200 with the edited message.
+	mux.HandleFunc("PATCH /api/v10/channels/{id}/messages/{mid}", func(w http.ResponseWriter, r *http.Request) {
+		body := f.record(r)
+		validateMessage(t, body)
+		f.mu.Lock()
+		var canned *cannedResponse
+		key := "edit/" + r.PathValue("mid")
+		if q := f.script[key]; len(q) > 0 {
+			canned, f.script[key] = &q[0], q[1:]
+		}
+		f.mu.Unlock()
+		if canned != nil {
+			for k, v := range canned.header {
+				w.Header().Set(k, v)
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(canned.status)
+			io.WriteString(w, canned.body)
+			return
+		}
+		writeJSON(w, map[string]string{"id": r.PathValue("mid"), "channel_id": r.PathValue("id")})
+	})
 	mux.HandleFunc("PUT /api/v10/applications/{app}/commands", f.echo)
 	mux.HandleFunc("PUT /api/v10/applications/{app}/guilds/{guild}/commands", f.echo)
 	mux.HandleFunc("GET /api/v10/oauth2/applications/@me", func(w http.ResponseWriter, r *http.Request) {

@@ -5,13 +5,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/paperboy-bot/paperboy/bot"
+	"github.com/paperboy-bot/paperboy/bot/paper"
 )
 
 // Discord's message limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits),
@@ -116,9 +116,7 @@ func renderMessage(msg bot.Message) (messageBody, error) {
 		embeds = append(embeds, cardEmbed(c, snippetRunes))
 	}
 	b.Embeds, _ = fitEmbeds(embeds)
-	if row := linkButtons(msg.Cards[0].Paper.URL, msg.Cards[0]); row != nil {
-		b.Components = []discordgo.MessageComponent{*row}
-	}
+	b.Components = linkButtons(msg.Cards[0].Paper.URL, msg.Cards[0])
 	return b, nil
 }
 
@@ -157,9 +155,9 @@ func cardEmbed(c bot.Card, snippet int) *discordgo.MessageEmbed {
 	}
 	add("Authors", bot.ShortAuthors(p.Authors), true)
 	add("Categories", strings.Join(p.Categories[:min(len(p.Categories), maxCategories)], " "), true)
-	if p.HasHF {
-		add("Upvotes", strconv.Itoa(p.Upvotes), true)
-	}
+	add("Upvotes", bot.UpvoteBadge(p), true)
+	add("Version", paper.VersionLabel(&p), true)
+	add("Published in", p.JournalRef, false)
 	add("Matched", strings.Join(c.Matched, ", "), false)
 	if u := okURL(p.Thumbnail, limitURL); u != "" {
 		e.Thumbnail = &discordgo.MessageEmbedThumbnail{URL: u}
@@ -233,22 +231,30 @@ func footerText(sources []string, date string, hasDate bool) string {
 	return truncate(oneLine(strings.Join(parts, " · ")), min(footerRunes, limitFooter))
 }
 
-// linkButtons is one row of link buttons: abstract, PDF, Hugging Face, code. Buttons carry URLs only, no text of
-// the feed, so nothing in them can be markup.
-func linkButtons(abs string, c bot.Card) *discordgo.ActionsRow {
+// linkButtons are the card's link buttons: abstract, PDF, Hugging Face, code, project page, DOI, in rows of at most
+// limitButtons (none when there is no link). Buttons carry URLs only, no text of the feed, so nothing in them can be
+// markup.
+func linkButtons(abs string, c bot.Card) []discordgo.MessageComponent {
 	p := c.Paper
-	row := &discordgo.ActionsRow{}
+	var rows []discordgo.MessageComponent
+	row := discordgo.ActionsRow{}
 	for _, l := range []struct{ label, u string }{
 		{"Abstract", abs}, {"PDF", p.PDFURL}, {"Hugging Face", p.HFURL}, {"Code", bot.CodeURL(p.GitHubRepo)},
+		{"Project page", p.ProjectPage}, {"DOI", bot.DOIURL(p.DOI)},
 	} {
-		if u := okURL(l.u, limitButtonURL); u != "" && len(row.Components) < limitButtons {
-			row.Components = append(row.Components, discordgo.Button{Label: l.label, Style: discordgo.LinkButton, URL: u})
+		u := okURL(l.u, limitButtonURL)
+		if u == "" {
+			continue
 		}
+		if len(row.Components) == limitButtons {
+			rows, row = append(rows, row), discordgo.ActionsRow{}
+		}
+		row.Components = append(row.Components, discordgo.Button{Label: l.label, Style: discordgo.LinkButton, URL: u})
 	}
-	if len(row.Components) == 0 {
-		return nil
+	if len(row.Components) > 0 {
+		rows = append(rows, row)
 	}
-	return row
+	return rows
 }
 
 // okURL is bot.WebURL: one bad URL would make Discord refuse the whole message.

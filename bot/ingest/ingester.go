@@ -33,8 +33,8 @@ type Ingester struct {
 	onRouted func(n int)
 }
 
-// NewIngester builds an ingester. onRouted, if not nil, is called after a poll created n > 0 outbox rows (it
-// wakes the sender); metrics may be nil.
+// NewIngester builds an ingester. onRouted, if not nil, is called after a poll created n outbox rows or queued
+// card edits (it wakes the sender); metrics may be nil.
 func NewIngester(st Store, r *Router, m Metrics, onRouted func(n int)) *Ingester {
 	return &Ingester{store: st, router: r, metrics: m, onRouted: onRouted}
 }
@@ -54,8 +54,8 @@ func (in *Ingester) Ingest(ctx context.Context, source string, papers []paper.Pa
 			in.metrics.Matches(res.Routed)
 		}
 	}
-	if res.Routed > 0 && in.onRouted != nil {
-		in.onRouted(res.Routed)
+	if (res.Routed > 0 || res.Edits > 0) && in.onRouted != nil {
+		in.onRouted(res.Routed) // edits are not outbox rows, but they wake the sender too
 	}
 	return res, nil
 }

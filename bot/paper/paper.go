@@ -63,10 +63,12 @@ type Paper struct {
 	Sources []string `json:"sources,omitempty"`
 
 	// Hugging Face daily papers data. Upvotes grow during the day; HasHF says the fields below are known.
-	HasHF       bool     `json:"has_hf,omitempty"`
-	Upvotes     int      `json:"upvotes,omitempty"`
-	NumComments int      `json:"num_comments,omitempty"`
-	GitHubRepo  string   `json:"github_repo,omitempty"`
+	HasHF       bool   `json:"has_hf,omitempty"`
+	Upvotes     int    `json:"upvotes,omitempty"`
+	NumComments int    `json:"num_comments,omitempty"`
+	GitHubRepo  string `json:"github_repo,omitempty"`
+	// ProjectPage is the paper's project web page, as Hugging Face lists it.
+	ProjectPage string   `json:"project_page,omitempty"`
 	Thumbnail   string   `json:"thumbnail,omitempty"`
 	HFURL       string   `json:"hf_url,omitempty"`
 	Keywords    []string `json:"keywords,omitempty"`
@@ -207,6 +209,9 @@ func Merge(old, upd Paper) Paper {
 		m.NumComments = max(m.NumComments, upd.NumComments)
 		if upd.GitHubRepo != "" {
 			m.GitHubRepo = upd.GitHubRepo
+		}
+		if upd.ProjectPage != "" {
+			m.ProjectPage = upd.ProjectPage
 		}
 		if upd.Thumbnail != "" {
 			m.Thumbnail = upd.Thumbnail

@@ -145,6 +145,6 @@ func same(a, b *Paper) bool {
 		a.JournalRef == b.JournalRef && a.URL == b.URL && a.PDFURL == b.PDFURL &&
 		a.Published.Equal(b.Published) && a.Updated.Equal(b.Updated) && slices.Equal(a.Sources, b.Sources) &&
 		a.HasHF == b.HasHF && a.Upvotes == b.Upvotes && a.NumComments == b.NumComments &&
-		a.GitHubRepo == b.GitHubRepo && a.Thumbnail == b.Thumbnail && a.HFURL == b.HFURL &&
+		a.GitHubRepo == b.GitHubRepo && a.ProjectPage == b.ProjectPage && a.Thumbnail == b.Thumbnail && a.HFURL == b.HFURL &&
 		slices.Equal(a.Keywords, b.Keywords)
 }

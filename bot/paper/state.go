@@ -13,6 +13,9 @@ type IngestResult struct {
 	// Routed counts the outbox rows the batch created (IngestAndRoute only); a (channel, paper) pair that already
 	// had a row is not counted.
 	Routed int
+	// Edits counts the edits of posted cards the batch queued, or folded into pending ones (see
+	// paper.CardChanges); only a store told to queue edits counts any.
+	Edits int
 }
 
 // SourceState is the health of one source, as shown by /papers sources. Zero times mean never.

@@ -12,6 +12,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/paperboy-bot/paperboy/bot"
+	"github.com/paperboy-bot/paperboy/bot/paper"
 )
 
 // Slack's documented Block Kit limits (https://docs.slack.dev/reference/block-kit/blocks).
@@ -128,13 +129,19 @@ func cardBlocks(c bot.Card, n int, images bool) []slack.Block {
 	if !p.Published.IsZero() {
 		meta = append(meta, p.Published.UTC().Format("2006-01-02"))
 	}
+	if v := paper.VersionLabel(&p); v != "" {
+		meta = append(meta, v)
+	}
 	if len(p.Categories) > 0 {
 		meta = append(meta, fitEscaped(clean(strings.Join(p.Categories, " ")), listBudget))
 	}
-	if p.HasHF {
-		meta = append(meta, fmt.Sprintf("▲ %d upvotes", p.Upvotes))
+	if u := bot.UpvoteBadge(p); u != "" {
+		meta = append(meta, "▲ "+u)
 	}
 	line := strings.Join(meta, "  ·  ")
+	if p.JournalRef != "" {
+		line += "\n_published in_ " + fitEscaped(clean(p.JournalRef), listBudget)
+	}
 	if len(c.Matched) > 0 {
 		if line != "" {
 			line += "\n"
@@ -167,6 +174,8 @@ func cardBlocks(c bot.Card, n int, images bool) []slack.Block {
 		{"pdf", "PDF", safeURL(p.PDFURL)},
 		{"hf", "Hugging Face", safeURL(p.HFURL)},
 		{"code", "Code", codeURL(p.GitHubRepo)},
+		{"project", "Project page", safeURL(p.ProjectPage)},
+		{"doi", "DOI", safeURL(bot.DOIURL(p.DOI))},
 	} {
 		if l.url == "" {
 			continue

@@ -2,6 +2,7 @@ package slack
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -15,6 +16,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,15 +70,19 @@ type fakeSlack struct {
 	notMember, archived map[string]bool
 	infoErr             map[string]string
 	infoCalls           int
+	updates             []posted          // chat.update calls accepted, TS the edited message
+	updateErr           map[string]string // message ts -> Slack error code for chat.update
+	rateUpdates         int               // answer this many upcoming chat.update calls with 429 Retry-After: 7
 }
 
 func newFakeSlack(t *testing.T) *fakeSlack {
 	t.Helper()
-	f := &fakeSlack{t: t, errCode: map[string]string{}, responses: make(chan map[string]any, 100),
+	f := &fakeSlack{t: t, errCode: map[string]string{}, updateErr: map[string]string{}, responses: make(chan map[string]any, 100),
 		notMember: map[string]bool{}, archived: map[string]bool{}, infoErr: map[string]string{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/chat.postMessage", f.postMessage)
 	mux.HandleFunc("POST /api/conversations.info", f.conversationInfo)
+	mux.HandleFunc("POST /api/chat.update", f.update)
 	mux.HandleFunc("POST /response/{id}", func(w http.ResponseWriter, r *http.Request) {
 		var m map[string]any
 		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
@@ -190,6 +196,54 @@ func (f *fakeSlack) conversationInfo(w http.ResponseWriter, r *http.Request) {
 		"id": ch, "name": "papers", "is_channel": true, "is_private": false, "is_archived": f.archived[ch],
 		"is_member": !f.notMember[ch], "created": 1700000000,
 	}})
+}
+
+// update is chat.update: it edits a message the fake posted, as Slack does (message_not_found for any other).
+func (f *fakeSlack) update(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r.PostForm.Get("token") != testBotToken && r.Header.Get("Authorization") != "Bearer "+testBotToken {
+		slackJSON(w, map[string]any{"ok": false, "error": "invalid_auth"})
+		return
+	}
+	if f.rateUpdates > 0 {
+		f.rateUpdates--
+		w.Header().Set("Retry-After", "7")
+		w.WriteHeader(http.StatusTooManyRequests)
+		return
+	}
+	ch, ts := r.PostForm.Get("channel"), r.PostForm.Get("ts")
+	if code := cmp.Or(f.errCode[ch], f.updateErr[ts]); code != "" {
+		slackJSON(w, map[string]any{"ok": false, "error": code})
+		return
+	}
+	if !slices.ContainsFunc(f.posts, func(p posted) bool { return p.Channel == ch && p.TS == ts }) {
+		slackJSON(w, map[string]any{"ok": false, "error": "message_not_found"})
+		return
+	}
+	raw := r.PostForm.Get("blocks")
+	var blocks []map[string]any
+	if err := json.Unmarshal([]byte(raw), &blocks); err != nil {
+		slackJSON(w, map[string]any{"ok": false, "error": "invalid_blocks_format"})
+		return
+	}
+	if f.noImages && strings.Contains(raw, `"image_url"`) {
+		slackJSON(w, map[string]any{"ok": false, "error": "invalid_blocks"})
+		return
+	}
+	f.updates = append(f.updates, posted{Channel: ch, Text: r.PostForm.Get("text"), Blocks: blocks, RawJSON: raw, TS: ts})
+	slackJSON(w, map[string]any{"ok": true, "channel": ch, "ts": ts, "text": r.PostForm.Get("text")})
+}
+
+// edits returns the chat.update calls the fake accepted.
+func (f *fakeSlack) edits() []posted {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]posted(nil), f.updates...)
 }
 
 func (f *fakeSlack) snapshot() (requests int, posts []posted) {

@@ -79,7 +79,7 @@ func TestSendCard(t *testing.T) {
 			t.Fatalf("%d sections, want 2", len(secs))
 		}
 		meta := textOf(secs[0])
-		for _, want := range []string{"A. One, B. Two, C. Three et al.", "2026-11-26", "cs.LG q-bio.NC", "▲ 42 upvotes", "matched: eeg, spiking"} {
+		for _, want := range []string{"A. One, B. Two, C. Three et al.", "2026-11-26", "cs.LG q-bio.NC", "▲ 25+ upvotes", "matched: eeg, spiking"} {
 			if !strings.Contains(meta, want) {
 				t.Errorf("meta %q lacks %q", meta, want)
 			}

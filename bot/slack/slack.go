@@ -59,6 +59,7 @@ type Options struct {
 // slackAPI is the part of slack-go's client the adapter uses, so that tests can replace it.
 type slackAPI interface {
 	PostMessageContext(ctx context.Context, channelID string, options ...slack.MsgOption) (string, string, error)
+	UpdateMessageContext(ctx context.Context, channelID, timestamp string, options ...slack.MsgOption) (string, string, string, error)
 }
 
 var _ slackAPI = (*slack.Client)(nil)
@@ -234,6 +235,48 @@ func (s *Slack) Send(ctx context.Context, msg bot.Message) (string, error) {
 		s.log.InfoContext(ctx, "slack accepts the bot token again")
 	}
 	return ts, nil
+}
+
+// Edit replaces the card messageID in msg.Channel with msg (chat.update), rendered as Send renders it, and like
+// Send again without images when Slack cannot fetch one (invalid_blocks). An update never notifies anyone, and the
+// text is escaped as a post's, so it cannot form a mention. A deleted message (message_not_found) or one the bot may
+// no longer change (cant_update_message, edit_window_closed) wraps bot.ErrMessageGone; the other errors are
+// classified as Send's.
+func (s *Slack) Edit(ctx context.Context, msg bot.Message, messageID string) error {
+	ch := msg.Channel.ID
+	r := renderMessage(msg, true)
+	err := s.update(ctx, ch, messageID, r)
+	if err != nil && r.images && slackErrorCode(err) == "invalid_blocks" {
+		s.log.WarnContext(ctx, "edit rejected with images; editing without them", "channel", ch, "err", err)
+		err = s.update(ctx, ch, messageID, renderMessage(msg, false))
+	}
+	if err != nil {
+		code := slackErrorCode(err)
+		if goneErrors[code] {
+			return fmt.Errorf("edit message %s in channel %q: %w: %s: %w", messageID, ch, bot.ErrMessageGone, code, err)
+		}
+		if tokenErrors[code] {
+			s.tokenRefused(code)
+		}
+		return fmt.Errorf("edit message %s in channel %q: %w", messageID, ch, mapError(err))
+	}
+	return nil
+}
+
+func (s *Slack) update(ctx context.Context, channel, ts string, r rendered) error {
+	_, _, _, err := s.api.UpdateMessageContext(ctx, channel, ts,
+		slack.MsgOptionText(r.text, false), // already escaped
+		slack.MsgOptionBlocks(r.blocks...),
+	)
+	return err
+}
+
+// goneErrors are chat.update error codes saying the message cannot be edited any more: it was deleted, or it is
+// not the bot's to change.
+var goneErrors = map[string]bool{
+	"message_not_found":   true,
+	"cant_update_message": true,
+	"edit_window_closed":  true,
 }
 
 // tokenRefused records a post refused for the bot token: every post fails until an operator fixes it, so the

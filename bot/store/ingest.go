@@ -112,6 +112,7 @@ func (s *Store) ingest(ctx context.Context, source string, papers []paper.Paper,
 
 	ops := make([]writeOp, 0, len(batch))
 	var toRoute []routeCand
+	var changed []string // keys whose posted cards need an edit
 	gained := 0
 	for _, in := range batch {
 		prev, known := old[in.Paper.Key]
@@ -146,6 +147,9 @@ func (s *Store) ingest(ctx context.Context, source string, papers []paper.Paper,
 				}
 			}
 			ops = append(ops, writeOp{id: id, oldID: prev.id, p: o.Merged})
+			if len(paper.CardChanges(&prev.p, &o.Merged)) > 0 {
+				changed = append(changed, o.Merged.Key)
+			}
 		}
 		if o.Route {
 			toRoute = append(toRoute, routeCand{p: o.Merged, firstSeen: firstSeen})
@@ -157,6 +161,11 @@ func (s *Store) ingest(ctx context.Context, source string, papers []paper.Paper,
 	}
 	if route != nil && len(toRoute) > 0 {
 		if res.Routed, err = writeRoutes(ctx, tx, route, toRoute, at); err != nil {
+			return res, err
+		}
+	}
+	if s.edits.Load() && len(changed) > 0 {
+		if res.Edits, err = queueEdits(ctx, tx, changed, at); err != nil {
 			return res, err
 		}
 	}

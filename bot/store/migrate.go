@@ -110,8 +110,9 @@ CREATE TABLE source_state (
 		// 9: import checkpoints, and full-text indexing deferred to just after an import's batch (imports.go).
 		importsMigration,
 		// 10: feed health: failing since, current batch, recent new-paper times, open notices (sourcehealth.go).
-		// Branch health.
 		sourceHealthMigration,
+		// 11: queued edits of posted cards (edits.go).
+		editsMigration,
 	}
 }
 

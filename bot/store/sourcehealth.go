@@ -12,7 +12,7 @@ import (
 
 // sourceHealthMigration keeps what feed health needs beyond source_state (bot/health): since when a source fails,
 // when its current batch was first seen, the times of its latest new papers, and the open notice, so that a
-// restart neither forgets nor repeats it. Branch health.
+// restart neither forgets nor repeats it.
 const sourceHealthMigration = `
 CREATE TABLE source_health (
 	source        TEXT    PRIMARY KEY,

@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"runtime"
+	"sync/atomic"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
@@ -65,6 +66,8 @@ type Store struct {
 
 	path string
 	full fullState
+	// edits says whether Ingest queues edits of posted cards (SetCardEdits).
+	edits atomic.Bool
 
 	// beforeCommit, when set, runs inside Ingest's transaction just before COMMIT; an error aborts the
 	// transaction. It exists for tests (crash and atomicity tests) and is never set in production.
@@ -75,7 +78,13 @@ type Store struct {
 // written by a newer paperboy (a schema version this build does not know) is refused with ErrSchemaTooNew, since
 // writing to it could corrupt data the newer version relies on.
 func Open(ctx context.Context, path string) (*Store, error) {
-	return open(ctx, path, migrations())
+	s, err := open(ctx, path, migrations())
+	if err != nil && isCorrupt(err) {
+		// Damage SQLite meets while opening (a schema page, a page an import's pending indexing reads) is the
+		// same damage QuickCheck reports, and needs the same advice.
+		return nil, damaged(path, err.Error())
+	}
+	return s, err
 }
 
 // open is Open with the migration list as a parameter, so tests can simulate future migrations.

@@ -148,6 +148,7 @@ func (s *Store) ingest(ctx context.Context, source string, batch []paper.Incomin
 	var (
 		updates, toRoute []*planned
 		touches          []string
+		changed          []string // keys whose posted cards need an edit
 		gained           int
 	)
 	for i := range plans {
@@ -165,6 +166,9 @@ func (s *Store) ingest(ctx context.Context, source string, batch []paper.Incomin
 			touches = append(touches, pl.in.Paper.Key)
 		default:
 			updates = append(updates, pl)
+			if len(paper.CardChanges(&pl.st.p, &pl.o.Merged)) > 0 {
+				changed = append(changed, pl.o.Merged.Key)
+			}
 		}
 	}
 
@@ -176,6 +180,9 @@ func (s *Store) ingest(ctx context.Context, source string, batch []paper.Incomin
 		if err := queueRoutes(b, route, toRoute, at, &res.Routed); err != nil {
 			return res, err
 		}
+	}
+	if s.edits.Load() && len(changed) > 0 {
+		queueEdits(b, changed, at, &res.Edits)
 	}
 	queueValidators(b, source, validators)
 	var lastNew *int64
@@ -193,7 +200,7 @@ ON CONFLICT (source) DO UPDATE SET
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return res, err
 	}
-	if res.Routed > 0 {
+	if res.Routed > 0 || res.Edits > 0 {
 		if err := notifyOutbox(ctx, tx); err != nil {
 			return res, err
 		}

@@ -14,6 +14,7 @@ var (
 	_ ingest.SubscriptionStore = (*Store)(nil)
 	_ ingest.Leases            = (*Store)(nil)
 	_ delivery.Store           = (*Store)(nil)
+	_ delivery.CardEdits       = (*Store)(nil)
 	_ command.Store            = (*Store)(nil)
 	_ storetest.Store          = (*Store)(nil)
 )

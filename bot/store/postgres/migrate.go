@@ -29,8 +29,9 @@ func migrations() []string {
 		// 5: import checkpoints (imports.go).
 		importsV5,
 		// 6: feed health: failing since, current batch, recent new-paper times, open notices (sourcehealth.go).
-		// Branch health.
 		sourceHealthV6,
+		// 7: queued edits of posted cards (edits.go).
+		editsV7,
 	}
 }
 

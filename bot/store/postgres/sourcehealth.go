@@ -11,7 +11,7 @@ import (
 )
 
 // sourceHealthV6 keeps what feed health needs beyond source_state (bot/health), as the SQLite store's
-// source_health. Branch health.
+// source_health.
 const sourceHealthV6 = `
 CREATE TABLE source_health (
 	source        text   COLLATE "C" PRIMARY KEY,

@@ -24,6 +24,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/jackc/pgx/v5"
@@ -60,6 +61,8 @@ type Store struct {
 	listenConfig *pgx.ConnConfig
 	// channel is the notification channel of this store's schema (see notifyChannelSQL).
 	channel string
+	// edits says whether Ingest queues edits of posted cards (SetCardEdits).
+	edits atomic.Bool
 
 	// beforeCommit, when set, runs inside Ingest's transaction just before COMMIT; an error aborts the
 	// transaction. It exists for tests (atomicity and concurrency tests) and is never set in production.

@@ -33,7 +33,10 @@ type Store interface {
 	ingest.Leases
 	delivery.Peers
 	delivery.Store
+	delivery.CardEdits
 	command.Store
+	// SetCardEdits turns the queueing of card edits in the ingest transaction on or off.
+	SetCardEdits(on bool)
 	// SyncConfigChannels makes the configuration-managed subscriptions match chans (bot/app at start-up).
 	SyncConfigChannels(ctx context.Context, chans []channel.ConfigChannel, at time.Time) error
 	// Ingest is IngestAndRoute without routing (backfills, tools and benchmarks).
@@ -60,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Outbox", outboxCases},
 		{"Digests", digestCases},
 		{"Batches", batchCases},
+		{"Edits", editCases},
 		{"Subscriptions", subscriptionCases},
 		{"Channels", channelCases},
 		{"SourceState", sourceStateCases},
