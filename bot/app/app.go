@@ -99,6 +99,10 @@ type Options struct {
 	// every paper again), and checks the file's integrity first. PostgreSQL serves several instances by design:
 	// no lock there.
 	Exclusive bool
+	// LookupOnly builds an App for look-ups alone (search): it leaves the [[channels]] table unsynced and the
+	// subscriptions uncompiled, so that it never writes the store, never waits for the write lock a running bot
+	// holds, and starts in time independent of the number of configured subscriptions.
+	LookupOnly bool
 }
 
 // LoadConfig reads and validates the configuration file at path against the registered platforms and sources.
@@ -235,6 +239,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 	}
 	a.Poller = p
 	a.setupHistory(now, logger)
+	if o.LookupOnly {
+		return a, nil
+	}
 	if err := st.SyncConfigChannels(ctx, configChannels(cfg.Channels), now()); err != nil {
 		return nil, fmt.Errorf("seed channels from config: %w", err)
 	}

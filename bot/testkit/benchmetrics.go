@@ -36,3 +36,28 @@ func ReportLatency(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
 }
+
+// CPUMeter adds up the CPU time of a benchmark's timed sections, for ReportCPU.
+type CPUMeter struct {
+	start, total time.Duration
+	ok           bool
+}
+
+// Start begins a timed section.
+func (m *CPUMeter) Start() { m.start, m.ok = CPUTime() }
+
+// Stop ends the section begun by Start.
+func (m *CPUMeter) Stop() {
+	if now, ok := CPUTime(); ok && m.ok {
+		m.total += now - m.start
+	}
+}
+
+// ReportCPU reports the measured CPU time per operation as cpu-ms/op (the process' CPU, garbage collection
+// included): on a shared machine it varies far less than ns/op.
+func (m *CPUMeter) ReportCPU(b *testing.B) {
+	b.Helper()
+	if m.ok && b.N > 0 {
+		b.ReportMetric(float64(m.total)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+	}
+}

@@ -129,7 +129,9 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	// which the store makes safe next to a running bot (a paper is new to one of them only), and it delivers
 	// nothing, so it runs without the lock, like search and cmd.
 	exclusive := cmd == "run" || (cmd == "poll" && !*once)
-	a, err := app.New(ctx, cfg, logger, app.Options{Platforms: cmd == "run" || cmd == "poll", Stdout: stdout, Exclusive: exclusive})
+	// search only reads: it neither syncs the configured channels nor waits for the write lock.
+	a, err := app.New(ctx, cfg, logger, app.Options{Platforms: cmd == "run" || cmd == "poll", Stdout: stdout, Exclusive: exclusive,
+		LookupOnly: cmd == "search"})
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0 // asked to stop while starting: a clean stop, not a failure
