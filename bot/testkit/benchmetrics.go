@@ -53,11 +53,19 @@ func (m *CPUMeter) Stop() {
 	}
 }
 
+// PerOp returns the measured CPU time per operation, for b.N operations; false when none was measured.
+func (m *CPUMeter) PerOp(b *testing.B) (time.Duration, bool) {
+	if !m.ok || b.N == 0 {
+		return 0, false
+	}
+	return m.total / time.Duration(b.N), true
+}
+
 // ReportCPU reports the measured CPU time per operation as cpu-ms/op (the process' CPU, garbage collection
 // included): on a shared machine it varies far less than ns/op.
 func (m *CPUMeter) ReportCPU(b *testing.B) {
 	b.Helper()
-	if m.ok && b.N > 0 {
-		b.ReportMetric(float64(m.total)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+	if d, ok := m.PerOp(b); ok {
+		b.ReportMetric(float64(d)/float64(time.Millisecond), "cpu-ms/op")
 	}
 }
