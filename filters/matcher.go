@@ -38,6 +38,7 @@ type Matcher struct {
 	mu sync.RWMutex
 
 	terms     []cterm
+	phrase    []bool // by term id: a phrase, whose later words scanText must check (kept apart from the large terms)
 	freeTerms []int32
 	termByKey map[string]int32
 
@@ -290,6 +291,7 @@ func (m *Matcher) intern(n *node) int32 {
 	} else {
 		id = int32(len(m.terms))
 		m.terms = append(m.terms, cterm{})
+		m.phrase = append(m.phrase, false)
 	}
 	t := cterm{kind: n.kind, words: n.words, value: n.value, prefix: n.prefix, op: n.op, n: n.n, key: key,
 		display: leafTerm(n), refs: 1}
@@ -297,6 +299,7 @@ func (m *Matcher) intern(n *node) int32 {
 		t.field = n.field
 	}
 	m.terms[id] = t
+	m.phrase[id] = len(t.words) > 1
 	m.termByKey[key] = id
 	m.index(&m.terms[id], id, true)
 	return id
@@ -583,11 +586,10 @@ func (m *Matcher) scanText(s *scratch, p *paper.Paper) {
 		w := t.word(sp)
 		if m.wordFilter.has(hashKey(w)) {
 			for _, id := range m.words[string(w)] {
-				ct := &m.terms[id]
 				if s.mask[id]&bit != 0 {
 					continue
 				}
-				if len(ct.words) == 1 || phraseAt(t, i, hi, ct.words) {
+				if !m.phrase[id] || phraseAt(t, i, hi, m.terms[id].words) {
 					s.mark(id, bit)
 				}
 			}
