@@ -330,9 +330,13 @@ func (m *Matcher) index(t *cterm, id int32, add bool) {
 			return
 		}
 		for _, f := range wordForms(t.words[0]) {
-			_, had := m.words[f]
-			updateList(m.words, f, id, add)
-			if add && !had && !m.wordFilter.add(hashKey(f)) {
+			if !add {
+				updateList(m.words, f, id, false)
+				continue
+			}
+			l, had := m.words[f]
+			m.words[f] = append(l, id)
+			if !had && !m.wordFilter.add(hashKey(f)) {
 				m.wordFilter.rebuild(len(m.words), func(set func(h uint64)) {
 					for k := range m.words {
 						set(hashKey(k))

@@ -320,6 +320,13 @@ func configChannels(chs []config.ChannelConfig) []channel.ConfigChannel {
 	out := make([]channel.ConfigChannel, 0, len(chs))
 	for _, ch := range chs {
 		cc := channel.ConfigChannel{Ref: channel.Ref{Platform: ch.Platform, ID: ch.ID}}
+		if len(ch.Canonical) == len(ch.Subscriptions) { // parsed by LoadConfig
+			for i, q := range ch.Subscriptions {
+				cc.Subscriptions = append(cc.Subscriptions, channel.Subscription{Query: q, Canonical: ch.Canonical[i]})
+			}
+			out = append(out, cc)
+			continue
+		}
 		for _, q := range ch.Subscriptions {
 			parsed, err := filters.Parse(q)
 			if err != nil {
