@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/paperboy-bot/paperboy/bot/paper"
+	"github.com/paperboy-bot/paperboy/bot/testkit"
 )
 
 // benchVocab is an ML and neuroscience vocabulary, roughly most popular first: the Zipf draws below make the first
@@ -293,19 +294,31 @@ func BenchmarkMatch(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/compiled/subs=%d", pop.name, n), func(b *testing.B) {
 				b.ReportAllocs()
 				matches := 0
+				var cpu testkit.CPUMeter
+				cpu.Start()
 				for i := range b.N {
 					matches += len(m.Match(papers[i%len(papers)]))
 				}
+				cpu.Stop()
 				reportPerPaper(b, matches)
+				if d, ok := cpu.PerOp(b); ok {
+					b.ReportMetric(float64(d.Nanoseconds()), "cpu-ns/paper")
+				}
 			})
 			b.Run(fmt.Sprintf("%s/compiled-func/subs=%d", pop.name, n), func(b *testing.B) {
 				b.ReportAllocs()
 				matches := 0
 				count := func(int64, *Explanation) { matches++ }
+				var cpu testkit.CPUMeter
+				cpu.Start()
 				for i := range b.N {
 					m.MatchFunc(papers[i%len(papers)], count)
 				}
+				cpu.Stop()
 				reportPerPaper(b, matches)
+				if d, ok := cpu.PerOp(b); ok {
+					b.ReportMetric(float64(d.Nanoseconds()), "cpu-ns/paper")
+				}
 			})
 			if pop.name == "tail-only" {
 				continue // the naive baseline does not depend on the population's selectivity

@@ -112,6 +112,10 @@ type Options struct {
 	// every paper again), and checks the file's integrity first. PostgreSQL serves several instances by design:
 	// no lock there.
 	Exclusive bool
+	// LookupOnly builds an App for look-ups alone (search): it leaves the [[channels]] table unsynced and the
+	// subscriptions uncompiled, so that it never writes the store, never waits for the write lock a running bot
+	// holds, and starts in time independent of the number of configured subscriptions.
+	LookupOnly bool
 }
 
 // Config is a loaded configuration file, as LoadConfig returns it.
@@ -261,6 +265,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 		return nil, err
 	}
 	a.setupHistory(now, logger)
+	if o.LookupOnly {
+		return a, nil
+	}
 	if err := st.SyncConfigChannels(ctx, configChannels(cfg.Channels), now()); err != nil {
 		return nil, fmt.Errorf("seed channels from config: %w", err)
 	}
@@ -343,6 +350,13 @@ func configChannels(chs []config.ChannelConfig) []channel.ConfigChannel {
 	out := make([]channel.ConfigChannel, 0, len(chs))
 	for _, ch := range chs {
 		cc := channel.ConfigChannel{Ref: channel.Ref{Platform: ch.Platform, ID: ch.ID}}
+		if len(ch.Canonical) == len(ch.Subscriptions) { // parsed by LoadConfig
+			for i, q := range ch.Subscriptions {
+				cc.Subscriptions = append(cc.Subscriptions, channel.Subscription{Query: q, Canonical: ch.Canonical[i]})
+			}
+			out = append(out, cc)
+			continue
+		}
 		for _, q := range ch.Subscriptions {
 			parsed, err := filters.Parse(q)
 			if err != nil {

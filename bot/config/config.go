@@ -280,6 +280,9 @@ type ChannelConfig struct {
 	// ID is the platform's channel id (Slack C0123ABCD, a Discord snowflake, any name for console).
 	ID            string   `toml:"id"`
 	Subscriptions []string `toml:"subscriptions"`
+	// Canonical holds the subscriptions' canonical forms, filled by Load once it has parsed them (so that
+	// starting with 100k of them parses each once, not again to sync them with the store).
+	Canonical []string `toml:"-"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("30m", "1h30m") in the config.
@@ -735,11 +738,16 @@ func (c *Config) validate(platforms []string) []error {
 			bad(line("id"), "channel %s is configured twice", ref)
 		}
 		chans[ref] = true
+		canon := make([]string, 0, len(ch.Subscriptions))
 		for _, q := range ch.Subscriptions {
-			if _, err := filters.Parse(q); err != nil {
+			parsed, err := filters.Parse(q)
+			if err != nil {
 				bad(line("subscriptions"), "channel %s: subscription %q: %v", ref, q, err)
+				continue
 			}
+			canon = append(canon, parsed.String())
 		}
+		c.Channels[i].Canonical = canon
 	}
 	return errs
 }

@@ -39,11 +39,54 @@ type Router struct {
 	matcher   *filters.Matcher
 	subs      map[int64]subMeta
 	byChannel map[channel.Ref][]int64
+	chans     channelIndex
 }
 
 type subMeta struct {
-	channel channel.Ref
+	ch      int32 // the channel's number in chans
 	addedAt time.Time
+}
+
+// channelIndex numbers the channels that have subscriptions, so that Route groups a paper's matches by channel
+// with integer keys (a map or a scan over the routes made so far grows with the channels per paper).
+type channelIndex struct {
+	refs []channel.Ref
+	num  map[channel.Ref]int32
+	// rank[n] is refs[n]'s position in (platform, id) order, the order Route returns routes in.
+	rank []int32
+}
+
+// number returns ch's number, adding it (and re-ranking) if new.
+func (c *channelIndex) number(ch channel.Ref) int32 {
+	if n, ok := c.num[ch]; ok {
+		return n
+	}
+	if c.num == nil {
+		c.num = map[channel.Ref]int32{}
+	}
+	n := int32(len(c.refs))
+	c.refs = append(c.refs, ch)
+	c.num[ch] = n
+	c.rank = nil // stale: rerank before use
+	return n
+}
+
+// rerank recomputes the ranks after channels were added.
+func (c *channelIndex) rerank() {
+	if len(c.rank) == len(c.refs) {
+		return
+	}
+	order := make([]int32, len(c.refs))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		return cmp.Or(cmp.Compare(c.refs[a].Platform, c.refs[b].Platform), cmp.Compare(c.refs[a].ID, c.refs[b].ID))
+	})
+	c.rank = make([]int32, len(c.refs))
+	for pos, n := range order {
+		c.rank[n] = int32(pos)
+	}
 }
 
 // NewRouter returns a router over the subscriptions of st, with none compiled yet: call Load before routing.
@@ -76,6 +119,7 @@ func (r *Router) loadLocked(ctx context.Context) error {
 	m := filters.NewMatcher()
 	meta := make(map[int64]subMeta, len(subs))
 	byCh := map[channel.Ref][]int64{}
+	var chans channelIndex
 	for _, s := range subs {
 		q, err := filters.ParseStored(s.Query)
 		if err != nil {
@@ -84,11 +128,12 @@ func (r *Router) loadLocked(ctx context.Context) error {
 			continue
 		}
 		m.Add(s.ID, q)
-		meta[s.ID] = subMeta{channel: s.Channel, addedAt: s.AddedAt}
+		meta[s.ID] = subMeta{ch: chans.number(s.Channel), addedAt: s.AddedAt}
 		byCh[s.Channel] = append(byCh[s.Channel], s.ID)
 	}
+	chans.rerank()
 	r.mu.Lock()
-	r.matcher, r.subs, r.byChannel = m, meta, byCh
+	r.matcher, r.subs, r.byChannel, r.chans = m, meta, byCh, chans
 	r.mu.Unlock()
 	r.version = ver
 	return nil
@@ -133,49 +178,74 @@ func (r *Router) ReloadChannel(ctx context.Context, ch channel.Ref) error {
 			continue
 		}
 		r.matcher.Add(s.ID, q)
-		r.subs[s.ID] = subMeta{channel: s.Channel, addedAt: s.AddedAt}
+		r.subs[s.ID] = subMeta{ch: r.chans.number(s.Channel), addedAt: s.AddedAt}
 		ids = append(ids, s.ID)
 	}
+	r.chans.rerank()
 	r.byChannel[ch] = ids
 	return nil
 }
 
 // Route is a channel.Router: the channels whose subscriptions match p, one route per channel with the union of
-// the matched terms, counting only subscriptions that existed when the paper was first stored.
+// the matched terms (in the order the channel subscribed to them), counting only subscriptions that existed when
+// the paper was first stored. Routes come in channel order (platform, then id), so that a store writing a poll's
+// routes channel by channel finds them in its key order. Its cost is linear in the matched subscriptions (plus
+// sorting them), whatever the number of channels.
 func (r *Router) Route(p *paper.Paper, firstSeen time.Time) []channel.Route {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	// MatchFunc reports in no particular order; collect, then order by subscription id so that a card lists its
-	// terms in the order the channel subscribed to them.
+	// MatchFunc reports in no particular order; collect, then order by channel and, within one, by subscription
+	// id. terms holds every hit's terms back to back (exp is reused by the matcher: copy what we keep).
 	type hit struct {
-		id    int64
-		terms []string
+		rank     int32 // of the channel
+		ch       int32
+		id       int64
+		from, to int32 // in terms
 	}
 	var hits []hit
+	var terms []string
 	r.matcher.MatchFunc(p, func(id int64, exp *filters.Explanation) {
-		if meta, ok := r.subs[id]; !ok || meta.addedAt.After(firstSeen) {
+		meta, ok := r.subs[id]
+		if !ok || meta.addedAt.After(firstSeen) {
 			return
 		}
-		h := hit{id: id}
-		for _, x := range exp.Hits { // exp is reused by the matcher: copy what we keep
-			h.terms = append(h.terms, x.Term)
+		from := int32(len(terms))
+		for _, x := range exp.Hits {
+			terms = append(terms, x.Term)
 		}
-		hits = append(hits, h)
+		hits = append(hits, hit{rank: r.chans.rank[meta.ch], ch: meta.ch, id: id, from: from, to: int32(len(terms))})
 	})
-	slices.SortFunc(hits, func(a, b hit) int { return cmp.Compare(a.id, b.id) })
-	var routes []channel.Route
-	for _, h := range hits {
-		ch := r.subs[h.id].channel
-		i := slices.IndexFunc(routes, func(rt channel.Route) bool { return rt.Channel == ch })
-		if i < 0 {
-			routes = append(routes, channel.Route{Channel: ch})
-			i = len(routes) - 1
+	if len(hits) == 0 {
+		return nil
+	}
+	slices.SortFunc(hits, func(a, b hit) int { return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.id, b.id)) })
+	n := 1
+	for i := 1; i < len(hits); i++ {
+		if hits[i].ch != hits[i-1].ch {
+			n++
 		}
-		for _, t := range h.terms {
-			if !slices.Contains(routes[i].Matched, t) {
-				routes[i].Matched = append(routes[i].Matched, t)
+	}
+	routes := make([]channel.Route, 0, n)
+	for i := 0; i < len(hits); {
+		j := i + 1
+		for j < len(hits) && hits[j].ch == hits[i].ch {
+			j++
+		}
+		size := int32(0)
+		for _, h := range hits[i:j] {
+			size += h.to - h.from
+		}
+		rt := channel.Route{Channel: r.chans.refs[hits[i].ch], Matched: make([]string, 0, size)}
+		for _, h := range hits[i:j] {
+			for _, t := range terms[h.from:h.to] {
+				// A channel's terms are few: a scan beats a set.
+				if !slices.Contains(rt.Matched, t) {
+					rt.Matched = append(rt.Matched, t)
+				}
 			}
 		}
+		routes = append(routes, rt)
+		i = j
 	}
 	return routes
 }

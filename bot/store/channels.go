@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/paperboy-bot/paperboy/bot/channel"
@@ -249,38 +251,117 @@ func (s *Store) SetChannelMode(ctx context.Context, c channel.Channel, at time.T
 }
 
 // SyncConfigChannels makes the configuration-managed subscriptions match chans, in one transaction: missing ones
-// are added, ones no longer configured are removed; now is when new ones are added. Subscriptions added by commands are left alone; a configured
-// query that a command already added becomes configuration-managed.
+// are added (at now), ones no longer configured are removed. Subscriptions added by commands are left alone; a
+// configured query that a command already added becomes configuration-managed. It first compares on a read
+// connection and takes the write lock only when something differs, so that a command or a restart with an
+// unchanged configuration never waits for, or blocks, a running bot.
 func (s *Store) SyncConfigChannels(ctx context.Context, chans []channel.ConfigChannel, now time.Time) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS keep (platform TEXT, channel_id TEXT, canonical TEXT, PRIMARY KEY (platform, channel_id, canonical)) WITHOUT ROWID`); err != nil {
+	d, err := configDiff(ctx, s.r, chans)
+	if err != nil {
+		return fmt.Errorf("sync configured channels: %w", err)
+	}
+	if d.Empty() {
+		return nil
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		// Compared again under the write lock: another process may have changed the subscriptions since.
+		d, err := configDiff(ctx, tx, chans)
+		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM temp.keep`); err != nil {
-			return err
-		}
-		for _, ch := range chans {
-			if err := ensureChannel(ctx, tx, ch.Ref, now); err != nil {
-				return err
-			}
-			for _, sub := range ch.Subscriptions {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (platform, channel_id, query, canonical, added_by, added_at, from_config)
-					VALUES (?, ?, ?, ?, 'config', ?, 1)
-					ON CONFLICT (platform, channel_id, canonical) DO UPDATE SET from_config = 1`,
-					ch.Ref.Platform, ch.Ref.ID, sub.Query, sub.Canonical, now.UnixNano()); err != nil {
-					return err
-				}
-				if _, err := tx.ExecContext(ctx, `INSERT INTO temp.keep VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, ch.Ref.Platform, ch.Ref.ID, sub.Canonical); err != nil {
-					return err
-				}
-			}
-		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM subscriptions WHERE from_config = 1 AND NOT EXISTS (
-			SELECT 1 FROM temp.keep k WHERE k.platform = subscriptions.platform AND k.channel_id = subscriptions.channel_id AND k.canonical = subscriptions.canonical)`)
-		return err
+		return applyConfigDiff(ctx, tx, d, now)
 	})
 	if err != nil {
 		return fmt.Errorf("sync configured channels: %w", err)
+	}
+	return nil
+}
+
+// querier is a connection pool or a transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// configDiff reads the stored channels and subscriptions through q and compares them with chans.
+func configDiff(ctx context.Context, q querier, chans []channel.ConfigChannel) (channel.ConfigDiff, error) {
+	known := map[channel.Ref]bool{}
+	rows, err := q.QueryContext(ctx, `SELECT platform, id FROM channels`)
+	if err != nil {
+		return channel.ConfigDiff{}, fmt.Errorf("read channels: %w", err)
+	}
+	for rows.Next() {
+		var r channel.Ref
+		if err := rows.Scan(&r.Platform, &r.ID); err != nil {
+			_ = rows.Close()
+			return channel.ConfigDiff{}, fmt.Errorf("read channels: %w", err)
+		}
+		known[r] = true
+	}
+	if err := rows.Close(); err != nil {
+		return channel.ConfigDiff{}, fmt.Errorf("read channels: %w", err)
+	}
+	rows, err = q.QueryContext(ctx, `SELECT id, platform, channel_id, canonical, from_config FROM subscriptions`)
+	if err != nil {
+		return channel.ConfigDiff{}, fmt.Errorf("read subscriptions: %w", err)
+	}
+	defer rows.Close()
+	var stored []channel.Subscription
+	for rows.Next() {
+		var sub channel.Subscription
+		if err := rows.Scan(&sub.ID, &sub.Channel.Platform, &sub.Channel.ID, &sub.Canonical, &sub.FromConfig); err != nil {
+			return channel.ConfigDiff{}, fmt.Errorf("read subscriptions: %w", err)
+		}
+		stored = append(stored, sub)
+	}
+	if err := rows.Err(); err != nil {
+		return channel.ConfigDiff{}, fmt.Errorf("read subscriptions: %w", err)
+	}
+	return channel.DiffConfig(chans, known, stored), nil
+}
+
+// configChunk bounds the rows one statement of applyConfigDiff takes, and so the size of its JSON argument.
+const configChunk = 10_000
+
+// applyConfigDiff writes d in tx, a chunk of rows per statement: the subscriptions triggers make SQLite keep a
+// statement journal, which costs a page write per statement and touched page, so row-at-a-time statements make
+// a first start with 100k subscriptions several times slower.
+func applyConfigDiff(ctx context.Context, tx *sql.Tx, d channel.ConfigDiff, now time.Time) error {
+	at := now.UnixNano()
+	chans := make([][2]string, len(d.NewChannels))
+	for i, r := range d.NewChannels {
+		chans[i] = [2]string{r.Platform, r.ID}
+	}
+	if err := inChunks(ctx, tx, "create channels", `INSERT INTO channels (platform, id, created_at)
+		SELECT value->>0, value->>1, ?2 FROM json_each(?1) WHERE true ON CONFLICT DO NOTHING`, chans, at); err != nil {
+		return err
+	}
+	if err := inChunks(ctx, tx, "remove unconfigured subscriptions",
+		`DELETE FROM subscriptions WHERE id IN (SELECT value FROM json_each(?1))`, d.Remove); err != nil {
+		return err
+	}
+	if err := inChunks(ctx, tx, "adopt subscriptions",
+		`UPDATE subscriptions SET from_config = 1 WHERE id IN (SELECT value FROM json_each(?1))`, d.Adopt); err != nil {
+		return err
+	}
+	add := make([][4]string, len(d.Add))
+	for i, a := range d.Add {
+		add[i] = [4]string{a.Channel.Platform, a.Channel.ID, a.Query, a.Canonical}
+	}
+	// ORDER BY key keeps the configured order in the new ids (their /papers list numbers).
+	return inChunks(ctx, tx, "add configured subscriptions", `INSERT INTO subscriptions (platform, channel_id, query, canonical, added_by, added_at, from_config)
+		SELECT value->>0, value->>1, value->>2, value->>3, 'config', ?2, 1 FROM json_each(?1) ORDER BY key`, add, at)
+}
+
+// inChunks runs query once per configChunk rows, with the chunk as JSON in ?1 and args after it.
+func inChunks[T any](ctx context.Context, tx *sql.Tx, what, query string, rows []T, args ...any) error {
+	for chunk := range slices.Chunk(rows, configChunk) {
+		data, err := json.Marshal(chunk)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		if _, err := tx.ExecContext(ctx, query, append([]any{string(data)}, args...)...); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
 	}
 	return nil
 }

@@ -320,6 +320,14 @@ func insertSQL(n int) string {
 // transactions of at most indexChunk papers, lowest id first. ImportBatch calls it after each batch; Open calls it
 // for what an interrupted import left.
 func (s *Store) IndexPending(ctx context.Context) error {
+	// Usually nothing is pending: a read says so without the write lock, which a running bot may hold.
+	var pending bool
+	if err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM fts_pending)`).Scan(&pending); err != nil {
+		return fmt.Errorf("index imported papers: %w", err)
+	}
+	if !pending {
+		return nil
+	}
 	for {
 		n, err := s.indexChunk(ctx)
 		if err != nil {

@@ -119,6 +119,15 @@ CREATE TABLE source_state (
 // migrate brings db to len(steps), each step in its own transaction together with the version bump, so a failed
 // step leaves the database at the previous version, whole.
 func migrate(ctx context.Context, db *sql.DB, steps []string) error {
+	// Almost every open finds the schema current: a plain read says so without BEGIN IMMEDIATE, so that a look-up
+	// next to a running bot does not wait for its write lock. A step to apply is still decided under the lock.
+	var version int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return fmt.Errorf("migrate: read schema version: %w", err)
+	}
+	if version == len(steps) {
+		return nil
+	}
 	for {
 		done, err := migrateOne(ctx, db, steps)
 		if err != nil || done {

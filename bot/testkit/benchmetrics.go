@@ -36,3 +36,36 @@ func ReportLatency(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
 }
+
+// CPUMeter adds up the CPU time of a benchmark's timed sections, for ReportCPU.
+type CPUMeter struct {
+	start, total time.Duration
+	ok           bool
+}
+
+// Start begins a timed section.
+func (m *CPUMeter) Start() { m.start, m.ok = CPUTime() }
+
+// Stop ends the section begun by Start.
+func (m *CPUMeter) Stop() {
+	if now, ok := CPUTime(); ok && m.ok {
+		m.total += now - m.start
+	}
+}
+
+// PerOp returns the measured CPU time per operation, for b.N operations; false when none was measured.
+func (m *CPUMeter) PerOp(b *testing.B) (time.Duration, bool) {
+	if !m.ok || b.N == 0 {
+		return 0, false
+	}
+	return m.total / time.Duration(b.N), true
+}
+
+// ReportCPU reports the measured CPU time per operation as cpu-ms/op (the process' CPU, garbage collection
+// included): on a shared machine it varies far less than ns/op.
+func (m *CPUMeter) ReportCPU(b *testing.B) {
+	b.Helper()
+	if d, ok := m.PerOp(b); ok {
+		b.ReportMetric(float64(d)/float64(time.Millisecond), "cpu-ms/op")
+	}
+}

@@ -239,7 +239,8 @@ func searchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "paperboy search: give a query, e.g. paperboy search eeg transformer")
 		return 2
 	}
-	a, code, ok := openApp(ctx, fs, *configPath, app.Options{Stdout: stdout}, stderr)
+	// search only reads: it neither syncs the configured channels nor waits for the write lock.
+	a, code, ok := openApp(ctx, fs, *configPath, app.Options{Stdout: stdout, LookupOnly: true}, stderr)
 	if !ok {
 		return code
 	}

@@ -220,50 +220,105 @@ ON CONFLICT (platform, id) DO UPDATE SET mode = excluded.mode, digest_at = exclu
 
 // SyncConfigChannels makes the configuration-managed subscriptions match chans, in one transaction: missing ones
 // are added (at now), ones no longer configured are removed. Subscriptions added by commands are left alone; a
-// configured query that a command already added becomes configuration-managed.
+// configured query that a command already added becomes configuration-managed. It compares first and writes only
+// when something differs, so that instances restarting with an unchanged configuration write nothing.
 func (s *Store) SyncConfigChannels(ctx context.Context, chans []channel.ConfigChannel, now time.Time) error {
-	var chPlat, chID, plat, chanID, query, canon []string
-	seen := map[[3]string]bool{}
-	for _, ch := range chans {
-		chPlat, chID = append(chPlat, ch.Ref.Platform), append(chID, ch.Ref.ID)
-		for _, sub := range ch.Subscriptions {
-			// One statement may not upsert a row twice; the first of two equal queries wins, as it would
-			// applied one by one.
-			k := [3]string{ch.Ref.Platform, ch.Ref.ID, sub.Canonical}
-			if seen[k] {
-				continue
-			}
-			seen[k] = true
-			plat, chanID = append(plat, ch.Ref.Platform), append(chanID, ch.Ref.ID)
-			query, canon = append(query, sub.Query), append(canon, sub.Canonical)
-		}
+	d, err := configDiff(ctx, s.pool, chans)
+	if err != nil {
+		return fmt.Errorf("sync configured channels: %w", err)
 	}
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	if d.Empty() {
+		return nil
+	}
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		// Compared again inside the transaction: another instance or command may have changed them since.
+		d, err := configDiff(ctx, tx, chans)
+		if err != nil {
+			return err
+		}
+		return applyConfigDiff(ctx, tx, d, now)
+	})
+	if err != nil {
+		return fmt.Errorf("sync configured channels: %w", err)
+	}
+	return nil
+}
+
+// querier is the pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// configDiff reads the stored channels and subscriptions through q and compares them with chans.
+func configDiff(ctx context.Context, q querier, chans []channel.ConfigChannel) (channel.ConfigDiff, error) {
+	known := map[channel.Ref]bool{}
+	rows, err := q.Query(ctx, `SELECT platform, id FROM channels`)
+	if err != nil {
+		return channel.ConfigDiff{}, fmt.Errorf("read channels: %w", err)
+	}
+	var r channel.Ref
+	if _, err := pgx.ForEachRow(rows, []any{&r.Platform, &r.ID}, func() error {
+		known[r] = true
+		return nil
+	}); err != nil {
+		return channel.ConfigDiff{}, fmt.Errorf("read channels: %w", err)
+	}
+	rows, err = q.Query(ctx, `SELECT id, platform, channel_id, canonical, from_config FROM subscriptions`)
+	if err != nil {
+		return channel.ConfigDiff{}, fmt.Errorf("read subscriptions: %w", err)
+	}
+	var stored []channel.Subscription
+	var sub channel.Subscription
+	if _, err := pgx.ForEachRow(rows, []any{&sub.ID, &sub.Channel.Platform, &sub.Channel.ID, &sub.Canonical, &sub.FromConfig}, func() error {
+		stored = append(stored, sub)
+		return nil
+	}); err != nil {
+		return channel.ConfigDiff{}, fmt.Errorf("read subscriptions: %w", err)
+	}
+	return channel.DiffConfig(chans, known, stored), nil
+}
+
+// applyConfigDiff writes d in tx, one set-based statement per kind of change.
+func applyConfigDiff(ctx context.Context, tx pgx.Tx, d channel.ConfigDiff, now time.Time) error {
+	if len(d.NewChannels) > 0 {
+		plat, id := make([]string, len(d.NewChannels)), make([]string, len(d.NewChannels))
+		for i, r := range d.NewChannels {
+			plat[i], id[i] = r.Platform, r.ID
+		}
 		if _, err := tx.Exec(ctx, `
 INSERT INTO channels (platform, id, created_at)
 SELECT p, i, $3 FROM unnest($1::text[], $2::text[]) AS r(p, i) ORDER BY p, i
-ON CONFLICT DO NOTHING`, chPlat, chID, now.UnixNano()); err != nil {
+ON CONFLICT DO NOTHING`, plat, id, now.UnixNano()); err != nil {
 			return fmt.Errorf("create channels: %w", err)
 		}
-		// WITH ORDINALITY keeps the configured order in the new subscriptions' ids (their /papers list order).
-		if _, err := tx.Exec(ctx, `
+	}
+	if len(d.Remove) > 0 {
+		if _, err := tx.Exec(ctx, `DELETE FROM subscriptions WHERE id = ANY($1) AND from_config`, d.Remove); err != nil {
+			return fmt.Errorf("remove unconfigured subscriptions: %w", err)
+		}
+	}
+	if len(d.Adopt) > 0 {
+		if _, err := tx.Exec(ctx, `UPDATE subscriptions SET from_config = true WHERE id = ANY($1)`, d.Adopt); err != nil {
+			return fmt.Errorf("adopt subscriptions: %w", err)
+		}
+	}
+	if len(d.Add) == 0 {
+		return nil
+	}
+	n := len(d.Add)
+	plat, chanID, query, canon := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, a := range d.Add {
+		plat[i], chanID[i], query[i], canon[i] = a.Channel.Platform, a.Channel.ID, a.Query, a.Canonical
+	}
+	// WITH ORDINALITY keeps the configured order in the new subscriptions' ids (their /papers list order). A
+	// command adding the same query in the meantime is adopted rather than failing the start.
+	if _, err := tx.Exec(ctx, `
 INSERT INTO subscriptions AS s (platform, channel_id, query, canonical, added_by, added_at, from_config)
 SELECT p, c, q, k, 'config', $5, true FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS r(p, c, q, k, n)
 ORDER BY n
 ON CONFLICT (platform, channel_id, canonical) DO UPDATE SET from_config = true WHERE NOT s.from_config`,
-			plat, chanID, query, canon, now.UnixNano()); err != nil {
-			return fmt.Errorf("add configured subscriptions: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `
-DELETE FROM subscriptions s WHERE from_config AND NOT EXISTS (
-	SELECT 1 FROM unnest($1::text[], $2::text[], $3::text[]) AS k(p, c, q)
-	WHERE k.p = s.platform AND k.c = s.channel_id AND k.q = s.canonical)`, plat, chanID, canon); err != nil {
-			return fmt.Errorf("remove unconfigured subscriptions: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("sync configured channels: %w", err)
+		plat, chanID, query, canon, now.UnixNano()); err != nil {
+		return fmt.Errorf("add configured subscriptions: %w", err)
 	}
 	return nil
 }

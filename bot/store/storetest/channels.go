@@ -176,10 +176,21 @@ func testSyncConfigChannels(t *testing.T, s Store) {
 			{"slack:C0B by hand", false}, {"slack:C0A eeg", true}}},
 		{"an empty configuration", nil, []row{{"slack:C0B by hand", false}}},
 	}
+	version := func() int64 {
+		t.Helper()
+		v, err := s.SubscriptionsVersion(t.Context())
+		check(t, err, "SubscriptionsVersion")
+		return v
+	}
 	for i, st := range steps {
+		before := version()
 		check(t, s.SyncConfigChannels(t.Context(), st.cfg, at(i+1)), "SyncConfigChannels")
 		if got := state(); jsonOf(t, got) != jsonOf(t, st.want) {
 			t.Errorf("%s: subscriptions =\n %v\nwant\n %v", st.name, got, st.want)
+		}
+		// A restart with an unchanged configuration writes nothing: routers need not recompile.
+		if changed := version() != before; changed != (i != 1) {
+			t.Errorf("%s: the subscriptions version changed = %t, want %t", st.name, changed, i != 1)
 		}
 		if i == 2 {
 			// Adopting keeps the subscription's number and history.
@@ -190,6 +201,18 @@ func testSyncConfigChannels(t *testing.T, s Store) {
 	}
 	if got := subs(t, s, slackB); len(got) != 1 || got[0].ID != cmdB.ID {
 		t.Errorf("the command's subscription = %+v, want %+v", got, cmdB)
+	}
+	// A query configured twice in a channel is stored once, as first written; the new ones keep the configured
+	// order in their ids (their /papers list numbers).
+	twice := cfg(discordC, "zeta", "alpha", "zeta", "mid")
+	twice.Subscriptions[0].Query = "zeta (first)"
+	check(t, s.SyncConfigChannels(t.Context(), []channel.ConfigChannel{twice}, at(10)), "SyncConfigChannels")
+	got := []string{}
+	for _, sub := range subs(t, s, discordC) {
+		got = append(got, sub.Query)
+	}
+	if want := []string{"zeta (first)", "alpha", "mid"}; !slices.Equal(got, want) {
+		t.Errorf("a channel configured with a query twice has %q, want %q", got, want)
 	}
 }
 
