@@ -28,6 +28,9 @@ func migrations() []string {
 		batchesV4,
 		// 5: import checkpoints (imports.go).
 		importsV5,
+		// 6 (branch ftsdefer): full-text index entries of a poll or import batch go to the GIN pending list and
+		// are merged right after the commit (fts.go).
+		ginPendingV6,
 	}
 }
 
