@@ -34,9 +34,9 @@ type Store interface {
 	BlockedChannels(ctx context.Context) ([]channel.Channel, error)
 	BlockChannel(ctx context.Context, ch channel.Ref, reason string, at time.Time) error
 	Enqueue(ctx context.Context, ch channel.Ref, kind string, matched map[string][]string, at time.Time) (int, error)
-	// Candidates returns the papers that may satisfy pre (a superset; nil is every paper), newest first.
-	Candidates(ctx context.Context, pre *filters.Prefilter, since time.Time, limit int) ([]paper.Paper, error)
-	Recent(ctx context.Context, since time.Time, limit int) ([]paper.Paper, error)
+	// ScanCandidates calls yield with up to limit papers that may satisfy pre (a superset; nil is every paper),
+	// sorting at or after since, newest first, reading further only while yield returns true.
+	ScanCandidates(ctx context.Context, pre *filters.Prefilter, since time.Time, limit int, yield func(paper.Paper) bool) error
 	// CountFailed, ListFailed (latest first; limit <= 0 is all) and RequeueFailed (back to pending, attempts
 	// reset; it returns how many) are about ch's papers the platform rejected until they were set aside.
 	CountFailed(ctx context.Context, ch channel.Ref) (int, error)
@@ -234,46 +234,47 @@ func parseQuery(q string) (*filters.Query, *bot.Reply) {
 	return nil, &r
 }
 
-// matching returns up to limit papers published since since that q matches, newest first, with explanations.
-// The query's pre-filter narrows the candidates; its own matcher decides, so look-ups and subscriptions always
-// agree.
+// matching returns up to limit papers published since since that q matches, newest first, with explanations, and
+// how many matched. The query's pre-filter narrows the candidates; its own matcher decides, so look-ups and
+// subscriptions always agree.
+//
+// With exact, every candidate is matched and total counts them all. Without it, the scan stops at the first match
+// past limit, so total is len(cards) when that is all there is and len(cards)+1 when more papers match: a
+// look-up for a common word reads a few dozen candidates instead of thousands, with the same cards.
 //
 // The look-up runs within the Commander's time budget; past it, the store's query is cancelled and the error is
 // ErrLookupTimeout.
-func (c *Commander) matching(ctx context.Context, q *filters.Query, since time.Time, limit int) ([]bot.Card, int, error) {
+func (c *Commander) matching(ctx context.Context, q *filters.Query, since time.Time, limit int, exact bool) ([]bot.Card, int, error) {
 	// The store's work stops a tenth of the budget early: stopping is not instant (SQLite notices an interrupt
 	// between steps of its program, and an FTS5 prefix merge runs to its end), and the answer, even a refusal, is
 	// due within the budget. At 100k papers on a quiet 2-core machine the dearest accepted query was refused 25 ms
 	// past a full budget (BenchmarkWorstLookup).
 	lctx, cancel := context.WithTimeout(ctx, c.lookupTimeout()-c.lookupTimeout()/10)
 	defer cancel()
-	var (
-		cands []paper.Paper
-		err   error
-	)
-	if pre := q.Prefilter(); pre != nil {
-		cands, err = c.Store.Candidates(lctx, pre, since, candidateLimit)
-	} else {
-		cands, err = c.Store.Recent(lctx, since, candidateLimit)
-	}
-	if err != nil {
-		return nil, 0, timedOut(lctx, err)
-	}
 	var cards []bot.Card
-	total := 0
-	for i := range cands {
+	total, seen := 0, 0
+	var stopped error
+	err := c.Store.ScanCandidates(lctx, q.Prefilter(), since, candidateLimit, func(p paper.Paper) bool {
 		// Matching thousands of candidates takes a while too; the budget covers it.
-		if i%256 == 255 && lctx.Err() != nil {
-			return nil, 0, timedOut(lctx, lctx.Err())
+		if seen++; seen%256 == 0 && lctx.Err() != nil {
+			stopped = lctx.Err()
+			return false
 		}
-		exp, ok := q.Match(&cands[i])
+		exp, ok := q.Match(&p)
 		if !ok {
-			continue
+			return true
 		}
 		total++
 		if len(cards) < limit {
-			cards = append(cards, bot.Card{Paper: cands[i], Matched: exp.Terms()})
+			cards = append(cards, bot.Card{Paper: p, Matched: exp.Terms()})
 		}
+		return exact || total <= limit
+	})
+	if err == nil {
+		err = stopped
+	}
+	if err != nil {
+		return nil, 0, timedOut(lctx, err)
 	}
 	return cards, total, nil
 }
@@ -306,7 +307,7 @@ func (c *Commander) Search(ctx context.Context, query string, limit int) ([]bot.
 	if err != nil {
 		return nil, err
 	}
-	cards, _, err := c.matching(ctx, q, time.Time{}, limit)
+	cards, _, err := c.matching(ctx, q, time.Time{}, limit, false)
 	return cards, err
 }
 
@@ -319,7 +320,7 @@ func (c *Commander) search(ctx context.Context, _ bot.Request, args Args) (bot.R
 	if bad != nil {
 		return *bad, nil
 	}
-	cards, total, err := c.matching(ctx, q, time.Time{}, SearchResults)
+	cards, total, err := c.matching(ctx, q, time.Time{}, SearchResults, false)
 	if errors.Is(err, ErrLookupTimeout) {
 		return c.tooSlow(q), nil
 	}
@@ -329,7 +330,13 @@ func (c *Commander) search(ctx context.Context, _ bot.Request, args Args) (bot.R
 	if total == 0 {
 		return private(fmt.Sprintf("No stored paper matches %s.", q)), nil
 	}
-	r := private(fmt.Sprintf("%d of %d papers matching %s, newest first:", len(cards), total, q))
+	head := fmt.Sprintf("%d of %d papers matching %s, newest first:", len(cards), total, q)
+	if total > len(cards) {
+		// The look-up stopped at the first match it would not show: counting them all would read every
+		// candidate.
+		head = fmt.Sprintf("The %d newest of the papers matching %s:", len(cards), q)
+	}
+	r := private(head)
 	r.Cards = cards
 	return r, nil
 }
@@ -364,7 +371,7 @@ func (c *Commander) subscribe(ctx context.Context, req bot.Request, args Args) (
 		return bot.Reply{}, fmt.Errorf("subscribe %s to %q: %w", req.Channel, canon, err)
 	}
 	c.changed(ctx, req.Channel)
-	cards, total, err := c.matching(ctx, q, now.Add(-SubscribeWindow), SubscribeSamples)
+	cards, total, err := c.matching(ctx, q, now.Add(-SubscribeWindow), SubscribeSamples, true)
 	slow := errors.Is(err, ErrLookupTimeout)
 	if err != nil && !slow {
 		return bot.Reply{}, fmt.Errorf("subscribe: preview: %w", err)
@@ -444,7 +451,7 @@ func (c *Commander) list(ctx context.Context, req bot.Request, _ Args) (bot.Repl
 	for i, s := range subs {
 		count := "?"
 		if q, err := filters.ParseStored(s.Query); err == nil && !slow {
-			_, total, err := c.matching(lctx, q, since, 0)
+			_, total, err := c.matching(lctx, q, since, 0, true)
 			switch {
 			case err == nil:
 				count = strconv.Itoa(total)
@@ -649,7 +656,7 @@ func (c *Commander) backfill(ctx context.Context, req bot.Request, args Args) (b
 		if err != nil {
 			continue
 		}
-		cards, _, err := c.matching(ctx, q, since, MaxBackfillPapers)
+		cards, _, err := c.matching(ctx, q, since, MaxBackfillPapers, false)
 		if errors.Is(err, ErrLookupTimeout) {
 			slow = append(slow, s.Canonical)
 			continue

@@ -28,14 +28,9 @@ func (s *stallingStore) stall(ctx context.Context) {
 	}
 }
 
-func (s *stallingStore) Candidates(ctx context.Context, pre *filters.Prefilter, since time.Time, limit int) ([]paper.Paper, error) {
+func (s *stallingStore) ScanCandidates(ctx context.Context, pre *filters.Prefilter, since time.Time, limit int, yield func(paper.Paper) bool) error {
 	s.stall(ctx)
-	return s.Store.Candidates(ctx, pre, since, limit)
-}
-
-func (s *stallingStore) Recent(ctx context.Context, since time.Time, limit int) ([]paper.Paper, error) {
-	s.stall(ctx)
-	return s.Store.Recent(ctx, since, limit)
+	return s.Store.ScanCandidates(ctx, pre, since, limit, yield)
 }
 
 // costStores opens the stores the cost tests run on. The stores' own cancellation of a statement is tested in
@@ -122,14 +117,9 @@ func (s *countingStore) Channel(_ context.Context, ch channel.Ref) (channel.Chan
 	return channel.Channel{Ref: ch}, nil
 }
 
-func (s *countingStore) Candidates(context.Context, *filters.Prefilter, time.Time, int) ([]paper.Paper, error) {
+func (s *countingStore) ScanCandidates(context.Context, *filters.Prefilter, time.Time, int, func(paper.Paper) bool) error {
 	s.lookups.Add(1)
-	return nil, nil
-}
-
-func (s *countingStore) Recent(context.Context, time.Time, int) ([]paper.Paper, error) {
-	s.lookups.Add(1)
-	return nil, nil
+	return nil
 }
 
 // TestPerUserRate: past its burst, a user's commands are refused privately until the rate refills the bucket;

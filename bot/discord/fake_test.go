@@ -426,8 +426,17 @@ func (s *memStore) Enqueue(_ context.Context, _ channel.Ref, _ string, matched m
 	return len(matched), nil
 }
 
-func (s *memStore) Candidates(_ context.Context, _ *filters.Prefilter, since time.Time, _ int) ([]paper.Paper, error) {
-	return s.Recent(context.Background(), since, 0)
+func (s *memStore) ScanCandidates(ctx context.Context, _ *filters.Prefilter, since time.Time, _ int, yield func(paper.Paper) bool) error {
+	ps, err := s.Recent(ctx, since, 0)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if !yield(p) {
+			return nil
+		}
+	}
+	return nil
 }
 
 func (s *memStore) Recent(_ context.Context, since time.Time, _ int) ([]paper.Paper, error) {

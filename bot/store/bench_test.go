@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -165,4 +166,73 @@ func BenchmarkQuickCheck(b *testing.B) {
 	}
 	b.ReportMetric(float64(fi.Size()>>20), "file-MB")
 	testkit.ReportPeakRSS(b)
+}
+
+// BenchmarkIngestDeferred compares, batch by batch on two copies of the full corpus store, a poll's ingest with
+// its full-text indexing inside the poll's transaction (the baseline: inlineIndex, as Ingest did before deferred
+// indexing) and with it deferred to a second transaction right after the commit (Ingest now). It reports the
+// baseline's rate (inline-papers/s), the papers table's rate with deferral (papers/s: the poll's transaction
+// alone), the time from the poll's commit to its papers being searchable (index-p50-ms, index-max-ms), the
+// deferred ingest's rate including that indexing (total-papers/s), and papers/s over inline-papers/s.
+func BenchmarkIngestDeferred(b *testing.B) {
+	src := benchDB(b)
+	open := func(name string) *Store {
+		path := filepath.Join(b.TempDir(), name)
+		if err := testkit.CopyFile(path, src); err != nil {
+			b.Fatal(err)
+		}
+		s, err := Open(b.Context(), path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		return s
+	}
+	inline, deferred := open("inline.db"), open("deferred.db")
+	inline.inlineIndex = true
+	n := testkit.CorpusSize()
+	g := testkit.NewCorpus(n)
+	next := n
+	var papers int
+	var tInline, tCommit, tTotal time.Duration
+	var index []time.Duration
+	for b.Loop() {
+		batch := make([]paper.Paper, benchBatch)
+		for i := range batch {
+			batch[i] = g.Paper(next)
+			next++
+		}
+		at := batch[0].Published
+		start := time.Now()
+		if _, err := inline.Ingest(b.Context(), "bench", batch, nil, at); err != nil {
+			b.Fatal(err)
+		}
+		tInline += time.Since(start)
+
+		start = time.Now()
+		res, err := deferred.ingest(b.Context(), "bench", batch, nil, at, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		committed := time.Now()
+		if err := deferred.IndexPending(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+		done := time.Now()
+		tCommit += committed.Sub(start)
+		tTotal += done.Sub(start)
+		index = append(index, done.Sub(committed))
+		if len(res.New) != benchBatch {
+			b.Fatalf("ingested %d new papers, want %d", len(res.New), benchBatch)
+		}
+		papers += benchBatch
+	}
+	rate := func(d time.Duration) float64 { return float64(papers) / d.Seconds() }
+	b.ReportMetric(rate(tInline), "inline-papers/s")
+	b.ReportMetric(rate(tCommit), "papers/s")
+	b.ReportMetric(rate(tTotal), "total-papers/s")
+	b.ReportMetric(rate(tCommit)/rate(tInline), "x-inline")
+	slices.Sort(index)
+	b.ReportMetric(float64(index[len(index)/2])/float64(time.Millisecond), "index-p50-ms")
+	b.ReportMetric(float64(index[len(index)-1])/float64(time.Millisecond), "index-max-ms")
 }

@@ -185,7 +185,7 @@ func (s *Store) importBatch(ctx context.Context, name string, papers []paper.Pap
 		ops = append(ops, writeOp{id: id, oldID: prev.id, p: o.Merged})
 	}
 	slices.SortFunc(ops, func(a, b writeOp) int { return cmp.Compare(a.id, b.id) })
-	if err := writeImported(ctx, tx, ops, now); err != nil {
+	if err := writeDeferred(ctx, tx, ops, now); err != nil {
 		return res, err
 	}
 	if _, err := tx.ExecContext(ctx, `
@@ -233,9 +233,11 @@ const (
 // indexBacklog is how many papers ImportBatchDeferred leaves pending before it indexes them.
 const indexBacklog = indexChunk
 
-// writeImported writes an import's rows: the new ones one prepared statement each with the index deferred (see
-// importsMigration), the changed known ones as ingest does.
-func writeImported(ctx context.Context, tx *sql.Tx, ops []writeOp, now int64) error {
+// writeDeferred writes an ingest's or an import's rows: the new ones through prepared multi-row statements with
+// their indexing deferred (see importsMigration), the changed and touched known ones with writePapers, whose
+// triggers update the index in the same transaction (an update must remove the old text's entries, which only the
+// old text can do). A new row's first_seen is its op.seen, or now when that is 0.
+func writeDeferred(ctx context.Context, tx *sql.Tx, ops []writeOp, now int64) error {
 	var inserts, updates []writeOp
 	for _, op := range ops {
 		if op.oldID == 0 {
@@ -271,8 +273,12 @@ func writeImported(ctx context.Context, tx *sql.Tx, ops []writeOp, now int64) er
 			if err != nil {
 				return err
 			}
+			seen := op.seen
+			if seen == 0 {
+				seen = now
+			}
 			args = append(args, r.ID, r.Key, r.ArxivID, r.DOI, r.Title, r.Abstract, r.Authors,
-				r.Published, r.Updated, op.seen, now, string(r.Data))
+				r.Published, r.Updated, seen, now, string(r.Data))
 		}
 		var err error
 		if n == insertRows {
@@ -316,9 +322,9 @@ func insertSQL(n int) string {
 	return b.String()
 }
 
-// IndexPending writes the full-text index entries of every paper an import stored with its indexing deferred, in
-// transactions of at most indexChunk papers, lowest id first. ImportBatch calls it after each batch; Open calls it
-// for what an interrupted import left.
+// IndexPending writes the full-text index entries of every paper an ingest or import stored with its indexing
+// deferred, in transactions of at most indexChunk papers, lowest id first. Ingest and ImportBatch call it after
+// each commit; Open calls it for what a crash left.
 func (s *Store) IndexPending(ctx context.Context) error {
 	// Usually nothing is pending: a read says so without the write lock, which a running bot may hold.
 	var pending bool

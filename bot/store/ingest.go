@@ -57,7 +57,9 @@ type writeOp struct {
 
 // Ingest stores one poll of one source in ONE transaction: it reconciles each paper with the stored one of its key
 // (paper.Batch and paper.Reconcile hold the rules: what is New, Updated or Unchanged), saves the validators for the
-// source's URLs and marks the source's last success (and last new paper).
+// source's URLs and marks the source's last success (and last new paper). The new papers' full-text indexing is
+// recorded in that transaction (fts_pending) and done in a second one before Ingest returns; an error from that
+// second step comes with the result of the committed poll.
 func (s *Store) Ingest(ctx context.Context, source string, papers []paper.Paper, validators map[string]paper.Validators, at time.Time) (paper.IngestResult, error) {
 	return s.IngestAndRoute(ctx, source, papers, validators, at, nil)
 }
@@ -71,6 +73,16 @@ func (s *Store) IngestAndRoute(ctx context.Context, source string, papers []pape
 	res, err := s.ingest(ctx, source, papers, validators, at, route)
 	if err = s.wrote(ctx, err); err != nil {
 		return paper.IngestResult{}, fmt.Errorf("ingest %s: %w", source, err)
+	}
+	// The new papers are stored and their ids in fts_pending: index them now, in a second transaction, so that
+	// a look-up finds them once Ingest returns. Within the poll's transaction the index would cost the papers
+	// table 4x its insert rate (FTS5 tokenizes and flushes inside every statement); here it is one run in rowid
+	// order, which FTS5 accumulates in memory, and it holds the write lock apart from the poll, so a delivery can
+	// commit in between. Indexing is not cancelled with ctx (a poll's papers take a fraction of a second): a
+	// poll that committed should also be searchable. A crash in between leaves the ids pending, and the next
+	// ingest or Open indexes them.
+	if err := s.wrote(ctx, s.IndexPending(context.WithoutCancel(ctx))); err != nil {
+		return res, fmt.Errorf("ingest %s: papers stored, their indexing left for later: %w", source, err)
 	}
 	return res, nil
 }
@@ -156,7 +168,11 @@ func (s *Store) ingest(ctx context.Context, source string, papers []paper.Paper,
 		}
 	}
 	slices.SortFunc(ops, func(a, b writeOp) int { return cmp.Compare(a.id, b.id) })
-	if err := writePapers(ctx, tx, ops, now); err != nil {
+	write := writeDeferred
+	if s.inlineIndex {
+		write = writePapers
+	}
+	if err := write(ctx, tx, ops, now); err != nil {
 		return res, err
 	}
 	if route != nil && len(toRoute) > 0 {

@@ -129,25 +129,56 @@ func sqlLimit(limit int) int {
 	return limit
 }
 
+// ScanCandidates calls yield with the papers Candidates returns (Recent's when pre is nil), in the same order,
+// newest first, and stops when yield returns false. The rows come from one cursor that SQLite steps only when
+// yield asks for the next paper, and FTS5 produces its matches in descending rowid order as it goes, so a look-up
+// that has its answer after the first 20 candidates reads and decodes 20 rows, not limit: paging without pages
+// (a keyset page would run the MATCH again for every page; the cursor carries on where it stopped).
+func (s *Store) ScanCandidates(ctx context.Context, pre *filters.Prefilter, since time.Time, limit int, yield func(paper.Paper) bool) error {
+	if pre == nil {
+		if err := s.scan(ctx, s.look, yield, recentSQL, sinceID(since), sqlLimit(limit)); err != nil {
+			return fmt.Errorf("recent papers since %s: %w", since, err)
+		}
+		return nil
+	}
+	expr := ftsMatch(pre)
+	if err := s.scan(ctx, s.look, yield, candidatesSQL, expr, sinceID(since), sqlLimit(limit)); err != nil {
+		return fmt.Errorf("search %q: %w", expr, err)
+	}
+	return nil
+}
+
 // papers runs a query selecting key, title, abstract, data on db (the look-up pool).
 func (s *Store) papers(ctx context.Context, db *sql.DB, query string, args ...any) ([]paper.Paper, error) {
+	var out []paper.Paper
+	err := s.scan(ctx, db, func(p paper.Paper) bool {
+		out = append(out, p)
+		return true
+	}, query, args...)
+	return out, err
+}
+
+// scan runs a query selecting key, title, abstract, data on db and calls yield with each paper, decoded, until
+// yield returns false or the rows end.
+func (s *Store) scan(ctx context.Context, db *sql.DB, yield func(paper.Paper) bool, query string, args ...any) error {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
-	var out []paper.Paper
 	for rows.Next() {
 		var key, title, abstract string
 		var data []byte
 		if err := rows.Scan(&key, &title, &abstract, &data); err != nil {
-			return nil, err
+			return err
 		}
 		p, err := decodePaper(key, title, abstract, data)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, p)
+		if !yield(p) {
+			return nil
+		}
 	}
-	return out, rows.Err()
+	return rows.Err()
 }

@@ -72,6 +72,9 @@ type Store struct {
 	// beforeCommit, when set, runs inside Ingest's transaction just before COMMIT; an error aborts the
 	// transaction. It exists for tests (crash and atomicity tests) and is never set in production.
 	beforeCommit func(ctx context.Context) error
+	// inlineIndex makes Ingest index its new papers inside the poll's transaction through the insert trigger, as
+	// it did before deferred indexing: the baseline of BenchmarkIngestDeferred, never set in production.
+	inlineIndex bool
 }
 
 // Open opens (creating it if needed) the database file at path and brings its schema up to date. A database

@@ -166,3 +166,66 @@ func BenchmarkSearch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkIngestDeferred compares, poll by poll (alternating), ingest with the full-text index's entries merged
+// inside the poll's transaction (the baseline: the index's default 4 MB pending list, which a 2,000-paper poll
+// overflows, and no merge after) and with them left in the pending list and merged right after the commit (the
+// store now). It reports the baseline's rate (inline-papers/s), the poll transaction's rate (papers/s: its papers
+// are searchable at its commit, the pending list being part of the index), the rate including the merge
+// (total-papers/s) and the merge's time per poll (merge-ms/poll).
+func BenchmarkIngestDeferred(b *testing.B) {
+	s := benchStore(b)
+	n := testkit.CorpusSize()
+	end := testkit.NewCorpus(n).Paper(n).Published.Unix()
+	setLimit := func(sql string) {
+		if _, err := s.pool.Exec(context.Background(), `ALTER INDEX papers_fts `+sql); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cleanup := func() {
+		if _, err := s.pool.Exec(context.Background(), `DELETE FROM papers WHERE sort_sec >= $1`, end); err != nil {
+			b.Fatal(err)
+		}
+		setLimit(ginPendingSetting)
+	}
+	cleanup()
+	b.Cleanup(cleanup)
+	g := testkit.NewCorpus(n)
+	next := n
+	var inline, commit, merge time.Duration
+	papers := 0
+	for i := 0; b.Loop(); i++ {
+		for _, deferred := range []bool{i%2 == 0, i%2 != 0} {
+			batch := make([]paper.Paper, benchBatch)
+			for j := range batch {
+				batch[j] = g.Paper(next)
+				next++
+			}
+			if deferred {
+				setLimit(ginPendingSetting)
+			} else {
+				setLimit("RESET (gin_pending_list_limit)")
+			}
+			start := time.Now()
+			if _, err := s.ingest(b.Context(), "bench", paper.Batch("bench", batch), nil, batch[0].Published, nil); err != nil {
+				b.Fatal(err)
+			}
+			d := time.Since(start)
+			if !deferred {
+				inline += d
+				continue
+			}
+			commit += d
+			start = time.Now()
+			if err := s.mergePending(b.Context()); err != nil {
+				b.Fatal(err)
+			}
+			merge += time.Since(start)
+		}
+		papers += benchBatch
+	}
+	b.ReportMetric(float64(papers)/inline.Seconds(), "inline-papers/s")
+	b.ReportMetric(float64(papers)/commit.Seconds(), "papers/s")
+	b.ReportMetric(float64(papers)/(commit+merge).Seconds(), "total-papers/s")
+	b.ReportMetric(float64(merge.Milliseconds())/float64(papers/benchBatch), "merge-ms/poll")
+}

@@ -48,6 +48,9 @@ func (s *Store) ImportBatch(ctx context.Context, name string, papers []paper.Pap
 	for attempt := 1; ; attempt++ {
 		res, err := s.importBatch(ctx, name, batch, state, at)
 		if err == nil {
+			if err := s.mergePending(ctx); err != nil {
+				return res, fmt.Errorf("import %s: papers stored, their index entries left pending: %w", name, err)
+			}
 			return res, nil
 		}
 		if attempt == ingestAttempts || !retryable(err) {

@@ -45,6 +45,9 @@ func (s *Store) IngestAndRoute(ctx context.Context, source string, papers []pape
 	for attempt := 1; ; attempt++ {
 		res, err := s.ingest(ctx, source, batch, validators, at, route)
 		if err == nil {
+			if err := s.mergePending(ctx); err != nil {
+				return res, fmt.Errorf("ingest %s: papers stored, their index entries left pending: %w", source, err)
+			}
 			return res, nil
 		}
 		if attempt == ingestAttempts || !retryable(err) {

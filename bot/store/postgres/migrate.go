@@ -32,6 +32,9 @@ func migrations() []string {
 		sourceHealthV6,
 		// 7: queued edits of posted cards (edits.go).
 		editsV7,
+		// 8: full-text index entries of a poll or import batch go to the GIN pending list and
+		// are merged right after the commit (fts.go).
+		ginPendingV8,
 	}
 }
 

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -89,6 +90,82 @@ ORDER BY sort_sec DESC, sort_seq DESC LIMIT $3`
 SELECT key, title, abstract, data FROM papers WHERE sort_sec >= $1
 ORDER BY sort_sec DESC, sort_seq DESC LIMIT $2`
 )
+
+// The look-up queries' keyset pages for ScanCandidates: the same order and filters, from after the last row of the
+// previous page ((sort_sec, sort_seq) below $4, $5).
+const (
+	candidatesPageSQL = `
+SELECT key, title, abstract, data, sort_sec, sort_seq FROM papers
+WHERE (fts @@ $1::tsquery OR unindexed) AND sort_sec >= $2 AND (sort_sec, sort_seq) < ($4, $5)
+ORDER BY sort_sec DESC, sort_seq DESC LIMIT $3`
+	recentPageSQL = `
+SELECT key, title, abstract, data, sort_sec, sort_seq FROM papers
+WHERE sort_sec >= $1 AND (sort_sec, sort_seq) < ($3, $4)
+ORDER BY sort_sec DESC, sort_seq DESC LIMIT $2`
+)
+
+// Keyset page sizes of ScanCandidates: the first page is small, as most look-ups have their answer in the first
+// few dozen candidates; each next one is pageGrowth times larger, up to maxPage.
+const (
+	firstPage  = 32
+	pageGrowth = 4
+	maxPage    = 2048
+)
+
+// ScanCandidates calls yield with the papers Candidates returns, in the same order, newest first, and stops when
+// yield returns false. It reads them in keyset pages (each from after the last row of the one before), growing
+// from firstPage: a result set, once asked for, is computed and sent whole by the server, so one query for limit
+// rows would cost a look-up for a common word thousands of rows it never looks at.
+func (s *Store) ScanCandidates(ctx context.Context, pre *filters.Prefilter, since time.Time, limit int, yield func(paper.Paper) bool) error {
+	q := tsqueryOf(pre)
+	sec, seq := int64(math.MaxInt64), int64(math.MaxInt64)
+	left, page := limit, firstPage
+	for {
+		n := page
+		if limit > 0 {
+			n = min(n, left)
+		}
+		var rows pgx.Rows
+		var err error
+		if q == "" {
+			rows, err = s.lookups.Query(ctx, recentPageSQL, paper.SinceSecond(since), n, sec, seq)
+		} else {
+			// Planned with its arguments every time, as candidates explains.
+			rows, err = s.lookups.Query(ctx, candidatesPageSQL, pgx.QueryExecModeExec, q, paper.SinceSecond(since), n, sec, seq)
+		}
+		if err != nil {
+			return fmt.Errorf("look up %s: %w", q, err)
+		}
+		got, stop := 0, false
+		for rows.Next() {
+			var key, title, abstract string
+			var data []byte
+			if err := rows.Scan(&key, &title, &abstract, &data, &sec, &seq); err != nil {
+				rows.Close()
+				return fmt.Errorf("look up %s: %w", q, err)
+			}
+			p, err := decodePaper(key, title, abstract, data)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("look up %s: %w", q, err)
+			}
+			got++
+			if !yield(p) {
+				stop = true
+				break
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("look up %s: %w", q, err)
+		}
+		left -= got
+		if stop || got < n || (limit > 0 && left <= 0) {
+			return nil
+		}
+		page = min(page*pageGrowth, maxPage)
+	}
+}
 
 // Candidates returns up to limit papers (all if limit <= 0) that may satisfy pre, newest first, sorting at or
 // after since: every paper pre holds for, and papers whose text did not fit in a full-text document. A nil pre,

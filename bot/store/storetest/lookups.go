@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 var lookupCases = []testCase{
 	{"recent papers", testRecent},
 	{"candidates of a query", testCandidates},
+	{"scanning candidates stops early, in Candidates' order", testScanCandidates},
 }
 
 // candidates calls Candidates the way the command core does: the query language parses query and hands the store
@@ -142,5 +144,65 @@ func testCandidates(t *testing.T, s Store) {
 				t.Errorf("%q: candidate %s published %s, before %s", tt.query, c.Key, c.Published, tt.since)
 			}
 		}
+	}
+}
+
+// testScanCandidates: ScanCandidates yields the papers Candidates (or Recent, for no pre-filter) returns, in the
+// same order, across the store's pages (here 300 papers, many sharing a second, and matches spread among
+// non-matches), and once yield says stop it yields nothing more.
+func testScanCandidates(t *testing.T, s Store) {
+	var ps []paper.Paper
+	for i := range 300 {
+		abstract := "A plain paper."
+		if i%3 == 0 {
+			abstract = "Spiking networks."
+		}
+		// Five papers a minute, all published in the same second: the pages must break ties as the order does.
+		ps = append(ps, arxiv(fmt.Sprintf("2609.%05d", i+1), t0.Add(time.Duration(i/5)*time.Minute), paper.AnnounceNew,
+			fmt.Sprintf("Paper %d", i), abstract, "cs.NE"))
+	}
+	mustIngest(t, s, "arxiv", ps, nil, t0)
+	spiking, err := filters.Parse("spiking")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		pre   *filters.Prefilter
+		since time.Time
+		limit int
+	}{
+		{"every paper", nil, time.Time{}, 0},
+		{"every paper, limit", nil, time.Time{}, 250},
+		{"every paper since", nil, t0.Add(20 * time.Minute), 0},
+		{"a word", spiking.Prefilter(), time.Time{}, 0},
+		{"a word, limit", spiking.Prefilter(), time.Time{}, 70},
+		{"a word since", spiking.Prefilter(), t0.Add(30 * time.Minute), 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var want []paper.Paper
+			if tt.pre == nil {
+				want, err = s.Recent(t.Context(), tt.since, tt.limit)
+			} else {
+				want, err = s.Candidates(t.Context(), tt.pre, tt.since, tt.limit)
+			}
+			check(t, err, "look-up")
+			if len(want) < 10 {
+				t.Fatalf("only %d candidates: the case tests nothing", len(want))
+			}
+			for _, stop := range []int{1, 7, 33, len(want), len(want) + 1} {
+				var got []paper.Paper
+				err := s.ScanCandidates(t.Context(), tt.pre, tt.since, tt.limit, func(p paper.Paper) bool {
+					got = append(got, p)
+					return len(got) < stop
+				})
+				check(t, err, "ScanCandidates")
+				wantKeys := keysOf(want[:min(stop, len(want))])
+				if !slices.Equal(keysOf(got), wantKeys) {
+					t.Errorf("stopping after %d: ScanCandidates yielded %v, want %v", stop, keysOf(got), wantKeys)
+				}
+			}
+		})
 	}
 }

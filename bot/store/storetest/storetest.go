@@ -22,6 +22,7 @@ import (
 	"github.com/paperboy-bot/paperboy/bot/health"
 	"github.com/paperboy-bot/paperboy/bot/ingest"
 	"github.com/paperboy-bot/paperboy/bot/paper"
+	"github.com/paperboy-bot/paperboy/filters"
 )
 
 // Store is everything the bot asks of a store: the interfaces its consumers own, plus what the composition root
@@ -39,6 +40,9 @@ type Store interface {
 	SetCardEdits(on bool)
 	// SyncConfigChannels makes the configuration-managed subscriptions match chans (bot/app at start-up).
 	SyncConfigChannels(ctx context.Context, chans []channel.ConfigChannel, at time.Time) error
+	// Candidates and Recent are ScanCandidates' papers as a slice (tools, imports, tests).
+	Candidates(ctx context.Context, pre *filters.Prefilter, since time.Time, limit int) ([]paper.Paper, error)
+	Recent(ctx context.Context, since time.Time, limit int) ([]paper.Paper, error)
 	// Ingest is IngestAndRoute without routing (backfills, tools and benchmarks).
 	Ingest(ctx context.Context, source string, papers []paper.Paper, validators map[string]paper.Validators, at time.Time) (paper.IngestResult, error)
 	// ImportState returns the saved checkpoint of the named import (nil, false when none).
