@@ -137,12 +137,12 @@ func texRender(s string, math bool, depth int) string {
 func flatten(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\\':
+		switch c := s[i]; c {
+		case '\\':
 			for i+1 < len(s) && isASCIILetter(s[i+1]) {
 				i++
 			}
-		case c == '{' || c == '}':
+		case '{', '}':
 		default:
 			b.WriteByte(c)
 		}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -62,7 +61,7 @@ func TestConsoleEdits(t *testing.T) {
 			now := time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
 			clock := func() time.Time { return now }
 			var out lockedBuffer
-			a, err := New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), Options{Platforms: true, Stdout: &out, Now: clock})
+			a, err := New(ctx, cfg, slog.New(slog.DiscardHandler), Options{Platforms: true, Stdout: &out, Now: clock})
 			if err != nil {
 				t.Fatal(err)
 			}
