@@ -146,8 +146,9 @@ func exportBatches(ctx context.Context, tx *sql.Tx, w dump.Writer) error {
 }
 
 func exportOutbox(ctx context.Context, tx *sql.Tx, w dump.Writer) error {
-	return exportRows(ctx, tx, `SELECT platform, channel_id, paper_key, matched, kind, state, created_at, attempts, last_error,
-		message_id, sent_at, rejections, retry_at, failed_at, batch_id, sending_at FROM outbox ORDER BY id`, w.Outbox,
+	return exportRows(ctx, tx, `SELECT n.platform, n.channel_id, p.key, o.matched, o.kind, o.state, o.created_at, o.attempts, o.last_error,
+		o.message_id, o.sent_at, o.rejections, o.retry_at, o.failed_at, o.batch_id, o.sending_at
+		FROM outbox o JOIN outbox_channels n ON n.num = o.chan JOIN papers p ON p.id = o.paper ORDER BY o.id`, w.Outbox,
 		func(rows *sql.Rows) (dump.Outbox, error) {
 			var o dump.Outbox
 			var matched string
@@ -395,9 +396,16 @@ func (l *load) Imports(ctx context.Context, batch []dump.Import) error {
 // Outbox inserts a batch of outbox rows with new ids, in the order given, each keyed to its paper by key and to
 // its digest batch by the batch's (kept) id.
 func (l *load) Outbox(ctx context.Context, batch []dump.Outbox) error {
-	err := each(ctx, l.tx, `INSERT INTO outbox (platform, channel_id, paper_key, matched, kind, state, created_at, attempts,
+	for _, o := range batch {
+		if _, err := channelNum(ctx, l.tx, o.Channel); err != nil {
+			return fmt.Errorf("import outbox: %w", err)
+		}
+	}
+	// A paper key the copy does not hold fails the NOT NULL on paper: the copy must not keep a row without its paper.
+	err := each(ctx, l.tx, `INSERT INTO outbox (chan, paper, matched, kind, state, created_at, attempts,
 		last_error, message_id, sent_at, rejections, retry_at, failed_at, batch_id, sending_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, batch,
+		VALUES ((SELECT num FROM outbox_channels WHERE platform = ? AND channel_id = ?), (SELECT id FROM papers WHERE key = ?),
+		?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, batch,
 		func(o dump.Outbox) []any {
 			m := o.Matched
 			if m == nil {

@@ -109,6 +109,9 @@ CREATE TABLE source_state (
 		batchMigration,
 		// 9: import checkpoints, and full-text indexing deferred to just after an import's batch (imports.go).
 		importsMigration,
+		// 10 (branch outbox): the lean outbox, keyed by (channel number, papers.id), and the posted set that
+		// pruning keeps (lean.go).
+		leanOutboxMigration,
 	}
 }
 

@@ -101,38 +101,38 @@ func open(ctx context.Context, path string, steps []string) (*Store, error) {
 	w.SetConnMaxIdleTime(0)
 	if err := w.PingContext(ctx); err != nil {
 		_ = w.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, openError(path, abs, err)
 	}
 	// Both settings persist in the file. The page size only applies to a new, empty database and must precede
 	// WAL: 8 KiB pages hold three ~2.5 KB paper rows where 4 KiB pages hold one, which shrinks the file by a
 	// third and the pages each ingest writes alike.
 	if _, err := w.ExecContext(ctx, "PRAGMA page_size = 8192; PRAGMA journal_mode = WAL"); err != nil {
 		_ = w.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, openError(path, abs, err)
 	}
 	if err := migrate(ctx, w, steps); err != nil {
 		_ = w.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, openError(path, abs, err)
 	}
 
 	// The readers are opened only after the writer has switched the file to WAL (a persistent setting).
 	r, err := sql.Open("sqlite", dsn(abs, pragmas("cache_size(-8000)", "query_only(1)")))
 	if err != nil {
 		_ = w.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, openError(path, abs, err)
 	}
 	r.SetMaxOpenConns(readConns)
 	r.SetMaxIdleConns(readConns)
 	if err := r.PingContext(ctx); err != nil {
 		_ = r.Close()
 		_ = w.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, openError(path, abs, err)
 	}
 	look, err := sql.Open("sqlite", dsn(abs, pragmas("cache_size(-8000)", "query_only(1)")))
 	if err != nil {
 		_ = r.Close()
 		_ = w.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, openError(path, abs, err)
 	}
 	look.SetMaxOpenConns(LookupConns())
 	look.SetMaxIdleConns(LookupConns())
@@ -140,7 +140,7 @@ func open(ctx context.Context, path string, steps []string) (*Store, error) {
 		_ = look.Close()
 		_ = r.Close()
 		_ = w.Close()
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, openError(path, abs, err)
 	}
 	s := &Store{w: w, r: r, look: look, path: abs}
 	// An import interrupted by a crash may have left papers stored but not yet in the full-text index.
@@ -152,6 +152,15 @@ func open(ctx context.Context, path string, steps []string) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// openError is err from opening the store at path: a damaged file says how to recover. The schema spans more than
+// page 1 since the lean outbox's step, so damage can show as soon as it is read.
+func openError(path, abs string, err error) error {
+	if isCorrupt(err) {
+		return damaged(abs, err.Error())
+	}
+	return fmt.Errorf("open store %s: %w", path, err)
 }
 
 // dsn builds a file: URI so that any character in the path (even '?' or '#') is escaped instead of being taken

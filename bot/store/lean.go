@@ -1,0 +1,291 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/paperboy-bot/paperboy/bot/channel"
+)
+
+// leanOutboxMigration (branch outbox, issue 11) rebuilds the outbox for writing speed. The old table keyed a row
+// by three text columns (platform, channel id, paper key) under a UNIQUE index, checked a foreign key per row and
+// kept four partial indexes, and a poll wrote its rows with JSON extraction: 91% of a routed poll's time went there.
+//
+// Now a channel is a small integer (outbox_channels.num) and a paper its papers.id, so the once-ever key is two
+// integers, written in (channel, paper) order, which is also the order delivery reads them (papers.id is
+// published order). Rows keep their ids: delivery, digest batches and nonces refer to them.
+//
+//   - outbox_key is the once-ever rule for rows still in the table;
+//   - outbox_unsent covers everything Work and Unsent read of an unsent row, so both are index-only scans of
+//     unsent rows that need no sort (Unsent reads a channel's first rows in paper order: a keyset on the key);
+//   - outbox_sent_at serves the hourly budget (MessagesSince) and pruning; rows enter it when sent, not on insert;
+//   - outbox_open_batches holds only rows of a digest being sent, so it is empty but for a crash's leftovers.
+//
+// outbox_posted is what pruning keeps of a sent row older than [delivery] keep_sent: the (channel, paper) pair,
+// so that a paper is still announced once ever in a channel.
+const leanOutboxMigration = `
+CREATE TABLE outbox_channels (
+	num        INTEGER PRIMARY KEY,
+	platform   TEXT    NOT NULL,
+	channel_id TEXT    NOT NULL,
+	UNIQUE (platform, channel_id)
+);
+INSERT INTO outbox_channels (platform, channel_id) SELECT DISTINCT platform, channel_id FROM outbox ORDER BY 1, 2;
+
+CREATE TABLE outbox_lean (
+	id         INTEGER PRIMARY KEY,
+	chan       INTEGER NOT NULL,
+	paper      INTEGER NOT NULL,
+	matched    TEXT    NOT NULL DEFAULT '[]',
+	kind       TEXT    NOT NULL DEFAULT 'match' CHECK (kind IN ('match', 'backfill')),
+	state      TEXT    NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'overflow', 'sent', 'failed')),
+	created_at INTEGER NOT NULL,
+	attempts   INTEGER NOT NULL DEFAULT 0,
+	last_error TEXT    NOT NULL DEFAULT '',
+	message_id TEXT    NOT NULL DEFAULT '',
+	sent_at    INTEGER,
+	rejections INTEGER NOT NULL DEFAULT 0,
+	retry_at   INTEGER,
+	failed_at  INTEGER,
+	batch_id   INTEGER,
+	sending_at INTEGER
+);
+INSERT INTO outbox_lean (id, chan, paper, matched, kind, state, created_at, attempts, last_error, message_id, sent_at,
+	rejections, retry_at, failed_at, batch_id, sending_at)
+SELECT o.id, c.num, p.id, o.matched, o.kind, o.state, o.created_at, o.attempts, o.last_error, o.message_id, o.sent_at,
+	o.rejections, o.retry_at, o.failed_at, o.batch_id, o.sending_at
+FROM outbox o
+JOIN outbox_channels c ON c.platform = o.platform AND c.channel_id = o.channel_id
+JOIN papers p ON p.key = o.paper_key
+ORDER BY c.num, p.id;
+DROP TABLE outbox;
+ALTER TABLE outbox_lean RENAME TO outbox;
+CREATE UNIQUE INDEX outbox_key ON outbox(chan, paper);
+CREATE INDEX outbox_unsent ON outbox(chan, paper, kind, state, retry_at, created_at) WHERE state IN ('pending', 'overflow');
+CREATE INDEX outbox_sent_at ON outbox(chan, sent_at) WHERE state = 'sent';
+CREATE INDEX outbox_open_batches ON outbox(batch_id) WHERE batch_id IS NOT NULL AND state IN ('pending', 'overflow');
+
+CREATE TABLE outbox_posted (
+	chan  INTEGER NOT NULL,
+	paper INTEGER NOT NULL,
+	PRIMARY KEY (chan, paper)
+) WITHOUT ROWID;
+`
+
+// chanNumSQL is the channel number of (?1 platform, ?2 channel id), NULL if the channel never had a row.
+const chanNumSQL = `(SELECT num FROM outbox_channels WHERE platform = ?1 AND channel_id = ?2)`
+
+// channelNums maps channel references to their outbox numbers within one write transaction, adding numbers for
+// channels that have none yet.
+type channelNums struct {
+	tx   *sql.Tx
+	nums map[channel.Ref]int64
+}
+
+// loadChannelNums reads every channel number: a few thousand rows at most, cheaper than a look-up per route.
+func loadChannelNums(ctx context.Context, tx *sql.Tx) (*channelNums, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT num, platform, channel_id FROM outbox_channels`)
+	if err != nil {
+		return nil, fmt.Errorf("load channel numbers: %w", err)
+	}
+	defer rows.Close()
+	c := &channelNums{tx: tx, nums: make(map[channel.Ref]int64)}
+	for rows.Next() {
+		var n int64
+		var ref channel.Ref
+		if err := rows.Scan(&n, &ref.Platform, &ref.ID); err != nil {
+			return nil, fmt.Errorf("load channel numbers: %w", err)
+		}
+		c.nums[ref] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load channel numbers: %w", err)
+	}
+	return c, nil
+}
+
+// num returns ref's number, giving it one if it has none.
+func (c *channelNums) num(ctx context.Context, ref channel.Ref) (int64, error) {
+	if n, ok := c.nums[ref]; ok {
+		return n, nil
+	}
+	n, err := channelNum(ctx, c.tx, ref)
+	if err != nil {
+		return 0, err
+	}
+	c.nums[ref] = n
+	return n, nil
+}
+
+// channelNum returns ref's outbox number, giving it one if it has none.
+func channelNum(ctx context.Context, tx *sql.Tx, ref channel.Ref) (int64, error) {
+	var n int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO outbox_channels (platform, channel_id) VALUES (?1, ?2)
+		ON CONFLICT (platform, channel_id) DO UPDATE SET num = num RETURNING num`, ref.Platform, ref.ID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("number channel %s: %w", ref, err)
+	}
+	return n, nil
+}
+
+// leanRow is one outbox row to insert.
+type leanRow struct {
+	num, paper int64
+	matched     string
+}
+
+// insertChunk is how many rows one INSERT statement carries: few enough statements that database/sql's per-call
+// cost vanishes, small enough that a statement's parameters stay far below SQLite's limit.
+const insertChunk = 256
+
+// insertLean inserts rows of kind, created at at, in (channel, paper) order, skipping pairs that already have a
+// row or were posted and pruned; it returns how many it inserted.
+func insertLean(ctx context.Context, tx *sql.Tx, rows []leanRow, kind string, at time.Time) (int, error) {
+	slices.SortFunc(rows, func(a, b leanRow) int {
+		if a.num != b.num {
+			return int(min(max(a.num-b.num, -1), 1))
+		}
+		return int(min(max(a.paper-b.paper, -1), 1))
+	})
+	stmts := map[int]*sql.Stmt{}
+	defer func() {
+		for _, st := range stmts {
+			_ = st.Close()
+		}
+	}()
+	total := 0
+	args := make([]any, 0, 3*insertChunk+2)
+	for start := 0; start < len(rows); start += insertChunk {
+		chunk := rows[start:min(start+insertChunk, len(rows))]
+		st, ok := stmts[len(chunk)]
+		if !ok {
+			var err error
+			if st, err = tx.PrepareContext(ctx, insertLeanSQL(len(chunk))); err != nil {
+				return 0, fmt.Errorf("prepare outbox insert: %w", err)
+			}
+			stmts[len(chunk)] = st
+		}
+		args = append(args[:0], kind, at.UnixNano())
+		for _, r := range chunk {
+			args = append(args, r.num, r.paper, r.matched)
+		}
+		res, err := st.ExecContext(ctx, args...)
+		if err != nil {
+			return 0, fmt.Errorf("write outbox: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return 0, fmt.Errorf("write outbox: %w", err)
+		}
+		total += int(n)
+	}
+	return total, nil
+}
+
+// insertLeanSQL inserts n rows given as (channel, paper, matched) triples after ?1 kind and ?2 created_at.
+func insertLeanSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO outbox (chan, paper, matched, kind, created_at)
+SELECT v.column1, v.column2, v.column3, ?1, ?2 FROM (VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "(?%d, ?%d, ?%d)", 3+3*i, 4+3*i, 5+3*i)
+	}
+	b.WriteString(`) AS v
+WHERE NOT EXISTS (SELECT 1 FROM outbox_posted d WHERE d.chan = v.column1 AND d.paper = v.column2)
+ON CONFLICT (chan, paper) DO NOTHING`)
+	return b.String()
+}
+
+// matchedJSON is the stored form of a row's matched terms.
+func matchedJSON(m []string) (string, error) {
+	if len(m) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", fmt.Errorf("encode matched terms: %w", err)
+	}
+	return string(b), nil
+}
+
+// movePapers repoints outbox rows and posted pairs at the papers ops moved to a new id: one pass over the outbox
+// for all of a write's moves, which are rare (a paper's publication date became known).
+func movePapers(ctx context.Context, tx *sql.Tx, ops []writeOp) error {
+	type mv struct {
+		Old int64 `json:"o"`
+		New int64 `json:"n"`
+	}
+	var list []mv
+	for _, op := range ops {
+		if op.oldID != 0 && op.oldID != op.id {
+			list = append(list, mv{op.oldID, op.id})
+		}
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	data, err := json.Marshal(list)
+	if err != nil {
+		return fmt.Errorf("encode moved papers: %w", err)
+	}
+	for _, table := range []string{"outbox", "outbox_posted"} {
+		if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET paper = (SELECT m.value->>'n' FROM json_each(?1) m WHERE m.value->>'o' = paper)
+			WHERE paper IN (SELECT value->>'o' FROM json_each(?1))`, string(data)); err != nil {
+			return fmt.Errorf("move %s rows of %d papers: %w", table, len(list), err)
+		}
+	}
+	return nil
+}
+
+// PruneSent deletes sent outbox rows posted before before, keeping of each only its (channel, paper) pair, so
+// the paper is never announced there again; it returns how many rows it pruned. Rows of a digest whose batch
+// still has unsent rows are kept with it.
+func (s *Store) PruneSent(ctx context.Context, before time.Time) (int, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox_posted (chan, paper)
+			SELECT chan, paper FROM outbox WHERE `+prunable+` ORDER BY chan, paper
+			ON CONFLICT DO NOTHING`, before.UnixNano()); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE `+prunable, before.UnixNano())
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune sent outbox rows: %w", err)
+	}
+	return int(n), nil
+}
+
+// prunable selects the sent rows posted before ?1 that no open digest batch needs.
+const prunable = `state = 'sent' AND sent_at < ?1 AND (batch_id IS NULL OR batch_id NOT IN (
+	SELECT batch_id FROM outbox WHERE batch_id IS NOT NULL AND state IN ('pending', 'overflow')))`
+
+// PostedMessage returns the id of the message that posted the paper paperKey to ch, and false if the paper was
+// not posted there or its row was pruned.
+func (s *Store) PostedMessage(ctx context.Context, ch channel.Ref, paperKey string) (string, bool, error) {
+	var id string
+	err := s.r.QueryRowContext(ctx, `SELECT o.message_id FROM outbox o
+		WHERE o.chan = `+chanNumSQL+` AND o.paper = (SELECT id FROM papers WHERE key = ?3) AND o.state = 'sent'`,
+		ch.Platform, ch.ID, paperKey).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("posted message of %s in %s: %w", paperKey, ch, err)
+	}
+	return id, true, nil
+}
