@@ -28,6 +28,8 @@ func migrations() []string {
 		batchesV4,
 		// 5: import checkpoints (imports.go).
 		importsV5,
+		// 6 (branch outbox): the posted set that pruning keeps (posted.go).
+		postedV6,
 	}
 }
 

@@ -42,6 +42,10 @@ type Store interface {
 	// ImportBatch stores papers as history (merged by identity like Ingest, never routed) and saves state as the
 	// named import's checkpoint, in one transaction (paperboy import).
 	ImportBatch(ctx context.Context, name string, papers []paper.Paper, state []byte, at time.Time) (paper.IngestResult, error)
+	// PruneSent deletes sent rows posted before before, keeping their (channel, paper) pairs (paperboy run).
+	PruneSent(ctx context.Context, before time.Time) (int, error)
+	// PostedMessage returns the message that posted paperKey to ch, if its row is kept.
+	PostedMessage(ctx context.Context, ch channel.Ref, paperKey string) (string, bool, error)
 }
 
 // Run runs the contract. Every subtest calls open for a store of its own, which must be empty and must be closed
@@ -62,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"SourceState", sourceStateCases},
 		{"Lookups", lookupCases},
 		{"Imports", importCases},
+		{"Pruning", pruneCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
