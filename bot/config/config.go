@@ -188,6 +188,9 @@ type DeliveryConfig struct {
 	DigestCards int `toml:"digest_cards"`
 	// Workers is how many channels of one platform are sent to at once.
 	Workers int `toml:"workers"`
+	// KeepSent is how long a posted paper's outbox row is kept ("90d"); older ones are pruned by paperboy run to a
+	// compact record of what was posted, so a paper is still announced once ever per channel.
+	KeepSent Window `toml:"keep_sent"`
 }
 
 // CommandsConfig is the [commands] table: what one /papers command, or one user, may cost the bot.
@@ -278,6 +281,10 @@ const (
 	DefaultArxivAPIInterval = 3 * time.Second
 	// DefaultHourlyBudget is [delivery] hourly_budget when left out: messages per hour per instant channel.
 	DefaultHourlyBudget = 20
+	// DefaultKeepSent is [delivery] keep_sent when left out; MinKeepSent its least, which keeps the last hour's
+	// messages that hourly_budget counts, and a day's for a digest's look back.
+	DefaultKeepSent = 90 * 24 * time.Hour
+	MinKeepSent     = 24 * time.Hour
 	// MaxHistory bounds [[sources]] history: a year of a source's papers through the arXiv API; more is the OAI-PMH
 	// import's job.
 	MaxHistory = 366 * 24 * time.Hour
@@ -365,6 +372,9 @@ func (c *Config) applyDefaults() {
 	if c.Delivery.Workers == 0 {
 		c.Delivery.Workers = delivery.DefaultWorkers
 	}
+	if c.Delivery.KeepSent == 0 {
+		c.Delivery.KeepSent = Window(DefaultKeepSent)
+	}
 	if c.Console.Format == "" {
 		c.Console.Format = "text"
 	}
@@ -425,6 +435,9 @@ func (c *Config) validate(data []byte, platforms []string) error {
 	}
 	if c.Delivery.Workers < 1 || c.Delivery.Workers > 64 {
 		bad(keyLine(data, "delivery", -1, "workers"), "delivery.workers must be 1 to 64")
+	}
+	if k := time.Duration(c.Delivery.KeepSent); k < MinKeepSent {
+		bad(keyLine(data, "delivery", -1, "keep_sent"), "delivery.keep_sent %s is below the minimum of 1d", k)
 	}
 	if c.Console.Format != "text" && c.Console.Format != "json" {
 		bad(keyLine(data, "console", -1, "format"), "console.format %q: want text or json", c.Console.Format)

@@ -39,7 +39,7 @@ kind = "hf-daily"
 	}
 	if cfg.Store.Path != DefaultStorePath || time.Duration(cfg.Sources[0].Interval) != DefaultInterval ||
 		cfg.Log.Level != "info" || cfg.Log.Format != "text" || time.Duration(cfg.Commands.LookupTimeout) != time.Second ||
-		cfg.Commands.PerUserRate != 20 || cfg.Commands.PerUserBurst != 5 {
+		cfg.Commands.PerUserRate != 20 || cfg.Commands.PerUserBurst != 5 || time.Duration(cfg.Delivery.KeepSent) != 90*24*time.Hour {
 		t.Errorf("defaults not applied: %+v", cfg)
 	}
 }
@@ -71,6 +71,8 @@ func TestConfigErrors(t *testing.T) {
 		{"lookup timeout too long", "[commands]\nlookup_timeout = \"5m\"\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, "commands.lookup_timeout"},
 		{"bad per-user rate", "[commands]\nper_user_rate = -5\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, "commands.per_user_rate"},
 		{"bad per-user burst", "[commands]\nper_user_burst = -1\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, "commands.per_user_burst"},
+		{"keep_sent too short", "[delivery]\nkeep_sent = \"2h\"\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, "delivery.keep_sent"},
+		{"keep_sent not a span", "[delivery]\nkeep_sent = \"90 days\"\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, "invalid window"},
 		{"expensive subscription", "[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n[[channels]]\nplatform = \"console\"\nid = \"x\"\nsubscriptions = [\"a* OR b*\"]\n", 7, "prefix a* is too short"},
 	}
 	for _, tt := range tests {
