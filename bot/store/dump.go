@@ -395,14 +395,24 @@ func (l *load) Imports(ctx context.Context, batch []dump.Import) error {
 
 // Outbox inserts a batch of outbox rows with new ids, in the order given, each keyed to its paper by key and to
 // its digest batch by the batch's (kept) id.
-func (l *load) Outbox(ctx context.Context, batch []dump.Outbox) error {
+func (l *load) Outbox(ctx context.Context, batch []dump.Outbox) (err error) {
+	var nums []int64
 	for _, o := range batch {
-		if _, err := channelNum(ctx, l.tx, o.Channel); err != nil {
+		n, err := channelNum(ctx, l.tx, o.Channel)
+		if err != nil {
 			return fmt.Errorf("import outbox: %w", err)
 		}
+		if len(nums) == 0 || nums[len(nums)-1] != n {
+			nums = append(nums, n)
+		}
 	}
+	defer func() {
+		if err == nil {
+			err = rebuildWork(ctx, l.tx, nums)
+		}
+	}()
 	// A paper key the copy does not hold fails the NOT NULL on paper: the copy must not keep a row without its paper.
-	err := each(ctx, l.tx, `INSERT INTO outbox (chan, paper, matched, kind, state, created_at, attempts,
+	err = each(ctx, l.tx, `INSERT INTO outbox (chan, paper, matched, kind, state, created_at, attempts,
 		last_error, message_id, sent_at, rejections, retry_at, failed_at, batch_id, sending_at)
 		VALUES ((SELECT num FROM outbox_channels WHERE platform = ? AND channel_id = ?), (SELECT id FROM papers WHERE key = ?),
 		?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, batch,

@@ -76,6 +76,97 @@ CREATE TABLE outbox_posted (
 	paper INTEGER NOT NULL,
 	PRIMARY KEY (chan, paper)
 ) WITHOUT ROWID;
+
+CREATE TEMP TABLE IF NOT EXISTS outbox_work_scope (chan INTEGER PRIMARY KEY);
+DELETE FROM outbox_work_scope;
+INSERT INTO outbox_work_scope SELECT num FROM outbox_channels;
+CREATE TABLE outbox_work (
+	chan     INTEGER PRIMARY KEY,
+	total    INTEGER NOT NULL DEFAULT 0,
+	pending  INTEGER NOT NULL DEFAULT 0,
+	overflow INTEGER NOT NULL DEFAULT 0,
+	backfill INTEGER NOT NULL DEFAULT 0,
+	retry    INTEGER NOT NULL DEFAULT 0,
+	oldest   INTEGER,
+	oldest_n INTEGER NOT NULL DEFAULT 0
+);
+` + outboxWorkTriggers + rebuildWorkSQL
+
+// outboxWorkTriggers keep outbox_work, the per-channel summary Work reads instead of grouping every unsent row on
+// every dispatch (a million-row backlog drained 50 cards at a time would group it twenty thousand times):
+//   - total counts a channel's unsent rows; pending, overflow, backfill and retry are channel.Work's counts;
+//   - oldest is the creation time of its oldest waiting match row, and oldest_n how many rows share it: when
+//     the last of them leaves, the trigger finds the next oldest with one pass over the channel's unsent rows,
+//     once per poll's worth of rows rather than once per row.
+//
+// Inserts do not fire a trigger: insertLean adds each channel's inserted rows in one statement, so a poll's
+// hundred thousand rows cost a thousand summary updates, not a hundred thousand. Every other way rows enter the
+// outbox (a copy's load, this migration) rebuilds the summary of the channels it touched (rebuildWorkSQL).
+const outboxWorkTriggers = `
+CREATE TRIGGER outbox_work_update AFTER UPDATE OF state, kind, retry_at, created_at ON outbox
+	WHEN old.state IN ('pending', 'overflow') OR new.state IN ('pending', 'overflow')
+BEGIN
+	INSERT INTO outbox_work (chan) VALUES (new.chan) ON CONFLICT DO NOTHING;
+	UPDATE outbox_work SET
+		total = total - (old.state IN ('pending', 'overflow')) + (new.state IN ('pending', 'overflow')),
+		pending = pending - (old.state = 'pending' AND old.kind = 'match' AND old.retry_at IS NULL)
+			+ (new.state = 'pending' AND new.kind = 'match' AND new.retry_at IS NULL),
+		overflow = overflow - (old.state = 'overflow' AND old.retry_at IS NULL) + (new.state = 'overflow' AND new.retry_at IS NULL),
+		backfill = backfill - (old.state IN ('pending', 'overflow') AND old.kind = 'backfill' AND old.retry_at IS NULL)
+			+ (new.state IN ('pending', 'overflow') AND new.kind = 'backfill' AND new.retry_at IS NULL),
+		retry = retry - (old.state IN ('pending', 'overflow') AND old.retry_at IS NOT NULL)
+			+ (new.state IN ('pending', 'overflow') AND new.retry_at IS NOT NULL)
+	WHERE chan = new.chan;
+	` + leaveOldest + `
+	` + enterOldest + `
+END;
+CREATE TRIGGER outbox_work_delete AFTER DELETE ON outbox WHEN old.state IN ('pending', 'overflow')
+BEGIN
+	UPDATE outbox_work SET total = total - 1,
+		pending = pending - (old.state = 'pending' AND old.kind = 'match' AND old.retry_at IS NULL),
+		overflow = overflow - (old.state = 'overflow' AND old.retry_at IS NULL),
+		backfill = backfill - (old.kind = 'backfill' AND old.retry_at IS NULL),
+		retry = retry - (old.retry_at IS NOT NULL)
+	WHERE chan = old.chan;
+	` + leaveOldest + `
+END;
+`
+
+// leaveOldest is the trigger step for a row that was counted in oldest: the count of rows at oldest drops, and
+// the last one out finds the next oldest (and how many rows have it).
+const leaveOldest = `UPDATE outbox_work SET oldest_n = oldest_n - 1
+	WHERE chan = old.chan AND old.state IN ('pending', 'overflow') AND old.kind = 'match' AND old.retry_at IS NULL
+		AND oldest = old.created_at;
+	UPDATE outbox_work SET oldest = (SELECT min(created_at) FROM outbox INDEXED BY outbox_unsent
+		WHERE chan = old.chan AND state IN ('pending', 'overflow') AND kind = 'match' AND retry_at IS NULL), oldest_n = -1
+	WHERE chan = old.chan AND oldest_n = 0 AND oldest IS NOT NULL;
+	UPDATE outbox_work SET oldest_n = (SELECT count(*) FROM outbox INDEXED BY outbox_unsent
+		WHERE chan = old.chan AND state IN ('pending', 'overflow') AND kind = 'match' AND retry_at IS NULL
+			AND created_at = outbox_work.oldest)
+	WHERE chan = old.chan AND oldest_n = -1;`
+
+// enterOldest is the trigger step for a row that is counted in oldest after the update.
+const enterOldest = `UPDATE outbox_work SET
+		oldest_n = CASE WHEN oldest IS NULL OR new.created_at < oldest THEN 1 WHEN new.created_at = oldest THEN oldest_n + 1 ELSE oldest_n END,
+		oldest = CASE WHEN oldest IS NULL OR new.created_at < oldest THEN new.created_at ELSE oldest END
+	WHERE chan = new.chan AND new.state IN ('pending', 'overflow') AND new.kind = 'match' AND new.retry_at IS NULL;`
+
+// rebuildWorkSQL recomputes outbox_work from the outbox, for the channels chosen by workScope (every channel in the
+// migration; a copy's load narrows it with a temporary table).
+const rebuildWorkSQL = `
+DELETE FROM outbox_work WHERE chan IN (SELECT chan FROM outbox_work_scope);
+INSERT INTO outbox_work (chan, total, pending, overflow, backfill, retry, oldest)
+SELECT chan, count(*),
+	sum(state = 'pending' AND kind = 'match' AND retry_at IS NULL), sum(state = 'overflow' AND retry_at IS NULL),
+	sum(kind = 'backfill' AND retry_at IS NULL), sum(retry_at IS NOT NULL),
+	min(CASE WHEN kind = 'match' AND retry_at IS NULL THEN created_at END)
+FROM outbox INDEXED BY outbox_unsent
+WHERE state IN ('pending', 'overflow') AND chan IN (SELECT chan FROM outbox_work_scope)
+GROUP BY chan;
+UPDATE outbox_work SET oldest_n = (SELECT count(*) FROM outbox INDEXED BY outbox_unsent
+	WHERE chan = outbox_work.chan AND state IN ('pending', 'overflow') AND kind = 'match' AND retry_at IS NULL
+		AND created_at = outbox_work.oldest)
+WHERE chan IN (SELECT chan FROM outbox_work_scope);
 `
 
 // chanNumSQL is the channel number of (?1 platform, ?2 channel id), NULL if the channel never had a row.
@@ -145,7 +236,8 @@ type leanRow struct {
 const insertChunk = 256
 
 // insertLean inserts rows of kind, created at at, in (channel, paper) order, skipping pairs that already have a
-// row or were posted and pruned; it returns how many it inserted.
+// row or were posted and pruned; it returns how many it inserted. A statement never spans two channels, so that
+// its count of inserted rows is the channel's, which outbox_work gets in one update per channel.
 func insertLean(ctx context.Context, tx *sql.Tx, rows []leanRow, kind string, at time.Time) (int, error) {
 	slices.SortFunc(rows, func(a, b leanRow) int {
 		if a.num != b.num {
@@ -159,33 +251,82 @@ func insertLean(ctx context.Context, tx *sql.Tx, rows []leanRow, kind string, at
 			_ = st.Close()
 		}
 	}()
+	work, err := tx.PrepareContext(ctx, addWorkSQL)
+	if err != nil {
+		return 0, fmt.Errorf("prepare outbox summary: %w", err)
+	}
+	defer work.Close()
+	match := kind == channel.KindMatch
 	total := 0
 	args := make([]any, 0, 3*insertChunk+2)
-	for start := 0; start < len(rows); start += insertChunk {
-		chunk := rows[start:min(start+insertChunk, len(rows))]
-		st, ok := stmts[len(chunk)]
-		if !ok {
-			var err error
-			if st, err = tx.PrepareContext(ctx, insertLeanSQL(len(chunk))); err != nil {
-				return 0, fmt.Errorf("prepare outbox insert: %w", err)
+	for len(rows) > 0 {
+		end := 1
+		for end < len(rows) && rows[end].num == rows[0].num {
+			end++
+		}
+		chanRows := rows[:end]
+		rows = rows[end:]
+		added := 0
+		for start := 0; start < len(chanRows); start += insertChunk {
+			chunk := chanRows[start:min(start+insertChunk, len(chanRows))]
+			st, ok := stmts[len(chunk)]
+			if !ok {
+				var err error
+				if st, err = tx.PrepareContext(ctx, insertLeanSQL(len(chunk))); err != nil {
+					return 0, fmt.Errorf("prepare outbox insert: %w", err)
+				}
+				stmts[len(chunk)] = st
 			}
-			stmts[len(chunk)] = st
+			args = append(args[:0], kind, at.UnixNano())
+			for _, r := range chunk {
+				args = append(args, r.num, r.paper, r.matched)
+			}
+			res, err := st.ExecContext(ctx, args...)
+			if err != nil {
+				return 0, fmt.Errorf("write outbox: %w", err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return 0, fmt.Errorf("write outbox: %w", err)
+			}
+			added += int(n)
 		}
-		args = append(args[:0], kind, at.UnixNano())
-		for _, r := range chunk {
-			args = append(args, r.num, r.paper, r.matched)
+		if added > 0 {
+			if _, err := work.ExecContext(ctx, chanRows[0].num, added, match, at.UnixNano()); err != nil {
+				return 0, fmt.Errorf("write outbox summary: %w", err)
+			}
 		}
-		res, err := st.ExecContext(ctx, args...)
-		if err != nil {
-			return 0, fmt.Errorf("write outbox: %w", err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return 0, fmt.Errorf("write outbox: %w", err)
-		}
-		total += int(n)
+		total += added
 	}
 	return total, nil
+}
+
+// addWorkSQL adds ?2 new pending rows of channel ?1 to outbox_work: match rows (?3) created at ?4, or backfill rows.
+const addWorkSQL = `
+INSERT INTO outbox_work (chan, total, pending, backfill, oldest, oldest_n)
+VALUES (?1, ?2, CASE WHEN ?3 THEN ?2 ELSE 0 END, CASE WHEN ?3 THEN 0 ELSE ?2 END, CASE WHEN ?3 THEN ?4 END, CASE WHEN ?3 THEN ?2 ELSE 0 END)
+ON CONFLICT (chan) DO UPDATE SET
+	total = total + ?2,
+	pending = pending + CASE WHEN ?3 THEN ?2 ELSE 0 END,
+	backfill = backfill + CASE WHEN ?3 THEN 0 ELSE ?2 END,
+	oldest_n = CASE WHEN NOT ?3 THEN oldest_n WHEN oldest IS NULL OR ?4 < oldest THEN ?2 WHEN ?4 = oldest THEN oldest_n + ?2 ELSE oldest_n END,
+	oldest = CASE WHEN NOT ?3 THEN oldest WHEN oldest IS NULL OR ?4 < oldest THEN ?4 ELSE oldest END`
+
+// rebuildWork recomputes outbox_work for channels nums, after rows entered the outbox other than by insertLean.
+func rebuildWork(ctx context.Context, tx *sql.Tx, nums []int64) error {
+	if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS outbox_work_scope (chan INTEGER PRIMARY KEY);
+		DELETE FROM outbox_work_scope`); err != nil {
+		return fmt.Errorf("rebuild outbox summary: %w", err)
+	}
+	for _, n := range nums {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox_work_scope VALUES (?) ON CONFLICT DO NOTHING`, n); err != nil {
+			return fmt.Errorf("rebuild outbox summary: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, rebuildWorkSQL); err != nil {
+		return fmt.Errorf("rebuild outbox summary: %w", err)
+	}
+	return nil
 }
 
 // insertLeanSQL inserts n rows given as (channel, paper, matched) triples after kind and created_at. The

@@ -118,25 +118,19 @@ func paperIDs(ctx context.Context, tx *sql.Tx, keysJSON []byte) (map[string]int6
 }
 
 // Work lists the channels that have unsent rows. Rows waiting for a retry after a rejection are counted apart
-// (Retry, NextRetry), not as pending, overflow or backfill rows.
+// (Retry, NextRetry), not as pending, overflow or backfill rows. It reads outbox_work, the per-channel summary
+// kept with the rows, so its cost grows with the channels, not with the backlog.
 func (s *Store) Work(ctx context.Context) ([]channel.Work, error) {
 	rows, err := s.r.QueryContext(ctx, `
 SELECT n.platform, n.channel_id,
 	coalesce(c.mode, 'instant'), coalesce(c.digest_at, ''), coalesce(c.digest_tz, ''), coalesce(c.blocked, ''), c.last_digest_at,
-	o.pending, o.overflow, o.backfill, o.oldest, o.retry, o.next_retry
-FROM (
-	-- An index-only pass over outbox_unsent, already in channel order: no sort, no table row read.
-	SELECT chan,
-		sum(state = 'pending' AND kind = 'match' AND retry_at IS NULL) AS pending,
-		sum(state = 'overflow' AND retry_at IS NULL) AS overflow,
-		sum(kind = 'backfill' AND retry_at IS NULL) AS backfill,
-		min(CASE WHEN kind = 'match' AND retry_at IS NULL THEN created_at END) AS oldest,
-		sum(retry_at IS NOT NULL) AS retry, min(retry_at) AS next_retry
-	FROM outbox INDEXED BY outbox_unsent WHERE state IN ('pending', 'overflow')
-	GROUP BY chan
-) o
-JOIN outbox_channels n ON n.num = o.chan
+	w.pending, w.overflow, w.backfill, w.oldest, w.retry,
+	CASE WHEN w.retry > 0 THEN (SELECT min(retry_at) FROM outbox INDEXED BY outbox_unsent
+		WHERE chan = w.chan AND state IN ('pending', 'overflow') AND retry_at IS NOT NULL) END
+FROM outbox_work w
+JOIN outbox_channels n ON n.num = w.chan
 LEFT JOIN channels c ON c.platform = n.platform AND c.id = n.channel_id
+WHERE w.total > 0
 ORDER BY n.platform, n.channel_id`)
 	if err != nil {
 		return nil, fmt.Errorf("list outbox work: %w", err)
@@ -259,7 +253,7 @@ func (s *Store) BlockChannel(ctx context.Context, ch channel.Ref, reason string,
 // OutboxDepth counts unsent rows.
 func (s *Store) OutboxDepth(ctx context.Context) (int, error) {
 	var n int
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE state IN ('pending', 'overflow')`).Scan(&n); err != nil {
+	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(sum(total), 0) FROM outbox_work`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("outbox depth: %w", err)
 	}
 	return n, nil
