@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/paperboy-bot/paperboy/bot/channel"
@@ -416,6 +417,42 @@ func (s *Store) PruneSent(ctx context.Context, before time.Time) (int, error) {
 // prunable selects the sent rows posted before ?1 that no open digest batch needs.
 const prunable = `state = 'sent' AND sent_at < ?1 AND (batch_id IS NULL OR batch_id NOT IN (
 	SELECT batch_id FROM outbox WHERE batch_id IS NOT NULL AND state IN ('pending', 'overflow')))`
+
+// preparedWrites keeps prepared statements of the write pool by query text. The queries are the store's own
+// constants, so the map stays as small as their number.
+type preparedWrites struct {
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+// get returns query prepared on w, preparing it the first time.
+func (p *preparedWrites) get(ctx context.Context, w *sql.DB, query string) (*sql.Stmt, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if st, ok := p.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := w.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if p.stmts == nil {
+		p.stmts = make(map[string]*sql.Stmt)
+	}
+	p.stmts[query] = st
+	return st, nil
+}
+
+func (p *preparedWrites) close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var errs []error
+	for _, st := range p.stmts {
+		errs = append(errs, st.Close())
+	}
+	p.stmts = nil
+	return errors.Join(errs...)
+}
 
 // PostedMessage returns the id of the message that posted the paper paperKey to ch, and false if the paper was
 // not posted there or its row was pruned.

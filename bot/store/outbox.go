@@ -210,7 +210,10 @@ func (s *Store) updateRows(ctx context.Context, ids []int64, query string, args 
 	if err != nil {
 		return err
 	}
-	_, err = s.w.ExecContext(ctx, query, append([]any{string(data)}, args...)...)
+	st, err := s.writes.get(ctx, s.w, query)
+	if err == nil {
+		_, err = st.ExecContext(ctx, append([]any{string(data)}, args...)...)
+	}
 	if err = s.wrote(ctx, err); err != nil {
 		return fmt.Errorf("update outbox rows: %w", err)
 	}
