@@ -459,7 +459,7 @@ func (p *preparedWrites) close() error {
 func (s *Store) PostedMessage(ctx context.Context, ch channel.Ref, paperKey string) (string, bool, error) {
 	var id string
 	err := s.r.QueryRowContext(ctx, `SELECT o.message_id FROM outbox o
-		WHERE o.chan = `+chanNumSQL+` AND o.paper = (SELECT id FROM papers WHERE key = ?3) AND o.state = 'sent'`,
+		WHERE o.chan = `+chanNumSQL+` AND o.paper = (SELECT id FROM papers WHERE key = ?3) AND o.state = 'sent' AND o.message_id <> ''`,
 		ch.Platform, ch.ID, paperKey).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil

@@ -55,7 +55,7 @@ func (s *Store) PruneSent(ctx context.Context, before time.Time) (int, error) {
 func (s *Store) PostedMessage(ctx context.Context, ch channel.Ref, paperKey string) (string, bool, error) {
 	var id string
 	err := s.pool.QueryRow(ctx, `SELECT message_id FROM outbox
-		WHERE platform = $1 AND channel_id = $2 AND paper_key = $3 AND state = 'sent'`, ch.Platform, ch.ID, paperKey).Scan(&id)
+		WHERE platform = $1 AND channel_id = $2 AND paper_key = $3 AND state = 'sent' AND message_id <> ''`, ch.Platform, ch.ID, paperKey).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", false, nil
 	}
