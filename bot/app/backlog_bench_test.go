@@ -57,6 +57,7 @@ func BenchmarkDeliverBacklog(b *testing.B) {
 	})
 	limits := map[string]delivery.Limits{"slack": {PerChannel: rate.Inf, Global: rate.Inf}}
 	ctx := context.Background()
+	var cpu time.Duration
 	b.ResetTimer()
 	for i := range b.N {
 		b.StopTimer()
@@ -67,6 +68,7 @@ func BenchmarkDeliverBacklog(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
+		c0, _ := testkit.ProcessCPU()
 		rctx, cancel := context.WithCancel(ctx)
 		errc := make(chan error, 1)
 		go func() { errc <- e.Run(rctx) }()
@@ -75,6 +77,8 @@ func BenchmarkDeliverBacklog(b *testing.B) {
 		if err := <-errc; err != nil {
 			b.Fatal(err)
 		}
+		c1, _ := testkit.ProcessCPU()
+		cpu += c1 - c0
 		b.StopTimer()
 		if n, err := st.OutboxDepth(ctx); err != nil || n != 0 {
 			b.Fatalf("after the drain: %d rows unsent (%v)", n, err)
@@ -84,4 +88,8 @@ func BenchmarkDeliverBacklog(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(total*b.N)/b.Elapsed().Seconds(), "cards/s")
+	// On a shared machine the CPU time the drain used is the steadier measure.
+	if cpu > 0 {
+		b.ReportMetric(float64(total*b.N)/cpu.Seconds(), "cards/cpu-s")
+	}
 }
