@@ -237,6 +237,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 		return nil, err
 	}
 	a.Sender = sender
+	a.services = append(a.services, pruneLoop(st, time.Duration(cfg.Delivery.KeepSent), now, logger))
 	for name := range plats {
 		a.Metrics.InitPlatform(name)
 	}
@@ -305,6 +306,7 @@ type Store interface {
 	// ImportState and ImportBatch store bulk imports of history (paperboy import).
 	ImportState(ctx context.Context, name string) (state []byte, ok bool, err error)
 	ImportBatch(ctx context.Context, name string, papers []paper.Paper, state []byte, at time.Time) (paper.IngestResult, error)
+	sentPruner
 	Close() error
 }
 

@@ -201,6 +201,9 @@ type DeliveryConfig struct {
 	// paper gets a new version, an upvote milestone, a code link, a journal reference or DOI, or categories. Use
 	// EditsEnabled to read it.
 	Edits *bool `toml:"edits"`
+	// KeepSent is how long a posted paper's outbox row is kept ("90d"); older ones are pruned by paperboy run to a
+	// compact record of what was posted, so a paper is still announced once ever per channel.
+	KeepSent Window `toml:"keep_sent"`
 }
 
 // EditsEnabled reports whether posted cards are edited when their papers change ([delivery] edits, default true).
@@ -309,6 +312,10 @@ const (
 	DefaultArxivAPIInterval = 3 * time.Second
 	// DefaultHourlyBudget is [delivery] hourly_budget when left out: messages per hour per instant channel.
 	DefaultHourlyBudget = 20
+	// DefaultKeepSent is [delivery] keep_sent when left out; MinKeepSent its least, which keeps the last hour's
+	// messages that hourly_budget counts, and a day's for a digest's look back.
+	DefaultKeepSent = 90 * 24 * time.Hour
+	MinKeepSent     = 24 * time.Hour
 	// MaxHistory bounds [[sources]] history: a year of a source's papers through the arXiv API; more is the OAI-PMH
 	// import's job.
 	MaxHistory = 366 * 24 * time.Hour
@@ -542,6 +549,9 @@ func (c *Config) applyDefaults() {
 	if c.Delivery.Workers == 0 {
 		c.Delivery.Workers = delivery.DefaultWorkers
 	}
+	if c.Delivery.KeepSent == 0 {
+		c.Delivery.KeepSent = Window(DefaultKeepSent)
+	}
 	if c.Console.Format == "" {
 		c.Console.Format = "text"
 	}
@@ -608,6 +618,9 @@ func (c *Config) validate(platforms []string) []error {
 	}
 	if c.Delivery.Workers < 1 || c.Delivery.Workers > 64 {
 		bad(c.keyLine("delivery", -1, "workers"), "delivery.workers must be 1 to 64")
+	}
+	if k := time.Duration(c.Delivery.KeepSent); k < MinKeepSent {
+		bad(c.keyLine("delivery", -1, "keep_sent"), "delivery.keep_sent %s is below the minimum of 1d", k)
 	}
 	if c.Console.Format != "text" && c.Console.Format != "json" {
 		bad(c.keyLine("console", -1, "format"), "console.format %q: want text or json", c.Console.Format)

@@ -41,7 +41,7 @@ kind = "hf-daily"
 		cfg.Log.Level != "info" || cfg.Log.Format != "text" || time.Duration(cfg.Commands.LookupTimeout) != time.Second ||
 		cfg.Commands.PerUserRate != 20 || cfg.Commands.PerUserBurst != 5 ||
 		time.Duration(cfg.Health.LateAfter) != 2*time.Hour || time.Duration(cfg.Health.NotifyAfter) != 6*time.Hour ||
-		cfg.Health.NotifyChannel != "" {
+		cfg.Health.NotifyChannel != "" || time.Duration(cfg.Delivery.KeepSent) != 90*24*time.Hour {
 		t.Errorf("defaults not applied: %+v", cfg)
 	}
 }
@@ -76,6 +76,8 @@ func TestConfigErrors(t *testing.T) {
 		{"notify channel without platform", "[health]\nnotify_channel = \"C0123\"\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, "want PLATFORM:ID"},
 		{"notify channel on an unknown platform", "[health]\nnotify_channel = \"irc:ops\"\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, `platform "irc"`},
 		{"late_after a day", "[health]\nlate_after = \"24h\"\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, "health.late_after"},
+		{"keep_sent too short", "[delivery]\nkeep_sent = \"2h\"\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, "delivery.keep_sent"},
+		{"keep_sent not a span", "[delivery]\nkeep_sent = \"90 days\"\n[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n", 2, "invalid window"},
 		{"expensive subscription", "[[sources]]\nname = \"a\"\nkind = \"hf-daily\"\n[[channels]]\nplatform = \"console\"\nid = \"x\"\nsubscriptions = [\"a* OR b*\"]\n", 7, "prefix a* is too short"},
 	}
 	for _, tt := range tests {

@@ -46,7 +46,8 @@ func (s *Store) OpenBatch(ctx context.Context, ch channel.Ref, kind, title strin
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE outbox SET batch_id = ?1
-			WHERE platform = ?2 AND channel_id = ?3 AND state IN ('pending', 'overflow') AND id IN (SELECT value FROM json_each(?4))`,
+			WHERE chan = (SELECT num FROM outbox_channels WHERE platform = ?2 AND channel_id = ?3)
+			AND state IN ('pending', 'overflow') AND id IN (SELECT value FROM json_each(?4))`,
 			id, ch.Platform, ch.ID, string(data))
 		if err != nil {
 			return err
@@ -74,7 +75,7 @@ func cmpErr(err, fallback error) error {
 // for a retry after a rejection are left to Retries.
 func (s *Store) OpenBatches(ctx context.Context, ch channel.Ref) ([]channel.Batch, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT b.id, b.kind, b.title FROM outbox_batches b
-		WHERE b.id IN (SELECT o.batch_id FROM outbox o WHERE o.platform = ?1 AND o.channel_id = ?2 AND o.batch_id IS NOT NULL
+		WHERE b.id IN (SELECT o.batch_id FROM outbox o WHERE o.chan = `+chanNumSQL+` AND o.batch_id IS NOT NULL
 			AND o.state IN ('pending', 'overflow') AND o.retry_at IS NULL)
 		ORDER BY b.id`, ch.Platform, ch.ID)
 	if err != nil {
@@ -86,9 +87,9 @@ func (s *Store) OpenBatches(ctx context.Context, ch channel.Ref) ([]channel.Batc
 	}
 	for i := range out {
 		out[i].Items, err = s.queryOutboxItems(ctx, ch, `SELECT `+outboxItemColumns+`
-FROM outbox o JOIN papers p ON p.key = o.paper_key
-WHERE o.batch_id = ?1 AND o.state IN ('pending', 'overflow') AND o.retry_at IS NULL
-ORDER BY p.id, o.id`, out[i].ID)
+FROM outbox o JOIN papers p ON p.id = o.paper
+WHERE o.batch_id = ?1 AND o.batch_id IS NOT NULL AND o.state IN ('pending', 'overflow') AND o.retry_at IS NULL
+ORDER BY o.paper, o.id`, out[i].ID)
 		if err != nil {
 			return nil, fmt.Errorf("rows of batch %d of %s: %w", out[i].ID, ch, err)
 		}

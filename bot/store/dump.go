@@ -146,14 +146,21 @@ func exportBatches(ctx context.Context, tx *sql.Tx, w dump.Writer) error {
 }
 
 func exportOutbox(ctx context.Context, tx *sql.Tx, w dump.Writer) error {
-	return exportRows(ctx, tx, `SELECT platform, channel_id, paper_key, matched, kind, state, created_at, attempts, last_error,
-		message_id, sent_at, rejections, retry_at, failed_at, batch_id, sending_at FROM outbox ORDER BY id`, w.Outbox,
+	// A pruned pair (outbox_posted) travels as a sent row without payload, created and sent at the Unix epoch,
+	// ahead of the rows: the copy keeps the paper posted once ever, and its next prune compacts the row again.
+	return exportRows(ctx, tx, `SELECT 0, d.chan, d.paper, n.platform, n.channel_id, p.key, '[]', 'match', 'sent', 0, 0, '',
+		'', 0, 0, NULL, NULL, NULL, NULL
+		FROM outbox_posted d JOIN outbox_channels n ON n.num = d.chan JOIN papers p ON p.id = d.paper
+		UNION ALL
+		SELECT 1, o.id, 0, n.platform, n.channel_id, p.key, o.matched, o.kind, o.state, o.created_at, o.attempts, o.last_error,
+		o.message_id, o.sent_at, o.rejections, o.retry_at, o.failed_at, o.batch_id, o.sending_at
+		FROM outbox o JOIN outbox_channels n ON n.num = o.chan JOIN papers p ON p.id = o.paper ORDER BY 1, 2, 3`, w.Outbox,
 		func(rows *sql.Rows) (dump.Outbox, error) {
 			var o dump.Outbox
 			var matched string
-			var created int64
+			var created, part, ord1, ord2 int64
 			var sent, retry, failed, batch, sending sql.NullInt64
-			if err := rows.Scan(&o.Channel.Platform, &o.Channel.ID, &o.PaperKey, &matched, &o.Kind, &o.State, &created,
+			if err := rows.Scan(&part, &ord1, &ord2, &o.Channel.Platform, &o.Channel.ID, &o.PaperKey, &matched, &o.Kind, &o.State, &created,
 				&o.Attempts, &o.LastError, &o.MessageID, &sent, &o.Rejections, &retry, &failed, &batch, &sending); err != nil {
 				return o, err
 			}
@@ -394,10 +401,43 @@ func (l *load) Imports(ctx context.Context, batch []dump.Import) error {
 
 // Outbox inserts a batch of outbox rows with new ids, in the order given, each keyed to its paper by key and to
 // its digest batch by the batch's (kept) id.
-func (l *load) Outbox(ctx context.Context, batch []dump.Outbox) error {
-	err := each(ctx, l.tx, `INSERT INTO outbox (platform, channel_id, paper_key, matched, kind, state, created_at, attempts,
+func (l *load) Outbox(ctx context.Context, batch []dump.Outbox) (err error) {
+	var rows []dump.Outbox
+	for _, o := range batch {
+		if !o.Pruned() {
+			rows = append(rows, o)
+			continue
+		}
+		if _, err := channelNum(ctx, l.tx, o.Channel); err != nil {
+			return fmt.Errorf("import outbox: %w", err)
+		}
+		if _, err := l.tx.ExecContext(ctx, `INSERT INTO outbox_posted (chan, paper)
+			VALUES ((SELECT num FROM outbox_channels WHERE platform = ? AND channel_id = ?), (SELECT id FROM papers WHERE key = ?))
+			ON CONFLICT DO NOTHING`, o.Channel.Platform, o.Channel.ID, o.PaperKey); err != nil {
+			return fmt.Errorf("import posted pair of %s for %s: %w", o.Channel, o.PaperKey, err)
+		}
+	}
+	batch = rows
+	var nums []int64
+	for _, o := range batch {
+		n, err := channelNum(ctx, l.tx, o.Channel)
+		if err != nil {
+			return fmt.Errorf("import outbox: %w", err)
+		}
+		if len(nums) == 0 || nums[len(nums)-1] != n {
+			nums = append(nums, n)
+		}
+	}
+	defer func() {
+		if err == nil {
+			err = rebuildWork(ctx, l.tx, nums)
+		}
+	}()
+	// A paper key the copy does not hold fails the NOT NULL on paper: the copy must not keep a row without its paper.
+	err = each(ctx, l.tx, `INSERT INTO outbox (chan, paper, matched, kind, state, created_at, attempts,
 		last_error, message_id, sent_at, rejections, retry_at, failed_at, batch_id, sending_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, batch,
+		VALUES ((SELECT num FROM outbox_channels WHERE platform = ? AND channel_id = ?), (SELECT id FROM papers WHERE key = ?),
+		?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, batch,
 		func(o dump.Outbox) []any {
 			m := o.Matched
 			if m == nil {

@@ -39,22 +39,23 @@ CREATE INDEX edits_pending ON edits(platform, channel_id) WHERE state = 'pending
 // its own (not in a digest batch) whose message id the platform gave.
 
 // queueEditsSQL queues an edit of every posted card of the papers in ?1 (a JSON array of keys), or folds the
-// change into the card's pending edit. For each key the channels are walked (a channel with a posted card has a
-// channels row: the sender's lease lives there) and the outbox is probed through its unique (platform,
-// channel_id, paper_key) index. CROSS JOIN fixes that order; left to itself SQLite scans every sent row through
-// outbox_sent_at, which made a poll of 500 new versions 200 times slower (BenchmarkIngestEdits).
+// change into the card's pending edit. For each key the paper is found by its key, the outbox's channels are
+// walked (there are few) and the outbox is probed through its (chan, paper) key. CROSS JOIN fixes that order;
+// left to itself SQLite scans every sent row through outbox_sent_at, which made a poll of 500 new versions 200
+// times slower (BenchmarkIngestEdits).
 const queueEditsSQL = `
 INSERT INTO edits (platform, channel_id, paper_key, created_at)
-SELECT o.platform, o.channel_id, o.paper_key, ?2
-FROM json_each(?1) AS k CROSS JOIN channels c CROSS JOIN outbox o
-WHERE o.platform = c.platform AND o.channel_id = c.id AND o.paper_key = k.value
+SELECT c.platform, c.channel_id, p.key, ?2
+FROM json_each(?1) AS k CROSS JOIN papers p CROSS JOIN outbox_channels c CROSS JOIN outbox o
+WHERE p.key = k.value AND o.chan = c.num AND o.paper = p.id
 	AND o.state = 'sent' AND o.batch_id IS NULL AND o.message_id <> ''
 ON CONFLICT (platform, channel_id, paper_key) DO UPDATE SET rev = rev + 1 WHERE state = 'pending'`
 
 // postedMessageSQL is the message id of the card of paper ?3 posted to channel (?1, ?2).
 const postedMessageSQL = `
-SELECT message_id, matched FROM outbox
-WHERE platform = ?1 AND channel_id = ?2 AND paper_key = ?3 AND state = 'sent' AND batch_id IS NULL AND message_id <> ''`
+SELECT o.message_id, o.matched FROM outbox o
+WHERE o.chan = ` + chanNumSQL + ` AND o.paper = (SELECT id FROM papers WHERE key = ?3)
+	AND o.state = 'sent' AND o.batch_id IS NULL AND o.message_id <> ''`
 
 // SetCardEdits turns the queueing of card edits in Ingest on or off ([delivery] edits). Off by default.
 func (s *Store) SetCardEdits(on bool) { s.edits.Store(on) }

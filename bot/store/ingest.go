@@ -139,14 +139,17 @@ func (s *Store) ingest(ctx context.Context, source string, papers []paper.Paper,
 			gained++
 		}
 		firstSeen := now
+		var rowID int64
 		switch {
 		case !known:
 			id, err := alloc.next(ctx, paper.SortSecond(o.Merged, now))
 			if err != nil {
 				return res, err
 			}
+			rowID = id
 			ops = append(ops, writeOp{id: id, p: o.Merged})
 		case o.Kind == paper.Unchanged:
+			rowID = prev.id
 			ops = append(ops, writeOp{id: prev.id, oldID: prev.id, touch: true})
 		default:
 			firstSeen = prev.firstSeen
@@ -158,13 +161,14 @@ func (s *Store) ingest(ctx context.Context, source string, papers []paper.Paper,
 					return res, err
 				}
 			}
+			rowID = id
 			ops = append(ops, writeOp{id: id, oldID: prev.id, p: o.Merged})
 			if len(paper.CardChanges(&prev.p, &o.Merged)) > 0 {
 				changed = append(changed, o.Merged.Key)
 			}
 		}
 		if o.Route {
-			toRoute = append(toRoute, routeCand{p: o.Merged, firstSeen: firstSeen})
+			toRoute = append(toRoute, routeCand{p: o.Merged, firstSeen: firstSeen, id: rowID})
 		}
 	}
 	slices.SortFunc(ops, func(a, b writeOp) int { return cmp.Compare(a.id, b.id) })
@@ -212,39 +216,44 @@ ON CONFLICT (source) DO UPDATE SET
 	return res, nil
 }
 
-// routeCand is a paper to offer the router, with when it was first stored (Unix ms).
+// routeCand is a paper to offer the router, with when it was first stored (Unix ms) and its papers.id.
 type routeCand struct {
 	p         paper.Paper
 	firstSeen int64
+	id        int64
 }
 
-// writeRoutes asks route about each candidate and inserts the outbox rows in one statement over a JSON array.
+// writeRoutes asks route about each candidate and inserts the outbox rows in (channel, paper) order.
 func writeRoutes(ctx context.Context, tx *sql.Tx, route channel.Router, cands []routeCand, at time.Time) (int, error) {
-	type row struct {
-		Platform string   `json:"p"`
-		Channel  string   `json:"c"`
-		Key      string   `json:"k"`
-		Matched  []string `json:"m"`
+	nums, err := loadChannelNums(ctx, tx)
+	if err != nil {
+		return 0, err
 	}
-	var rows []row
+	var rows []leanRow
+	// A poll's rows name few distinct sets of matched terms: one stored string per set, not one per row, keeps
+	// a 20k-paper poll's million rows from holding a million copies.
+	terms := map[string]string{}
 	for i := range cands {
 		for _, r := range route(&cands[i].p, time.UnixMilli(cands[i].firstSeen)) {
-			rows = append(rows, row{Platform: r.Channel.Platform, Channel: r.Channel.ID, Key: cands[i].p.Key, Matched: r.Matched})
+			num, err := nums.num(ctx, r.Channel)
+			if err != nil {
+				return 0, err
+			}
+			key := strings.Join(r.Matched, "\x00")
+			m, ok := terms[key]
+			if !ok {
+				if m, err = matchedJSON(r.Matched); err != nil {
+					return 0, err
+				}
+				terms[key] = m
+			}
+			rows = append(rows, leanRow{num: num, paper: cands[i].id, matched: m})
 		}
 	}
 	if len(rows) == 0 {
 		return 0, nil
 	}
-	data, err := json.Marshal(rows)
-	if err != nil {
-		return 0, fmt.Errorf("encode outbox rows: %w", err)
-	}
-	res, err := tx.ExecContext(ctx, insertOutboxSQL, string(data), channel.KindMatch, at.UnixNano())
-	if err != nil {
-		return 0, fmt.Errorf("write outbox: %w", err)
-	}
-	n, err := res.RowsAffected()
-	return int(n), err
+	return insertLean(ctx, tx, rows, channel.KindMatch, at)
 }
 
 const loadStoredSQL = `
@@ -345,7 +354,7 @@ UPDATE papers SET last_seen = ?2 WHERE id IN (SELECT value FROM json_each(?1))`}
 			return fmt.Errorf("%s: wrote %d rows of %d", st.what, n, st.n)
 		}
 	}
-	return nil
+	return movePapers(ctx, tx, ops)
 }
 
 // rowJSON is a papers row as a JSON object for json_each. Data is the paper's JSON (without title and abstract),

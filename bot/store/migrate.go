@@ -113,6 +113,9 @@ CREATE TABLE source_state (
 		sourceHealthMigration,
 		// 11: queued edits of posted cards (edits.go).
 		editsMigration,
+		// 12: the lean outbox, keyed by (channel number, papers.id), and the posted set that
+		// pruning keeps (lean.go).
+		leanOutboxMigration,
 	}
 }
 

@@ -10,7 +10,7 @@ import (
 	"github.com/paperboy-bot/paperboy/bot/channel"
 )
 
-// outboxMigration adds the outbox: one row per (channel, paper), ever. The UNIQUE constraint is the
+// outboxMigration (released; leanOutboxMigration replaced its table) adds the outbox: one row per (channel, paper), ever. The UNIQUE constraint is the
 // once-per-channel rule; a row is marked sent only after the platform accepted the message, so a crash can at
 // worst repeat the one send that was in flight.
 const outboxMigration = `
@@ -37,77 +37,101 @@ ALTER TABLE channels ADD COLUMN blocked_at INTEGER;
 ALTER TABLE channels ADD COLUMN last_digest_at INTEGER;
 `
 
-// insertOutboxSQL inserts rows from a JSON array of {p, c, k, m}; ?2 is the kind, ?3 created_at. Channels are
-// created as needed (routes come from subscriptions, whose channels exist, but backfill may be the first).
-const insertOutboxSQL = `
-INSERT INTO outbox (platform, channel_id, paper_key, matched, kind, created_at)
-SELECT json_extract(value, '$.p'), json_extract(value, '$.c'), json_extract(value, '$.k'),
-	coalesce(json_extract(value, '$.m'), '[]'), ?2, ?3
-FROM json_each(?1) WHERE true
-ON CONFLICT (platform, channel_id, paper_key) DO NOTHING`
-
 // Enqueue adds rows of the given kind for ch, one per paper key with its matched terms, skipping papers the
-// channel already has a row for, except rows that were set aside (failed): those are queued again as rows of kind,
-// their attempts reset. It returns how many rows it queued. Backfill uses it; ingestion routes through
-// IngestAndRoute.
+// channel already has a row for or was posted (and pruned), except rows that were set aside (failed): those are
+// queued again as rows of kind, their attempts reset. It returns how many rows it queued. Backfill uses it;
+// ingestion routes through IngestAndRoute.
 func (s *Store) Enqueue(ctx context.Context, ch channel.Ref, kind string, matched map[string][]string, at time.Time) (int, error) {
-	type row struct {
-		Platform string   `json:"p"`
-		Channel  string   `json:"c"`
-		Key      string   `json:"k"`
-		Matched  []string `json:"m"`
-	}
-	rows := make([]row, 0, len(matched))
-	for key, m := range matched {
-		rows = append(rows, row{Platform: ch.Platform, Channel: ch.ID, Key: key, Matched: m})
-	}
-	if len(rows) == 0 {
+	if len(matched) == 0 {
 		return 0, nil
 	}
-	data, err := json.Marshal(rows)
+	keys := make([]string, 0, len(matched))
+	for key := range matched {
+		keys = append(keys, key)
+	}
+	keysJSON, err := json.Marshal(keys)
 	if err != nil {
 		return 0, fmt.Errorf("enqueue: %w", err)
 	}
-	var n int64
+	var n int
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := ensureChannel(ctx, tx, ch, at); err != nil {
 			return err
 		}
+		num, err := channelNum(ctx, tx, ch)
+		if err != nil {
+			return err
+		}
+		ids, err := paperIDs(ctx, tx, keysJSON)
+		if err != nil {
+			return err
+		}
+		rows := make([]leanRow, 0, len(matched))
+		for key, m := range matched {
+			id, ok := ids[key]
+			if !ok {
+				return fmt.Errorf("paper %s is not stored", key)
+			}
+			js, err := matchedJSON(m)
+			if err != nil {
+				return err
+			}
+			rows = append(rows, leanRow{num: num, paper: id, matched: js})
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE outbox SET `+requeueSet+`, kind = ?2, created_at = ?3
-			WHERE state = 'failed' AND platform = ?4 AND channel_id = ?5
-			AND paper_key IN (SELECT json_extract(value, '$.k') FROM json_each(?1))`, string(data), kind, at.UnixNano(), ch.Platform, ch.ID)
+			WHERE chan = ?4 AND state = 'failed'
+			AND paper IN (SELECT p.id FROM papers p WHERE p.key IN (SELECT value FROM json_each(?1)))`, string(keysJSON), kind, at.UnixNano(), num)
 		if err != nil {
 			return err
 		}
-		if n, err = res.RowsAffected(); err != nil {
-			return err
-		}
-		res, err = tx.ExecContext(ctx, insertOutboxSQL, string(data), kind, at.UnixNano())
+		requeued, err := res.RowsAffected()
 		if err != nil {
 			return err
 		}
-		added, err := res.RowsAffected()
-		n += added
+		added, err := insertLean(ctx, tx, rows, kind, at)
+		n = int(requeued) + added
 		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("enqueue %s rows for %s: %w", kind, ch, err)
 	}
-	return int(n), nil
+	return n, nil
+}
+
+// paperIDs maps the stored papers among keys (a JSON array) to their ids.
+func paperIDs(ctx context.Context, tx *sql.Tx, keysJSON []byte) (map[string]int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT key, id FROM papers WHERE key IN (SELECT value FROM json_each(?))`, string(keysJSON))
+	if err != nil {
+		return nil, fmt.Errorf("paper ids: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]int64)
+	for rows.Next() {
+		var key string
+		var id int64
+		if err := rows.Scan(&key, &id); err != nil {
+			return nil, fmt.Errorf("paper ids: %w", err)
+		}
+		out[key] = id
+	}
+	return out, rows.Err()
 }
 
 // Work lists the channels that have unsent rows. Rows waiting for a retry after a rejection are counted apart
-// (Retry, NextRetry), not as pending, overflow or backfill rows.
+// (Retry, NextRetry), not as pending, overflow or backfill rows. It reads outbox_work, the per-channel summary
+// kept with the rows, so its cost grows with the channels, not with the backlog.
 func (s *Store) Work(ctx context.Context) ([]channel.Work, error) {
 	rows, err := s.r.QueryContext(ctx, `
-SELECT o.platform, o.channel_id,
+SELECT n.platform, n.channel_id,
 	coalesce(c.mode, 'instant'), coalesce(c.digest_at, ''), coalesce(c.digest_tz, ''), coalesce(c.blocked, ''), c.last_digest_at,
-	sum(o.state = 'pending' AND o.kind = 'match' AND o.retry_at IS NULL), sum(o.state = 'overflow' AND o.retry_at IS NULL),
-	sum(o.kind = 'backfill' AND o.retry_at IS NULL), min(CASE WHEN o.kind = 'match' AND o.retry_at IS NULL THEN o.created_at END),
-	sum(o.retry_at IS NOT NULL), min(o.retry_at)
-FROM outbox o LEFT JOIN channels c ON c.platform = o.platform AND c.id = o.channel_id
-WHERE o.state IN ('pending', 'overflow')
-GROUP BY o.platform, o.channel_id`)
+	w.pending, w.overflow, w.backfill, w.oldest, w.retry,
+	CASE WHEN w.retry > 0 THEN (SELECT min(retry_at) FROM outbox INDEXED BY outbox_unsent
+		WHERE chan = w.chan AND state IN ('pending', 'overflow') AND retry_at IS NOT NULL) END
+FROM outbox_work w
+JOIN outbox_channels n ON n.num = w.chan
+LEFT JOIN channels c ON c.platform = n.platform AND c.id = n.channel_id
+WHERE w.total > 0
+ORDER BY n.platform, n.channel_id`)
 	if err != nil {
 		return nil, fmt.Errorf("list outbox work: %w", err)
 	}
@@ -131,18 +155,25 @@ GROUP BY o.platform, o.channel_id`)
 
 // Unsent returns up to limit (all if <= 0) unsent rows of ch of the given kind and states, oldest paper first
 // (papers.id is published order). Rows waiting for a retry after a rejection are not listed: Retries hands them
-// out when they are due.
+// out when they are due. The rows come in outbox_unsent's order, (channel, paper): the first limit rows of the
+// channel's unsent set are read, not the whole set sorted.
 func (s *Store) Unsent(ctx context.Context, ch channel.Ref, kind string, states []string, limit int) ([]channel.OutboxItem, error) {
 	st, err := json.Marshal(states)
 	if err != nil {
 		return nil, err
 	}
+	// Unsent states are read from outbox_unsent; other states (failed) from the channel's whole range of rows.
+	from := `outbox o INDEXED BY outbox_unsent JOIN papers p ON p.id = o.paper
+WHERE o.chan = ` + chanNumSQL + ` AND o.state IN ('pending', 'overflow') AND`
+	for _, state := range states {
+		if state != channel.StatePending && state != channel.StateOverflow {
+			from = `outbox o JOIN papers p ON p.id = o.paper WHERE o.chan = ` + chanNumSQL + ` AND`
+		}
+	}
 	items, err := s.queryOutboxItems(ctx, ch, `
-SELECT `+outboxItemColumns+`
-FROM outbox o JOIN papers p ON p.key = o.paper_key
-WHERE o.platform = ?1 AND o.channel_id = ?2 AND o.kind = ?3 AND o.state IN (SELECT value FROM json_each(?4))
-	AND o.retry_at IS NULL
-ORDER BY p.id, o.id LIMIT ?5`, ch.Platform, ch.ID, kind, string(st), sqlLimit(limit))
+SELECT `+outboxItemColumns+` FROM `+from+` o.kind = ?3
+	AND o.state IN (SELECT value FROM json_each(?4)) AND o.retry_at IS NULL
+ORDER BY o.paper LIMIT ?5`, ch.Platform, ch.ID, kind, string(st), sqlLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("unsent rows of %s: %w", ch, err)
 	}
@@ -179,7 +210,10 @@ func (s *Store) updateRows(ctx context.Context, ids []int64, query string, args 
 	if err != nil {
 		return err
 	}
-	_, err = s.w.ExecContext(ctx, query, append([]any{string(data)}, args...)...)
+	st, err := s.writes.get(ctx, s.w, query)
+	if err == nil {
+		_, err = st.ExecContext(ctx, append([]any{string(data)}, args...)...)
+	}
 	if err = s.wrote(ctx, err); err != nil {
 		return fmt.Errorf("update outbox rows: %w", err)
 	}
@@ -190,7 +224,7 @@ func (s *Store) updateRows(ctx context.Context, ids []int64, query string, args 
 func (s *Store) MessagesSince(ctx context.Context, ch channel.Ref, since time.Time) (int, error) {
 	var n int
 	err := s.r.QueryRowContext(ctx, `SELECT count(DISTINCT message_id) FROM outbox
-		WHERE platform = ? AND channel_id = ? AND state = 'sent' AND sent_at >= ?`, ch.Platform, ch.ID, since.UnixNano()).Scan(&n)
+		WHERE chan = `+chanNumSQL+` AND state = 'sent' AND sent_at >= ?3`, ch.Platform, ch.ID, since.UnixNano()).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("messages to %s since %s: %w", ch, since, err)
 	}
@@ -222,7 +256,7 @@ func (s *Store) BlockChannel(ctx context.Context, ch channel.Ref, reason string,
 // OutboxDepth counts unsent rows.
 func (s *Store) OutboxDepth(ctx context.Context) (int, error) {
 	var n int
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE state IN ('pending', 'overflow')`).Scan(&n); err != nil {
+	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(sum(total), 0) FROM outbox_work`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("outbox depth: %w", err)
 	}
 	return n, nil

@@ -61,8 +61,8 @@ func (s *Store) queryOutboxItems(ctx context.Context, ch channel.Ref, query stri
 func (s *Store) Retries(ctx context.Context, ch channel.Ref, now time.Time, limit int) ([]channel.OutboxItem, error) {
 	items, err := s.queryOutboxItems(ctx, ch, `
 SELECT `+outboxItemColumns+`
-FROM outbox o JOIN papers p ON p.key = o.paper_key
-WHERE o.platform = ?1 AND o.channel_id = ?2 AND o.state IN ('pending', 'overflow') AND o.retry_at <= ?3
+FROM outbox o JOIN papers p ON p.id = o.paper
+WHERE o.chan = `+chanNumSQL+` AND o.state IN ('pending', 'overflow') AND o.retry_at <= ?3
 ORDER BY o.retry_at, o.id LIMIT ?4`, ch.Platform, ch.ID, now.UnixNano(), sqlLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("rows of %s due for a retry: %w", ch, err)
@@ -79,7 +79,7 @@ func (s *Store) MarkRejected(ctx context.Context, ids []int64, sendErr error, re
 // CountFailed counts ch's rows that were set aside.
 func (s *Store) CountFailed(ctx context.Context, ch channel.Ref) (int, error) {
 	var n int
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE platform = ? AND channel_id = ? AND state = 'failed'`,
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE chan = `+chanNumSQL+` AND state = 'failed'`,
 		ch.Platform, ch.ID).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count set-aside rows of %s: %w", ch, err)
 	}
@@ -90,8 +90,8 @@ func (s *Store) CountFailed(ctx context.Context, ch channel.Ref) (int, error) {
 func (s *Store) ListFailed(ctx context.Context, ch channel.Ref, limit int) ([]channel.OutboxItem, error) {
 	items, err := s.queryOutboxItems(ctx, ch, `
 SELECT `+outboxItemColumns+`
-FROM outbox o JOIN papers p ON p.key = o.paper_key
-WHERE o.platform = ?1 AND o.channel_id = ?2 AND o.state = 'failed'
+FROM outbox o JOIN papers p ON p.id = o.paper
+WHERE o.chan = `+chanNumSQL+` AND o.state = 'failed'
 ORDER BY o.failed_at DESC, o.id DESC LIMIT ?3`, ch.Platform, ch.ID, sqlLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("set-aside rows of %s: %w", ch, err)
@@ -102,7 +102,7 @@ ORDER BY o.failed_at DESC, o.id DESC LIMIT ?3`, ch.Platform, ch.ID, sqlLimit(lim
 // RequeueFailed makes ch's set-aside rows pending again, their attempts and rejections reset, and returns how
 // many it re-queued.
 func (s *Store) RequeueFailed(ctx context.Context, ch channel.Ref) (int, error) {
-	res, err := s.w.ExecContext(ctx, `UPDATE outbox SET `+requeueSet+` WHERE platform = ? AND channel_id = ? AND state = 'failed'`,
+	res, err := s.w.ExecContext(ctx, `UPDATE outbox SET `+requeueSet+` WHERE chan = `+chanNumSQL+` AND state = 'failed'`,
 		ch.Platform, ch.ID)
 	if err != nil {
 		return 0, fmt.Errorf("re-queue set-aside rows of %s: %w", ch, err)

@@ -68,6 +68,9 @@ type Store struct {
 	full fullState
 	// edits says whether Ingest queues edits of posted cards (SetCardEdits).
 	edits atomic.Bool
+	// writes holds the prepared forms of the outbox's per-send updates: the outbox_work triggers make preparing
+	// them cost as much as running them (see updateRows).
+	writes preparedWrites
 
 	// beforeCommit, when set, runs inside Ingest's transaction just before COMMIT; an error aborts the
 	// transaction. It exists for tests (crash and atomicity tests) and is never set in production.
@@ -192,5 +195,5 @@ func dsn(abs string, pragmas []string, extra ...string) string {
 
 // Close closes the connection pools. Reads and writes in flight finish first (database/sql waits for them).
 func (s *Store) Close() error {
-	return errors.Join(s.look.Close(), s.r.Close(), s.w.Close())
+	return errors.Join(s.writes.close(), s.look.Close(), s.r.Close(), s.w.Close())
 }

@@ -54,12 +54,19 @@ type Channel struct {
 	LastDigestAt time.Time
 }
 
+// Pruned reports whether o stands for a posted row that was pruned to its (channel, paper) pair.
+func (o Outbox) Pruned() bool {
+	epoch := time.Unix(0, 0)
+	return o.State == channel.StateSent && o.MessageID == "" && o.SentAt.Equal(epoch) && o.CreatedAt.Equal(epoch)
+}
+
 // Subscription is one query a channel follows. An importer may give it a new ID, but must keep the order in
 // which the Exporter passes subscriptions (their order in /papers list), AddedAt and FromConfig.
 type Subscription = channel.Subscription
 
 // Outbox is one (channel, paper) row of the outbox, whatever its state. It names its paper by key; the paper is
-// always exported before it.
+// always exported before it. A row pruned after it was posted (what a store keeps of it is the pair, so that the
+// paper is posted once ever) travels as a Pruned row: sent, created and sent at the Unix epoch, without message.
 type Outbox struct {
 	Channel   channel.Ref
 	PaperKey  string

@@ -147,13 +147,22 @@ func exportBatches(ctx context.Context, tx pgx.Tx, w dump.Writer) error {
 }
 
 func exportOutbox(ctx context.Context, tx pgx.Tx, w dump.Writer) error {
-	return exportRows(ctx, tx, `SELECT platform, channel_id, paper_key, matched, kind, state, created_at, attempts, last_error,
-		message_id, sent_at, rejections, retry_at, failed_at, batch_id, sending_at FROM outbox ORDER BY id`, w.Outbox,
+	// A pruned pair (outbox_posted) travels as a sent row without payload, created and sent at the Unix epoch,
+	// ahead of the rows: the copy keeps the paper posted once ever, and its next prune compacts the row again.
+	return exportRows(ctx, tx, `SELECT 0 AS part, 0::bigint AS ord, platform, channel_id, paper_key, '[]'::jsonb AS matched,
+		'match' AS kind, 'sent' AS state, 0::bigint AS created_at, 0 AS attempts, '' AS last_error, '' AS message_id,
+		0::bigint AS sent_at, 0 AS rejections, NULL::bigint AS retry_at, NULL::bigint AS failed_at, NULL::bigint AS batch_id,
+		NULL::bigint AS sending_at
+		FROM outbox_posted
+		UNION ALL
+		SELECT 1, id, platform, channel_id, paper_key, matched, kind, state, created_at, attempts, last_error,
+		message_id, sent_at, rejections, retry_at, failed_at, batch_id, sending_at FROM outbox
+		ORDER BY part, ord, platform, channel_id, paper_key`, w.Outbox,
 		func(rows pgx.Rows) (dump.Outbox, error) {
 			var o dump.Outbox
-			var created int64
+			var created, part, ord int64
 			var sent, retry, failed, batch, sending *int64
-			if err := rows.Scan(&o.Channel.Platform, &o.Channel.ID, &o.PaperKey, &o.Matched, &o.Kind, &o.State, &created,
+			if err := rows.Scan(&part, &ord, &o.Channel.Platform, &o.Channel.ID, &o.PaperKey, &o.Matched, &o.Kind, &o.State, &created,
 				&o.Attempts, &o.LastError, &o.MessageID, &sent, &o.Rejections, &retry, &failed, &batch, &sending); err != nil {
 				return o, err
 			}
@@ -419,6 +428,21 @@ SELECT * FROM unnest($1::text[], $2::bytea[], $3::bigint[])`, names, states, upd
 // Outbox inserts a batch of outbox rows with new ids, in the order given (creation order), each keyed to its
 // paper by key and to its digest batch by the batch's (kept) id.
 func (l *load) Outbox(ctx context.Context, batch []dump.Outbox) error {
+	var rows []dump.Outbox
+	for _, o := range batch {
+		if !o.Pruned() {
+			rows = append(rows, o)
+			continue
+		}
+		if _, err := l.tx.Exec(ctx, `INSERT INTO outbox_posted (platform, channel_id, paper_key) VALUES ($1, $2, $3)
+			ON CONFLICT DO NOTHING`, o.Channel.Platform, o.Channel.ID, cleanText(o.PaperKey)); err != nil {
+			return fmt.Errorf("import posted pair of %s for %s: %w", o.Channel, o.PaperKey, err)
+		}
+	}
+	batch = rows
+	if len(batch) == 0 {
+		return nil
+	}
 	n := len(batch)
 	platform, id, key, matched, kind, state, lastErr, messageID := make([]string, n), make([]string, n), make([]string, n),
 		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)

@@ -534,7 +534,9 @@ func queueOutbox(b *pgx.Batch, rows []outboxRow, kind string, at time.Time, fres
 INSERT INTO outbox (platform, channel_id, paper_key, matched, kind, created_at)
 SELECT p, c, k, m::jsonb, $5, $6 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS r(p, c, k, m)`
 	if !fresh {
+		// A pair pruned after it was posted stays posted; a paper this transaction inserted cannot have been.
 		q += `
+WHERE NOT EXISTS (SELECT 1 FROM outbox_posted d WHERE d.platform = r.p AND d.channel_id = r.c AND d.paper_key = r.k)
 ON CONFLICT (platform, channel_id, paper_key) DO NOTHING`
 	}
 	b.Queue(q, platforms, ids, keys, matched, kind, at.UnixNano()).Exec(func(ct pgconn.CommandTag) error {

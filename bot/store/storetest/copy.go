@@ -26,6 +26,9 @@ type CopyStore interface {
 	dump.Exporter
 }
 
+// prunedChan is the fixture's channel whose one posted paper was pruned.
+var prunedChan = channel.Ref{Platform: "slack", ID: "CPRUNED"}
+
 // FillCopyFixture gives an empty store everything a copy must carry over: papers (two in the same second, one
 // without a date), validators, a failing source and one polled under a lease, an instant channel with a command
 // subscription and a configured one, a digest channel with a past digest, a blocked channel, and outbox rows in
@@ -124,6 +127,15 @@ func FillCopyFixture(t *testing.T, s Store) time.Time {
 	_, err = s.OpenBatch(ctx, discordC, channel.BatchDaily, "Papers of the day", inBatch, at(2))
 	must("open batch", err)
 	must("mark sending", s.MarkSending(ctx, inBatch, at(2)))
+	// A paper posted long ago whose row was pruned: the copy must not announce it there again.
+	_, err = s.Enqueue(ctx, prunedChan, channel.KindMatch, map[string][]string{papers[0].Key: {"old"}}, at(-100))
+	must("enqueue", err)
+	must("mark sent", s.MarkSent(ctx, []int64{ids(prunedChan)[papers[0].Key]}, "slack-msg-old", at(-100)))
+	pruned, err := s.PruneSent(ctx, at(-50))
+	must("prune", err)
+	if pruned != 1 {
+		t.Fatalf("PruneSent pruned %d rows, want 1", pruned)
+	}
 	_, err = s.ImportBatch(ctx, "arxiv-oai", nil, []byte(`{"token":"page-7","pages":7}`), at(1))
 	must("import checkpoint", err)
 	_, err = s.ImportBatch(ctx, "snapshot", nil, []byte{0, 1, 2, 0xff}, at(2))
@@ -239,6 +251,16 @@ func CheckCopy(t *testing.T, src, dst CopyStore, now time.Time) {
 		}
 		if !reflect.DeepEqual(x, y) {
 			t.Errorf("%s differ:\nsource: %+v\ncopy:   %+v", what, x, y)
+		}
+	}
+	for _, s := range []CopyStore{src, dst} {
+		for _, o := range a.Outbox {
+			if o.Channel != prunedChan {
+				continue
+			}
+			if n, err := s.Enqueue(ctx, prunedChan, channel.KindBackfill, map[string][]string{o.PaperKey: nil}, now); err != nil || n != 0 {
+				t.Errorf("Enqueue of %s, posted and pruned, queued %d rows (%v): announced twice", o.PaperKey, n, err)
+			}
 		}
 	}
 	same("Recent", func(s CopyStore) (any, error) { return s.Recent(ctx, time.Time{}, 0) })

@@ -52,6 +52,10 @@ type Store interface {
 	ImportBatch(ctx context.Context, name string, papers []paper.Paper, state []byte, at time.Time) (paper.IngestResult, error)
 	// health.Store keeps feed health and its open notices (bot/health).
 	health.Store
+	// PruneSent deletes sent rows posted before before, keeping their (channel, paper) pairs (paperboy run).
+	PruneSent(ctx context.Context, before time.Time) (int, error)
+	// PostedMessage returns the message that posted paperKey to ch, if its row is kept.
+	PostedMessage(ctx context.Context, ch channel.Ref, paperKey string) (string, bool, error)
 }
 
 // Run runs the contract. Every subtest calls open for a store of its own, which must be empty and must be closed
@@ -74,6 +78,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Lookups", lookupCases},
 		{"Imports", importCases},
 		{"SourceHealth", sourceHealthCases},
+		{"Pruning", pruneCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
