@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -328,6 +329,8 @@ url = "%s/rss/cs.LG+cs.AI+cs.CL+stat.ML"
 	for _, want := range []string{
 		`paperboy_polls_total{result="ok",source="arxiv-ml"} 1`,
 		`paperboy_papers_ingested_total{source="arxiv-ml"} 3`,
+		// The build that runs; a test binary records the Go version, which the label carries.
+		`paperboy_build_info{goversion="` + runtime.Version() + `"`,
 		`paperboy_deliveries_total{platform="console"} 1`,
 		`paperboy_outbox_depth`,
 		// Every error class exists at 0 from the start, so alerts on it work before the first failure.
