@@ -45,6 +45,8 @@ Commands:
             harvest arXiv's metadata through OAI-PMH as history; --resume continues an interrupted harvest
   discord invite [--config FILE]
             print the URL that invites the bot to a Discord server, with exactly the permissions it needs
+  healthcheck [--url URL]
+            exit 0 if /healthz of the running bot ([http] listen) answers 200, else 1 with the reason
   version   print the version
 
 Every command but version and store copy takes --config FILE (default $PAPERBOY_CONFIG, else paperboy.toml).
@@ -81,6 +83,8 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return storeCmd(ctx, rest, stdout, stderr)
 	case "import":
 		return importCmd(ctx, rest, stdout, stderr)
+	case "healthcheck":
+		return healthcheckCmd(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return 0
