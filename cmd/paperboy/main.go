@@ -78,7 +78,7 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stdout, "paperboy", app.Version())
 		return 0
 	case "discord":
-		return discordCmd(rest, stdout, stderr)
+		return discordCmd(ctx, rest, stdout, stderr)
 	case "store":
 		return storeCmd(ctx, rest, stdout, stderr)
 	case "import":
@@ -163,7 +163,7 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 }
 
 // discordCmd runs "paperboy discord invite".
-func discordCmd(args []string, stdout, stderr io.Writer) int {
+func discordCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] != "invite" {
 		fmt.Fprintln(stderr, "usage: paperboy discord invite [--config FILE]")
 		return 2
@@ -183,11 +183,12 @@ func discordCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "paperboy: invalid configuration:\n%v\n", err)
 		return 1
 	}
-	if cfg.Discord.ApplicationID == "" {
-		fmt.Fprintln(stderr, "paperboy discord invite: set [discord] application_id (from the developer portal) first")
+	appID, err := app.DiscordApplicationID(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "paperboy discord invite: %v\n", err)
 		return 1
 	}
-	fmt.Fprintln(stdout, discord.InviteURL(cfg.Discord.ApplicationID))
+	fmt.Fprintln(stdout, discord.InviteURL(appID))
 	return 0
 }
 
