@@ -27,7 +27,7 @@ func TestInteractionsEndpoint(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req := httptest.NewRequest(http.MethodPost, InteractionsPath, strings.NewReader(body))
+			req := httptest.NewRequestWithContext(t.Context(), http.MethodPost, InteractionsPath, strings.NewReader(body))
 			req.Header = tt.header
 			w := httptest.NewRecorder()
 			s.Handler().ServeHTTP(w, req)

@@ -26,7 +26,7 @@ func TestHealthcheck(t *testing.T) {
 		fmt.Fprintln(w, "ok")
 	}
 	// A port nothing listens on: take one, then give it back.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := new(net.ListenConfig).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
