@@ -151,7 +151,7 @@ func DiscordApplicationID(ctx context.Context, cfg *config.Config) (string, erro
 	}
 	d, err := discord.New(discordOptions(cfg.Discord, token))
 	if err != nil {
-		return "", fmt.Errorf("discord: %w", err)
+		return "", err // already says discord:
 	}
 	return d.ApplicationID(ctx)
 }
