@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -116,6 +117,10 @@ func checkHealth(ctx context.Context, u string, timeout time.Duration) error {
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s: no answer within %s", u, timeout)
+		}
+		var ue *url.Error // "Get URL: ..." would name the URL twice
+		if errors.As(err, &ue) {
+			err = ue.Err
 		}
 		return fmt.Errorf("%s: %w", u, err)
 	}

@@ -50,7 +50,7 @@ func TestHealthcheck(t *testing.T) {
 		{"500 with no body is unhealthy", func(t *testing.T) string {
 			return serve(t, func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusInternalServerError) })
 		}, nil, 1, []string{"500 Internal Server Error"}},
-		{"nothing listening", func(*testing.T) string { return closedURL }, nil, 1, []string{closedURL, "connection refused"}},
+		{"nothing listening", func(*testing.T) string { return closedURL }, nil, 1, []string{closedURL + ": dial tcp", "connection refused"}},
 		{"no answer within the timeout", func(t *testing.T) string {
 			release := make(chan struct{})
 			u := serve(t, func(_ http.ResponseWriter, r *http.Request) {
