@@ -11,7 +11,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -79,24 +78,6 @@ func durationsAsText(_ []string, a slog.Attr) slog.Attr {
 		a.Value = slog.StringValue(a.Value.Duration().String())
 	}
 	return a
-}
-
-// Version describes this build: module version and VCS revision when Go recorded them.
-func Version() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
-	}
-	v := bi.Main.Version
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += " rev " + s.Value[:12]
-		}
-		if s.Key == "vcs.modified" && s.Value == "true" {
-			v += "+dirty"
-		}
-	}
-	return v + " " + bi.GoVersion
 }
 
 // Options say which parts of the App a command needs.
@@ -186,6 +167,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 	// Metrics and health exist before the platforms, which report their readiness from the start.
 	var sender *delivery.Sender
 	a.Metrics = ops.NewMetrics(func() float64 { return sender.OutboxDepth() })
+	b := Build()
+	a.Metrics.BuildInfo(b.Version, b.Revision, b.GoVersion)
 	a.Health = ops.NewHealth(time.Duration(cfg.HTTP.HealthMaxSilence), now)
 	plats := map[string]bot.Platform{}
 	if o.Platforms {
@@ -440,7 +423,6 @@ func (a *App) observePoll(r ingest.PollReport) {
 	switch {
 	case r.Err != nil:
 		a.Metrics.Poll(r.Source, ops.PollError)
-		a.Metrics.FetchError(r.Source)
 	case r.NotModified:
 		a.Metrics.Poll(r.Source, ops.PollNotModified)
 		a.Health.PollSucceeded(a.now())

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -186,12 +187,9 @@ func setupDiscord(e env) (bot.Platform, func(context.Context) error, io.Closer, 
 	if err != nil || token == "" {
 		return nil, nil, nil, err
 	}
-	c := e.cfg.Discord
-	d, err := discord.New(discord.Options{
-		Token: token, Mode: c.Mode, Listen: c.Listen, PublicKey: c.PublicKey,
-		ApplicationID: c.ApplicationID, GuildID: c.GuildID, APIURL: c.APIURL,
-		Commands: e.app.Commander, Logger: e.app.Logger, Ready: e.app.platformReady("discord"),
-	})
+	opts := discordOptions(e.cfg.Discord, token)
+	opts.Commands, opts.Logger, opts.Ready = e.app.Commander, e.app.Logger, e.app.platformReady("discord")
+	d, err := discord.New(opts)
 	if err != nil {
 		return nil, nil, nil, err // discord.New's errors start with "discord:"
 	}
@@ -222,4 +220,33 @@ func accessOf(plats map[string]bot.Platform) command.ChannelAccess {
 		return nil
 	}
 	return access
+}
+
+// discordOptions are the Discord platform's options from the [discord] table and the bot token, shared by the
+// bot and paperboy discord invite so that both reach the same application.
+func discordOptions(c config.DiscordConfig, token string) discord.Options {
+	return discord.Options{
+		Token: token, Mode: c.Mode, Listen: c.Listen, PublicKey: c.PublicKey,
+		ApplicationID: c.ApplicationID, GuildID: c.GuildID, APIURL: c.APIURL,
+	}
+}
+
+// DiscordApplicationID is the Discord application the bot acts as: [discord] application_id when set, else the
+// application of the bot token (DISCORD_BOT_TOKEN or its _FILE), asked of Discord as the bot does at start.
+func DiscordApplicationID(ctx context.Context, cfg *config.Config) (string, error) {
+	if cfg.Discord.ApplicationID != "" {
+		return cfg.Discord.ApplicationID, nil
+	}
+	token, err := config.Secret("DISCORD_BOT_TOKEN")
+	if err != nil {
+		return "", err
+	}
+	if token == "" {
+		return "", errors.New("set DISCORD_BOT_TOKEN (or DISCORD_BOT_TOKEN_FILE), whose application is then looked up, or [discord] application_id (the developer portal's Application ID)")
+	}
+	d, err := discord.New(discordOptions(cfg.Discord, token))
+	if err != nil {
+		return "", err // already says discord:
+	}
+	return d.ApplicationID(ctx)
 }

@@ -282,6 +282,11 @@ func (d *Discord) runGateway(ctx context.Context) error {
 	return nil
 }
 
+// ApplicationID returns the configured application id, or asks Discord once which application the bot token
+// belongs to: how Run finds the id to register /papers under, and how paperboy discord invite finds it without
+// [discord] application_id.
+func (d *Discord) ApplicationID(ctx context.Context) (string, error) { return d.applicationID(ctx) }
+
 // applicationID returns the configured application id, or asks Discord for the token's application once.
 func (d *Discord) applicationID(ctx context.Context) (string, error) {
 	d.mu.Lock()

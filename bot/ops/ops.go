@@ -32,7 +32,6 @@ var deliveryLatencyBuckets = []float64{1, 5, 15, 30, 60, 120, 300, 600, 1800, 36
 type Metrics struct {
 	reg             *prometheus.Registry
 	polls           *prometheus.CounterVec
-	fetchErrors     *prometheus.CounterVec
 	papersIngested  *prometheus.CounterVec
 	matches         prometheus.Counter
 	deliveries      *prometheus.CounterVec
@@ -41,6 +40,7 @@ type Metrics struct {
 	platformReady   *prometheus.GaugeVec
 	feedRepairs     *prometheus.CounterVec
 	source          sourceHealthMetrics
+	buildInfo       *prometheus.GaugeVec
 }
 
 // sourceHealthMetrics are the per-source health gauges (bot/health), set at every health check.
@@ -61,10 +61,6 @@ func NewMetrics(outboxDepth func() float64) *Metrics {
 			Name: "paperboy_polls_total",
 			Help: "Source polls by result (ok, not_modified, error).",
 		}, []string{"source", "result"}),
-		fetchErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "paperboy_fetch_errors_total",
-			Help: "Failed feed fetches by source.",
-		}, []string{"source"}),
 		papersIngested: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "paperboy_papers_ingested_total",
 			Help: "Papers stored for the first time, by the source that delivered them.",
@@ -91,7 +87,7 @@ func NewMetrics(outboxDepth func() float64) *Metrics {
 			Help: "1 when the platform is ready (connected, commands registered, token accepted), else 0.",
 		}, []string{"platform"}),
 	}
-	m.reg.MustRegister(m.polls, m.fetchErrors, m.papersIngested, m.matches, m.deliveries, m.deliveryErrors,
+	m.reg.MustRegister(m.polls, m.papersIngested, m.matches, m.deliveries, m.deliveryErrors,
 		m.deliveryLatency, m.platformReady, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.feedRepairs = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "paperboy_feed_repairs_total",
@@ -113,6 +109,13 @@ func NewMetrics(outboxDepth func() float64) *Metrics {
 		}, []string{"source"}),
 	}
 	m.reg.MustRegister(m.source.state, m.source.lastSuccess, m.source.lastNew)
+	// paperboy_fetch_errors_total counted exactly the polls that failed, so it was paperboy_polls_total{result="error"}
+	// under a second name (a poll fails as a whole; a source's several URLs are one fetch), and was dropped.
+	m.buildInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "paperboy_build_info",
+		Help: "Always 1; its labels say which build runs (version, VCS revision, Go version).",
+	}, []string{"version", "revision", "goversion"})
+	m.reg.MustRegister(m.buildInfo)
 	if outboxDepth != nil {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "paperboy_outbox_depth",
@@ -138,7 +141,6 @@ func (m *Metrics) InitSource(source string) {
 	for _, r := range []string{PollOK, PollNotModified, PollError} {
 		m.polls.WithLabelValues(source, r)
 	}
-	m.fetchErrors.WithLabelValues(source)
 	m.papersIngested.WithLabelValues(source)
 	for _, k := range []string{RepairChar, RepairTruncate, RepairSkip} {
 		m.feedRepairs.WithLabelValues(source, k)
@@ -176,12 +178,13 @@ func (m *Metrics) Poll(source, result string) {
 	m.polls.WithLabelValues(source, result).Inc()
 }
 
-// FetchError counts one failed fetch of one of source's URLs.
-func (m *Metrics) FetchError(source string) {
+// BuildInfo sets paperboy_build_info to 1 with the labels of the running build, replacing any earlier labels.
+func (m *Metrics) BuildInfo(version, revision, goVersion string) {
 	if m == nil {
 		return
 	}
-	m.fetchErrors.WithLabelValues(source).Inc()
+	m.buildInfo.Reset()
+	m.buildInfo.WithLabelValues(version, revision, goVersion).Set(1)
 }
 
 // SourceHealth sets source's health gauges: paperboy_source_state to 1 for state and 0 for the other states, and

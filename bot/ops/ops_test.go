@@ -109,7 +109,8 @@ func TestMetricsExposition(t *testing.T) {
 	depth = 7
 	m.Poll("arxiv-cs", PollOK)
 	m.Poll("arxiv-cs", PollNotModified)
-	m.FetchError("hf")
+	m.BuildInfo("v1.2.3", "0123456789abcdef", "go1.26.8")
+	m.BuildInfo("v1.2.4", "fedcba9876543210", "go1.26.8")
 	m.PapersIngested("arxiv-cs", 3)
 	m.PapersIngested("arxiv-cs", 0)
 	m.Matches(2)
@@ -130,7 +131,7 @@ func TestMetricsExposition(t *testing.T) {
 		{"polls ok", `paperboy_polls_total{result="ok",source="arxiv-cs"} 1`},
 		{"polls not modified", `paperboy_polls_total{result="not_modified",source="arxiv-cs"} 1`},
 		{"polls initialized", `paperboy_polls_total{result="error",source="rss"} 0`},
-		{"fetch errors", `paperboy_fetch_errors_total{source="hf"} 1`},
+		{"build info, the last one set", `paperboy_build_info{goversion="go1.26.8",revision="fedcba9876543210",version="v1.2.4"} 1`},
 		{"ingested", `paperboy_papers_ingested_total{source="arxiv-cs"} 3`},
 		{"feed repairs", `paperboy_feed_repairs_total{kind="repaired_char",source="rss"} 2`},
 		{"feed repairs initialized", `paperboy_feed_repairs_total{kind="truncated",source="rss"} 0`},
@@ -162,6 +163,14 @@ func TestMetricsExposition(t *testing.T) {
 				t.Errorf("/metrics lacks %q", tt.line)
 			}
 		})
+	}
+	for _, gone := range []string{
+		`version="v1.2.3"`,            // BuildInfo replaces its labels rather than adding a second series
+		`paperboy_fetch_errors_total`, // was paperboy_polls_total{result="error"} under another name
+	} {
+		if strings.Contains(body, gone) {
+			t.Errorf("/metrics has %q", gone)
+		}
 	}
 }
 
@@ -209,7 +218,7 @@ func TestMetricsOwnRegistry(t *testing.T) {
 func TestNilMetricsIsNoop(t *testing.T) {
 	var m *Metrics
 	m.Poll("s", PollOK)
-	m.FetchError("s")
+	m.BuildInfo("v", "r", "go")
 	m.PapersIngested("s", 1)
 	m.Matches(1)
 	m.Delivered("p", time.Second)

@@ -46,6 +46,8 @@ Commands:
             harvest arXiv's metadata through OAI-PMH as history; --resume continues an interrupted harvest
   discord invite [--config FILE]
             print the URL that invites the bot to a Discord server, with exactly the permissions it needs
+  healthcheck [--url URL]
+            exit 0 if /healthz of the running bot ([http] listen) answers 200, else 1 with the reason
   version   print the version
 
 Every command but version and store copy takes --config FILE (default $PAPERBOY_CONFIG, else paperboy.toml).
@@ -87,11 +89,13 @@ func realMain(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	case "version", "--version", "-version":
 		return versionCmd(rest, stdout, stderr)
 	case "discord":
-		return discordCmd(rest, stdout, stderr)
+		return discordCmd(ctx, rest, stdout, stderr)
 	case "store":
 		return storeCmd(ctx, rest, stdout, stderr)
 	case "import":
 		return importCmd(ctx, rest, stdout, stderr)
+	case "healthcheck":
+		return healthcheckCmd(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		return helpCmd(ctx, rest, stdout, stderr)
 	default:
@@ -269,7 +273,7 @@ func cmdCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // discordCmd runs "paperboy discord invite".
-func discordCmd(args []string, stdout, stderr io.Writer) int {
+func discordCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	const use = "usage: paperboy discord invite [--config FILE]"
 	switch {
 	case len(args) > 0 && isHelp(args[0]):
@@ -289,11 +293,12 @@ func discordCmd(args []string, stdout, stderr io.Writer) int {
 	if !ok {
 		return 1
 	}
-	if cfg.Discord.ApplicationID == "" {
-		fmt.Fprintln(stderr, "paperboy discord invite: set [discord] application_id (from the developer portal) first")
+	appID, err := app.DiscordApplicationID(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "paperboy discord invite: %v\n", err)
 		return 1
 	}
-	fmt.Fprintln(stdout, discord.InviteURL(cfg.Discord.ApplicationID))
+	fmt.Fprintln(stdout, discord.InviteURL(appID))
 	return 0
 }
 

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -328,6 +329,8 @@ url = "%s/rss/cs.LG+cs.AI+cs.CL+stat.ML"
 	for _, want := range []string{
 		`paperboy_polls_total{result="ok",source="arxiv-ml"} 1`,
 		`paperboy_papers_ingested_total{source="arxiv-ml"} 3`,
+		// The build that runs; a test binary records the Go version, which the label carries.
+		`paperboy_build_info{goversion="` + runtime.Version() + `"`,
 		`paperboy_deliveries_total{platform="console"} 1`,
 		`paperboy_outbox_depth`,
 		// Every error class exists at 0 from the start, so alerts on it work before the first failure.
@@ -359,9 +362,81 @@ func TestDiscordInvite(t *testing.T) {
 			t.Errorf("invite URL %q lacks %q", out, want)
 		}
 	}
+	t.Setenv("DISCORD_BOT_TOKEN", "")
 	noApp := writeConfig(t, "[[sources]]\nname = \"hf\"\nkind = \"hf-daily\"\n")
-	if code, _, errOut := run(t, context.Background(), "discord", "invite", "--config", noApp); code != 1 || !strings.Contains(errOut, "application_id") {
-		t.Errorf("without application_id: exit %d, %q", code, errOut)
+	if code, _, errOut := run(t, context.Background(), "discord", "invite", "--config", noApp); code != 1 ||
+		!strings.Contains(errOut, "application_id") || !strings.Contains(errOut, "DISCORD_BOT_TOKEN") {
+		t.Errorf("without application_id or token: exit %d, %q", code, errOut)
+	}
+}
+
+// TestDiscordInviteFromToken checks that without [discord] application_id, discord invite asks Discord which
+// application the bot token belongs to, as run does, through the real discordgo client and a local fake of
+// Discord's REST API.
+func TestDiscordInviteFromToken(t *testing.T) {
+	const token = "fake-bot-token"
+	var mu sync.Mutex
+	var auths []string
+	answer := func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		auths = append(auths, r.Header.Get("Authorization"))
+		mu.Unlock()
+		if r.Header.Get("Authorization") != "Bot "+token {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"message": "401: Unauthorized", "code": 0}`)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"id": "987654321098765432", "name": "paperboy", "bot_public": false}`)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v10/oauth2/applications/@me", answer)
+	api := httptest.NewServer(mux)
+	t.Cleanup(api.Close)
+	cfg := writeConfig(t, fmt.Sprintf("[discord]\napi_url = %q\n[[sources]]\nname = \"hf\"\nkind = \"hf-daily\"\n", api.URL+"/api/v10/"))
+
+	tests := []struct {
+		name      string
+		env       map[string]string
+		wantCode  int
+		wantOut   string
+		wantErr   string
+		wantCalls int
+	}{
+		{"token in the environment", map[string]string{"DISCORD_BOT_TOKEN": token}, 0, "client_id=987654321098765432", "", 1},
+		{"token in a file, as systemd credentials and Docker secrets give it", map[string]string{"DISCORD_BOT_TOKEN_FILE": "FILE"}, 0, "client_id=987654321098765432", "", 1},
+		{"a token Discord refuses", map[string]string{"DISCORD_BOT_TOKEN": "wrong"}, 1, "", "look up the application of the bot token", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mu.Lock()
+			auths = nil
+			mu.Unlock()
+			t.Setenv("DISCORD_BOT_TOKEN", "")
+			t.Setenv("DISCORD_BOT_TOKEN_FILE", "")
+			for k, v := range tt.env {
+				if v == "FILE" {
+					v = filepath.Join(t.TempDir(), "discord-token")
+					if err := os.WriteFile(v, []byte(token+"\n"), 0o600); err != nil {
+						t.Fatal(err)
+					}
+				}
+				t.Setenv(k, v)
+			}
+			code, out, errOut := run(t, context.Background(), "discord", "invite", "--config", cfg)
+			if code != tt.wantCode || !strings.Contains(out, tt.wantOut) || !strings.Contains(errOut, tt.wantErr) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit %d, %q, %q", code, out, errOut, tt.wantCode, tt.wantOut, tt.wantErr)
+			}
+			if strings.Contains(errOut, token) || strings.Contains(errOut, "wrong") {
+				t.Errorf("stderr shows the token: %q", errOut)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(auths) != tt.wantCalls {
+				t.Errorf("%d look-ups, want %d", len(auths), tt.wantCalls)
+			}
+		})
 	}
 }
 
