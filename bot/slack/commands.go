@@ -76,10 +76,11 @@ func (s *Slack) verify(h http.Header, body []byte) error {
 	return nil
 }
 
-// Handler returns the http-mode handler: POST /slack/commands.
+// Handler returns the http-mode handler: POST /slack/commands and POST /slack/interactions.
 func (s *Slack) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+CommandsPath, s.serveCommand)
+	mux.HandleFunc("POST "+InteractionsPath, s.serveInteraction)
 	return mux
 }
 

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/paperboy-bot/paperboy/bot/channel"
+	"github.com/paperboy-bot/paperboy/bot/command"
 	"github.com/paperboy-bot/paperboy/bot/testkit"
 
 	"github.com/paperboy-bot/paperboy/bot"
@@ -484,6 +485,16 @@ func checkMessage(t *testing.T, text string, blocks []map[string]any) {
 			for _, e := range els {
 				el := e.(map[string]any)
 				checkText(where+" button", el["text"], maxButtonText, "plain_text")
+				// A button is a link, or a feedback button whose value is a click token (and no url).
+				if v, _ := el["value"].(string); v != "" {
+					if _, _, err := command.ParseClickToken(v); err != nil || el["url"] != nil || len(v) > 2000 {
+						t.Errorf("%s button: value %q, url %v: want a click token and no url", where, v, el["url"])
+					}
+					if id, _ := el["action_id"].(string); id == "" || len(id) > 255 {
+						t.Errorf("%s button: action_id %q", where, id)
+					}
+					continue
+				}
 				checkURL(where+" button", el["url"])
 			}
 		case "context":
