@@ -16,8 +16,14 @@ import (
 	"github.com/paperboy-bot/paperboy/bot/command"
 )
 
-// InteractionsPath is where the HTTP endpoint receives button clicks (the app's Interactivity Request URL).
-const InteractionsPath = "/slack/interactions"
+const (
+	// InteractionsPath is where the HTTP endpoint receives button clicks (the app's Interactivity Request URL).
+	InteractionsPath = "/slack/interactions"
+	// maxInteractionBytes caps a block_actions request. Unlike a slash command, Slack sends the whole message the
+	// button is on, url-encoded: a full card is a few kilobytes of blocks, which encoding can triple. The cap
+	// is read before the signature is checked, as for /slack/commands.
+	maxInteractionBytes = 64 << 10
+)
 
 // ClickHandler answers the feedback buttons of cards; *command.Clicks is one.
 type ClickHandler interface {
@@ -121,7 +127,7 @@ func redact(err error) error {
 // timestamp within five minutes, capped body), refused when its trigger_id was already seen, acknowledged with
 // an empty 200, and answered through response_url.
 func (s *Slack) serveInteraction(w http.ResponseWriter, r *http.Request) {
-	body, ok := command.ReadCappedBody(w, r, maxBodyBytes)
+	body, ok := command.ReadCappedBody(w, r, maxInteractionBytes)
 	if !ok {
 		return
 	}
