@@ -201,7 +201,9 @@ func TestClicksOverHTTP(t *testing.T) {
 		{"forged", "not-the-secret", testNow, func() string { return click("C1", "U1", command.ActionRelevant) }, http.StatusUnauthorized},
 		{"stale", testSecret, testNow.Add(-6 * time.Minute), func() string { return click("C1", "U1", command.ActionRelevant) }, http.StatusUnauthorized},
 		{"from the future", testSecret, testNow.Add(6 * time.Minute), func() string { return click("C1", "U1", command.ActionRelevant) }, http.StatusUnauthorized},
-		{"oversized", testSecret, testNow, func() string { return click("C1", "U1", command.ActionRelevant) + "&pad=" + strings.Repeat("x", maxInteractionBytes) }, http.StatusRequestEntityTooLarge},
+		{"oversized", testSecret, testNow, func() string {
+			return click("C1", "U1", command.ActionRelevant) + "&pad=" + strings.Repeat("x", maxInteractionBytes)
+		}, http.StatusRequestEntityTooLarge},
 		{"no payload", testSecret, testNow, func() string { return "foo=bar" }, http.StatusBadRequest},
 	}
 	for _, tc := range refused {
