@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/paperboy-bot/paperboy/bot"
 	"github.com/paperboy-bot/paperboy/bot/channel"
 	"github.com/paperboy-bot/paperboy/bot/command"
@@ -293,5 +295,104 @@ func TestClickFloodDoesNotDelayDeliveries(t *testing.T) {
 	defer cancel()
 	if _, err := s.Send(ctx, bot.Message{Channel: slackChannel("C1"), Cards: []bot.Card{{Paper: p}}}); err != nil {
 		t.Errorf("delivery during the flood: %v", err)
+	}
+}
+
+// socketServer is Slack's side of a Socket Mode connection: it says hello, sends the envelopes of sends, and
+// reports the envelope ids the client acknowledges.
+func socketServer(t *testing.T, sends <-chan []byte, acks chan<- string) http.Handler {
+	// slack-go sends an Origin of https://api.slack.com, which is not this test server.
+	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			t.Errorf("upgrade: %v", err)
+			return
+		}
+		defer conn.Close()
+		hello := `{"type":"hello","num_connections":1,"debug_info":{"host":"applink-test","approximate_connection_time":18060},"connection_info":{"app_id":"A0BCD"}}`
+		if err := conn.WriteMessage(websocket.TextMessage, []byte(hello)); err != nil {
+			return
+		}
+		go func() {
+			for env := range sends {
+				if conn.WriteMessage(websocket.TextMessage, env) != nil {
+					return
+				}
+			}
+		}()
+		for {
+			_, msg, err := conn.ReadMessage()
+			if err != nil {
+				return
+			}
+			var ack struct {
+				EnvelopeID string `json:"envelope_id"`
+			}
+			if json.Unmarshal(msg, &ack) == nil && ack.EnvelopeID != "" {
+				acks <- ack.EnvelopeID
+			}
+		}
+	})
+}
+
+// TestClicksOverSocketMode runs slack-go's real Socket Mode client against a local WebSocket speaking Slack's
+// envelopes: a click is acknowledged, recorded once even when Slack redelivers the envelope, and the card's
+// counts come back through response_url.
+func TestClicksOverSocketMode(t *testing.T) {
+	f := newFakeSlack(t)
+	st := newTestStore(t)
+	if _, err := st.AddSubscription(t.Context(), channel.Subscription{Channel: slackChannel("C1"), Query: "eeg", Canonical: "eeg", AddedBy: "U0", AddedAt: testNow}); err != nil {
+		t.Fatal(err)
+	}
+	fb := testkit.NewMemFeedback(testkit.SamplePapers(testNow)...)
+	s := newTestSlack(t, f, ModeSocket, nil)
+	s.clicks = &command.Clicks{Feedback: fb, Similar: fb, Channels: st, Now: func() time.Time { return testNow }}
+	sends := make(chan []byte, 10)
+	acks := make(chan string, 10)
+	f.mu.Lock()
+	f.ws = socketServer(t, sends, acks)
+	f.mu.Unlock()
+	stop := runSlack(t, s)
+
+	p := testkit.SamplePapers(testNow)[0]
+	payload, _ := json.Marshal(clickFixture(t, "C1", "U1", command.ActionRelevant, p, f.responseURL("s"), "trigger-socket"))
+	envelope := func(id string, retry int) []byte {
+		b, _ := json.Marshal(map[string]any{"envelope_id": id, "type": "interactive", "payload": json.RawMessage(payload),
+			"accepts_response_payload": false, "retry_attempt": retry, "retry_reason": ""})
+		return b
+	}
+	waitAck := func(want string) {
+		t.Helper()
+		select {
+		case id := <-acks:
+			if id != want {
+				t.Errorf("ack %q, want %q", id, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("envelope %s not acknowledged", want)
+		}
+	}
+	sends <- envelope("env-1", 0)
+	waitAck("env-1")
+	m := f.waitResponse(t)
+	if m["replace_original"] != true || buttonLabels(t, m)[0] != "👍 Relevant · 1" {
+		t.Errorf("card update %v", m)
+	}
+	// Slack redelivers an envelope it thinks was lost: acknowledged again, not counted again.
+	calls := fb.Calls()
+	sends <- envelope("env-2", 1)
+	waitAck("env-2")
+	select {
+	case m := <-f.responses:
+		t.Errorf("a redelivered click was answered again: %v", m)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if fb.Calls() != calls {
+		t.Error("a redelivered click reached the store")
+	}
+	close(sends)
+	if err := stop(); err != nil {
+		t.Errorf("Run: %v", err)
 	}
 }

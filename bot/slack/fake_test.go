@@ -65,6 +65,8 @@ type fakeSlack struct {
 
 	responses chan map[string]any
 	openAuth  []string // Authorization headers of apps.connections.open
+	// ws, when set, serves the Socket Mode WebSocket that apps.connections.open then points at.
+	ws http.Handler
 
 	// conversations.info: the bot is a member of every channel but those in notMember, archived ones are in
 	// archived, and infoErr answers a Slack error code for a channel (channel_not_found, missing_scope).
@@ -95,8 +97,23 @@ func newFakeSlack(t *testing.T) *fakeSlack {
 	mux.HandleFunc("POST /api/apps.connections.open", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.openAuth = append(f.openAuth, r.Header.Get("Authorization"))
+		ws := f.ws
 		f.mu.Unlock()
+		if ws != nil && r.Header.Get("Authorization") == "Bearer "+testAppToken {
+			slackJSON(w, map[string]any{"ok": true, "url": "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/link/?ticket=t1"})
+			return
+		}
 		slackJSON(w, map[string]any{"ok": false, "error": "invalid_auth"})
+	})
+	mux.HandleFunc("GET /link/", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		ws := f.ws
+		f.mu.Unlock()
+		if ws == nil {
+			http.NotFound(w, r)
+			return
+		}
+		ws.ServeHTTP(w, r)
 	})
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(func() {
