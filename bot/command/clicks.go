@@ -1,6 +1,7 @@
 package command
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -57,6 +58,9 @@ const (
 
 // ErrBadToken means a click's token is not one paperboy made.
 var ErrBadToken = errors.New("malformed click token")
+
+// CardKey is the paper key a card's buttons carry: the stored key, or the one its identifiers give.
+func CardKey(p paper.Paper) string { return cmp.Or(p.Key, paper.KeyOf(p)) }
 
 // ClickToken returns the token of action on paperKey; false when it would be longer than MaxTokenLen.
 func ClickToken(action, paperKey string) (string, bool) {

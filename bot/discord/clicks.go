@@ -21,7 +21,7 @@ type ClickHandler interface {
 // feedbackRow is the card's row of feedback buttons, each with its click token as custom_id; nil when the paper's
 // key makes a token longer than a custom_id takes.
 func feedbackRow(p paper.Paper) discordgo.MessageComponent {
-	key := paper.KeyOf(p)
+	key := command.CardKey(p)
 	row := discordgo.ActionsRow{}
 	for _, a := range command.FeedbackActions {
 		tok, ok := command.ClickToken(a, key)

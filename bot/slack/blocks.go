@@ -198,7 +198,7 @@ func cardBlocks(c bot.Card, n int, images bool) []slack.Block {
 // click token as value; nil when the paper's key makes a token too long. The action ids only need to be unique
 // within the message.
 func feedbackBlock(p paper.Paper, n int) *slack.ActionBlock {
-	key := paper.KeyOf(p)
+	key := command.CardKey(p)
 	var buttons []slack.BlockElement
 	for _, a := range command.FeedbackActions {
 		tok, ok := command.ClickToken(a, key)
