@@ -212,7 +212,9 @@ func TestClicksOverHTTP(t *testing.T) {
 		req    func() *http.Request
 		status int
 	}{
-		{"forged", func() *http.Request { return signedRequest(click(buttonChannel, "1001", command.ActionRelevant, p), testNow, otherKey) }, http.StatusUnauthorized},
+		{"forged", func() *http.Request {
+			return signedRequest(click(buttonChannel, "1001", command.ActionRelevant, p), testNow, otherKey)
+		}, http.StatusUnauthorized},
 		{"stale", func() *http.Request {
 			return signedRequest(click(buttonChannel, "1001", command.ActionRelevant, p), testNow.Add(-6*time.Minute), testPrivateKey)
 		}, http.StatusUnauthorized},
