@@ -189,8 +189,10 @@ func TestReplayGuard(t *testing.T) {
 	if !g.First("a", testNow.Add(11*time.Minute)) {
 		t.Error("a was still refused after the window")
 	}
-	if !g.First("", testNow) || !g.First("", testNow) {
-		t.Error("an empty id was refused")
+	for range 2 {
+		if !g.First("", testNow) {
+			t.Error("an empty id was refused")
+		}
 	}
 	for _, id := range []string{"b", "c", "d", "e"} {
 		if !g.First(id, testNow.Add(12*time.Minute)) {
