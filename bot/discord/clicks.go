@@ -10,7 +10,6 @@ import (
 	"github.com/paperboy-bot/paperboy/bot"
 	"github.com/paperboy-bot/paperboy/bot/channel"
 	"github.com/paperboy-bot/paperboy/bot/command"
-	"github.com/paperboy-bot/paperboy/bot/paper"
 )
 
 // ClickHandler answers the feedback buttons of cards; *command.Clicks is one.
@@ -20,8 +19,9 @@ type ClickHandler interface {
 
 // feedbackRow is the card's row of feedback buttons, each with its click token as custom_id; nil when the paper's
 // key makes a token longer than a custom_id takes.
-func feedbackRow(p paper.Paper) discordgo.MessageComponent {
-	key := command.CardKey(p)
+func feedbackRow(c bot.Card) discordgo.MessageComponent {
+	key := command.CardKey(c.Paper)
+	counts := map[string]int{command.ActionRelevant: c.Up, command.ActionNotRelevant: c.Down}
 	row := discordgo.ActionsRow{}
 	for _, a := range command.FeedbackActions {
 		tok, ok := command.ClickToken(a, key)
@@ -32,7 +32,7 @@ func feedbackRow(p paper.Paper) discordgo.MessageComponent {
 		if a == command.ActionSave {
 			style = discordgo.PrimaryButton
 		}
-		row.Components = append(row.Components, discordgo.Button{Label: command.ButtonLabel(a, 0), Style: style, CustomID: tok})
+		row.Components = append(row.Components, discordgo.Button{Label: command.ButtonLabel(a, counts[a]), Style: style, CustomID: tok})
 	}
 	return row
 }

@@ -327,3 +327,20 @@ func TestClicksOverGateway(t *testing.T) {
 		t.Errorf("the store was asked %d times, want 1", fb.Calls())
 	}
 }
+
+// TestCardShowsItsCounts: a card rendered with its votes (an edit of a revised paper) shows them on its buttons.
+func TestCardShowsItsCounts(t *testing.T) {
+	body, err := renderMessage(bot.Message{Channel: ch("C1"), Cards: []bot.Card{{Paper: samplePaper(), Up: 3, Down: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(map[string]any{"data": body})
+	var resp clickResponse
+	if err := json.Unmarshal(raw, &resp); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"👍 Relevant · 3", "👎 Not relevant · 1", "🔖 Save", "More like this"}
+	if got := resp.feedbackLabels(); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("buttons %q, want %q", got, want)
+	}
+}

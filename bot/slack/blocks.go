@@ -188,7 +188,7 @@ func cardBlocks(c bot.Card, n int, images bool) []slack.Block {
 	if len(buttons) > 0 {
 		blocks = append(blocks, slack.NewActionBlock("", buttons...))
 	}
-	if fb := feedbackBlock(p, n); fb != nil {
+	if fb := feedbackBlock(c, n); fb != nil {
 		blocks = append(blocks, fb)
 	}
 	return blocks
@@ -197,15 +197,16 @@ func cardBlocks(c bot.Card, n int, images bool) []slack.Block {
 // feedbackBlock is the card's feedback buttons (Relevant, Not relevant, Save, More like this), each carrying its
 // click token as value; nil when the paper's key makes a token too long. The action ids only need to be unique
 // within the message.
-func feedbackBlock(p paper.Paper, n int) *slack.ActionBlock {
-	key := command.CardKey(p)
+func feedbackBlock(c bot.Card, n int) *slack.ActionBlock {
+	key := command.CardKey(c.Paper)
+	counts := map[string]int{command.ActionRelevant: c.Up, command.ActionNotRelevant: c.Down}
 	var buttons []slack.BlockElement
 	for _, a := range command.FeedbackActions {
 		tok, ok := command.ClickToken(a, key)
 		if !ok {
 			return nil
 		}
-		buttons = append(buttons, slack.NewButtonBlockElement("fb-"+a+"-"+strconv.Itoa(n), tok, plain(command.ButtonLabel(a, 0))))
+		buttons = append(buttons, slack.NewButtonBlockElement("fb-"+a+"-"+strconv.Itoa(n), tok, plain(command.ButtonLabel(a, counts[a]))))
 	}
 	return slack.NewActionBlock("", buttons...)
 }

@@ -396,3 +396,15 @@ func TestClicksOverSocketMode(t *testing.T) {
 		t.Errorf("Run: %v", err)
 	}
 }
+
+// TestCardShowsItsCounts: a card rendered with its votes (an edit of a revised paper) shows them on its buttons.
+func TestCardShowsItsCounts(t *testing.T) {
+	r := renderMessage(bot.Message{Channel: slackChannel("C1"), Cards: []bot.Card{{Paper: hfPaper(), Up: 3, Down: 1}}}, false)
+	raw, _ := json.Marshal(map[string]any{"blocks": r.blocks})
+	var m map[string]any
+	_ = json.Unmarshal(raw, &m)
+	want := []string{"👍 Relevant · 3", "👎 Not relevant · 1", "🔖 Save", "More like this"}
+	if got := buttonLabels(t, m); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("buttons %q, want %q", got, want)
+	}
+}
