@@ -82,4 +82,7 @@ type Card struct {
 	Paper paper.Paper
 	// Matched lists the query terms that hit, for "matched: eeg, foundation model".
 	Matched []string
+	// Up and Down are the channel's votes on the paper, shown on the card's vote buttons; 0 before any vote. A
+	// card re-rendered (an edit) keeps its counts only if the caller fills them in.
+	Up, Down int
 }

@@ -45,6 +45,8 @@ type App struct {
 	Router   *ingest.Router
 	// Commander answers /papers commands from any platform and from `paperboy cmd`.
 	Commander *command.Commander
+	// Clicks answers the feedback buttons of cards; nil when the store keeps no votes.
+	Clicks *command.Clicks
 	// Sender drains the outbox to the platforms.
 	Sender  *delivery.Sender
 	Metrics *ops.Metrics
@@ -164,6 +166,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 			}
 		}}
 
+	a.Clicks = clicksFor(st, now)
+
 	// Metrics and health exist before the platforms, which report their readiness from the start.
 	var sender *delivery.Sender
 	a.Metrics = ops.NewMetrics(func() float64 { return sender.OutboxDepth() })
@@ -260,6 +264,22 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 		return nil, fmt.Errorf("load subscriptions: %w", err)
 	}
 	return a, nil
+}
+
+// clicksFor returns the click handler of the cards' feedback buttons over st, or nil when st keeps no votes.
+// The store's votes and reading lists (fbcore) implement command.Feedback and command.SimilarPapers; once they are
+// part of Store this assertion can become a plain assignment.
+func clicksFor(st Store, now func() time.Time) *command.Clicks {
+	fb, ok := st.(command.Feedback)
+	if !ok {
+		return nil
+	}
+	c := &command.Clicks{Feedback: fb, Channels: st, Now: now,
+		Limiter: command.NewUserLimiter(command.DefaultClickRate, command.DefaultClickBurst, command.MaxLimitedUsers, now)}
+	if sim, ok := st.(command.SimilarPapers); ok {
+		c.Similar = sim
+	}
+	return c
 }
 
 // userLimiter is the per-user command rate of [commands], nil for none.

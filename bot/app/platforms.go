@@ -170,10 +170,14 @@ func setupSlack(e env) (bot.Platform, func(context.Context) error, io.Closer, er
 		return nil, nil, nil, nil
 	}
 	c := e.cfg.Slack
+	var clicks slack.ClickHandler // a nil *command.Clicks must stay a nil interface
+	if e.app.Clicks != nil {
+		clicks = e.app.Clicks
+	}
 	s, err := slack.New(slack.Options{
 		BotToken: tokens[0], AppToken: tokens[1], SigningSecret: tokens[2],
 		Mode: c.Mode, Listen: c.Listen, Managers: c.Managers, APIURL: c.APIURL,
-		Commands: e.app.Commander, Logger: e.app.Logger, Ready: e.app.platformReady("slack"),
+		Commands: e.app.Commander, Clicks: clicks, Logger: e.app.Logger, Ready: e.app.platformReady("slack"),
 	})
 	if err != nil {
 		return nil, nil, nil, err // slack.New's errors start with "slack:"
@@ -189,6 +193,9 @@ func setupDiscord(e env) (bot.Platform, func(context.Context) error, io.Closer, 
 	}
 	opts := discordOptions(e.cfg.Discord, token)
 	opts.Commands, opts.Logger, opts.Ready = e.app.Commander, e.app.Logger, e.app.platformReady("discord")
+	if e.app.Clicks != nil { // a nil *command.Clicks must stay a nil interface
+		opts.Clicks = e.app.Clicks
+	}
 	d, err := discord.New(opts)
 	if err != nil {
 		return nil, nil, nil, err // discord.New's errors start with "discord:"

@@ -57,6 +57,8 @@ type Options struct {
 	APIURL string
 	// Commands answers the /papers commands and their autocomplete.
 	Commands CommandHandler
+	// Clicks, when set, answers the feedback buttons of cards (votes, Save, More like this).
+	Clicks ClickHandler
 	// Logger receives the adapter's logs; slog.Default() when nil.
 	Logger *slog.Logger
 	// HTTPClient is the base client for REST calls; a client with a 20 s timeout when nil.
@@ -116,6 +118,8 @@ type Discord struct {
 
 	// runner answers the commands of both transports, bounds them and drains them when Run ends.
 	runner *command.Runner
+	// seen remembers recent interaction ids of clicks, so that a replayed or redelivered click counts once.
+	seen *command.ReplayGuard
 
 	// ready tracks the conditions of readiness and reports them to Options.Ready.
 	ready *bot.Readiness
@@ -151,7 +155,9 @@ func New(opts Options) (*Discord, error) {
 		now:    opts.Now,
 		appID:  opts.ApplicationID,
 		runner: newRunner(defaultDeferAfter),
-		ready:  bot.NewReadiness(opts.Ready),
+		// A signed timestamp is accepted from 5 minutes before it to 5 after: a replay can come 10 minutes later.
+		seen:  command.NewReplayGuard(2*maxClockSkew, 0),
+		ready: bot.NewReadiness(opts.Ready),
 
 		stopping:  make(chan struct{}),
 		retryBase: defaultRetryBase, retryMax: defaultRetryMax, authRetry: defaultAuthRetry,
@@ -251,6 +257,9 @@ func (d *Discord) runGateway(ctx context.Context) error {
 	remove := d.session.AddHandler(func(_ *discordgo.Session, ic *discordgo.InteractionCreate) {
 		if ic == nil || ic.Interaction == nil {
 			return
+		}
+		if ic.Type == discordgo.InteractionMessageComponent && !d.seen.First(ic.ID, d.now()) {
+			return // redelivered after a resume: it was answered the first time, and must count once
 		}
 		d.interact(ctx, ic.Interaction, d.restResponder(ic.Interaction))
 	})

@@ -77,6 +77,12 @@ func (d *Discord) serveInteraction(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed interaction", http.StatusBadRequest)
 		return
 	}
+	if in.Type == discordgo.InteractionMessageComponent && !d.seen.First(in.ID, d.now()) {
+		// A validly signed, fresh request seen before: a replay. A click must count once.
+		d.log.Warn("replayed discord interaction refused", "interaction", in.ID, "remote", r.RemoteAddr)
+		http.Error(w, "interaction already received", http.StatusConflict)
+		return
+	}
 	var once sync.Once
 	d.interact(r.Context(), &in, func(_ context.Context, resp interactionResponse) error {
 		err := errors.New("interaction already answered")
@@ -122,6 +128,8 @@ func (d *Discord) interact(ctx context.Context, in *discordgo.Interaction, respo
 		d.autocomplete(ctx, in, respond)
 	case discordgo.InteractionApplicationCommand:
 		d.command(ctx, in, respond)
+	case discordgo.InteractionMessageComponent:
+		d.click(ctx, in, respond)
 	default:
 		d.log.Warn("discord interaction of unexpected type ignored", "type", in.Type.String())
 		d.answer(ctx, in, respond, interactionResponse{

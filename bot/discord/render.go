@@ -117,6 +117,9 @@ func renderMessage(msg bot.Message) (messageBody, error) {
 	}
 	b.Embeds, _ = fitEmbeds(embeds)
 	b.Components = linkButtons(msg.Cards[0].Paper.URL, msg.Cards[0])
+	if fb := feedbackRow(msg.Cards[0]); fb != nil {
+		b.Components = append(b.Components, fb)
+	}
 	return b, nil
 }
 

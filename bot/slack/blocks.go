@@ -12,6 +12,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/paperboy-bot/paperboy/bot"
+	"github.com/paperboy-bot/paperboy/bot/command"
 	"github.com/paperboy-bot/paperboy/bot/paper"
 )
 
@@ -187,7 +188,58 @@ func cardBlocks(c bot.Card, n int, images bool) []slack.Block {
 	if len(buttons) > 0 {
 		blocks = append(blocks, slack.NewActionBlock("", buttons...))
 	}
+	if fb := feedbackBlock(c, n); fb != nil {
+		blocks = append(blocks, fb)
+	}
 	return blocks
+}
+
+// feedbackBlock is the card's feedback buttons (Relevant, Not relevant, Save, More like this), each carrying its
+// click token as value; nil when the paper's key makes a token too long. The action ids only need to be unique
+// within the message.
+func feedbackBlock(c bot.Card, n int) *slack.ActionBlock {
+	key := command.CardKey(c.Paper)
+	counts := map[string]int{command.ActionRelevant: c.Up, command.ActionNotRelevant: c.Down}
+	var buttons []slack.BlockElement
+	for _, a := range command.FeedbackActions {
+		tok, ok := command.ClickToken(a, key)
+		if !ok {
+			return nil
+		}
+		buttons = append(buttons, slack.NewButtonBlockElement("fb-"+a+"-"+strconv.Itoa(n), tok, plain(command.ButtonLabel(a, counts[a]))))
+	}
+	return slack.NewActionBlock("", buttons...)
+}
+
+// withCounts returns blocks with the vote buttons of paperKey relabelled with up and down; false when no such
+// button was found (a message without the card's buttons).
+func withCounts(blocks []slack.Block, paperKey string, up, down int) bool {
+	found := false
+	for _, b := range blocks {
+		ab, ok := b.(*slack.ActionBlock)
+		if !ok || ab.Elements == nil {
+			continue
+		}
+		for _, el := range ab.Elements.ElementSet {
+			btn, ok := el.(*slack.ButtonBlockElement)
+			if !ok {
+				continue
+			}
+			action, key, err := command.ParseClickToken(btn.Value)
+			if err != nil || key != paperKey {
+				continue
+			}
+			switch action {
+			case command.ActionRelevant:
+				btn.Text = plain(command.ButtonLabel(action, up))
+				found = true
+			case command.ActionNotRelevant:
+				btn.Text = plain(command.ButtonLabel(action, down))
+				found = true
+			}
+		}
+	}
+	return found
 }
 
 // rendered is one message ready for chat.postMessage or a response_url.

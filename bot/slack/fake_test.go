@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/paperboy-bot/paperboy/bot/channel"
+	"github.com/paperboy-bot/paperboy/bot/command"
 	"github.com/paperboy-bot/paperboy/bot/testkit"
 
 	"github.com/paperboy-bot/paperboy/bot"
@@ -64,6 +65,8 @@ type fakeSlack struct {
 
 	responses chan map[string]any
 	openAuth  []string // Authorization headers of apps.connections.open
+	// ws, when set, serves the Socket Mode WebSocket that apps.connections.open then points at.
+	ws http.Handler
 
 	// conversations.info: the bot is a member of every channel but those in notMember, archived ones are in
 	// archived, and infoErr answers a Slack error code for a channel (channel_not_found, missing_scope).
@@ -94,8 +97,23 @@ func newFakeSlack(t *testing.T) *fakeSlack {
 	mux.HandleFunc("POST /api/apps.connections.open", func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.openAuth = append(f.openAuth, r.Header.Get("Authorization"))
+		ws := f.ws
 		f.mu.Unlock()
+		if ws != nil && r.Header.Get("Authorization") == "Bearer "+testAppToken {
+			slackJSON(w, map[string]any{"ok": true, "url": "ws" + strings.TrimPrefix(f.srv.URL, "http") + "/link/?ticket=t1"})
+			return
+		}
 		slackJSON(w, map[string]any{"ok": false, "error": "invalid_auth"})
+	})
+	mux.HandleFunc("GET /link/", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		ws := f.ws
+		f.mu.Unlock()
+		if ws == nil {
+			http.NotFound(w, r)
+			return
+		}
+		ws.ServeHTTP(w, r)
 	})
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(func() {
@@ -484,6 +502,16 @@ func checkMessage(t *testing.T, text string, blocks []map[string]any) {
 			for _, e := range els {
 				el := e.(map[string]any)
 				checkText(where+" button", el["text"], maxButtonText, "plain_text")
+				// A button is a link, or a feedback button whose value is a click token (and no url).
+				if v, _ := el["value"].(string); v != "" {
+					if _, _, err := command.ParseClickToken(v); err != nil || el["url"] != nil || len(v) > 2000 {
+						t.Errorf("%s button: value %q, url %v: want a click token and no url", where, v, el["url"])
+					}
+					if id, _ := el["action_id"].(string); id == "" || len(id) > 255 {
+						t.Errorf("%s button: action_id %q", where, id)
+					}
+					continue
+				}
 				checkURL(where+" button", el["url"])
 			}
 		case "context":

@@ -94,8 +94,18 @@ func TestSendCard(t *testing.T) {
 	})
 	t.Run("buttons", func(t *testing.T) {
 		acts := blocksOfType(p.Blocks, "actions")
-		if len(acts) != 1 {
-			t.Fatalf("%d actions blocks", len(acts))
+		if len(acts) != 2 {
+			t.Fatalf("%d actions blocks, want links and feedback", len(acts))
+		}
+		var fb []string
+		for _, e := range acts[1]["elements"].([]any) {
+			el := e.(map[string]any)
+			fb = append(fb, textOf(el)+"="+el["value"].(string))
+		}
+		wantFB := []string{"👍 Relevant=pb1:up:arxiv:2611.01234", "👎 Not relevant=pb1:down:arxiv:2611.01234",
+			"🔖 Save=pb1:save:arxiv:2611.01234", "More like this=pb1:more:arxiv:2611.01234"}
+		if strings.Join(fb, " ") != strings.Join(wantFB, " ") {
+			t.Errorf("feedback buttons\n got %v\nwant %v", fb, wantFB)
 		}
 		var got []string
 		for _, e := range acts[0]["elements"].([]any) {

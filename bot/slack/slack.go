@@ -45,6 +45,9 @@ type Options struct {
 	APIURL string
 	// Commands answers the slash command.
 	Commands CommandHandler
+	// Clicks, when set, answers the feedback buttons of cards (votes, Save, More like this); without it their
+	// clicks are only acknowledged.
+	Clicks ClickHandler
 	// Logger receives the adapter's logs; slog.Default() when nil.
 	Logger *slog.Logger
 	// HTTPClient makes the Web API and response_url requests; a client with a 30 s timeout when nil.
@@ -75,9 +78,12 @@ type Slack struct {
 	managers      map[string]bool
 	apiURL        *url.URL // nil for Slack's own
 	commands      CommandHandler
-	log           *slog.Logger
-	httpClient    *http.Client
-	now           func() time.Time
+	clicks        ClickHandler
+	// seen remembers recent trigger_ids, so that a replayed or redelivered click counts once.
+	seen       *command.ReplayGuard
+	log        *slog.Logger
+	httpClient *http.Client
+	now        func() time.Time
 
 	// newSocket builds the Socket Mode connection; tests replace it.
 	newSocket func() socketClient
@@ -155,14 +161,18 @@ func New(opts Options) (*Slack, error) {
 		listen:        opts.Listen,
 		managers:      map[string]bool{},
 		commands:      opts.Commands,
-		log:           opts.Logger,
-		httpClient:    opts.HTTPClient,
-		now:           opts.Now,
-		runner:        newRunner(defaultAckBudget),
-		ready:         bot.NewReadiness(opts.Ready),
-		retryBase:     defaultRetryBase,
-		retryMax:      defaultRetryMax,
-		authRetry:     defaultAuthRetry,
+		clicks:        opts.Clicks,
+		// A signed timestamp is accepted from 5 minutes before it to 5 after, so a replay can come 10 minutes
+		// after the original.
+		seen:       command.NewReplayGuard(2*maxClockSkew, 0),
+		log:        opts.Logger,
+		httpClient: opts.HTTPClient,
+		now:        opts.Now,
+		runner:     newRunner(defaultAckBudget),
+		ready:      bot.NewReadiness(opts.Ready),
+		retryBase:  defaultRetryBase,
+		retryMax:   defaultRetryMax,
+		authRetry:  defaultAuthRetry,
 	}
 	for _, m := range opts.Managers {
 		if m = strings.TrimSpace(m); m != "" {

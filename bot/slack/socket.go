@@ -177,8 +177,10 @@ func (s *Slack) handleEvent(ctx context.Context, sc socketClient, evt socketmode
 			Defer:    func(ctx context.Context) { s.ack(ctx, sc, evt) },
 			FollowUp: func(ctx context.Context, reply bot.Reply) { s.respond(ctx, cmd, toResponse(reply)) },
 		})
+	case socketmode.EventTypeInteractive:
+		s.socketClick(ctx, sc, evt)
 	default:
-		// Interactions (link buttons), events: nothing to do, but acknowledged so that Slack does not retry.
+		// Events: nothing to do, but acknowledged so that Slack does not retry.
 		if evt.Request != nil && evt.Request.EnvelopeID != "" {
 			s.ack(ctx, sc, evt)
 		}
