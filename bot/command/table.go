@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/paperboy-bot/paperboy/bot"
+	"github.com/paperboy-bot/paperboy/bot/trend"
 )
 
 // Access says who may run a subcommand.
@@ -180,6 +181,20 @@ func Subcommands() []Subcommand {
 			Slow:    true,
 			BadArgs: fmt.Sprintf("Usage: /papers backfill <days>, with 1 to %d days, e.g. /papers backfill 7", MaxBackfillDays),
 			run:     (*Commander).backfill,
+		},
+		{
+			Name:        "trends",
+			Usage:       "trends [weeks]",
+			Help:        fmt.Sprintf("a chart of this channel's papers per week per subscription and the rising terms (default %d weeks, at most %d)", trend.DefaultWeeks, trend.MaxWeeks),
+			Description: "A chart of papers per week per subscription, with the rising terms",
+			Options: []Option{{
+				Name: "weeks", Type: Integer, Description: fmt.Sprintf("How many weeks, 2 to %d (default %d)", trend.MaxWeeks, trend.DefaultWeeks),
+				Min: 2, Max: trend.MaxWeeks,
+			}},
+			// It reads weeks of papers for every subscription and draws a chart.
+			Slow:    true,
+			BadArgs: fmt.Sprintf("Usage: /papers trends [weeks], with 2 to %d weeks, e.g. /papers trends 12", trend.MaxWeeks),
+			run:     (*Commander).trends,
 		},
 		{
 			Name: "sources", Aliases: []string{"status"},
