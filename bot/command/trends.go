@@ -167,4 +167,3 @@ func (c *Commander) trends(ctx context.Context, req bot.Request, args Args) (bot
 	}
 	return bot.Reply{Text: t.Summary(), Files: []bot.File{f}}, nil
 }
-
