@@ -154,16 +154,19 @@ func Subcommands() []Subcommand {
 		},
 		{
 			Name:        "digest",
-			Usage:       "digest off | daily HH:MM [TZ]",
-			Help:        "one message a day instead of one per paper",
-			Description: "One digest a day instead of one message per paper",
+			Usage:       "digest off | daily HH:MM [TZ] | weekly DAY HH:MM [TZ]",
+			Help:        "one message a day (or a week, with the trends chart first) instead of one per paper",
+			Description: "One digest a day or a week instead of one message per paper",
+			// In the text grammar "weekly DAY HH:MM [TZ]" fills time, timezone and day in that order; the handler
+			// puts the values back in their places (see digestArgs). Discord names them.
 			Options: []Option{
-				{Name: "mode", Type: String, Description: "off: one message per paper; daily: one digest a day", Required: true, MaxLength: 5, Choices: []string{"off", "daily"}},
-				{Name: "time", Type: String, Description: "Local time of the daily digest, HH:MM, e.g. 09:00", MaxLength: 5},
+				{Name: "mode", Type: String, Description: "off: one message per paper; daily or weekly: one digest a day or a week", Required: true, MaxLength: 6, Choices: []string{"off", "daily", "weekly"}},
+				{Name: "time", Type: String, Description: "Local time of the digest, HH:MM, e.g. 09:00", MaxLength: 64},
 				{Name: "timezone", Type: String, Description: "IANA time zone of that time, e.g. Europe/Berlin (default UTC)", MaxLength: 64},
+				{Name: "day", Type: String, Description: "Day of the weekly digest, e.g. monday", MaxLength: 64},
 			},
 			Access: Managers, Refusal: "change how this channel receives papers",
-			BadArgs: "Usage: /papers digest off | /papers digest daily HH:MM [TZ], e.g. /papers digest daily 09:00 Europe/Berlin",
+			BadArgs: "Usage: /papers digest off | /papers digest daily HH:MM [TZ] | /papers digest weekly DAY HH:MM [TZ], e.g. /papers digest daily 09:00 Europe/Berlin or /papers digest weekly monday 09:00",
 			run:     (*Commander).digest,
 		},
 		{
