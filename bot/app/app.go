@@ -234,6 +234,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 		Metrics: a.Metrics, Now: now, HourlyBudget: budget, DigestCards: cfg.Delivery.DigestCards,
 		Workers: cfg.Delivery.Workers, Backoff: sources.Backoff{Base: 5 * time.Second, Max: 10 * time.Minute},
 		Edits: cfg.Delivery.EditsEnabled(),
+		// A weekly digest starts with the /papers trends chart.
+		Charts: a.Commander,
 	})
 	if err != nil {
 		return nil, err

@@ -167,3 +167,17 @@ func (c *Commander) trends(ctx context.Context, req bot.Request, args Args) (bot
 	}
 	return bot.Reply{Text: t.Summary(), Files: []bot.File{f}}, nil
 }
+
+// WeeklyChart is the chart a weekly digest starts with: the /papers trends chart of ch over DefaultWeeks, and its
+// summary (delivery.Charts).
+func (c *Commander) WeeklyChart(ctx context.Context, ch channel.Ref) (string, bot.File, error) {
+	t, err := c.Trend(ctx, ch, trend.DefaultWeeks)
+	if err != nil {
+		return "", bot.File{}, err
+	}
+	f, err := t.Chart(fmt.Sprintf("Papers per week, last %d weeks", trend.DefaultWeeks))
+	if err != nil {
+		return "", bot.File{}, err
+	}
+	return strings.Join(t.Summary(), "\n\n"), f, nil
+}
