@@ -133,6 +133,8 @@ func (t Trend) Summary() []string {
 		len(t.Subscriptions), plural(len(t.Subscriptions)), n, t.WeekLabel(0), t.End.UTC().Format("Jan 2"), total, t.Papers[n-1])}
 	if len(t.Rising) > 0 {
 		lines = append(lines, "Rising in the last week: "+t.risingList()+". "+trend.Explanation)
+	} else if t.Comparable() {
+		lines = append(lines, "No term rose markedly in the last week against the weeks before.")
 	} else {
 		lines = append(lines, "Too few papers in the last week, or before it, to tell which terms are rising.")
 	}

@@ -239,7 +239,11 @@ func drawPanel(c draw.Canvas, r Result, lines []line, style func(vg.Length, colo
 	c.FillText(head, vg.Point{X: x, Y: y}, "Rising in the last week")
 	y -= head.Height("Mg") * 1.4
 	if len(r.Rising) == 0 {
-		c.FillText(entry, vg.Point{X: x, Y: y}, "(too few papers to tell)")
+		none := "(too few papers to tell)"
+		if r.Comparable() {
+			none = "(no term rose markedly)"
+		}
+		c.FillText(entry, vg.Point{X: x, Y: y}, none)
 		return
 	}
 	for i, t := range r.Rising {

@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"image/png"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -32,8 +33,9 @@ func TestRenderPNG(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if out := os.Getenv("TRENDS_PNG"); out != "" && tt.name == "fixture" {
-				if err := os.WriteFile(out, b, 0o644); err != nil {
+			// TRENDS_PNG=/tmp/trends go test -run TestRenderPNG writes each chart to look at.
+			if out := os.Getenv("TRENDS_PNG"); out != "" {
+				if err := os.WriteFile(out+"-"+strings.ReplaceAll(tt.name, " ", "-")+".png", b, 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}

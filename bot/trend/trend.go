@@ -66,6 +66,21 @@ type Result struct {
 	Rising []Term
 }
 
+// Comparable reports whether the last week and the weeks before it both have matches, so that rising terms can
+// be looked for at all: an empty Rising then means no term rose markedly.
+func (r Result) Comparable() bool {
+	n := len(r.Papers)
+	if n < 2 || r.Papers[n-1] == 0 {
+		return false
+	}
+	for _, p := range r.Papers[:n-1] {
+		if p > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // Since is the first instant a trend over weeks ending at end covers: the store is read from there.
 func Since(end time.Time, weeks int) time.Time {
 	return end.Add(-time.Duration(weeks) * Week)

@@ -105,3 +105,20 @@ func TestTokens(t *testing.T) {
 		})
 	}
 }
+
+func TestComparable(t *testing.T) {
+	tests := []struct {
+		papers []int
+		want   bool
+	}{
+		{[]int{1, 0, 2}, true},
+		{[]int{0, 0, 2}, false},
+		{[]int{3, 1, 0}, false},
+		{[]int{2}, false},
+	}
+	for _, tt := range tests {
+		if got := (Result{Papers: tt.papers}).Comparable(); got != tt.want {
+			t.Errorf("Comparable(%v) = %v, want %v", tt.papers, got, tt.want)
+		}
+	}
+}
