@@ -225,9 +225,9 @@ func (d *Discord) command(ctx context.Context, in *discordgo.Interaction, respon
 		Defer: func(ctx context.Context) {
 			resp := interactionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource}
 			// A deferred response fixes the reply's visibility before the reply exists: private subcommands are
-			// private already, and so is everything a member without Manage Channels asks for, since their
-			// managing commands end in a refusal.
-			if sub.Private || !req.CanManage {
+			// private already, and so is a managing command asked for by a member without Manage Channels, since
+			// it ends in a refusal. What anyone may run in public (the trends chart) stays public.
+			if sub.Private || (sub.Access == command.Managers && !req.CanManage) {
 				resp.Data = messageBody{AllowedMentions: noMentions(), Flags: discordgo.MessageFlagsEphemeral}
 			}
 			d.answer(ctx, in, respond, resp)

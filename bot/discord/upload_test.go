@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -148,18 +149,26 @@ func (chartHandler) Handle(context.Context, bot.Request) (bot.Reply, error) { re
 // TestTrendsAttachesChart: /papers trends is deferred (a slow subcommand), and its reply replaces the deferred
 // message with the chart attached, in a multipart PATCH of @original.
 func TestTrendsAttachesChart(t *testing.T) {
-	f := newFakeDiscord(t)
-	d := newTestDiscord(t, f, func(o *Options) { o.Commands = chartHandler{} })
-	d.runner = newRunner(time.Hour)
-	body := commandPayload(t, discordgo.InteractionApplicationCommand, "trends", member|discordgo.PermissionManageChannels)
-	w, resp := serve(t, d, signedRequest(body, testNow, testPrivateKey))
-	d.runner.Drain()
-	if w.Code != 200 || resp.Type != int(discordgo.InteractionResponseDeferredChannelMessageWithSource) {
-		t.Fatalf("got %d %s, want a deferred response", w.Code, w.Body)
+	// Anyone may run it, in public: a member without Manage Channels too.
+	for _, perms := range []int64{member, manager} {
+		t.Run(fmt.Sprint(perms), func(t *testing.T) {
+			f := newFakeDiscord(t)
+			d := newTestDiscord(t, f, func(o *Options) { o.Commands = chartHandler{} })
+			d.runner = newRunner(time.Hour)
+			body := commandPayload(t, discordgo.InteractionApplicationCommand, "trends", perms)
+			w, resp := serve(t, d, signedRequest(body, testNow, testPrivateKey))
+			d.runner.Drain()
+			if w.Code != 200 || resp.Type != int(discordgo.InteractionResponseDeferredChannelMessageWithSource) {
+				t.Fatalf("got %d %s, want a deferred response", w.Code, w.Body)
+			}
+			if resp.Data.Flags&int(discordgo.MessageFlagsEphemeral) != 0 {
+				t.Error("the chart's deferred response is private")
+			}
+			edits := f.requestsTo("/api/v10/webhooks/541298511430287395/")
+			if len(edits) != 1 || edits[0].Method != http.MethodPatch || !strings.HasSuffix(edits[0].Path, "/messages/@original") {
+				t.Fatalf("follow-up %+v", edits)
+			}
+			checkChartRequest(t, edits[0])
+		})
 	}
-	edits := f.requestsTo("/api/v10/webhooks/541298511430287395/")
-	if len(edits) != 1 || edits[0].Method != http.MethodPatch || !strings.HasSuffix(edits[0].Path, "/messages/@original") {
-		t.Fatalf("follow-up %+v", edits)
-	}
-	checkChartRequest(t, edits[0])
 }
