@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -72,6 +73,9 @@ type Reply struct {
 	Text []string
 	// Cards are papers to show, in order.
 	Cards []Card
+	// Files are images or other files to post with the reply (the /papers trends chart). Adapters that can
+	// upload (Uploader) attach them; the others say where they put them. Text must make sense without them.
+	Files []File
 	// Error marks a reply that refuses what was asked or could not do it (bad arguments, no permission, an invalid
 	// query, a rate limit, a look-up that took too long): adapters show it like any reply, `paperboy cmd` exits 1.
 	Error bool
@@ -85,4 +89,24 @@ type Card struct {
 	// Up and Down are the channel's votes on the paper, shown on the card's vote buttons; 0 before any vote. A
 	// card re-rendered (an edit) keeps its counts only if the caller fills them in.
 	Up, Down int
+}
+
+// File is a file a reply or message carries: the bytes and how to present them.
+type File struct {
+	// Name is the file name, with the extension that tells its type ("trends.png").
+	Name string
+	// Data is the file's content.
+	Data []byte
+	// Title is shown with the file where the platform shows one (Slack's file title).
+	Title string
+	// AltText describes an image for screen readers and clients that cannot show it.
+	AltText string
+}
+
+// Uploader is a Platform that can post files to a channel: Slack uploads them (files.uploadV2), Discord attaches
+// them to a message. Platforms that cannot simply do not implement it.
+type Uploader interface {
+	// Upload posts files in ch with text as the message that introduces them, and returns the id of the message
+	// or file posted; errors are classified as Send's.
+	Upload(ctx context.Context, ch channel.Ref, text string, files []File) (string, error)
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +21,7 @@ import (
 	"github.com/paperboy-bot/paperboy/bot/channel"
 	"github.com/paperboy-bot/paperboy/bot/command"
 	"github.com/paperboy-bot/paperboy/bot/config"
+	"github.com/paperboy-bot/paperboy/bot/console"
 	"github.com/paperboy-bot/paperboy/bot/delivery"
 	"github.com/paperboy-bot/paperboy/bot/health"
 	"github.com/paperboy-bot/paperboy/bot/httpserve"
@@ -219,6 +221,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 		Metrics: a.Metrics, Now: now, HourlyBudget: budget, DigestCards: cfg.Delivery.DigestCards,
 		Workers: cfg.Delivery.Workers, Backoff: sources.Backoff{Base: 5 * time.Second, Max: 10 * time.Minute},
 		Edits: cfg.Delivery.EditsEnabled(),
+		// A weekly digest starts with the /papers trends chart.
+		Charts: a.Commander,
 	})
 	if err != nil {
 		return nil, err
@@ -632,4 +636,18 @@ func (a *App) setupHistory(now func() time.Time, logger *slog.Logger) {
 func (a *App) ArxivHarvester() *sources.OAIHarvester {
 	return &sources.OAIHarvester{Get: a.Fetcher, BaseURL: a.Config.Import.OAIURL, Logger: a.Logger,
 		Backoff: sources.Backoff{Base: 10 * time.Second, Max: 5 * time.Minute}}
+}
+
+// FilesDir is where files posted to the console or by `paperboy cmd` (the /papers trends chart) are written: next
+// to the SQLite store, or the system's temporary directory with PostgreSQL.
+func (a *App) FilesDir() string {
+	if a.Database.Postgres || a.Database.Path == "" {
+		return ""
+	}
+	return filepath.Dir(a.Database.Path)
+}
+
+// WriteFiles writes the files of a reply into FilesDir for `paperboy cmd`, and returns their paths.
+func (a *App) WriteFiles(files []bot.File) ([]string, error) {
+	return console.WriteFiles(a.FilesDir(), files)
 }

@@ -146,7 +146,7 @@ func setupConsole(e env) (bot.Platform, func(context.Context) error, io.Closer, 
 		}
 		out, closer = f, f
 	}
-	con, err := console.New(console.Options{Format: e.cfg.Console.Format, Output: out})
+	con, err := console.New(console.Options{Format: e.cfg.Console.Format, Output: out, FilesDir: e.app.FilesDir()})
 	if err != nil {
 		if closer != nil {
 			_ = closer.Close()

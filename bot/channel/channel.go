@@ -46,7 +46,8 @@ const (
 type Channel struct {
 	Ref  Ref
 	Mode string // ModeInstant or ModeDigest
-	// DigestAt ("09:00") and DigestTZ (IANA name) are set in digest mode.
+	// DigestAt ("09:00", or "Mon 09:00" for a weekly digest) and DigestTZ (IANA name) are set in digest mode; see
+	// ParseDigestSchedule.
 	DigestAt string
 	DigestTZ string
 	// Blocked is why delivery to the channel stopped (a permanent platform error), "" when it is deliverable;
@@ -55,9 +56,13 @@ type Channel struct {
 	BlockedAt time.Time
 }
 
-// ModeString describes the mode for people: "instant" or "daily digest at 09:00 Europe/Berlin".
+// ModeString describes the mode for people: "each paper as it arrives", "daily digest at 09:00 Europe/Berlin" or
+// "weekly digest on Monday at 09:00 Europe/Berlin".
 func (c Channel) ModeString() string {
 	if c.Mode == ModeDigest {
+		if sched, err := ParseDigestSchedule(c.DigestAt, c.DigestTZ); err == nil && sched.Weekly {
+			return fmt.Sprintf("weekly digest on %s at %s %s", sched.Day, sched.At[4:], sched.TZ)
+		}
 		return fmt.Sprintf("daily digest at %s %s", c.DigestAt, c.DigestTZ)
 	}
 	return "each paper as it arrives"

@@ -6,24 +6,38 @@ import (
 
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
-// DigestSchedule is a channel's daily digest time: the local wall-clock time At ("09:00") in the IANA zone TZ.
-// Build one with ParseDigestSchedule; the zero value is not usable.
+// DigestSchedule is a channel's digest time: the local wall-clock time At ("09:00") in the IANA zone TZ, every day,
+// or one day a week ("Mon 09:00"). Build one with ParseDigestSchedule; the zero value is not usable.
 type DigestSchedule struct {
-	// At is the local time of day, 24-hour "15:04".
+	// At is the local time of day, 24-hour "15:04", after the weekday's three-letter name for a weekly digest
+	// ("Mon 09:00"). It is what the store keeps (Channel.DigestAt), so a weekly digest needs no other column.
 	At string
 	// TZ is an IANA zone name such as Europe/Berlin; ParseDigestSchedule turns "" into "UTC".
 	TZ string
+	// Weekly schedules fire on Day only.
+	Weekly bool
+	Day    time.Weekday
 
 	loc          *time.Location
 	hour, minute int
 }
 
-// ParseDigestSchedule validates a digest time and zone. at is a 24-hour "HH:MM"; tz an IANA zone name, "" meaning
+// ParseDigestSchedule validates a digest time and zone. at is a 24-hour "HH:MM", or "DAY HH:MM" for a weekly
+// digest (DAY a weekday's English name or its first three letters, any case); tz an IANA zone name, "" meaning
 // UTC. "Local" is refused: a digest time must not change meaning when the bot moves to another host.
 func ParseDigestSchedule(at, tz string) (DigestSchedule, error) {
+	var sched DigestSchedule
+	if day, clock, ok := strings.Cut(strings.TrimSpace(at), " "); ok {
+		wd, err := ParseWeekday(day)
+		if err != nil {
+			return DigestSchedule{}, err
+		}
+		sched.Weekly, sched.Day, at = true, wd, strings.TrimSpace(clock)
+	}
 	t, err := time.Parse("15:04", at)
 	if err != nil {
 		return DigestSchedule{}, fmt.Errorf("digest time %q: want 24-hour HH:MM", at)
@@ -38,10 +52,26 @@ func ParseDigestSchedule(at, tz string) (DigestSchedule, error) {
 	if err != nil {
 		return DigestSchedule{}, fmt.Errorf("digest time zone %q: %w", tz, err)
 	}
-	return DigestSchedule{At: t.Format("15:04"), TZ: tz, loc: loc, hour: t.Hour(), minute: t.Minute()}, nil
+	sched.At, sched.TZ, sched.loc, sched.hour, sched.minute = t.Format("15:04"), tz, loc, t.Hour(), t.Minute()
+	if sched.Weekly {
+		sched.At = sched.Day.String()[:3] + " " + sched.At
+	}
+	return sched, nil
 }
 
-// String is "09:00 Europe/Berlin", as the commands show it.
+// ParseWeekday reads a weekday's English name or its first three letters, in any case ("monday", "Mon").
+func ParseWeekday(s string) (time.Weekday, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	for d := time.Sunday; d <= time.Saturday; d++ {
+		name := strings.ToLower(d.String())
+		if s == name || (len(s) == 3 && s == name[:3]) {
+			return d, nil
+		}
+	}
+	return 0, fmt.Errorf("digest day %q: want a weekday, e.g. monday", s)
+}
+
+// String is "09:00 Europe/Berlin" (or "Mon 09:00 Europe/Berlin"), as the commands show it.
 func (d DigestSchedule) String() string { return d.At + " " + d.TZ }
 
 // Next returns the first instant strictly after after at which the wall clock in TZ reads At: one fire per local
@@ -62,9 +92,17 @@ func (d DigestSchedule) Next(after time.Time) time.Time {
 	}
 	y, m, day := after.In(d.loc).Date()
 	// A week is far more than any zone needs: the fire on after's own local date may have passed, and a skipped
-	// day may follow.
-	for i := range 7 {
-		yy, mm, dd := time.Date(y, m, day+i, 12, 0, 0, 0, time.UTC).Date()
+	// day may follow. A weekly digest looks two weeks ahead for the same reasons.
+	days := 7
+	if d.Weekly {
+		days = 15
+	}
+	for i := range days {
+		noon := time.Date(y, m, day+i, 12, 0, 0, 0, time.UTC)
+		if d.Weekly && noon.Weekday() != d.Day {
+			continue
+		}
+		yy, mm, dd := noon.Date()
 		if t, ok := d.on(yy, mm, dd); ok && t.After(after) {
 			return t
 		}

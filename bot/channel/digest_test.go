@@ -22,6 +22,12 @@ func TestParseDigestSchedule(t *testing.T) {
 		{name: "empty time", at: "", tz: "UTC", wantErr: true},
 		{name: "unknown zone", at: "09:00", tz: "Mars/Olympus", wantErr: true},
 		{name: "Local refused", at: "09:00", tz: "Local", wantErr: true},
+		{name: "weekly", at: "monday 09:00", tz: "Europe/Berlin", wantAt: "Mon 09:00", wantTZ: "Europe/Berlin"},
+		{name: "weekly as stored", at: "Mon 09:00", tz: "Europe/Berlin", wantAt: "Mon 09:00", wantTZ: "Europe/Berlin"},
+		{name: "weekly short name in any case", at: "SUN 9:05", tz: "", wantAt: "Sun 09:05", wantTZ: "UTC"},
+		{name: "weekly unknown day", at: "someday 09:00", tz: "UTC", wantErr: true},
+		{name: "weekly two letters", at: "mo 09:00", tz: "UTC", wantErr: true},
+		{name: "day without a time", at: "monday", tz: "UTC", wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -101,6 +107,13 @@ func TestDigestScheduleNext(t *testing.T) {
 		{"lord howe repeat once", "01:45", "Australia/Lord_Howe", "2025-04-06T01:45:00+11:00", "2025-04-07T01:45:00+10:30"},
 		// Samoa moved across the date line: 2011-12-29 23:59:59 -10:00 was followed by 2011-12-31 00:00 +14:00.
 		{"apia skipped day has no digest", "09:00", "Pacific/Apia", "2011-12-29T12:00:00-10:00", "2011-12-31T09:00:00+14:00"},
+		// Weekly: 2025-03-29 is a Saturday, 2025-03-30 the Sunday of Berlin's spring forward.
+		{"weekly next monday", "Mon 09:00", "Europe/Berlin", "2025-03-29T12:00:00+01:00", "2025-03-31T09:00:00+02:00"},
+		{"weekly exactly at fire waits a week", "Mon 09:00", "Europe/Berlin", "2025-03-31T09:00:00+02:00", "2025-04-07T09:00:00+02:00"},
+		{"weekly same day later", "Mon 09:00", "Europe/Berlin", "2025-03-31T08:00:00+02:00", "2025-03-31T09:00:00+02:00"},
+		{"weekly in the gap fires when it ends", "Sun 02:30", "Europe/Berlin", "2025-03-24T00:00:00+01:00", "2025-03-30T03:00:00+02:00"},
+		{"weekly by the local weekday, not UTC's", "Fri 21:00", "America/New_York", "2025-07-05T00:30:00Z", "2025-07-04T21:00:00-04:00"},
+		{"weekly on a skipped day waits a week", "Fri 09:00", "Pacific/Apia", "2011-12-29T12:00:00-10:00", "2012-01-06T09:00:00+14:00"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

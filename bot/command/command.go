@@ -474,14 +474,21 @@ func (c *Commander) digest(ctx context.Context, req bot.Request, args Args) (bot
 	if err != nil {
 		return bot.Reply{}, fmt.Errorf("digest: %w", err)
 	}
-	mode, at, tz := args.String("mode"), args.String("time"), args.String("timezone")
+	mode, at, tz, day := args.String("mode"), args.String("time"), args.String("timezone"), args.String("day")
+	if mode == "weekly" {
+		day, at, tz = weeklyArgs(day, at, tz)
+	}
 	switch {
-	case mode == "off" && at == "" && tz == "":
+	case mode == "off" && at == "" && tz == "" && day == "":
 		ch.Mode, ch.DigestAt, ch.DigestTZ = channel.ModeInstant, "", ""
-	case mode == "daily" && at != "":
-		sched, err := channel.ParseDigestSchedule(at, cmp.Or(tz, "UTC"))
+	case mode == "daily" && at != "" && day == "", mode == "weekly" && at != "" && day != "":
+		when := at
+		if mode == "weekly" {
+			when = day + " " + at
+		}
+		sched, err := channel.ParseDigestSchedule(when, cmp.Or(tz, "UTC"))
 		if err != nil {
-			return failed(fmt.Sprintf("That is not a schedule I understand: %v. Example: /papers digest daily 09:00 Europe/Berlin", err)), nil
+			return failed(fmt.Sprintf("That is not a schedule I understand: %v. Example: /papers digest daily 09:00 Europe/Berlin, /papers digest weekly monday 09:00 Europe/Berlin", err)), nil
 		}
 		ch.Mode, ch.DigestAt, ch.DigestTZ = channel.ModeDigest, sched.At, sched.TZ
 	default:
@@ -495,7 +502,20 @@ func (c *Commander) digest(ctx context.Context, req bot.Request, args Args) (bot
 	if ch.Mode == channel.ModeInstant {
 		return bot.Reply{Text: []string{"This channel now gets each matching paper as soon as it is announced."}}, nil
 	}
+	if sched, err := channel.ParseDigestSchedule(ch.DigestAt, ch.DigestTZ); err == nil && sched.Weekly {
+		return bot.Reply{Text: []string{fmt.Sprintf("This channel now gets one digest a week, on %s at %s %s, starting with the chart of /papers trends.",
+			sched.Day, sched.At[4:], sched.TZ)}}, nil
+	}
 	return bot.Reply{Text: []string{fmt.Sprintf("This channel now gets one digest a day at %s %s.", ch.DigestAt, ch.DigestTZ)}}, nil
+}
+
+// weeklyArgs puts the values of "digest weekly" in their places: typed as text, "weekly DAY HH:MM [TZ]" fills the
+// options in table order (time=DAY, timezone=HH:MM, day=TZ); named options (Discord) are already in place.
+func weeklyArgs(day, at, tz string) (string, string, string) {
+	if !strings.Contains(at, ":") && strings.Contains(tz, ":") {
+		return at, tz, day
+	}
+	return day, at, tz
 }
 
 func (c *Commander) sources(ctx context.Context, req bot.Request, _ Args) (bot.Reply, error) {

@@ -136,6 +136,21 @@ func TestCommands(t *testing.T) {
 		if r := do(true, "digest daily 09:00 Mars/Olympus"); !strings.Contains(text(r), "time zone") {
 			t.Errorf("bad zone: %q", text(r))
 		}
+		if r := do(true, "digest daily 09:00 Europe/Berlin again"); !r.Error || !strings.Contains(text(r), "Usage: /papers digest") {
+			t.Errorf("words left over: %q", text(r))
+		}
+		if r := do(true, "digest weekly monday 08:30 Europe/Berlin"); !strings.Contains(text(r), "one digest a week, on Monday at 08:30 Europe/Berlin") {
+			t.Errorf("weekly: %q", text(r))
+		}
+		if got, _ := st.Channel(ctx, ch); got.Mode != channel.ModeDigest || got.DigestAt != "Mon 08:30" || got.DigestTZ != "Europe/Berlin" {
+			t.Errorf("stored %+v", got)
+		}
+		if got, _ := st.Channel(ctx, ch); got.ModeString() != "weekly digest on Monday at 08:30 Europe/Berlin" {
+			t.Errorf("mode %q", got.ModeString())
+		}
+		if r := do(true, "digest weekly someday 08:30"); !r.Error || !strings.Contains(text(r), "weekday") {
+			t.Errorf("bad day: %q", text(r))
+		}
 		do(true, "digest off")
 		if got, _ := st.Channel(ctx, ch); got.Mode != channel.ModeInstant {
 			t.Errorf("stored %+v", got)

@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/paperboy-bot/paperboy/bot"
+	"github.com/paperboy-bot/paperboy/bot/trend"
 )
 
 // Access says who may run a subcommand.
@@ -153,16 +154,19 @@ func Subcommands() []Subcommand {
 		},
 		{
 			Name:        "digest",
-			Usage:       "digest off | daily HH:MM [TZ]",
-			Help:        "one message a day instead of one per paper",
-			Description: "One digest a day instead of one message per paper",
+			Usage:       "digest off | daily HH:MM [TZ] | weekly DAY HH:MM [TZ]",
+			Help:        "one message a day (or a week, with the trends chart first) instead of one per paper",
+			Description: "One digest a day or a week instead of one message per paper",
+			// In the text grammar "weekly DAY HH:MM [TZ]" fills time, timezone and day in that order; the handler
+			// puts the values back in their places (see digestArgs). Discord names them.
 			Options: []Option{
-				{Name: "mode", Type: String, Description: "off: one message per paper; daily: one digest a day", Required: true, MaxLength: 5, Choices: []string{"off", "daily"}},
-				{Name: "time", Type: String, Description: "Local time of the daily digest, HH:MM, e.g. 09:00", MaxLength: 5},
+				{Name: "mode", Type: String, Description: "off: one message per paper; daily or weekly: one digest a day or a week", Required: true, MaxLength: 6, Choices: []string{"off", "daily", "weekly"}},
+				{Name: "time", Type: String, Description: "Local time of the digest, HH:MM, e.g. 09:00", MaxLength: 64},
 				{Name: "timezone", Type: String, Description: "IANA time zone of that time, e.g. Europe/Berlin (default UTC)", MaxLength: 64},
+				{Name: "day", Type: String, Description: "Day of the weekly digest, e.g. monday", MaxLength: 64},
 			},
 			Access: Managers, Refusal: "change how this channel receives papers",
-			BadArgs: "Usage: /papers digest off | /papers digest daily HH:MM [TZ], e.g. /papers digest daily 09:00 Europe/Berlin",
+			BadArgs: "Usage: /papers digest off | /papers digest daily HH:MM [TZ] | /papers digest weekly DAY HH:MM [TZ], e.g. /papers digest daily 09:00 Europe/Berlin or /papers digest weekly monday 09:00",
 			run:     (*Commander).digest,
 		},
 		{
@@ -180,6 +184,20 @@ func Subcommands() []Subcommand {
 			Slow:    true,
 			BadArgs: fmt.Sprintf("Usage: /papers backfill <days>, with 1 to %d days, e.g. /papers backfill 7", MaxBackfillDays),
 			run:     (*Commander).backfill,
+		},
+		{
+			Name:        "trends",
+			Usage:       "trends [weeks]",
+			Help:        fmt.Sprintf("a chart of this channel's papers per week per subscription and the rising terms (default %d weeks, at most %d)", trend.DefaultWeeks, trend.MaxWeeks),
+			Description: "A chart of papers per week per subscription, with the rising terms",
+			Options: []Option{{
+				Name: "weeks", Type: Integer, Description: fmt.Sprintf("How many weeks, 2 to %d (default %d)", trend.MaxWeeks, trend.DefaultWeeks),
+				Min: 2, Max: trend.MaxWeeks,
+			}},
+			// It reads weeks of papers for every subscription and draws a chart.
+			Slow:    true,
+			BadArgs: fmt.Sprintf("Usage: /papers trends [weeks], with 2 to %d weeks, e.g. /papers trends 12", trend.MaxWeeks),
+			run:     (*Commander).trends,
 		},
 		{
 			Name: "sources", Aliases: []string{"status"},

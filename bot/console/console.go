@@ -30,12 +30,16 @@ type Options struct {
 	Format string
 	// Output receives the announcements; os.Stdout when nil. See Open for the [console] output key.
 	Output io.Writer
+	// FilesDir receives the files posted (the /papers trends chart), whose paths are printed; the system's
+	// temporary directory when "".
+	FilesDir string
 }
 
 // Console is the console Platform. It is safe for concurrent use: each Send is written with a single Write under a
 // lock, so announcements never interleave.
 type Console struct {
-	json bool
+	json     bool
+	filesDir string
 
 	mu   sync.Mutex
 	out  io.Writer
@@ -46,7 +50,7 @@ var _ bot.Platform = (*Console)(nil)
 
 // New returns a Console writing to opts.Output in opts.Format.
 func New(opts Options) (*Console, error) {
-	c := &Console{out: opts.Output}
+	c := &Console{out: opts.Output, filesDir: opts.FilesDir}
 	switch opts.Format {
 	case "", FormatText:
 	case FormatJSON:
@@ -161,9 +165,14 @@ func textOf(channel string, msg bot.Message, head string) []byte {
 	if msg.Overflow > 0 {
 		fmt.Fprintf(&body, "and %d more\n", msg.Overflow)
 	}
+	return prefixed(channel, body.String())
+}
+
+// prefixed is text with every line prefixed by the channel, sanitized for a terminal.
+func prefixed(channel, text string) []byte {
 	prefix := "[" + channel + "]"
 	var b bytes.Buffer
-	for line := range strings.Lines(sanitize(body.String())) {
+	for line := range strings.Lines(sanitize(text)) {
 		line = strings.TrimRight(line, "\n")
 		b.WriteString(prefix)
 		if line != "" {

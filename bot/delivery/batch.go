@@ -91,3 +91,59 @@ func (e *Sender) sendBatch(ctx context.Context, plat bot.Platform, b channel.Bat
 	}
 	return e.sendDigest(ctx, plat, b.Channel, b.Kind, items[half:], b.Title)
 }
+
+// Charts draws the chart a weekly digest starts with: the channel's papers per week and rising terms (what
+// /papers trends shows). *command.Commander implements it.
+type Charts interface {
+	// WeeklyChart returns the chart of ch and the text that goes with it.
+	WeeklyChart(ctx context.Context, ch channel.Ref) (text string, chart bot.File, err error)
+}
+
+// sendWeekly posts a weekly digest: the rows are stored as a batch (kind daily: the channel's scheduled digest),
+// then the chart goes out, then the batch. The chart is decoration: when it cannot be drawn or posted the digest
+// goes without it, and since the batch is stored first, a digest resent after a crash or a failed send is resent
+// without posting the chart again.
+func (e *Sender) sendWeekly(ctx context.Context, plat bot.Platform, ch channel.Ref, items []channel.OutboxItem, title string) error {
+	if len(items) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(items))
+	for i, it := range items {
+		ids[i] = it.ID
+	}
+	id, err := e.store.OpenBatch(ctx, ch, channel.BatchDaily, title, ids, e.now())
+	if err != nil {
+		return err
+	}
+	if err := e.postChart(ctx, plat, ch); err != nil {
+		return err
+	}
+	return e.sendBatch(ctx, plat, channel.Batch{ID: id, Channel: ch, Kind: channel.BatchDaily, Title: title, Items: items})
+}
+
+// postChart posts ch's weekly chart when the platform can upload files. Only a cancelled ctx is an error: any
+// other failure is logged and the digest goes on without the chart.
+func (e *Sender) postChart(ctx context.Context, plat bot.Platform, ch channel.Ref) error {
+	up, ok := plat.(bot.Uploader)
+	if e.charts == nil || !ok {
+		return nil
+	}
+	text, chart, err := e.charts.WeeklyChart(ctx, ch)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		e.logger().Warn("weekly digest without its chart: drawing it failed", "channel", ch.String(), "err", err)
+		return nil
+	}
+	if err := e.waitLimits(ctx, ch); err != nil {
+		return err
+	}
+	// As a send, the upload in flight at shutdown may finish within the send timeout.
+	uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.timeout)
+	defer cancel()
+	if _, err := up.Upload(uctx, ch, text, []bot.File{chart}); err != nil {
+		e.logger().Warn("weekly digest without its chart: the platform refused the upload", "channel", ch.String(), "err", err)
+	}
+	return nil
+}

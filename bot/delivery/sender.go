@@ -129,6 +129,8 @@ type Options struct {
 	LeaseTTL time.Duration
 	// Edits turns on the editing of posted cards ([delivery] edits): Store must then implement CardEdits.
 	Edits bool
+	// Charts, when set, draws the chart a weekly digest starts with (posted on platforms that are bot.Uploader).
+	Charts Charts
 }
 
 // Sender drains the outbox to the platforms. Build it with NewSender; it is safe for concurrent use.
@@ -149,6 +151,8 @@ type Sender struct {
 	peers     Peers
 	// edits is the store's CardEdits when editing cards is on, else nil.
 	edits CardEdits
+	// charts draws the weekly digests' charts; nil: weekly digests go without.
+	charts Charts
 	// lastBeat is when heartbeat last ran; only Run's dispatch loop touches it.
 	lastBeat time.Time
 	// live is how many senders share the global limits (1 without Peers); guarded by mu.
@@ -220,7 +224,7 @@ func NewSender(o Options) (*Sender, error) {
 		workers: cmp.Or(o.Workers, DefaultWorkers), backoff: o.Backoff, timeout: cmp.Or(o.SendTimeout, defaultSendTimeout),
 		leaseTTL: cmp.Or(o.LeaseTTL, DefaultLeaseTTL),
 		chans:    map[channel.Ref]*chanState{}, platWait: map[string]time.Time{}, platLim: map[string]*rate.Limiter{},
-		warned: map[string]bool{}, wake: make(chan struct{}, 1), peers: o.Peers, live: 1,
+		warned: map[string]bool{}, wake: make(chan struct{}, 1), peers: o.Peers, live: 1, charts: o.Charts,
 	}
 	if s.platforms == nil {
 		s.platforms = map[string]bot.Platform{}
@@ -519,6 +523,13 @@ func (e *Sender) deliverCards(ctx context.Context, plat bot.Platform, w channel.
 		items, err := e.store.Unsent(ctx, w.Ref, channel.KindMatch, []string{channel.StatePending, channel.StateOverflow}, 0)
 		if err != nil {
 			return err
+		}
+		if sched.Weekly {
+			title := fmt.Sprintf("Weekly digest: %d new matching paper%s", len(items), plural(len(items)))
+			if err := e.sendWeekly(ctx, plat, w.Ref, items, title); err != nil {
+				return err
+			}
+			return e.store.SetLastDigest(ctx, w.Ref, now)
 		}
 		title := fmt.Sprintf("Daily digest: %d new matching paper%s", len(items), plural(len(items)))
 		if err := e.sendDigest(ctx, plat, w.Ref, channel.BatchDaily, items, title); err != nil {

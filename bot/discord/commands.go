@@ -22,10 +22,12 @@ const CommandName = "papers"
 // InvitePermissions are the bot permissions the invite asks for, and no more:
 //   - View Channel (1<<10): see the channels it is asked to post in;
 //   - Send Messages (1<<11): post the paper cards and digests;
-//   - Embed Links (1<<14): without it Discord strips the embeds, which are the cards.
+//   - Embed Links (1<<14): without it Discord strips the embeds, which are the cards;
+//   - Attach Files (1<<15): post the /papers trends chart (and the weekly digest's) as an image.
 //
 // Answering /papers needs no permission: interaction responses are webhooks of the application.
-const InvitePermissions = discordgo.PermissionViewChannel | discordgo.PermissionSendMessages | discordgo.PermissionEmbedLinks
+const InvitePermissions = discordgo.PermissionViewChannel | discordgo.PermissionSendMessages | discordgo.PermissionEmbedLinks |
+	discordgo.PermissionAttachFiles
 
 // InviteURL is the OAuth2 URL that adds the bot to a server with the scopes bot (to post) and
 // applications.commands (to offer /papers), and InvitePermissions.

@@ -99,7 +99,7 @@ func TestRegisterCommands(t *testing.T) {
 
 func TestInviteURL(t *testing.T) {
 	got := InviteURL("424242")
-	want := "https://discord.com/oauth2/authorize?client_id=424242&permissions=19456&scope=bot+applications.commands"
+	want := "https://discord.com/oauth2/authorize?client_id=424242&permissions=52224&scope=bot+applications.commands"
 	if got != want {
 		t.Errorf("InviteURL = %s\nwant %s", got, want)
 	}

@@ -74,7 +74,8 @@ func newFakeDiscord(t *testing.T) *fakeDiscord {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v10/channels/{id}/messages", func(w http.ResponseWriter, r *http.Request) {
 		body := f.record(r)
-		validateMessage(t, body)
+		payload, _ := splitMultipart(t, r.Header, body)
+		validateMessage(t, payload)
 		f.mu.Lock()
 		var canned *cannedResponse
 		if q := f.script[r.PathValue("id")]; len(q) > 0 {
@@ -123,7 +124,8 @@ func newFakeDiscord(t *testing.T) *fakeDiscord {
 		writeJSON(w, map[string]string{"id": "424242"})
 	})
 	mux.HandleFunc("PATCH /api/v10/webhooks/{app}/{token}/messages/@original", func(w http.ResponseWriter, r *http.Request) {
-		validateMessage(t, f.record(r))
+		payload, _ := splitMultipart(t, r.Header, f.record(r))
+		validateMessage(t, payload)
 		writeJSON(w, map[string]string{"id": "orig"})
 	})
 	mux.HandleFunc("POST /api/v10/interactions/{id}/{token}/callback", func(w http.ResponseWriter, r *http.Request) {

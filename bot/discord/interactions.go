@@ -176,7 +176,7 @@ func (d *Discord) request(in *discordgo.Interaction, inv bot.Invocation) bot.Req
 
 // cannotPost reads the bot's own permissions in the channel, which Discord sends with each interaction
 // (app_permissions): a *bot.PermanentError naming what is missing of View Channel, Send Messages (or Send
-// Messages in Threads) and Embed Links, the permissions a card needs (the invite link's 19456); nil when they are
+// Messages in Threads) and Embed Links, the permissions a card needs (the invite link asks for them, and Attach Files); nil when they are
 // all there, in a DM, or when Discord sent none.
 func cannotPost(in *discordgo.Interaction) error {
 	p := in.AppPermissions
@@ -220,13 +220,22 @@ func (d *Discord) command(ctx context.Context, in *discordgo.Interaction, respon
 			reply, err := d.opts.Commands.Handle(ctx, req)
 			return d.replyOrApology(req, reply, err)
 		},
-		Answer: func(ctx context.Context, reply bot.Reply) { d.answer(ctx, in, respond, replyResponse(reply)) },
+		Answer: func(ctx context.Context, reply bot.Reply) {
+			if hasFiles(reply) {
+				// Files go in a multipart request, which an interaction response over HTTP cannot be: defer, then
+				// attach them to the deferred response.
+				d.answer(ctx, in, respond, interactionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource})
+				d.followUp(ctx, in, req, reply)
+				return
+			}
+			d.answer(ctx, in, respond, replyResponse(reply))
+		},
 		Defer: func(ctx context.Context) {
 			resp := interactionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource}
 			// A deferred response fixes the reply's visibility before the reply exists: private subcommands are
-			// private already, and so is everything a member without Manage Channels asks for, since their
-			// managing commands end in a refusal.
-			if sub.Private || !req.CanManage {
+			// private already, and so is a managing command asked for by a member without Manage Channels, since
+			// it ends in a refusal. What anyone may run in public (the trends chart) stays public.
+			if sub.Private || (sub.Access == command.Managers && !req.CanManage) {
 				resp.Data = messageBody{AllowedMentions: noMentions(), Flags: discordgo.MessageFlagsEphemeral}
 			}
 			d.answer(ctx, in, respond, resp)
@@ -261,8 +270,14 @@ func (d *Discord) followUp(ctx context.Context, in *discordgo.Interaction, req b
 	body := renderReply(r)
 	body.Flags = 0 // fixed by the deferred response; an edit cannot change it
 	endpoint := discordgo.EndpointWebhookMessage(appID, in.Token, "@original")
-	if _, err := d.session.RequestWithBucketID(http.MethodPatch, endpoint, body, endpoint,
-		discordgo.WithContext(ctx), discordgo.WithRetryOnRatelimit(true)); err != nil {
+	var err error
+	if hasFiles(r) {
+		err = d.followUpFiles(ctx, endpoint, body, r.Files)
+	} else {
+		_, err = d.session.RequestWithBucketID(http.MethodPatch, endpoint, body, endpoint,
+			discordgo.WithContext(ctx), discordgo.WithRetryOnRatelimit(true))
+	}
+	if err != nil {
 		d.log.Error("discord follow-up failed", "channel", req.Channel.String(), "user", req.User,
 			"err", fmt.Errorf("edit deferred response of interaction %s: %w", in.ID, redactURL(err)))
 	}
@@ -315,3 +330,7 @@ func redactURL(err error) error {
 	}
 	return err
 }
+
+// hasFiles says whether reply has files to attach. A private reply's files are left out: a deferred response that
+// was made public for files could not become private again, and the commands that post files are public.
+func hasFiles(reply bot.Reply) bool { return len(reply.Files) > 0 && !reply.Private }

@@ -64,6 +64,16 @@ type messageBody struct {
 	Flags           discordgo.MessageFlags       `json:"flags,omitempty"`
 	Nonce           string                       `json:"nonce,omitempty"`
 	EnforceNonce    bool                         `json:"enforce_nonce,omitempty"`
+	// Attachments describe the files sent with the body in a multipart request (files[0], files[1], ...).
+	Attachments []attachment `json:"attachments,omitempty"`
+}
+
+// attachment is a partial attachment object: which uploaded file (its index among files[n], as a string like a
+// snowflake) and its alt text.
+type attachment struct {
+	ID          string `json:"id"`
+	Filename    string `json:"filename"`
+	Description string `json:"description,omitempty"`
 }
 
 // nonceFor turns the engine's nonce (derived from the outbox rows) into a Discord nonce: at most 25 characters,

@@ -76,6 +76,11 @@ func unauthorized(err error) bool {
 // here, until ctx ends or Run stops; a longer wait comes back at once as a *bot.RateLimitError, which the caller
 // hands to its own scheduler. A request in flight runs under ctx alone.
 func (d *Discord) rest(ctx context.Context, method, endpoint string, body []byte, maxWait time.Duration) ([]byte, error) {
+	return d.restContent(ctx, method, endpoint, "application/json", body, maxWait)
+}
+
+// restContent is rest with a body of another content type (a multipart body with files).
+func (d *Discord) restContent(ctx context.Context, method, endpoint, contentType string, body []byte, maxWait time.Duration) ([]byte, error) {
 	rl := d.session.Ratelimiter
 	b := rl.GetBucket(endpoint)
 	for {
@@ -105,7 +110,7 @@ func (d *Discord) rest(ctx context.Context, method, endpoint string, body []byte
 			return nil, err
 		}
 	}
-	return d.session.RequestWithLockedBucket(method, endpoint, "application/json", body, b, 0,
+	return d.session.RequestWithLockedBucket(method, endpoint, contentType, body, b, 0,
 		discordgo.WithContext(ctx), discordgo.WithRetryOnRatelimit(false))
 }
 

@@ -121,14 +121,29 @@ func (s *Slack) serveCommand(w http.ResponseWriter, r *http.Request) {
 	req := s.request(cmd)
 	sub, _ := command.Find(req)
 	s.runner.Do(r.Context(), command.Job{
-		Slow:   sub.Slow,
-		Run:    func(ctx context.Context) bot.Reply { return s.answer(ctx, req) },
-		Answer: func(_ context.Context, reply bot.Reply) { writeJSON(w, toResponse(reply)) },
+		Slow: sub.Slow,
+		Run:  func(ctx context.Context) bot.Reply { return s.answer(ctx, req) },
+		Answer: func(ctx context.Context, reply bot.Reply) {
+			if hasFiles(reply) {
+				s.answerFiles(ctx, w, cmd, reply)
+				return
+			}
+			writeJSON(w, toResponse(reply))
+		},
 		Defer: func(context.Context) {
 			writeJSON(w, response{ResponseType: slack.ResponseTypeEphemeral, Text: "Working on it…"})
 		},
-		FollowUp: func(ctx context.Context, reply bot.Reply) { s.respond(ctx, cmd, toResponse(reply)) },
+		FollowUp: func(ctx context.Context, reply bot.Reply) { s.followUp(ctx, cmd, reply) },
 	})
+}
+
+// followUp posts a deferred reply: through response_url, or, when it carries files, as an upload in the channel.
+func (s *Slack) followUp(ctx context.Context, cmd slack.SlashCommand, reply bot.Reply) {
+	if hasFiles(reply) {
+		s.followUpFiles(ctx, cmd, reply)
+		return
+	}
+	s.respond(ctx, cmd, toResponse(reply))
 }
 
 // response is a slash command answer as Slack takes it, in the HTTP response or posted to response_url.

@@ -76,6 +76,7 @@ type fakeSlack struct {
 	updates             []posted          // chat.update calls accepted, TS the edited message
 	updateErr           map[string]string // message ts -> Slack error code for chat.update
 	rateUpdates         int               // answer this many upcoming chat.update calls with 429 Retry-After: 7
+	files               *fakeFiles        // files.uploadV2's endpoints
 }
 
 func newFakeSlack(t *testing.T) *fakeSlack {
@@ -86,6 +87,7 @@ func newFakeSlack(t *testing.T) *fakeSlack {
 	mux.HandleFunc("POST /api/chat.postMessage", f.postMessage)
 	mux.HandleFunc("POST /api/conversations.info", f.conversationInfo)
 	mux.HandleFunc("POST /api/chat.update", f.update)
+	f.files = addFiles(mux, func() *httptest.Server { return f.srv })
 	mux.HandleFunc("POST /response/{id}", func(w http.ResponseWriter, r *http.Request) {
 		var m map[string]any
 		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {

@@ -63,6 +63,9 @@ type Options struct {
 type slackAPI interface {
 	PostMessageContext(ctx context.Context, channelID string, options ...slack.MsgOption) (string, string, error)
 	UpdateMessageContext(ctx context.Context, channelID, timestamp string, options ...slack.MsgOption) (string, string, string, error)
+	// UploadFileContext is files.uploadV2: files.getUploadURLExternal, a POST of the bytes to the URL it gives,
+	// files.completeUploadExternal sharing the file in the channel.
+	UploadFileContext(ctx context.Context, params slack.UploadFileParameters) (*slack.FileSummary, error)
 }
 
 var _ slackAPI = (*slack.Client)(nil)

@@ -170,12 +170,18 @@ func (s *Slack) handleEvent(ctx context.Context, sc socketClient, evt socketmode
 			Slow: true,
 			Run:  func(ctx context.Context) bot.Reply { return s.answer(ctx, req) },
 			Answer: func(ctx context.Context, reply bot.Reply) {
+				if hasFiles(reply) {
+					// An acknowledgement cannot carry a file: acknowledge, then upload.
+					s.ack(ctx, sc, evt)
+					s.followUp(ctx, cmd, reply)
+					return
+				}
 				if err := sc.AckCtx(ctx, evt.Request.EnvelopeID, toResponse(reply)); err != nil {
 					s.log.WarnContext(ctx, "acknowledge slack socket mode envelope", "type", string(evt.Type), "err", err)
 				}
 			},
 			Defer:    func(ctx context.Context) { s.ack(ctx, sc, evt) },
-			FollowUp: func(ctx context.Context, reply bot.Reply) { s.respond(ctx, cmd, toResponse(reply)) },
+			FollowUp: func(ctx context.Context, reply bot.Reply) { s.followUp(ctx, cmd, reply) },
 		})
 	case socketmode.EventTypeInteractive:
 		s.socketClick(ctx, sc, evt)

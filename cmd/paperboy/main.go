@@ -452,6 +452,15 @@ func command(ctx context.Context, a *app.App, chanArg, user string, manager bool
 		return 1
 	}
 	fmt.Fprint(stdout, bot.RenderText(reply))
+	// A terminal cannot show the chart: write it out and say where.
+	paths, err := a.WriteFiles(reply.Files)
+	for i, p := range paths {
+		fmt.Fprintf(stdout, "%s written to %s\n", reply.Files[i].Name, p)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "paperboy cmd: %v\n", err)
+		return 1
+	}
 	if reply.Error {
 		return 1
 	}

@@ -357,7 +357,7 @@ func TestDiscordInvite(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"client_id=123456789012345678", "permissions=19456", "scope=bot+applications.commands"} {
+	for _, want := range []string{"client_id=123456789012345678", "permissions=52224", "scope=bot+applications.commands"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("invite URL %q lacks %q", out, want)
 		}
