@@ -256,7 +256,7 @@ func insertLean(ctx context.Context, tx *sql.Tx, rows []leanRow, kind string, at
 	if err != nil {
 		return 0, fmt.Errorf("prepare outbox summary: %w", err)
 	}
-	defer work.Close()
+	defer func() { _ = work.Close() }()
 	match := kind == channel.KindMatch
 	total := 0
 	args := make([]any, 0, 3*insertChunk+2)

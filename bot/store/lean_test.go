@@ -122,8 +122,11 @@ func TestOutboxWorkSummary(t *testing.T) {
 		}},
 		{"send the rejected row on its retry", func() error {
 			items, err := s.Retries(ctx, b, t0.Add(4*time.Hour), 0)
-			if err != nil || len(items) != 1 {
-				return fmt.Errorf("retries: %d, %v", len(items), err)
+			if err != nil {
+				return fmt.Errorf("retries: %w", err)
+			}
+			if len(items) != 1 {
+				return fmt.Errorf("retries: %d rows, want 1", len(items))
 			}
 			return s.MarkSent(ctx, []int64{items[0].ID}, "m", t0.Add(4*time.Hour))
 		}},

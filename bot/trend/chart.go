@@ -153,7 +153,7 @@ func drawPlot(c draw.Canvas, r Result, lines []line, hdlr text.Handler) error {
 	for _, ax := range []*plot.Axis{&p.X, &p.Y} {
 		ax.Label.TextStyle.Font.Size = 20
 		ax.Tick.Label.Font.Size = 18
-		ax.LineStyle.Width = vg.Points(1.5)
+		ax.Width = vg.Points(1.5)
 	}
 	p.Y.Label.Text = "papers per week"
 	p.X.Label.Text = "week starting (published date, UTC)"
