@@ -113,6 +113,8 @@ CREATE TABLE source_state (
 		sourceHealthMigration,
 		// 11: queued edits of posted cards (edits.go).
 		editsMigration,
+		// 12 (branch fbcore): votes on cards, reading lists, and the index's term counts (feedback.go).
+		feedbackMigration,
 	}
 }
 

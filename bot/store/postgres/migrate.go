@@ -35,6 +35,8 @@ func migrations() []string {
 		// 8: full-text index entries of a poll or import batch go to the GIN pending list and
 		// are merged right after the commit (fts.go).
 		ginPendingV8,
+		// 9 (branch fbcore): votes on cards and reading lists (feedback.go).
+		feedbackV9,
 	}
 }
 

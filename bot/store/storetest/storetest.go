@@ -74,6 +74,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Lookups", lookupCases},
 		{"Imports", importCases},
 		{"SourceHealth", sourceHealthCases},
+		{"Feedback", feedbackCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
