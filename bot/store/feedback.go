@@ -331,4 +331,3 @@ ORDER BY bm25(papers_fts, 2.0, 1.0, 0.5), f.rowid DESC LIMIT ?2`, expr, sqlLimit
 	}
 	return ps, scores, nil
 }
-
