@@ -210,3 +210,30 @@ func (m Model) Score(p paper.Paper, text float64, matched int, now time.Time) Sc
 	}
 	return s
 }
+
+// Ranked is a paper with its score.
+type Ranked struct {
+	Paper paper.Paper
+	Score Score
+}
+
+// Rank orders papers by their score for the channel, best first (ties: newer first, then by key). text holds
+// their full-text scores and matched their matched query terms' counts, by index; either may be nil.
+func (m Model) Rank(papers []paper.Paper, text []float64, matched []int, now time.Time) []Ranked {
+	out := make([]Ranked, len(papers))
+	for i, p := range papers {
+		var tx float64
+		var mt int
+		if i < len(text) {
+			tx = text[i]
+		}
+		if i < len(matched) {
+			mt = matched[i]
+		}
+		out[i] = Ranked{Paper: p, Score: m.Score(p, tx, mt, now)}
+	}
+	slices.SortStableFunc(out, func(a, b Ranked) int {
+		return cmp.Or(cmp.Compare(b.Score.Total(), a.Score.Total()), b.Paper.Published.Compare(a.Paper.Published), cmp.Compare(a.Paper.Key, b.Paper.Key))
+	})
+	return out
+}
