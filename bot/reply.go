@@ -72,6 +72,9 @@ type Reply struct {
 	Text []string
 	// Cards are papers to show, in order.
 	Cards []Card
+	// Code holds preformatted blocks shown verbatim after the text and cards (a BibTeX export): a code block on
+	// Slack and Discord, plain lines on the terminal. Each is at most about 1,900 characters.
+	Code []string
 	// Error marks a reply that refuses what was asked or could not do it (bad arguments, no permission, an invalid
 	// query, a rate limit, a look-up that took too long): adapters show it like any reply, `paperboy cmd` exits 1.
 	Error bool
@@ -82,4 +85,7 @@ type Card struct {
 	Paper paper.Paper
 	// Matched lists the query terms that hit, for "matched: eeg, foundation model".
 	Matched []string
+	// Why says why the card ranked high for the channel ("you marked 4 papers on `ssvep` relevant"), "" when
+	// the channel's votes did not rank it.
+	Why string
 }

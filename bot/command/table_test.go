@@ -79,7 +79,11 @@ func TestHelpListsEveryEntry(t *testing.T) {
 		t.Errorf("help lines at %v, want the table's order", at)
 	}
 	for _, line := range []string{
-		"/papers <query>: up to 5 recent papers matching the query, shown only to you",
+		"/papers <query> [sort:relevant]: up to 5 recent papers matching the query, shown only to you; sort:relevant ranks by relevance and this channel's votes",
+		"/papers feedback: this channel's votes of the last 30 days, and suggestions for its subscriptions learned from them",
+		"/papers saved [page]: your reading list, newest first, shown only to you",
+		"/papers export bibtex [saved | <query>]: BibTeX of your reading list (the default) or of the papers matching a query, shown only to you",
+		"/papers forget-me: delete your votes and your reading list",
 		"/papers subscribe <query>: post new matching papers in this channel (channel managers)",
 		"/papers unsubscribe <number or query>: stop one (channel managers)",
 		"/papers list: what this channel follows",
