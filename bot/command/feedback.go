@@ -504,7 +504,6 @@ func (c *Commander) SearchSorted(ctx context.Context, query, sort string, limit 
 	return cards, err
 }
 
-
 // searchRanked answers a look-up with sort:relevant.
 func (c *Commander) searchRanked(ctx context.Context, req bot.Request, q *filters.Query) (bot.Reply, error) {
 	cards, total, votes, err := c.ranked(ctx, req.Channel, q, SearchResults)

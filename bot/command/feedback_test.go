@@ -290,4 +290,3 @@ func FuzzSplitSort(f *testing.F) {
 		}
 	})
 }
-
