@@ -27,6 +27,7 @@ import (
 	"github.com/paperboy-bot/paperboy/bot/ingest"
 	"github.com/paperboy-bot/paperboy/bot/ops"
 	"github.com/paperboy-bot/paperboy/bot/paper"
+	"github.com/paperboy-bot/paperboy/bot/relevance"
 	"github.com/paperboy-bot/paperboy/bot/store/postgres"
 
 	"github.com/paperboy-bot/paperboy/bot/store"
@@ -232,6 +233,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 		Metrics: a.Metrics, Now: now, HourlyBudget: budget, DigestCards: cfg.Delivery.DigestCards,
 		Workers: cfg.Delivery.Workers, Backoff: sources.Backoff{Base: 5 * time.Second, Max: 10 * time.Minute},
 		Edits: cfg.Delivery.EditsEnabled(),
+		// Digests follow the channel's votes from relevance.MinDigestVotes on.
+		Ranker: relevance.DigestRanker{Votes: st, Now: now},
 	})
 	if err != nil {
 		return nil, err
@@ -297,6 +300,7 @@ type Store interface {
 	delivery.Peers
 	delivery.CardEdits
 	command.Store
+	command.FeedbackStore
 	health.Store
 	// SetCardEdits turns the queueing of card edits in the ingest transaction on or off ([delivery] edits).
 	SetCardEdits(on bool)

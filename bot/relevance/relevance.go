@@ -217,7 +217,7 @@ type Ranked struct {
 	Score Score
 }
 
-// Rank orders papers by their score for the channel, best first (ties: newer first, then by key). text holds
+// Rank orders papers by their score for the channel, best first, ties in the given order. text holds
 // their full-text scores and matched their matched query terms' counts, by index; either may be nil.
 func (m Model) Rank(papers []paper.Paper, text []float64, matched []int, now time.Time) []Ranked {
 	out := make([]Ranked, len(papers))
@@ -233,7 +233,7 @@ func (m Model) Rank(papers []paper.Paper, text []float64, matched []int, now tim
 		out[i] = Ranked{Paper: p, Score: m.Score(p, tx, mt, now)}
 	}
 	slices.SortStableFunc(out, func(a, b Ranked) int {
-		return cmp.Or(cmp.Compare(b.Score.Total(), a.Score.Total()), b.Paper.Published.Compare(a.Paper.Published), cmp.Compare(a.Paper.Key, b.Paper.Key))
+		return cmp.Compare(b.Score.Total(), a.Score.Total())
 	})
 	return out
 }
