@@ -540,6 +540,12 @@ func (a *App) Search(ctx context.Context, query string, limit int) ([]bot.Card, 
 	return a.Commander.Search(ctx, query, limit)
 }
 
+// SearchSorted is Search in the order sort names: "newest" (Search's), or "relevant" (best full-text match with
+// matched terms, upvotes and recency; `paperboy search --sort relevant`).
+func (a *App) SearchSorted(ctx context.Context, query, sort string, limit int) ([]bot.Card, error) {
+	return a.Commander.SearchSorted(ctx, query, sort, limit)
+}
+
 // setupSourceHealth builds the feed health monitor of [health]: arXiv's calendar for the arxiv and arxiv-api
 // sources, the states for /papers sources, the metrics and /healthz, and notices to [health] notify_channel
 // when its platform runs here. Notices are posted directly, not through the outbox: there are few, and they

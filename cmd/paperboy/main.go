@@ -16,7 +16,6 @@ import (
 
 	"github.com/paperboy-bot/paperboy/bot/app"
 	"github.com/paperboy-bot/paperboy/bot/channel"
-	cmdcore "github.com/paperboy-bot/paperboy/bot/command"
 	"github.com/paperboy-bot/paperboy/bot/paper"
 	"github.com/paperboy-bot/paperboy/bot/store/dump"
 
@@ -227,7 +226,7 @@ func searchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	configPath := fs.configFlag()
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
 	limit := fs.Int("limit", 20, "at most this many papers")
-	sortBy := fs.String("sort", cmdcore.SortNewest, "order: newest (first), or relevant (best full-text match, BM25, with matched terms, upvotes and recency)")
+	sortBy := fs.String("sort", "newest", "order: newest (first), or relevant (best full-text match, BM25, with matched terms, upvotes and recency)")
 	pos, code, stop := fs.parse(args, true, false)
 	if stop {
 		return code
@@ -236,7 +235,7 @@ func searchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "paperboy search: --limit must be positive")
 		return 2
 	}
-	if *sortBy != cmdcore.SortNewest && *sortBy != cmdcore.SortRelevant {
+	if *sortBy != "newest" && *sortBy != "relevant" {
 		fmt.Fprintf(stderr, "paperboy search: --sort %q: want newest or relevant\n", *sortBy)
 		return 2
 	}
@@ -401,7 +400,7 @@ func search(ctx context.Context, a *app.App, query, sortBy string, limit int, as
 		fmt.Fprintln(stderr, "paperboy search: give a query, e.g. paperboy search eeg transformer")
 		return 2
 	}
-	cards, err := a.Commander.SearchSorted(ctx, query, sortBy, limit)
+	cards, err := a.SearchSorted(ctx, query, sortBy, limit)
 	var syn *filters.SyntaxError
 	if errors.As(err, &syn) {
 		fmt.Fprintf(stderr, "paperboy search: invalid query: %v\n", err)
