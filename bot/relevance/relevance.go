@@ -23,11 +23,12 @@ const MaxSuggestions = 3
 
 // Distinctive returns up to k of words (a paper's terms, in their order) with the highest inverse document
 // frequency: fewest papers holding them, by df, ties in words' order. Words at most one paper holds (the paper
-// itself) find nothing similar and are left out, as are words the index does not know.
-func Distinctive(words []string, df map[string]int, k int) []string {
+// itself) find nothing similar and are left out, as are words the index does not know and common words (in
+// maxDF papers or more), whose long posting lists would make the similarity query slow and say little.
+func Distinctive(words []string, df map[string]int, k, maxDF int) []string {
 	var out []string
 	for _, w := range words {
-		if df[w] >= 2 {
+		if df[w] >= 2 && df[w] < maxDF {
 			out = append(out, w)
 		}
 	}

@@ -152,11 +152,14 @@ func TestRankOrdersByScore(t *testing.T) {
 }
 
 func TestDistinctive(t *testing.T) {
-	words := []string{"ssvep", "decoding", "eeg", "unique", "transformers"}
-	df := map[string]int{"ssvep": 2, "decoding": 40, "eeg": 300, "unique": 1, "transformers": 40}
-	got := Distinctive(words, df, 3)
+	words := []string{"ssvep", "decoding", "eeg", "unique", "transformers", "the"}
+	df := map[string]int{"ssvep": 2, "decoding": 40, "eeg": 300, "unique": 1, "transformers": 40, "the": 1000}
+	got := Distinctive(words, df, 3, 1000)
 	if want := []string{"ssvep", "decoding", "transformers"}; !slices.Equal(got, want) {
 		t.Errorf("Distinctive = %v, want %v (rarest first, ties in order, a word of one paper left out)", got, want)
+	}
+	if got := Distinctive(words, df, 10, 1000); !slices.Equal(got, []string{"ssvep", "decoding", "transformers", "eeg"}) {
+		t.Errorf("Distinctive(k=10) = %v, want the common word (df at the cap) left out", got)
 	}
 }
 

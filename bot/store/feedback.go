@@ -17,7 +17,7 @@ import (
 // feedbackMigration (branch fbcore) adds votes on cards and reading lists. The store does not know a channel's
 // workspace (Slack team, Discord server), so a reading list belongs to a user of a platform: Slack and Discord
 // user ids are unique across workspaces and servers. A vote is one per channel, paper and user; 0 withdraws it
-// (the row goes). papers_vocab reads the full-text index's term document counts for "more like this".
+// (the row goes).
 const feedbackMigration = `
 CREATE TABLE votes (
 	platform   TEXT    NOT NULL,
@@ -38,7 +38,6 @@ CREATE TABLE saved (
 	PRIMARY KEY (platform, user_id, paper_key)
 ) WITHOUT ROWID;
 CREATE INDEX saved_at ON saved(platform, user_id, at);
-CREATE VIRTUAL TABLE papers_vocab USING fts5vocab(papers_fts, 'row');
 `
 
 // Vote records user's vote (+1 relevant, -1 not relevant, 0 withdrawn) on paperKey in ch, replacing an earlier
@@ -215,11 +214,12 @@ func (s *Store) PaperByKey(ctx context.Context, key string) (paper.Paper, error)
 	return decodePaper(key, title, abstract, data)
 }
 
-// Similarity limits: how many of a paper's words are looked up in the index, and how many of its most
-// distinctive ones make the query.
+// Similarity limits: how many of a paper's words are looked up in the index, how many of its most distinctive
+// ones make the query, and the count past which a word is common (counting stops there).
 const (
 	similarCandidates = 64
 	SimilarTerms      = 12
+	dfCap             = 2000
 )
 
 // Similar returns the n stored papers most similar to paperKey's.
@@ -254,7 +254,7 @@ func (s *Store) SimilarExplained(ctx context.Context, paperKey string, n int) (t
 	if err != nil {
 		return nil, nil, fmt.Errorf("papers like %s: %w", paperKey, err)
 	}
-	terms = relevance.Distinctive(words, df, SimilarTerms)
+	terms = relevance.Distinctive(words, df, SimilarTerms, dfCap)
 	if len(terms) == 0 {
 		return nil, nil, nil
 	}
@@ -273,28 +273,29 @@ ORDER BY bm25(papers_fts, 2.0, 1.0, 0.0), f.rowid DESC LIMIT ?3`, expr, id, n)
 	return terms, similar, nil
 }
 
-// docFreqs returns how many papers hold each of words in their indexed text.
+// docFreqs returns how many papers hold each of words in their indexed text, counted up to dfCap: counting a
+// common word's whole posting list (fts5vocab does) costs a tenth of a second at a million papers, and past
+// dfCap a word is too common to tell papers apart anyway.
 func (s *Store) docFreqs(ctx context.Context, words []string) (map[string]int, error) {
-	args := make([]any, len(words))
-	for i, w := range words {
-		args[i] = w
-	}
-	rows, err := s.look.QueryContext(ctx, `SELECT term, doc FROM papers_vocab WHERE term IN (`+
-		strings.TrimSuffix(strings.Repeat("?,", len(words)), ",")+`)`, args...)
+	conn, err := s.look.Conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
+	defer conn.Close()
+	stmt, err := conn.PrepareContext(ctx, `SELECT count(*) FROM (SELECT rowid FROM papers_fts WHERE papers_fts MATCH ?1 LIMIT ?2)`)
+	if err != nil {
+		return nil, err
+	}
+	defer stmt.Close()
 	df := make(map[string]int, len(words))
-	for rows.Next() {
-		var term string
+	for _, w := range words {
 		var n int
-		if err := rows.Scan(&term, &n); err != nil {
+		if err := stmt.QueryRowContext(ctx, "{title abstract} : "+ftsQuote(w), dfCap).Scan(&n); err != nil {
 			return nil, err
 		}
-		df[term] = n
+		df[w] = n
 	}
-	return df, rows.Err()
+	return df, nil
 }
 
 // RankedCandidates returns up to limit papers that satisfy pre (a superset, as Candidates), ordered by BM25

@@ -209,7 +209,7 @@ func (s *Store) PaperByKey(ctx context.Context, key string) (paper.Paper, error)
 const (
 	similarCandidates = 64
 	SimilarTerms      = 12
-	dfCap             = 5000
+	dfCap             = 2000
 )
 
 // Similar returns the n stored papers most similar to paperKey's.
@@ -260,7 +260,7 @@ func (s *Store) SimilarExplained(ctx context.Context, paperKey string, n int) (t
 			return nil, nil, fmt.Errorf("papers like %s: %w", paperKey, err)
 		}
 	}
-	terms = relevance.Distinctive(words, df, SimilarTerms)
+	terms = relevance.Distinctive(words, df, SimilarTerms, dfCap)
 	if len(terms) == 0 {
 		return nil, nil, nil
 	}
