@@ -24,16 +24,27 @@ const MaxSuggestions = 3
 // Distinctive returns up to k of words (a paper's terms, in their order) with the highest inverse document
 // frequency: fewest papers holding them, by df, ties in words' order. Words at most one paper holds (the paper
 // itself) find nothing similar and are left out, as are words the index does not know and common words (in
-// maxDF papers or more), whose long posting lists would make the similarity query slow and say little.
-func Distinctive(words []string, df map[string]int, k, maxDF int) []string {
-	var out []string
+// maxDF papers or more), whose long posting lists would make the similarity query slow and say little. The
+// chosen words' document frequencies add up to at most budget (the papers the query then scores), save the
+// first word.
+func Distinctive(words []string, df map[string]int, k, maxDF, budget int) []string {
+	var cands []string
 	for _, w := range words {
 		if df[w] >= 2 && df[w] < maxDF {
-			out = append(out, w)
+			cands = append(cands, w)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b string) int { return cmp.Compare(df[a], df[b]) })
-	return out[:min(k, len(out))]
+	slices.SortStableFunc(cands, func(a, b string) int { return cmp.Compare(df[a], df[b]) })
+	var out []string
+	total := 0
+	for _, w := range cands {
+		if len(out) == k || (len(out) > 0 && total+df[w] > budget) {
+			break
+		}
+		out = append(out, w)
+		total += df[w]
+	}
+	return out
 }
 
 // Tally is what a channel's votes say about one term.

@@ -154,12 +154,18 @@ func TestRankOrdersByScore(t *testing.T) {
 func TestDistinctive(t *testing.T) {
 	words := []string{"ssvep", "decoding", "eeg", "unique", "transformers", "the"}
 	df := map[string]int{"ssvep": 2, "decoding": 40, "eeg": 300, "unique": 1, "transformers": 40, "the": 1000}
-	got := Distinctive(words, df, 3, 1000)
+	got := Distinctive(words, df, 3, 1000, 1000)
 	if want := []string{"ssvep", "decoding", "transformers"}; !slices.Equal(got, want) {
 		t.Errorf("Distinctive = %v, want %v (rarest first, ties in order, a word of one paper left out)", got, want)
 	}
-	if got := Distinctive(words, df, 10, 1000); !slices.Equal(got, []string{"ssvep", "decoding", "transformers", "eeg"}) {
+	if got := Distinctive(words, df, 10, 1000, 1000); !slices.Equal(got, []string{"ssvep", "decoding", "transformers", "eeg"}) {
 		t.Errorf("Distinctive(k=10) = %v, want the common word (df at the cap) left out", got)
+	}
+	if got := Distinctive(words, df, 10, 1000, 82); !slices.Equal(got, []string{"ssvep", "decoding", "transformers"}) {
+		t.Errorf("Distinctive(budget 82) = %v, want the words whose papers add up to 82", got)
+	}
+	if got := Distinctive(words, df, 10, 1000, 1); !slices.Equal(got, []string{"ssvep"}) {
+		t.Errorf("Distinctive(budget 1) = %v, want the rarest word all the same", got)
 	}
 }
 

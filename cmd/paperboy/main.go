@@ -342,7 +342,7 @@ func storeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}{
 		{c.Papers, "papers"}, {c.Validators, "feed validators"}, {c.Sources, "sources"}, {c.Channels, "channels"},
 		{c.Subscriptions, "subscriptions"}, {c.Outbox, "outbox rows"}, {c.Unsent, "of them waiting for delivery"},
-		{c.Batches, "digest batches"}, {c.Imports, "import checkpoints"},
+		{c.Batches, "digest batches"}, {c.Imports, "import checkpoints"}, {c.Votes, "votes"}, {c.Saved, "saved papers"},
 	} {
 		fmt.Fprintf(tw, "  %d\t %s\n", r.n, r.what)
 	}

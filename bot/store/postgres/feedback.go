@@ -209,7 +209,9 @@ func (s *Store) PaperByKey(ctx context.Context, key string) (paper.Paper, error)
 const (
 	similarCandidates = 64
 	SimilarTerms      = 12
-	dfCap             = 2000
+	dfCap             = 1000
+	// postingBudget bounds the papers the similarity query scores: the chosen words' document frequencies.
+	postingBudget = 6000
 )
 
 // Similar returns the n stored papers most similar to paperKey's.
@@ -260,7 +262,7 @@ func (s *Store) SimilarExplained(ctx context.Context, paperKey string, n int) (t
 			return nil, nil, fmt.Errorf("papers like %s: %w", paperKey, err)
 		}
 	}
-	terms = relevance.Distinctive(words, df, SimilarTerms, dfCap)
+	terms = relevance.Distinctive(words, df, SimilarTerms, dfCap, postingBudget)
 	if len(terms) == 0 {
 		return nil, nil, nil
 	}
