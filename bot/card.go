@@ -95,6 +95,11 @@ func RenderText(r Reply) string {
 		}
 		b.WriteString(CardText(c))
 	}
+	for _, code := range r.Code {
+		b.WriteByte('\n')
+		b.WriteString(strings.TrimRight(code, "\n"))
+		b.WriteByte('\n')
+	}
 	return b.String()
 }
 
@@ -176,6 +181,9 @@ func CardText(c Card) string {
 	fmt.Fprintf(&b, "  %s\n", strings.Join(links, "  "))
 	if len(c.Matched) > 0 {
 		fmt.Fprintf(&b, "  matched: %s\n", strings.Join(c.Matched, ", "))
+	}
+	if c.Why != "" {
+		fmt.Fprintf(&b, "  why: %s\n", c.Why)
 	}
 	return b.String()
 }

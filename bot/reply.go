@@ -76,6 +76,9 @@ type Reply struct {
 	// Files are images or other files to post with the reply (the /papers trends chart). Adapters that can
 	// upload (Uploader) attach them; the others say where they put them. Text must make sense without them.
 	Files []File
+	// Code holds preformatted blocks shown verbatim after the text and cards (a BibTeX export): a code block on
+	// Slack and Discord, plain lines on the terminal. Each is at most about 1,900 characters.
+	Code []string
 	// Error marks a reply that refuses what was asked or could not do it (bad arguments, no permission, an invalid
 	// query, a rate limit, a look-up that took too long): adapters show it like any reply, `paperboy cmd` exits 1.
 	Error bool
@@ -89,6 +92,9 @@ type Card struct {
 	// Up and Down are the channel's votes on the paper, shown on the card's vote buttons; 0 before any vote. A
 	// card re-rendered (an edit) keeps its counts only if the caller fills them in.
 	Up, Down int
+	// Why says why the card ranked high for the channel ("you marked 4 papers on `ssvep` relevant"), "" when
+	// the channel's votes did not rank it.
+	Why string
 }
 
 // File is a file a reply or message carries: the bytes and how to present them.

@@ -28,6 +28,7 @@ import (
 	"github.com/paperboy-bot/paperboy/bot/ingest"
 	"github.com/paperboy-bot/paperboy/bot/ops"
 	"github.com/paperboy-bot/paperboy/bot/paper"
+	"github.com/paperboy-bot/paperboy/bot/relevance"
 	"github.com/paperboy-bot/paperboy/bot/store/postgres"
 
 	"github.com/paperboy-bot/paperboy/bot/store"
@@ -223,6 +224,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 		Edits: cfg.Delivery.EditsEnabled(),
 		// A weekly digest starts with the /papers trends chart.
 		Charts: a.Commander,
+		// Digests follow the channel's votes from relevance.MinDigestVotes on.
+		Ranker: relevance.DigestRanker{Votes: st, Now: now},
 	})
 	if err != nil {
 		return nil, err
@@ -270,20 +273,11 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 	return a, nil
 }
 
-// clicksFor returns the click handler of the cards' feedback buttons over st, or nil when st keeps no votes.
-// The store's votes and reading lists (fbcore) implement command.Feedback and command.SimilarPapers; once they are
-// part of Store this assertion can become a plain assignment.
+// clicksFor returns the click handler of the cards' feedback buttons: votes and the reading list in st, "More like
+// this" from its full-text index.
 func clicksFor(st Store, now func() time.Time) *command.Clicks {
-	fb, ok := st.(command.Feedback)
-	if !ok {
-		return nil
-	}
-	c := &command.Clicks{Feedback: fb, Channels: st, Now: now,
+	return &command.Clicks{Feedback: st, Similar: st, Channels: st, Now: now,
 		Limiter: command.NewUserLimiter(command.DefaultClickRate, command.DefaultClickBurst, command.MaxLimitedUsers, now)}
-	if sim, ok := st.(command.SimilarPapers); ok {
-		c.Similar = sim
-	}
-	return c
 }
 
 // userLimiter is the per-user command rate of [commands], nil for none.
@@ -305,6 +299,9 @@ type Store interface {
 	delivery.Peers
 	delivery.CardEdits
 	command.Store
+	command.Feedback
+	command.SimilarPapers
+	command.FeedbackStore
 	health.Store
 	// SetCardEdits turns the queueing of card edits in the ingest transaction on or off ([delivery] edits).
 	SetCardEdits(on bool)
@@ -542,6 +539,12 @@ func (a *App) PollAll(ctx context.Context) []ingest.PollReport {
 // first, with the terms that matched. An invalid query is a *filters.SyntaxError.
 func (a *App) Search(ctx context.Context, query string, limit int) ([]bot.Card, error) {
 	return a.Commander.Search(ctx, query, limit)
+}
+
+// SearchSorted is Search in the order sort names: "newest" (Search's), or "relevant" (best full-text match with
+// matched terms, upvotes and recency; `paperboy search --sort relevant`).
+func (a *App) SearchSorted(ctx context.Context, query, sort string, limit int) ([]bot.Card, error) {
+	return a.Commander.SearchSorted(ctx, query, sort, limit)
 }
 
 // setupSourceHealth builds the feed health monitor of [health]: arXiv's calendar for the arxiv and arxiv-api

@@ -64,6 +64,11 @@ type Commander struct {
 	// Access, when set, tells whether the bot can post in a channel (Slack: is it a member). Without it, a
 	// channel the bot cannot post in is noticed by the first post's error.
 	Access ChannelAccess
+	// Feedback keeps votes and reading lists (/papers feedback, like, saved, unsave, export, forget-me, and
+	// sort:relevant); the Store when nil and it implements FeedbackStore.
+	Feedback FeedbackStore
+	// WholeExports makes /papers export print every entry (paperboy cmd) instead of what one chat message holds.
+	WholeExports bool
 }
 
 // ChannelAccess tells whether the bot can post in a channel; bot.AccessChecker platforms provide it.
@@ -311,14 +316,20 @@ func (c *Commander) Search(ctx context.Context, query string, limit int) ([]bot.
 	return cards, err
 }
 
-func (c *Commander) search(ctx context.Context, _ bot.Request, args Args) (bot.Reply, error) {
-	text := args.String("query")
+func (c *Commander) search(ctx context.Context, req bot.Request, args Args) (bot.Reply, error) {
+	text, sort, err := splitSort(args.String("query"))
+	if err != nil {
+		return failed(err.Error() + ". Example: /papers eeg transformer sort:relevant"), nil
+	}
 	if text == "" {
 		return failed("What should I look for? Try /papers eeg transformer, or /papers help."), nil
 	}
 	q, bad := parseQuery(text)
 	if bad != nil {
 		return *bad, nil
+	}
+	if sort == SortRelevant {
+		return c.searchRanked(ctx, req, q)
 	}
 	cards, total, err := c.matching(ctx, q, time.Time{}, SearchResults, false)
 	if errors.Is(err, ErrLookupTimeout) {

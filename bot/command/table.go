@@ -115,8 +115,8 @@ func Subcommands() []Subcommand {
 	return []Subcommand{
 		{
 			Name: "search", Aliases: []string{"s"},
-			Usage:       "<query>",
-			Help:        "up to 5 recent papers matching the query, shown only to you",
+			Usage:       "<query> [sort:relevant]",
+			Help:        "up to 5 recent papers matching the query, shown only to you (sort:relevant: by relevance and this channel's votes)",
 			Description: "Recent papers matching a query, shown only to you",
 			Options:     []Option{query(`A query, e.g. eeg transformer, "foundation model" -survey, cat:cs.LG`)},
 			Private:     true,
@@ -155,7 +155,7 @@ func Subcommands() []Subcommand {
 		{
 			Name:        "digest",
 			Usage:       "digest off | daily HH:MM [TZ] | weekly DAY HH:MM [TZ]",
-			Help:        "one message a day (or a week, with the trends chart first) instead of one per paper",
+			Help:        "one message a day or week instead of one per paper",
 			Description: "One digest a day or a week instead of one message per paper",
 			// In the text grammar "weekly DAY HH:MM [TZ]" fills time, timezone and day in that order; the handler
 			// puts the values back in their places (see digestArgs). Discord names them.
@@ -210,7 +210,7 @@ func Subcommands() []Subcommand {
 		{
 			Name:        "failed",
 			Usage:       "failed",
-			Help:        "papers set aside here because the platform kept rejecting them, with the error",
+			Help:        "papers the platform kept rejecting here, with the error",
 			Description: "Papers set aside because the platform kept rejecting them",
 			Access:      Managers, Refusal: "see the papers set aside in this channel",
 			Private: true,
@@ -224,6 +224,72 @@ func Subcommands() []Subcommand {
 			Access:      Managers, Refusal: "retry this channel's set-aside papers",
 			Posts: true,
 			run:   (*Commander).retry,
+		},
+		{
+			Name:        "feedback",
+			Usage:       "feedback",
+			Help:        "this channel's votes of the last 30 days, and suggestions learned from them",
+			Description: "This channel's votes of the last 30 days and what they suggest",
+			Private:     true,
+			run:         (*Commander).feedbackCmd,
+		},
+		{
+			Name:        "like",
+			Usage:       "like <arXiv id or link>",
+			Help:        fmt.Sprintf("the %d stored papers most like it, with the words they share", LikeResults),
+			Description: "The stored papers most like a paper, with the words they share",
+			Options: []Option{{
+				Name: "paper", Type: String, Description: "An arXiv id or link, e.g. 2401.01234", Required: true, MaxLength: 300,
+			}},
+			Private: true,
+			run:     (*Commander).like,
+		},
+		{
+			Name:        "saved",
+			Usage:       "saved [page]",
+			Help:        "your reading list, newest first, shown only to you",
+			Description: "Your reading list, newest first, shown only to you",
+			Options: []Option{{
+				Name: "page", Type: Integer, Description: "Which page, from 1", Min: 1, Max: MaxExport / SavedPage,
+			}},
+			Private: true,
+			BadArgs: "Usage: /papers saved [page], e.g. /papers saved 2",
+			run:     (*Commander).saved,
+		},
+		{
+			Name:        "unsave",
+			Usage:       "unsave <number>",
+			Help:        "take a paper off your reading list (its number in /papers saved)",
+			Description: "Take a paper off your reading list",
+			Options: []Option{{
+				Name: "number", Type: Integer, Description: "Its number in /papers saved", Required: true, Min: 1, Max: 1 << 31,
+			}},
+			Private: true,
+			BadArgs: "Usage: /papers unsave <number>, the paper's number in /papers saved",
+			run:     (*Commander).unsave,
+		},
+		{
+			Name:        "export",
+			Usage:       "export bibtex [saved | <query>]",
+			Help:        "BibTeX of your reading list or of a query's papers, shown only to you",
+			Description: "BibTeX of your reading list or of papers matching a query",
+			Options: []Option{
+				{Name: "format", Type: String, Description: "The format: bibtex", Required: true, MaxLength: 10, Choices: []string{"bibtex"}},
+				{Name: "what", Type: String, Description: "saved (your reading list, the default) or a query", MaxLength: 500, Rest: true},
+			},
+			Private: true,
+			// An export of a query matches up to MaxExport papers.
+			Slow:    true,
+			BadArgs: "Usage: /papers export bibtex [saved | <query>], e.g. /papers export bibtex saved",
+			run:     (*Commander).export,
+		},
+		{
+			Name:        "forget-me",
+			Usage:       "forget-me",
+			Help:        "delete your votes and your reading list",
+			Description: "Delete your votes and your reading list",
+			Private:     true,
+			run:         (*Commander).forgetMe,
 		},
 		{
 			Name:        "help",

@@ -79,11 +79,15 @@ func TestHelpListsEveryEntry(t *testing.T) {
 		t.Errorf("help lines at %v, want the table's order", at)
 	}
 	for _, line := range []string{
-		"/papers <query>: up to 5 recent papers matching the query, shown only to you",
+		"/papers <query> [sort:relevant]: up to 5 recent papers matching the query, shown only to you (sort:relevant: by relevance and this channel's votes)",
+		"/papers feedback: this channel's votes of the last 30 days, and suggestions learned from them",
+		"/papers saved [page]: your reading list, newest first, shown only to you",
+		"/papers export bibtex [saved | <query>]: BibTeX of your reading list or of a query's papers, shown only to you",
+		"/papers forget-me: delete your votes and your reading list",
 		"/papers subscribe <query>: post new matching papers in this channel (channel managers)",
 		"/papers unsubscribe <number or query>: stop one (channel managers)",
 		"/papers list: what this channel follows",
-		"/papers digest off | daily HH:MM [TZ] | weekly DAY HH:MM [TZ]: one message a day (or a week, with the trends chart first) instead of one per paper (channel managers)",
+		"/papers digest off | daily HH:MM [TZ] | weekly DAY HH:MM [TZ]: one message a day or week instead of one per paper (channel managers)",
 		"/papers trends [weeks]: a chart of this channel's papers per week per subscription and the rising terms (default 8 weeks, at most 52)",
 		"/papers backfill <days>: post the last days' matching papers here as one digest (channel managers)",
 		"/papers sources: feeds, last poll, errors",

@@ -74,9 +74,21 @@ func (e *Sender) sendBatch(ctx context.Context, plat bot.Platform, b channel.Bat
 	items := b.Items
 	ranked := slices.Clone(items)
 	RankDigest(ranked)
+	var why map[string]string
+	if e.ranker != nil {
+		// The channel's votes reorder the digest once there are enough of them; without them, or when they
+		// cannot be read, the digest keeps its usual order rather than wait.
+		r, w, ok, err := e.ranker.RankDigest(ctx, b.Channel, ranked)
+		switch {
+		case err != nil:
+			e.logger().Warn("digest keeps its usual order: could not rank it by the channel's votes", "channel", b.Channel.String(), "batch", b.ID, "err", err)
+		case ok && len(r) == len(ranked):
+			ranked, why = r, w
+		}
+	}
 	msg := bot.Message{Channel: b.Channel, Digest: true, Title: b.Title, Nonce: BatchNonce(b.ID)}
 	for _, it := range ranked[:min(e.cards, len(ranked))] {
-		msg.Cards = append(msg.Cards, bot.Card{Paper: it.Paper, Matched: it.Matched})
+		msg.Cards = append(msg.Cards, bot.Card{Paper: it.Paper, Matched: it.Matched, Why: why[it.Paper.Key]})
 	}
 	msg.Overflow = len(ranked) - len(msg.Cards)
 	err := e.send(ctx, plat, msg, items)

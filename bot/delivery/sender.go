@@ -131,6 +131,15 @@ type Options struct {
 	Edits bool
 	// Charts, when set, draws the chart a weekly digest starts with (posted on platforms that are bot.Uploader).
 	Charts Charts
+	// Ranker, when set, orders digests by what the channel's members voted (bot/relevance), once it has enough
+	// votes; nil keeps RankDigest's order.
+	Ranker DigestRanker
+}
+
+// DigestRanker orders a digest's items for its channel: best first with why each ranked high (by paper key), or
+// ok false to keep RankDigest's order.
+type DigestRanker interface {
+	RankDigest(ctx context.Context, ch channel.Ref, items []channel.OutboxItem) (ranked []channel.OutboxItem, why map[string]string, ok bool, err error)
 }
 
 // Sender drains the outbox to the platforms. Build it with NewSender; it is safe for concurrent use.
@@ -149,6 +158,7 @@ type Sender struct {
 	timeout   time.Duration
 	leaseTTL  time.Duration
 	peers     Peers
+	ranker    DigestRanker
 	// edits is the store's CardEdits when editing cards is on, else nil.
 	edits CardEdits
 	// charts draws the weekly digests' charts; nil: weekly digests go without.
@@ -222,8 +232,8 @@ func NewSender(o Options) (*Sender, error) {
 		store: o.Store, owner: o.Owner, platforms: o.Platforms, limits: o.Limits, log: o.Logger,
 		metrics: o.Metrics, clock: o.Now, budget: o.HourlyBudget, cards: cmp.Or(o.DigestCards, DefaultDigestCards),
 		workers: cmp.Or(o.Workers, DefaultWorkers), backoff: o.Backoff, timeout: cmp.Or(o.SendTimeout, defaultSendTimeout),
-		leaseTTL: cmp.Or(o.LeaseTTL, DefaultLeaseTTL),
-		chans:    map[channel.Ref]*chanState{}, platWait: map[string]time.Time{}, platLim: map[string]*rate.Limiter{},
+		leaseTTL: cmp.Or(o.LeaseTTL, DefaultLeaseTTL), ranker: o.Ranker,
+		chans: map[channel.Ref]*chanState{}, platWait: map[string]time.Time{}, platLim: map[string]*rate.Limiter{},
 		warned: map[string]bool{}, wake: make(chan struct{}, 1), peers: o.Peers, live: 1, charts: o.Charts,
 	}
 	if s.platforms == nil {

@@ -172,6 +172,7 @@ func cardEmbed(c bot.Card, snippet int) *discordgo.MessageEmbed {
 	add("Version", paper.VersionLabel(&p), true)
 	add("Published in", p.JournalRef, false)
 	add("Matched", strings.Join(c.Matched, ", "), false)
+	add("Why", c.Why, false)
 	if u := okURL(p.Thumbnail, limitURL); u != "" {
 		e.Thumbnail = &discordgo.MessageEmbedThumbnail{URL: u}
 	}
@@ -345,6 +346,17 @@ func renderReply(r bot.Reply) messageBody {
 			}
 		}
 	}
+	// Code blocks (a BibTeX export) go whole into the content while it has room, else into embeds of their own.
+	var codeEmbeds []*discordgo.MessageEmbed
+	for _, code := range r.Code {
+		fenced := "```\n" + strings.ReplaceAll(strings.Trim(code, "\n"), "```", "`\u200b``") + "\n```"
+		if l := utf8.RuneCountInString(fenced) + 1; len(rest) == 0 && len(codeEmbeds) == 0 && size+l <= limitContent {
+			content = append(content, fenced)
+			size += l
+			continue
+		}
+		codeEmbeds = append(codeEmbeds, &discordgo.MessageEmbed{Type: discordgo.EmbedTypeRich, Description: truncate(fenced, limitDescription)})
+	}
 	b.Content = truncate(strings.Join(content, "\n"), limitContent)
 	var embeds []*discordgo.MessageEmbed
 	for len(rest) > 0 && len(embeds) < limitEmbeds {
@@ -368,6 +380,7 @@ func renderReply(r bot.Reply) messageBody {
 	for _, c := range r.Cards {
 		embeds = append(embeds, cardEmbed(c, snippet))
 	}
+	embeds = append(embeds, codeEmbeds...)
 	b.Embeds, _ = fitEmbeds(embeds)
 	if b.Content == "" && len(b.Embeds) == 0 {
 		b.Content = "Done."

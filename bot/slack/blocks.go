@@ -149,6 +149,12 @@ func cardBlocks(c bot.Card, n int, images bool) []slack.Block {
 		}
 		line += "_matched: " + fitEscaped(clean(strings.Join(c.Matched, ", ")), listBudget) + "_"
 	}
+	if c.Why != "" {
+		if line != "" {
+			line += "\n"
+		}
+		line += "_why: " + fitEscaped(clean(c.Why), listBudget) + "_"
+	}
 
 	var thumb *slack.Accessory
 	if img := safeURL(p.Thumbnail); images && img != "" {
@@ -451,6 +457,11 @@ func renderReply(r bot.Reply) rendered {
 	if more := len(r.Cards) - shown; more > 0 {
 		b.note(fmt.Sprintf("and %d more not shown", more))
 	}
+	for _, code := range r.Code {
+		for _, part := range codeSections(code) {
+			b.add(0, slack.NewSectionBlock(mrkdwn("```"+part+"```"), nil, nil))
+		}
+	}
 	text := "paperboy"
 	if len(r.Text) > 0 {
 		text = r.Text[0]
@@ -459,4 +470,27 @@ func renderReply(r bot.Reply) rendered {
 		b.blocks = []slack.Block{slack.NewSectionBlock(plain("Done."), nil, nil)}
 	}
 	return rendered{blocks: b.blocks, text: fitEscaped(text, fallbackBudget), images: b.images}
+}
+
+// codeSections splits a code block of a reply (a BibTeX export) at line ends into parts whose escaped text fits
+// in a section with its fences; escaping lengthens & < >, so a block that fits on Discord may need two here.
+func codeSections(code string) []string {
+	code = strings.Trim(code, "\n")
+	var out []string
+	var cur strings.Builder
+	for line := range strings.SplitSeq(code, "\n") {
+		line = fitEscaped(line, sectionBudget-6)
+		if cur.Len() > 0 && units(cur.String())+1+units(line) > sectionBudget-6 {
+			out = append(out, cur.String())
+			cur.Reset()
+		}
+		if cur.Len() > 0 {
+			cur.WriteByte('\n')
+		}
+		cur.WriteString(line)
+	}
+	if cur.Len() > 0 {
+		out = append(out, cur.String())
+	}
+	return out
 }

@@ -41,6 +41,8 @@ func (s *Store) Export(ctx context.Context, w dump.Writer) error {
 		{"digest batches", exportBatches},
 		{"outbox", exportOutbox},
 		{"import checkpoints", exportImports},
+		{"votes", exportVotes},
+		{"reading lists", exportSaved},
 	}
 	for _, st := range steps {
 		if err := st.fn(ctx, tx, w); err != nil {
@@ -186,6 +188,29 @@ func exportImports(ctx context.Context, tx *sql.Tx, w dump.Writer) error {
 		})
 }
 
+func exportVotes(ctx context.Context, tx *sql.Tx, w dump.Writer) error {
+	return exportRows(ctx, tx, `SELECT platform, channel_id, paper_key, user_id, vote, at FROM votes
+		ORDER BY platform, channel_id, paper_key, user_id`, w.Votes,
+		func(rows *sql.Rows) (dump.Vote, error) {
+			var v dump.Vote
+			var at int64
+			err := rows.Scan(&v.Channel.Platform, &v.Channel.ID, &v.PaperKey, &v.User, &v.Vote, &at)
+			v.At = time.Unix(0, at).UTC()
+			return v, err
+		})
+}
+
+func exportSaved(ctx context.Context, tx *sql.Tx, w dump.Writer) error {
+	return exportRows(ctx, tx, `SELECT platform, user_id, paper_key, at FROM saved ORDER BY platform, user_id, paper_key`, w.Saved,
+		func(rows *sql.Rows) (dump.Saved, error) {
+			var sv dump.Saved
+			var at int64
+			err := rows.Scan(&sv.Platform, &sv.User, &sv.PaperKey, &at)
+			sv.At = time.Unix(0, at).UTC()
+			return sv, err
+		})
+}
+
 // Import starts filling the store from another's records, in one write transaction: the copy becomes visible
 // whole or not at all, and nothing else writes to the file meanwhile.
 func (s *Store) Import(ctx context.Context) (dump.Load, error) {
@@ -211,7 +236,8 @@ func (l *load) Empty(ctx context.Context) (bool, error) {
 	err := l.tx.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM papers) AND NOT EXISTS (SELECT 1 FROM fetch_state)
 		AND NOT EXISTS (SELECT 1 FROM source_state) AND NOT EXISTS (SELECT 1 FROM channels)
 		AND NOT EXISTS (SELECT 1 FROM subscriptions) AND NOT EXISTS (SELECT 1 FROM outbox)
-		AND NOT EXISTS (SELECT 1 FROM outbox_batches) AND NOT EXISTS (SELECT 1 FROM imports)`).Scan(&empty)
+		AND NOT EXISTS (SELECT 1 FROM outbox_batches) AND NOT EXISTS (SELECT 1 FROM imports)
+		AND NOT EXISTS (SELECT 1 FROM votes) AND NOT EXISTS (SELECT 1 FROM saved)`).Scan(&empty)
 	if err != nil {
 		return false, fmt.Errorf("import: %w", err)
 	}
@@ -395,6 +421,28 @@ func (l *load) Imports(ctx context.Context, batch []dump.Import) error {
 		})
 	if err != nil {
 		return fmt.Errorf("import checkpoints: %w", err)
+	}
+	return nil
+}
+
+// Votes inserts votes on cards.
+func (l *load) Votes(ctx context.Context, batch []dump.Vote) error {
+	err := each(ctx, l.tx, `INSERT INTO votes (platform, channel_id, paper_key, user_id, vote, at) VALUES (?, ?, ?, ?, ?, ?)`, batch,
+		func(v dump.Vote) []any {
+			return []any{v.Channel.Platform, v.Channel.ID, v.PaperKey, v.User, v.Vote, v.At.UnixNano()}
+		})
+	if err != nil {
+		return fmt.Errorf("import votes: %w", err)
+	}
+	return nil
+}
+
+// Saved inserts papers of reading lists.
+func (l *load) Saved(ctx context.Context, batch []dump.Saved) error {
+	err := each(ctx, l.tx, `INSERT INTO saved (platform, user_id, paper_key, at) VALUES (?, ?, ?, ?)`, batch,
+		func(sv dump.Saved) []any { return []any{sv.Platform, sv.User, sv.PaperKey, sv.At.UnixNano()} })
+	if err != nil {
+		return fmt.Errorf("import reading lists: %w", err)
 	}
 	return nil
 }

@@ -116,6 +116,8 @@ CREATE TABLE source_state (
 		// 12: the lean outbox, keyed by (channel number, papers.id), and the posted set that
 		// pruning keeps (lean.go).
 		leanOutboxMigration,
+		// 13: votes on cards and reading lists (feedback.go).
+		feedbackMigration,
 	}
 }
 

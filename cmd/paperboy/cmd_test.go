@@ -203,3 +203,30 @@ func TestSearchQueryLanguage(t *testing.T) {
 			wantCode: 2, wantErr: "paperboy search: invalid query: "},
 	})
 }
+
+// TestFeedbackCLI: search --sort relevant ranks by full-text relevance, paperboy cmd answers the feedback
+// commands and prints a whole BibTeX export.
+func TestFeedbackCLI(t *testing.T) {
+	cfg := storeWithPapers(t)
+	const paper = "arxiv:2205.06398  Outlier Detection for Multi-Network Data"
+	runSteps(t, cfg, []cliStep{
+		{name: "search sort relevant", args: []string{"search", "--sort", "relevant", "--limit", "3", "--", `"outlier detection"`},
+			wantOut: []string{paper, "matched: outlier detection"}},
+		{name: "search sort newest", args: []string{"search", "--sort", "newest", "--", `"outlier detection"`},
+			wantOut: []string{paper}},
+		{name: "search sort bogus", args: []string{"search", "--sort", "oldest", "x"},
+			wantCode: 2, wantErr: `paperboy search: --sort "oldest": want newest or relevant`},
+		{name: "look-up sort:relevant", args: as("slack:C1", false, "outlier", "detection", "sort:relevant"),
+			wantOut: []string{"most relevant of", "Outlier Detection for Multi-Network Data"}},
+		{name: "export a query as bibtex", args: as("slack:C1", false, "export", "bibtex", `"outlier detection"`),
+			wantOut: []string{"BibTeX of the papers matching", "@misc{", "eprint        = {2205.06398}", "doi           = {10.48550/arXiv.2205.06398}"}},
+		{name: "like", args: as("slack:C1", false, "like", "https://arxiv.org/abs/2205.06398"),
+			wantOut: []string{"stored papers most like arxiv:2205.06398 (best BM25 match of its most distinctive words: "}},
+		{name: "feedback without votes", args: as("slack:C1", false, "feedback"),
+			wantOut: []string{"Nobody voted on a paper in this channel in the last 30 days."}},
+		{name: "saved is empty", args: as("slack:C1", false, "saved"),
+			wantOut: []string{"Your reading list is empty."}},
+		{name: "forget-me", args: as("slack:C1", false, "forget-me"),
+			wantOut: []string{"Deleted your 0 votes and the 0 papers of your reading list"}},
+	})
+}

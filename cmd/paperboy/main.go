@@ -225,17 +225,22 @@ func pollCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func searchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("search", "search [--json] [--limit N] [--config FILE] [--] QUERY...",
+	fs := newFlags("search", "search [--json] [--limit N] [--sort newest|relevant] [--config FILE] [--] QUERY...",
 		"Search the local store with the query language of /papers subscribe.", stdout, stderr)
 	configPath := fs.configFlag()
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
 	limit := fs.Int("limit", 20, "at most this many papers")
+	sortBy := fs.String("sort", "newest", "order: newest (first), or relevant (best full-text match, BM25, with matched terms, upvotes and recency)")
 	pos, code, stop := fs.parse(args, true, false)
 	if stop {
 		return code
 	}
 	if *limit <= 0 {
 		fmt.Fprintln(stderr, "paperboy search: --limit must be positive")
+		return 2
+	}
+	if *sortBy != "newest" && *sortBy != "relevant" {
+		fmt.Fprintf(stderr, "paperboy search: --sort %q: want newest or relevant\n", *sortBy)
 		return 2
 	}
 	query := strings.Join(pos, " ")
@@ -249,7 +254,7 @@ func searchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return code
 	}
 	defer func() { _ = a.Close() }()
-	return search(ctx, a, query, *limit, *asJSON, stdout, stderr)
+	return search(ctx, a, query, *sortBy, *limit, *asJSON, stdout, stderr)
 }
 
 func cmdCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -342,7 +347,7 @@ func storeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}{
 		{c.Papers, "papers"}, {c.Validators, "feed validators"}, {c.Sources, "sources"}, {c.Channels, "channels"},
 		{c.Subscriptions, "subscriptions"}, {c.Outbox, "outbox rows"}, {c.Unsent, "of them waiting for delivery"},
-		{c.Batches, "digest batches"}, {c.Imports, "import checkpoints"},
+		{c.Batches, "digest batches"}, {c.Imports, "import checkpoints"}, {c.Votes, "votes"}, {c.Saved, "saved papers"},
 	} {
 		fmt.Fprintf(tw, "  %d\t %s\n", r.n, r.what)
 	}
@@ -395,12 +400,12 @@ func pollOnce(ctx context.Context, a *app.App, stdout io.Writer) int {
 	return code
 }
 
-func search(ctx context.Context, a *app.App, query string, limit int, asJSON bool, stdout, stderr io.Writer) int {
+func search(ctx context.Context, a *app.App, query, sortBy string, limit int, asJSON bool, stdout, stderr io.Writer) int {
 	if strings.TrimSpace(query) == "" {
 		fmt.Fprintln(stderr, "paperboy search: give a query, e.g. paperboy search eeg transformer")
 		return 2
 	}
-	cards, err := a.Search(ctx, query, limit)
+	cards, err := a.SearchSorted(ctx, query, sortBy, limit)
 	var syn *filters.SyntaxError
 	if errors.As(err, &syn) {
 		fmt.Fprintf(stderr, "paperboy search: invalid query: %v\n", err)
@@ -446,6 +451,8 @@ func command(ctx context.Context, a *app.App, chanArg, user string, manager bool
 		fmt.Fprintf(stderr, "paperboy cmd: --channel: %v\n", err)
 		return 2
 	}
+	// The terminal has no message size: an export prints every entry.
+	a.Commander.WholeExports = true
 	reply, err := a.Commander.Handle(ctx, bot.Request{Channel: ref, User: user, CanManage: manager, Text: text})
 	if err != nil {
 		fmt.Fprintf(stderr, "paperboy cmd: %v\n", err)

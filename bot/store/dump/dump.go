@@ -8,7 +8,7 @@
 // channels with their mode, block and last digest, subscriptions in their order with their origin, digest
 // batches with their ids (a digest's platform nonce is derived from its batch's id), the outbox with every row's
 // state, batch and in-flight mark, so that the copy delivers what was pending exactly once and never re-sends what
-// was sent, and the checkpoints of bulk imports, so that an interrupted import resumes on the copy. Leases (of channels and sources) and the live-instance heartbeats are not copied: they describe
+// was sent, and the checkpoints of bulk imports, so that an interrupted import resumes on the copy, and the votes on cards and reading lists. Leases (of channels and sources) and the live-instance heartbeats are not copied: they describe
 // running processes, and copying is done with the bot stopped.
 package dump
 
@@ -107,11 +107,28 @@ type Import struct {
 	UpdatedAt time.Time
 }
 
+// Vote is one user's vote on a paper in a channel (channel.VoteRelevant or VoteNotRelevant).
+type Vote struct {
+	Channel  channel.Ref
+	PaperKey string
+	User     string
+	Vote     int
+	At       time.Time
+}
+
+// Saved is a paper on a user's reading list; reading lists belong to a user of a platform.
+type Saved struct {
+	Platform string
+	User     string
+	PaperKey string
+	At       time.Time
+}
+
 // Writer receives a store's records, one call per batch of at most BatchSize records of one kind; it must not keep
 // a batch after returning (the exporter reuses it). An Exporter
 // calls it in this order, each kind complete before the next starts: Papers (oldest first: the importer keeps
 // that order as its newest-first order), Validators, SourceStates, Channels, Subscriptions (in list order),
-// Batches (by id), Outbox (in creation order), Imports (by name).
+// Batches (by id), Outbox (in creation order), Imports (by name), Votes, Saved (both after the papers they name).
 type Writer interface {
 	Papers(ctx context.Context, batch []Paper) error
 	Validators(ctx context.Context, batch []Validators) error
@@ -121,6 +138,8 @@ type Writer interface {
 	Batches(ctx context.Context, batch []Batch) error
 	Outbox(ctx context.Context, batch []Outbox) error
 	Imports(ctx context.Context, batch []Import) error
+	Votes(ctx context.Context, batch []Vote) error
+	Saved(ctx context.Context, batch []Saved) error
 }
 
 // Exporter is a store that can stream all its records. Export reads one consistent snapshot of the store.
@@ -138,7 +157,7 @@ type Importer interface {
 type Load interface {
 	Writer
 	// Empty reports whether the store held no data (papers, source state, channels, subscriptions, batches,
-	// outbox, import checkpoints) when the import started. Schema bookkeeping (migrations, counters) does not count.
+	// outbox, import checkpoints, votes, reading lists) when the import started. Schema bookkeeping (migrations, counters) does not count.
 	Empty(ctx context.Context) (bool, error)
 	// Commit makes the import visible and ends it.
 	Commit(ctx context.Context) error
@@ -149,6 +168,8 @@ type Load interface {
 // Counts says how many records of each kind were copied.
 type Counts struct {
 	Papers, Validators, Sources, Channels, Subscriptions, Batches, Imports int
+	// Votes and Saved count the votes on cards and the papers on reading lists.
+	Votes, Saved int
 	// Outbox counts every outbox row; Unsent those waiting to be delivered (pending or overflow).
 	Outbox, Unsent int
 }
@@ -221,6 +242,16 @@ func (k *counter) Batches(ctx context.Context, b []Batch) error {
 func (k *counter) Imports(ctx context.Context, b []Import) error {
 	k.c.Imports += len(b)
 	return k.w.Imports(ctx, b)
+}
+
+func (k *counter) Votes(ctx context.Context, b []Vote) error {
+	k.c.Votes += len(b)
+	return k.w.Votes(ctx, b)
+}
+
+func (k *counter) Saved(ctx context.Context, b []Saved) error {
+	k.c.Saved += len(b)
+	return k.w.Saved(ctx, b)
 }
 
 func (k *counter) Outbox(ctx context.Context, b []Outbox) error {

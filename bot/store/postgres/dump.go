@@ -41,6 +41,8 @@ func (s *Store) Export(ctx context.Context, w dump.Writer) error {
 		{"digest batches", exportBatches},
 		{"outbox", exportOutbox},
 		{"import checkpoints", exportImports},
+		{"votes", exportVotes},
+		{"reading lists", exportSaved},
 	}
 	for _, st := range steps {
 		if err := st.fn(ctx, tx, w); err != nil {
@@ -175,6 +177,30 @@ func exportOutbox(ctx context.Context, tx pgx.Tx, w dump.Writer) error {
 		})
 }
 
+func exportVotes(ctx context.Context, tx pgx.Tx, w dump.Writer) error {
+	return exportRows(ctx, tx, `SELECT platform, channel_id, paper_key, user_id, vote, at FROM votes
+		ORDER BY platform, channel_id, paper_key, user_id`, w.Votes,
+		func(rows pgx.Rows) (dump.Vote, error) {
+			var v dump.Vote
+			var vote int16
+			var at int64
+			err := rows.Scan(&v.Channel.Platform, &v.Channel.ID, &v.PaperKey, &v.User, &vote, &at)
+			v.Vote, v.At = int(vote), time.Unix(0, at).UTC()
+			return v, err
+		})
+}
+
+func exportSaved(ctx context.Context, tx pgx.Tx, w dump.Writer) error {
+	return exportRows(ctx, tx, `SELECT platform, user_id, paper_key, at FROM saved ORDER BY platform, user_id, paper_key`, w.Saved,
+		func(rows pgx.Rows) (dump.Saved, error) {
+			var sv dump.Saved
+			var at int64
+			err := rows.Scan(&sv.Platform, &sv.User, &sv.PaperKey, &at)
+			sv.At = time.Unix(0, at).UTC()
+			return sv, err
+		})
+}
+
 func exportImports(ctx context.Context, tx pgx.Tx, w dump.Writer) error {
 	return exportRows(ctx, tx, `SELECT name, state, updated_at FROM imports ORDER BY name`, w.Imports,
 		func(rows pgx.Rows) (dump.Import, error) {
@@ -219,7 +245,8 @@ func (l *load) Empty(ctx context.Context) (bool, error) {
 	err := l.tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM papers) AND NOT EXISTS (SELECT 1 FROM fetch_state)
 		AND NOT EXISTS (SELECT 1 FROM source_state) AND NOT EXISTS (SELECT 1 FROM channels)
 		AND NOT EXISTS (SELECT 1 FROM subscriptions) AND NOT EXISTS (SELECT 1 FROM outbox)
-		AND NOT EXISTS (SELECT 1 FROM outbox_batches) AND NOT EXISTS (SELECT 1 FROM imports)`).Scan(&empty)
+		AND NOT EXISTS (SELECT 1 FROM outbox_batches) AND NOT EXISTS (SELECT 1 FROM imports)
+		AND NOT EXISTS (SELECT 1 FROM votes) AND NOT EXISTS (SELECT 1 FROM saved)`).Scan(&empty)
 	if err != nil {
 		return false, fmt.Errorf("import: %w", err)
 	}
@@ -409,6 +436,34 @@ SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[
 }
 
 // Imports inserts import checkpoints.
+// Votes inserts votes on cards.
+func (l *load) Votes(ctx context.Context, batch []dump.Vote) error {
+	n := len(batch)
+	plats, chans, keys, users, votes, ats := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]int16, n), make([]int64, n)
+	for i, v := range batch {
+		plats[i], chans[i], keys[i], users[i], votes[i], ats[i] = v.Channel.Platform, v.Channel.ID, v.PaperKey, v.User, int16(v.Vote), v.At.UnixNano()
+	}
+	if _, err := l.tx.Exec(ctx, `INSERT INTO votes (platform, channel_id, paper_key, user_id, vote, at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::smallint[], $6::bigint[])`, plats, chans, keys, users, votes, ats); err != nil {
+		return fmt.Errorf("import votes: %w", err)
+	}
+	return nil
+}
+
+// Saved inserts papers of reading lists.
+func (l *load) Saved(ctx context.Context, batch []dump.Saved) error {
+	n := len(batch)
+	plats, users, keys, ats := make([]string, n), make([]string, n), make([]string, n), make([]int64, n)
+	for i, sv := range batch {
+		plats[i], users[i], keys[i], ats[i] = sv.Platform, sv.User, sv.PaperKey, sv.At.UnixNano()
+	}
+	if _, err := l.tx.Exec(ctx, `INSERT INTO saved (platform, user_id, paper_key, at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])`, plats, users, keys, ats); err != nil {
+		return fmt.Errorf("import reading lists: %w", err)
+	}
+	return nil
+}
+
 func (l *load) Imports(ctx context.Context, batch []dump.Import) error {
 	n := len(batch)
 	names, states, updated := make([]string, n), make([][]byte, n), make([]int64, n)

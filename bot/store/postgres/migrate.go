@@ -37,6 +37,8 @@ func migrations() []string {
 		ginPendingV8,
 		// 9: the posted set that pruning keeps (posted.go).
 		postedV9,
+		// 10: votes on cards and reading lists (feedback.go).
+		feedbackV10,
 	}
 }
 

@@ -140,6 +140,16 @@ func FillCopyFixture(t *testing.T, s Store) time.Time {
 	must("import checkpoint", err)
 	_, err = s.ImportBatch(ctx, "snapshot", nil, []byte{0, 1, 2, 0xff}, at(2))
 	must("import checkpoint", err)
+	if f, ok := s.(Feedback); ok {
+		_, _, err = f.Vote(ctx, slackA, papers[0].Key, "U1", channel.VoteRelevant, at(1))
+		must("vote", err)
+		_, _, err = f.Vote(ctx, discordC, papers[1].Key, "U2", channel.VoteNotRelevant, at(2))
+		must("vote", err)
+		_, err = f.Save(ctx, slackA, papers[0].Key, "U1", at(1))
+		must("save", err)
+		_, err = f.Save(ctx, slackB, papers[2].Key, "U1", at(3))
+		must("save", err)
+	}
 	// The digest's next 09:00 Berlin after at(1) is 07:00 UTC the next day; at(14) is 10:00 UTC.
 	return at(14)
 }
@@ -154,6 +164,8 @@ type snapshot struct {
 	Batches       []dump.Batch
 	Outbox        []dump.Outbox
 	Imports       []dump.Import
+	Votes         []dump.Vote
+	Saved         []dump.Saved
 }
 
 // dumpRecorder is a dump.Writer that keeps everything (tests only: a fixture is small).
@@ -197,6 +209,16 @@ func (r *dumpRecorder) Imports(_ context.Context, b []dump.Import) error {
 	return nil
 }
 
+func (r *dumpRecorder) Votes(_ context.Context, b []dump.Vote) error {
+	r.s.Votes = append(r.s.Votes, b...)
+	return nil
+}
+
+func (r *dumpRecorder) Saved(_ context.Context, b []dump.Saved) error {
+	r.s.Saved = append(r.s.Saved, b...)
+	return nil
+}
+
 func (r *dumpRecorder) Outbox(_ context.Context, b []dump.Outbox) error {
 	r.s.Outbox = append(r.s.Outbox, b...)
 	return nil
@@ -221,8 +243,8 @@ func CheckCopy(t *testing.T, src, dst CopyStore, now time.Time) {
 	t.Helper()
 	ctx := t.Context()
 	a, b := export(t, src), export(t, dst)
-	if len(a.Papers) == 0 || len(a.Outbox) == 0 {
-		t.Fatalf("source store holds %d papers and %d outbox rows: nothing to compare", len(a.Papers), len(a.Outbox))
+	if len(a.Papers) == 0 || len(a.Outbox) == 0 || len(a.Votes) == 0 || len(a.Saved) == 0 {
+		t.Fatalf("source store holds %d papers, %d outbox rows, %d votes, %d saved: nothing to compare", len(a.Papers), len(a.Outbox), len(a.Votes), len(a.Saved))
 	}
 	for _, f := range []struct {
 		name string
@@ -232,6 +254,7 @@ func CheckCopy(t *testing.T, src, dst CopyStore, now time.Time) {
 		{"source states", a.SourceStates, b.SourceStates}, {"channels", a.Channels, b.Channels},
 		{"subscriptions", a.Subscriptions, b.Subscriptions}, {"outbox", a.Outbox, b.Outbox},
 		{"digest batches", a.Batches, b.Batches}, {"import checkpoints", a.Imports, b.Imports},
+		{"votes", a.Votes, b.Votes}, {"reading lists", a.Saved, b.Saved},
 	} {
 		if !reflect.DeepEqual(f.a, f.b) {
 			t.Errorf("exported %s differ:\nsource: %+v\ncopy:   %+v", f.name, f.a, f.b)

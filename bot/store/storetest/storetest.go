@@ -79,6 +79,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 		{"Imports", importCases},
 		{"SourceHealth", sourceHealthCases},
 		{"Pruning", pruneCases},
+		{"Feedback", feedbackCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
