@@ -84,3 +84,72 @@ func testDigestFollowsVotes(t *testing.T, newEngineFixture fixtureFunc) {
 		}
 	}
 }
+
+func TestClicksOnTheStore(t *testing.T) { onEachStore(t, testClicksOnTheStore) }
+
+// testClicksOnTheStore: the cards' buttons, as the app wires them (clicksFor), on a real store: votes are one per
+// person and changeable, counts come back for the card, "Save" fills the clicker's own reading list once,
+// "More like this" finds the stored paper sharing the distinctive words, and clicks on unknown papers or from a
+// channel the bot does not serve are refused politely.
+func testClicksOnTheStore(t *testing.T, newEngineFixture fixtureFunc) {
+	f := newEngineFixture(t)
+	speller := arxivPaper("2603.43001", 1, paper.AnnounceNew, []string{"cs.LG"}, "EEG ssvep speller with wavelets")
+	cousin := arxivPaper("2603.43002", 1, paper.AnnounceNew, []string{"cs.LG"}, "Wavelets for an ssvep speller")
+	other := arxivPaper("2603.43003", 1, paper.AnnounceNew, []string{"cs.LG"}, "Protein folding kinetics")
+	f.ingest("arxiv", speller, cousin, other)
+	f.subscribe(chA, "eeg")
+	clicks := clicksFor(f.st, f.clock.Now)
+	ctx := context.Background()
+	click := func(ch channel.Ref, user, action, key string) command.ClickResult {
+		t.Helper()
+		tok, ok := command.ClickToken(action, key)
+		if !ok {
+			t.Fatalf("no token for %s %s", action, key)
+		}
+		res, err := clicks.Click(ctx, command.Click{Channel: ch, User: user, Token: tok})
+		if err != nil {
+			t.Fatalf("%s clicks %s on %s: %v", user, action, key, err)
+		}
+		return res
+	}
+	counts := func(res command.ClickResult) string { return fmt.Sprintf("%v %d/%d", res.Voted, res.Up, res.Down) }
+	for _, step := range []struct {
+		user, action, want string
+	}{
+		{"U1", command.ActionRelevant, "true 1/0"},
+		{"U2", command.ActionRelevant, "true 2/0"},
+		{"U3", command.ActionNotRelevant, "true 2/1"},
+		{"U1", command.ActionNotRelevant, "true 1/2"}, // changed, not added
+		{"U1", command.ActionNotRelevant, "true 1/2"}, // the same vote again changes nothing
+	} {
+		if got := counts(click(chA, step.user, step.action, speller.Key)); got != step.want {
+			t.Fatalf("%s %s: %s, want %s", step.user, step.action, got, step.want)
+		}
+	}
+	if r := click(chA, "U1", command.ActionSave, speller.Key); !r.Reply.Private || !strings.Contains(strings.Join(r.Reply.Text, " "), "Saved to your reading list") {
+		t.Errorf("save: %+v", r.Reply)
+	}
+	if r := click(chA, "U1", command.ActionSave, speller.Key); !strings.Contains(strings.Join(r.Reply.Text, " "), "Already in your reading list") {
+		t.Errorf("second save: %+v", r.Reply)
+	}
+	c := &command.Commander{Store: f.st, Now: f.clock.Now}
+	for user, want := range map[string]bool{"U1": true, "U2": false} {
+		r, err := c.Handle(ctx, bot.Request{Channel: chA, User: user, Text: "saved"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if has := strings.Contains(strings.Join(r.Text, "\n"), speller.Title); !r.Private || has != want {
+			t.Errorf("%s's /papers saved: private %v, lists the saved paper %v, want %v: %q", user, r.Private, has, want, r.Text)
+		}
+	}
+	more := click(chA, "U2", command.ActionMore, speller.Key)
+	if !more.Reply.Private || len(more.Reply.Cards) == 0 || more.Reply.Cards[0].Paper.Key != cousin.Key {
+		t.Errorf("more like this: %+v, want the cousin paper first", more.Reply)
+	}
+	if r := click(chA, "U1", command.ActionRelevant, "arxiv:2699.99999"); !r.Reply.Error || !strings.Contains(strings.Join(r.Reply.Text, " "), "no longer know that paper") {
+		t.Errorf("unknown paper: %+v", r)
+	}
+	if r := click(chB, "U1", command.ActionRelevant, speller.Key); r.Voted || !strings.Contains(strings.Join(r.Reply.Text, " "), "does not serve") {
+		t.Errorf("click in a channel without subscriptions: %+v", r)
+	}
+}
