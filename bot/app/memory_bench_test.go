@@ -23,7 +23,8 @@ import (
 // BenchmarkPollMemory is one poll of PAPERBOY_BENCH_POLL_PAPERS papers (default 20,000) for 1,000 channels with
 // 10,000 subscriptions, through the ingester as paperboy run polls. Run it alone (-bench BenchmarkPollMemory
 // -benchtime=1x): peak-RSS-MB is the process' peak, the feed's parse and the store's setup included;
-// poll-peak-RSS-MB the peak during the poll alone (Linux: the high-water mark is reset just before it), and
+// poll-peak-RSS-MB the peak during the poll alone (Linux: the high-water mark is reset just before it),
+// before-poll-RSS-MB what the process held when the poll started (the feed parsed, the router loaded), and
 // idle-RSS-MB the resident memory once the poll's garbage is collected and returned to the system (Linux).
 func BenchmarkPollMemory(b *testing.B) {
 	n := 20_000
@@ -74,6 +75,9 @@ func BenchmarkPollMemory(b *testing.B) {
 		runtime.GC()
 		debug.FreeOSMemory()
 		resetPeak := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+		if rss, ok := currentRSS(); ok && i == 0 {
+			b.ReportMetric(float64(rss)/(1<<20), "before-poll-RSS-MB")
+		}
 		b.StartTimer()
 		res, err := ing.Ingest(ctx, "arxiv", papers, nil, at)
 		if err != nil {

@@ -226,25 +226,24 @@ func (r *Router) Route(p *paper.Paper, firstSeen time.Time) []channel.Route {
 		}
 	}
 	routes := make([]channel.Route, 0, n)
+	// Every route's terms share one array (each route's slice capped at its own end): two allocations a paper
+	// instead of one per route keep the garbage, and with it the collector's work, in step with the papers.
+	matched := make([]string, 0, len(terms))
 	for i := 0; i < len(hits); {
 		j := i + 1
 		for j < len(hits) && hits[j].ch == hits[i].ch {
 			j++
 		}
-		size := int32(0)
-		for _, h := range hits[i:j] {
-			size += h.to - h.from
-		}
-		rt := channel.Route{Channel: r.chans.refs[hits[i].ch], Matched: make([]string, 0, size)}
+		first := len(matched)
 		for _, h := range hits[i:j] {
 			for _, t := range terms[h.from:h.to] {
 				// A channel's terms are few: a scan beats a set.
-				if !slices.Contains(rt.Matched, t) {
-					rt.Matched = append(rt.Matched, t)
+				if !slices.Contains(matched[first:], t) {
+					matched = append(matched, t)
 				}
 			}
 		}
-		routes = append(routes, rt)
+		routes = append(routes, channel.Route{Channel: r.chans.refs[hits[i].ch], Matched: matched[first:len(matched):len(matched)]})
 		i = j
 	}
 	return routes

@@ -223,37 +223,58 @@ type routeCand struct {
 	id        int64
 }
 
-// writeRoutes asks route about each candidate and inserts the outbox rows in (channel, paper) order.
+// routeChunk is how many papers writeRoutes routes before it writes their outbox rows. A poll of 20,000 papers
+// for 1,000 channels makes about a million rows: held all at once, they and the router's per-paper route lists
+// were the poll's peak memory. A chunk of the largest arXiv day keeps a usual poll to one write.
+const routeChunk = 2000
+
+// writeRoutes asks route about each candidate and inserts the outbox rows, a chunk of candidates at a time (in
+// papers.id order, so each chunk's rows go after the previous chunk's in every channel), each chunk's in
+// (channel, paper) order. All chunks are written in the poll's transaction: the poll stays atomic.
 func writeRoutes(ctx context.Context, tx *sql.Tx, route channel.Router, cands []routeCand, at time.Time) (int, error) {
 	nums, err := loadChannelNums(ctx, tx)
 	if err != nil {
 		return 0, err
 	}
+	slices.SortFunc(cands, func(a, b routeCand) int { return cmp.Compare(a.id, b.id) })
 	var rows []leanRow
 	// A poll's rows name few distinct sets of matched terms: one stored string per set, not one per row, keeps
 	// a 20k-paper poll's million rows from holding a million copies.
 	terms := map[string]string{}
-	for i := range cands {
-		for _, r := range route(&cands[i].p, time.UnixMilli(cands[i].firstSeen)) {
-			num, err := nums.num(ctx, r.Channel)
-			if err != nil {
-				return 0, err
-			}
-			key := strings.Join(r.Matched, "\x00")
-			m, ok := terms[key]
-			if !ok {
-				if m, err = matchedJSON(r.Matched); err != nil {
+	var key []byte
+	total := 0
+	for start := 0; start < len(cands); start += routeChunk {
+		rows = rows[:0]
+		for i := start; i < min(start+routeChunk, len(cands)); i++ {
+			for _, r := range route(&cands[i].p, time.UnixMilli(cands[i].firstSeen)) {
+				num, err := nums.num(ctx, r.Channel)
+				if err != nil {
 					return 0, err
 				}
-				terms[key] = m
+				key = key[:0]
+				for _, t := range r.Matched {
+					key = append(append(key, t...), 0)
+				}
+				m, ok := terms[string(key)]
+				if !ok {
+					if m, err = matchedJSON(r.Matched); err != nil {
+						return 0, err
+					}
+					terms[string(key)] = m
+				}
+				rows = append(rows, leanRow{num: num, paper: cands[i].id, matched: m})
 			}
-			rows = append(rows, leanRow{num: num, paper: cands[i].id, matched: m})
 		}
+		if len(rows) == 0 {
+			continue
+		}
+		n, err := insertLean(ctx, tx, rows, channel.KindMatch, at)
+		if err != nil {
+			return 0, err
+		}
+		total += n
 	}
-	if len(rows) == 0 {
-		return 0, nil
-	}
-	return insertLean(ctx, tx, rows, channel.KindMatch, at)
+	return total, nil
 }
 
 const loadStoredSQL = `
