@@ -283,12 +283,12 @@ func (s *Store) docFreqs(ctx context.Context, words []string) (map[string]int, e
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	stmt, err := conn.PrepareContext(ctx, `SELECT count(*) FROM (SELECT rowid FROM papers_fts WHERE papers_fts MATCH ?1 LIMIT ?2)`)
 	if err != nil {
 		return nil, err
 	}
-	defer stmt.Close()
+	defer func() { _ = stmt.Close() }()
 	df := make(map[string]int, len(words))
 	for _, w := range words {
 		var n int
