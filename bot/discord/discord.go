@@ -285,6 +285,10 @@ func (d *Discord) runGateway(ctx context.Context) error {
 	d.ready.OK(condConnection)
 	d.log.Info("discord gateway session open")
 	<-ctx.Done()
+	// A heartbeat that races Close fails on the close frame ("close sent") and calls discordgo's reconnect, which
+	// retries Open forever with nothing left to stop it. Turned off first, reconnect returns at once; Close
+	// orders this write before the heartbeat's (through the session's websocket mutex).
+	d.session.ShouldReconnectOnError = false
 	if err := d.session.Close(); err != nil {
 		d.log.Warn("discord gateway session close", "err", err)
 	}
