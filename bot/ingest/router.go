@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/bits"
 	"slices"
 	"sync"
 	"time"
@@ -35,16 +36,60 @@ type Router struct {
 	version  int64 // of the subscriptions last compiled; guarded by reloadMu
 
 	// mu guards the compiled view below; it is held only in memory, never across I/O.
-	mu        sync.RWMutex
-	matcher   *filters.Matcher
-	subs      map[int64]subMeta
-	byChannel map[channel.Ref][]int64
+	mu sync.RWMutex
+	// matcher knows each subscription by its slot in slots (not by its store id), so that Route reaches a hit's
+	// channel by indexing, not through a map.
+	matcher *filters.Matcher
+	slots   []subMeta
+	// order lists the live slots in the order Route returns routes in: by channel rank, then store id. A slot's
+	// pos is its index here.
+	order     []int32
+	byChannel map[channel.Ref][]int32
 	chans     channelIndex
+	// scratch holds Route's per-call bitsets (one bit per position in order), reused across calls.
+	scratch sync.Pool
 }
 
 type subMeta struct {
+	id      int64 // the subscription's store id
 	ch      int32 // the channel's number in chans
+	pos     int32 // the slot's index in order
+	live    bool  // false once a reload removed it
 	addedAt time.Time
+}
+
+// reorder recomputes order and every live slot's pos after slots or channel ranks changed: sorting once per
+// reload is what lets Route walk a bitset in route order instead of sorting every paper's hits.
+func reorder(slots []subMeta, chans *channelIndex) []int32 {
+	chans.rerank()
+	order := make([]int32, 0, len(slots))
+	for i := range slots {
+		if slots[i].live {
+			order = append(order, int32(i))
+		}
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		return cmp.Or(cmp.Compare(chans.rank[slots[a].ch], chans.rank[slots[b].ch]), cmp.Compare(slots[a].id, slots[b].id))
+	})
+	for pos, slot := range order {
+		slots[slot].pos = int32(pos)
+	}
+	return order
+}
+
+// routeScratch is one Route call's working memory: which positions of order matched, and where each one's terms
+// lie in terms.
+type routeScratch struct {
+	bits     []uint64
+	from, to []int32
+	terms    []string
+}
+
+func (sc *routeScratch) fit(n int) {
+	if len(sc.from) < n {
+		sc.bits = make([]uint64, (n+63)/64)
+		sc.from, sc.to = make([]int32, n), make([]int32, n)
+	}
 }
 
 // channelIndex numbers the channels that have subscriptions, so that Route groups a paper's matches by channel
@@ -94,8 +139,7 @@ func NewRouter(st SubscriptionStore, logger *slog.Logger) *Router {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Router{store: st, logger: logger, matcher: filters.NewMatcher(), subs: map[int64]subMeta{},
-		byChannel: map[channel.Ref][]int64{}, version: -1}
+	return &Router{store: st, logger: logger, matcher: filters.NewMatcher(), byChannel: map[channel.Ref][]int32{}, version: -1}
 }
 
 // Load compiles every stored subscription into a new matcher, replacing what the router held.
@@ -117,8 +161,8 @@ func (r *Router) loadLocked(ctx context.Context) error {
 		return err
 	}
 	m := filters.NewMatcher()
-	meta := make(map[int64]subMeta, len(subs))
-	byCh := map[channel.Ref][]int64{}
+	slots := make([]subMeta, 0, len(subs))
+	byCh := map[channel.Ref][]int32{}
 	var chans channelIndex
 	for _, s := range subs {
 		q, err := filters.ParseStored(s.Query)
@@ -127,13 +171,14 @@ func (r *Router) loadLocked(ctx context.Context) error {
 			r.logger.Error("stored subscription no longer parses; skipped", "channel", s.Channel.String(), "query", s.Query, "err", err)
 			continue
 		}
-		m.Add(s.ID, q)
-		meta[s.ID] = subMeta{ch: chans.number(s.Channel), addedAt: s.AddedAt}
-		byCh[s.Channel] = append(byCh[s.Channel], s.ID)
+		slot := int32(len(slots))
+		m.Add(int64(slot), q)
+		slots = append(slots, subMeta{id: s.ID, ch: chans.number(s.Channel), live: true, addedAt: s.AddedAt})
+		byCh[s.Channel] = append(byCh[s.Channel], slot)
 	}
-	chans.rerank()
+	order := reorder(slots, &chans)
 	r.mu.Lock()
-	r.matcher, r.subs, r.byChannel, r.chans = m, meta, byCh, chans
+	r.matcher, r.slots, r.order, r.byChannel, r.chans = m, slots, order, byCh, chans
 	r.mu.Unlock()
 	r.version = ver
 	return nil
@@ -167,84 +212,93 @@ func (r *Router) ReloadChannel(ctx context.Context, ch channel.Ref) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, id := range r.byChannel[ch] {
-		r.matcher.Remove(id)
-		delete(r.subs, id)
+	// Removed slots stay dead until the next full load renumbers them; new subscriptions take new slots.
+	for _, slot := range r.byChannel[ch] {
+		r.matcher.Remove(int64(slot))
+		r.slots[slot].live = false
 	}
-	ids := make([]int64, 0, len(subs))
+	added := make([]int32, 0, len(subs))
 	for _, s := range subs {
 		q, err := filters.ParseStored(s.Query)
 		if err != nil {
 			continue
 		}
-		r.matcher.Add(s.ID, q)
-		r.subs[s.ID] = subMeta{ch: r.chans.number(s.Channel), addedAt: s.AddedAt}
-		ids = append(ids, s.ID)
+		slot := int32(len(r.slots))
+		r.matcher.Add(int64(slot), q)
+		r.slots = append(r.slots, subMeta{id: s.ID, ch: r.chans.number(s.Channel), live: true, addedAt: s.AddedAt})
+		added = append(added, slot)
 	}
-	r.chans.rerank()
-	r.byChannel[ch] = ids
+	r.order = reorder(r.slots, &r.chans)
+	r.byChannel[ch] = added
 	return nil
 }
 
 // Route is a channel.Router: the channels whose subscriptions match p, one route per channel with the union of
 // the matched terms (in the order the channel subscribed to them), counting only subscriptions that existed when
 // the paper was first stored. Routes come in channel order (platform, then id), so that a store writing a poll's
-// routes channel by channel finds them in its key order. Its cost is linear in the matched subscriptions (plus
-// sorting them), whatever the number of channels.
+// routes channel by channel finds them in its key order. Its cost is linear in the matched subscriptions plus one
+// bit per subscription, whatever the number of channels: the hits are marked in a bitset laid out in route order
+// and read back in that order, instead of being sorted.
 func (r *Router) Route(p *paper.Paper, firstSeen time.Time) []channel.Route {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	// MatchFunc reports in no particular order; collect, then order by channel and, within one, by subscription
-	// id. terms holds every hit's terms back to back (exp is reused by the matcher: copy what we keep).
-	type hit struct {
-		rank     int32 // of the channel
-		ch       int32
-		id       int64
-		from, to int32 // in terms
+	sc, _ := r.scratch.Get().(*routeScratch)
+	if sc == nil {
+		sc = &routeScratch{}
 	}
-	var hits []hit
-	var terms []string
+	defer r.scratch.Put(sc)
+	sc.fit(len(r.order))
+	// terms holds every hit's terms back to back (exp is reused by the matcher: copy what we keep).
+	terms := sc.terms[:0]
+	hits := 0
 	r.matcher.MatchFunc(p, func(id int64, exp *filters.Explanation) {
-		meta, ok := r.subs[id]
-		if !ok || meta.addedAt.After(firstSeen) {
+		m := &r.slots[id]
+		if !m.live || m.addedAt.After(firstSeen) {
 			return
 		}
 		from := int32(len(terms))
 		for _, x := range exp.Hits {
 			terms = append(terms, x.Term)
 		}
-		hits = append(hits, hit{rank: r.chans.rank[meta.ch], ch: meta.ch, id: id, from: from, to: int32(len(terms))})
+		sc.from[m.pos], sc.to[m.pos] = from, int32(len(terms))
+		sc.bits[m.pos>>6] |= 1 << (m.pos & 63)
+		hits++
 	})
-	if len(hits) == 0 {
+	sc.terms = terms[:0]
+	if hits == 0 {
 		return nil
 	}
-	slices.SortFunc(hits, func(a, b hit) int { return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.id, b.id)) })
-	n := 1
-	for i := 1; i < len(hits); i++ {
-		if hits[i].ch != hits[i-1].ch {
-			n++
-		}
-	}
-	routes := make([]channel.Route, 0, n)
+	var routes []channel.Route
 	// Every route's terms share one array (each route's slice capped at its own end): two allocations a paper
 	// instead of one per route keep the garbage, and with it the collector's work, in step with the papers.
 	matched := make([]string, 0, len(terms))
-	for i := 0; i < len(hits); {
-		j := i + 1
-		for j < len(hits) && hits[j].ch == hits[i].ch {
-			j++
+	cur, first := int32(-1), 0
+	flush := func() {
+		if cur >= 0 {
+			routes = append(routes, channel.Route{Channel: r.chans.refs[cur], Matched: matched[first:len(matched):len(matched)]})
 		}
-		first := len(matched)
-		for _, h := range hits[i:j] {
-			for _, t := range terms[h.from:h.to] {
+	}
+	for w, word := range sc.bits {
+		if word == 0 {
+			continue
+		}
+		sc.bits[w] = 0
+		for word != 0 {
+			pos := w<<6 + bits.TrailingZeros64(word)
+			word &= word - 1
+			ch := r.slots[r.order[pos]].ch
+			if ch != cur {
+				flush()
+				cur, first = ch, len(matched)
+			}
+			for _, t := range terms[sc.from[pos]:sc.to[pos]] {
 				// A channel's terms are few: a scan beats a set.
 				if !slices.Contains(matched[first:], t) {
 					matched = append(matched, t)
 				}
 			}
 		}
-		routes = append(routes, channel.Route{Channel: r.chans.refs[hits[i].ch], Matched: matched[first:len(matched):len(matched)]})
-		i = j
 	}
+	flush()
 	return routes
 }
