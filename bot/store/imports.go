@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -124,14 +123,6 @@ func (s *Store) importBatch(ctx context.Context, name string, papers []paper.Pap
 		state = []byte{}
 	}
 	batch := paper.Batch(name, papers)
-	keys := make([]string, len(batch))
-	for i, in := range batch {
-		keys[i] = in.Paper.Key
-	}
-	keysJSON, err := json.Marshal(keys)
-	if err != nil {
-		return res, fmt.Errorf("encode keys: %w", err)
-	}
 	now := at.UnixMilli()
 
 	tx, err := s.w.BeginTx(ctx, nil)
@@ -143,7 +134,7 @@ func (s *Store) importBatch(ctx context.Context, name string, papers []paper.Pap
 			_ = tx.Rollback()
 		}
 	}()
-	old, err := loadStored(ctx, tx, keysJSON)
+	old, err := loadStored(ctx, tx, batch)
 	if err != nil {
 		return res, err
 	}

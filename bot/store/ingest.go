@@ -92,14 +92,6 @@ func (s *Store) ingest(ctx context.Context, source string, papers []paper.Paper,
 		return res, errors.New("empty source name")
 	}
 	batch := paper.Batch(source, papers)
-	keys := make([]string, len(batch))
-	for i, in := range batch {
-		keys[i] = in.Paper.Key
-	}
-	keysJSON, err := json.Marshal(keys)
-	if err != nil {
-		return res, fmt.Errorf("encode keys: %w", err)
-	}
 	now := at.UnixMilli()
 
 	tx, err := s.w.BeginTx(ctx, nil)
@@ -112,7 +104,7 @@ func (s *Store) ingest(ctx context.Context, source string, papers []paper.Paper,
 		}
 	}()
 
-	old, err := loadStored(ctx, tx, keysJSON)
+	old, err := loadStored(ctx, tx, batch)
 	if err != nil {
 		return res, err
 	}
@@ -280,9 +272,17 @@ func writeRoutes(ctx context.Context, tx *sql.Tx, route channel.Router, cands []
 const loadStoredSQL = `
 SELECT id, first_seen, key, title, abstract, data FROM papers WHERE key IN (SELECT value FROM json_each(?))`
 
-// loadStored loads the stored papers among keys (a JSON array) with one statement: SQLite walks the array and
-// probes the key index, instead of us issuing one query per paper.
-func loadStored(ctx context.Context, tx *sql.Tx, keysJSON []byte) (map[string]stored, error) {
+// loadStored loads the stored papers among batch's keys with one statement: SQLite walks them as a JSON array
+// and probes the key index, instead of us issuing one query per paper.
+func loadStored(ctx context.Context, tx *sql.Tx, batch []paper.Incoming) (map[string]stored, error) {
+	keys := make([]string, len(batch))
+	for i, in := range batch {
+		keys[i] = in.Paper.Key
+	}
+	keysJSON, err := json.Marshal(keys)
+	if err != nil {
+		return nil, fmt.Errorf("load stored papers: encode keys: %w", err)
+	}
 	rows, err := tx.QueryContext(ctx, loadStoredSQL, string(keysJSON))
 	if err != nil {
 		return nil, fmt.Errorf("load stored papers: %w", err)
