@@ -170,6 +170,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 		}}
 
 	a.Clicks = clicksFor(st, now)
+	a.Clicks.Log = logger
 
 	// Metrics and health exist before the platforms, which report their readiness from the start.
 	var sender *delivery.Sender
@@ -231,6 +232,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 		return nil, err
 	}
 	a.Sender = sender
+	if cfg.Delivery.EditsEnabled() {
+		// Votes show on posted cards through the coalesced card-edit queue, which the sender drains.
+		a.Clicks.Edits, a.Clicks.WakeEdits = st, sender.WakeAfter
+	}
 	a.services = append(a.services, pruneLoop(st, time.Duration(cfg.Delivery.KeepSent), now, logger))
 	for name := range plats {
 		a.Metrics.InitPlatform(name)
@@ -276,7 +281,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, o Options
 // clicksFor returns the click handler of the cards' feedback buttons: votes and the reading list in st, "More like
 // this" from its full-text index.
 func clicksFor(st Store, now func() time.Time) *command.Clicks {
-	return &command.Clicks{Feedback: st, Similar: st, Channels: st, Now: now,
+	return &command.Clicks{Feedback: st, Similar: st, Channels: st, Papers: st, Now: now,
 		Limiter: command.NewUserLimiter(command.DefaultClickRate, command.DefaultClickBurst, command.MaxLimitedUsers, now)}
 }
 
@@ -302,6 +307,7 @@ type Store interface {
 	command.Feedback
 	command.SimilarPapers
 	command.FeedbackStore
+	command.CardEditQueue
 	health.Store
 	// SetCardEdits turns the queueing of card edits in the ingest transaction on or off ([delivery] edits).
 	SetCardEdits(on bool)

@@ -162,6 +162,9 @@ type Edit struct {
 	// MessageID is the platform's id of the posted card, and Matched the terms it showed.
 	MessageID string
 	Matched   []string
+	// Up and Down are the channel's votes on the paper now: the edited card shows them on its vote buttons, so an
+	// edit for any reason keeps the counts, and an edit queued by votes shows the last of them.
+	Up, Down int
 	// Rev counts the changes folded into the edit; the sender completes the edit only if no change arrived while
 	// it was being sent (see EditDone).
 	Rev      int64

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +29,23 @@ type SimilarPapers interface {
 	// Similar returns up to n stored papers most similar to paperKey, most similar first.
 	Similar(ctx context.Context, paperKey string, n int) ([]paper.Paper, error)
 }
+
+// CardEditQueue queues edits of posted cards: a vote changes the card's counts through the same coalesced,
+// rate-limited queue as a paper's changes (bot/delivery), rather than through the click's own response.
+type CardEditQueue interface {
+	// QueueCardEdit queues an edit of the card of paperKey posted to ch, due at due, or folds it into the card's
+	// pending edit; false when there is no such card (a digest, a command's reply, a deleted message).
+	QueueCardEdit(ctx context.Context, ch channel.Ref, paperKey string, at, due time.Time) (bool, error)
+}
+
+// PaperLookup finds a stored paper by key, to name it in a vote's private confirmation.
+type PaperLookup interface {
+	PaperByKey(ctx context.Context, key string) (paper.Paper, error)
+}
+
+// DefaultEditWindow is how long a vote's card edit waits for more votes on the same card: the votes of a burst
+// become one edit, and the voter still sees the count change within a few seconds.
+const DefaultEditWindow = 2 * time.Second
 
 // KnownChannels tells which channels this bot serves; Store is one.
 type KnownChannels interface {
@@ -88,6 +106,33 @@ func ParseClickToken(tok string) (action, paperKey string, err error) {
 	return "", "", ErrBadToken
 }
 
+// Digest menus. A digest has no room for four buttons per paper, so it carries menus: on Discord one string
+// select per action whose options are the digest's papers, on Slack one overflow menu per paper whose options are
+// the actions. Either way the chosen option's value is the paper's click token, looked up like a button's, so a
+// vote from a digest counts exactly as one from the paper's own card. A Discord menu's custom_id names its action
+// ("pb1:pick:up"): a value of another action chosen from it is refused as forged.
+const pickPrefix = "pb1:pick:"
+
+// PickID is the custom_id of a digest's menu of action.
+func PickID(action string) string { return pickPrefix + action }
+
+// PickedToken returns the click token chosen from the digest menu menuID: exactly one value, a token of the
+// menu's own action. Anything else is ErrBadToken.
+func PickedToken(menuID string, values []string) (string, error) {
+	action, ok := strings.CutPrefix(menuID, pickPrefix)
+	if !ok || len(values) != 1 {
+		return "", ErrBadToken
+	}
+	got, _, err := ParseClickToken(values[0])
+	if err != nil || got != action {
+		return "", ErrBadToken
+	}
+	return values[0], nil
+}
+
+// MenuLabel is an action's name in a digest's menu (no counts: a digest does not show them).
+func MenuLabel(action string) string { return ButtonLabel(action, 0) }
+
 // ButtonLabel is the label of a feedback button; a vote button shows its count once there is one
 // ("👍 Relevant · 3"), which is how a card shows its votes.
 func ButtonLabel(action string, count int) string {
@@ -120,12 +165,16 @@ type Click struct {
 
 // ClickResult is how to answer a click.
 type ClickResult struct {
-	// Voted is set when a vote was recorded: the transport updates the card's vote buttons for PaperKey with Up
-	// and Down. Otherwise Reply is a private answer to the clicker.
+	// Voted is set when a vote was recorded, with the paper's counts after it.
 	Voted    bool
 	PaperKey string
 	Up, Down int
-	Reply    bot.Reply
+	// Queued is set when the vote queued an edit of the posted card: the transport only acknowledges the click,
+	// and the card shows the counts when the edit goes out. A vote not Queued (a digest, a command's reply, no
+	// edit queue) updates the clicked message itself where it shows the vote buttons, else answers with Reply.
+	Queued bool
+	// Reply is a private answer to the clicker: the click's outcome, or a vote's confirmation with the counts.
+	Reply bot.Reply
 }
 
 // Clicks answers card button clicks: votes, "Save" and "More like this". It is safe for concurrent use.
@@ -138,7 +187,17 @@ type Clicks struct {
 	Channels KnownChannels
 	// Limiter, when set, bounds each user's clicks; a click over it is refused at once, never queued.
 	Limiter *UserLimiter
-	Now     func() time.Time
+	// Edits, when set, shows votes on posted cards through the card-edit queue, each edit due EditWindow
+	// (DefaultEditWindow when 0) after the first vote it carries; WakeEdits, when set, is asked to look at the
+	// queue once that window has passed.
+	Edits      CardEditQueue
+	EditWindow time.Duration
+	WakeEdits  func(after time.Duration)
+	// Papers, when set, names the paper in a vote's private confirmation.
+	Papers PaperLookup
+	// Log receives the failures that do not change the click's answer (a card edit that could not be queued).
+	Log *slog.Logger
+	Now func() time.Time
 }
 
 // Replies to clicks; all private.
@@ -186,7 +245,10 @@ func (c *Clicks) Click(ctx context.Context, k Click) (ClickResult, error) {
 		if err != nil {
 			return ClickResult{}, fmt.Errorf("vote on %s in %s: %w", key, k.Channel, err)
 		}
-		return ClickResult{Voted: true, PaperKey: key, Up: up, Down: down}, nil
+		res := ClickResult{Voted: true, PaperKey: key, Up: up, Down: down}
+		res.Queued = c.queueEdit(ctx, k.Channel, key, now())
+		res.Reply = c.voteReply(ctx, action, key, up, down)
+		return res, nil
 	case ActionSave:
 		added, err := c.Feedback.Save(ctx, k.Channel, key, k.User, now())
 		if errors.Is(err, channel.ErrNotFound) {
@@ -219,6 +281,43 @@ func (c *Clicks) Click(ctx context.Context, k Click) (ClickResult, error) {
 		}
 		return ClickResult{Reply: r}, nil
 	}
+}
+
+// queueEdit queues the edit that shows a vote on the card of key in ch; false when the card cannot be edited
+// that way. A failure to queue is logged and leaves the vote recorded: the transport then answers as for a card
+// it cannot edit.
+func (c *Clicks) queueEdit(ctx context.Context, ch channel.Ref, key string, now time.Time) bool {
+	if c.Edits == nil {
+		return false
+	}
+	window := cmp.Or(c.EditWindow, DefaultEditWindow)
+	queued, err := c.Edits.QueueCardEdit(ctx, ch, key, now, now.Add(window))
+	if err != nil {
+		if c.Log != nil {
+			c.Log.ErrorContext(ctx, "queue the card edit of a vote", "channel", ch.String(), "paper", key, "err", err)
+		}
+		return false
+	}
+	if queued && c.WakeEdits != nil {
+		c.WakeEdits(window)
+	}
+	return queued
+}
+
+// voteReply is a vote's private confirmation: which paper (a digest's menu does not show what was picked) and
+// the channel's counts.
+func (c *Clicks) voteReply(ctx context.Context, action, key string, up, down int) bot.Reply {
+	what := "relevant"
+	if action == ActionNotRelevant {
+		what = "not relevant"
+	}
+	line := "Marked " + what
+	if c.Papers != nil {
+		if p, err := c.Papers.PaperByKey(ctx, key); err == nil && p.Title != "" {
+			line += ": “" + bot.Truncate(bot.CleanLaTeX(p.Title), 150) + "”"
+		}
+	}
+	return private(fmt.Sprintf("%s. Votes in this channel: 👍 %d · 👎 %d", line, up, down))
 }
 
 // answered is a click's private answer.

@@ -3,6 +3,7 @@ package command
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -118,8 +119,10 @@ func TestClicks(t *testing.T) {
 				t.Errorf("voted %v up %d down %d, want %v %d %d", res.Voted, res.Up, res.Down, w.voted, w.up, w.down)
 			}
 			if w.voted {
-				if res.PaperKey != key || len(res.Reply.Text) != 0 {
-					t.Errorf("vote result %+v", res)
+				// Without an edit queue a vote is not Queued; its private confirmation says the counts.
+				counts := fmt.Sprintf("👍 %d · 👎 %d", w.up, w.down)
+				if res.PaperKey != key || res.Queued || !res.Reply.Private || !strings.Contains(strings.Join(res.Reply.Text, " "), counts) {
+					t.Errorf("vote result %+v, want a private confirmation with %s", res, counts)
 				}
 				return
 			}

@@ -114,8 +114,9 @@ func (e *Sender) sendEdit(ctx context.Context, editor bot.Editor, ed channel.Edi
 	}
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.timeout)
 	defer cancel()
-	// No nonce: an edit is idempotent, the same paper renders the same card.
-	msg := bot.Message{Channel: ch, Cards: []bot.Card{{Paper: ed.Paper, Matched: ed.Matched}}}
+	// No nonce: an edit is idempotent, the same paper and counts render the same card. The counts are read when
+	// the edit is sent, so votes folded into it show as of now: the last state wins.
+	msg := bot.Message{Channel: ch, Cards: []bot.Card{{Paper: ed.Paper, Matched: ed.Matched, Up: ed.Up, Down: ed.Down}}}
 	err := editor.Edit(sendCtx, msg, ed.MessageID)
 	now := e.now()
 	log := e.logger().With("channel", ch.String(), "paper", ed.Paper.Key, "message", ed.MessageID)

@@ -292,6 +292,12 @@ func (e *Sender) Wake() {
 	e.signal()
 }
 
+// WakeAfter asks the sender to look at the outbox and the card edits once d has passed: a vote's card edit is
+// due at the end of its coalescing window, sooner than the next periodic look.
+func (e *Sender) WakeAfter(d time.Duration) {
+	time.AfterFunc(d, e.signal)
+}
+
 // Run drains the outbox until ctx ends: at most Workers channels of each platform at once, one worker per
 // channel so each channel's order holds. On shutdown it stops taking work, lets the sends in flight finish (each within
 // SendTimeout) and returns.

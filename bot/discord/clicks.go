@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -35,6 +36,56 @@ func feedbackRow(c bot.Card) discordgo.MessageComponent {
 		row.Components = append(row.Components, discordgo.Button{Label: command.ButtonLabel(a, counts[a]), Style: style, CustomID: tok})
 	}
 	return row
+}
+
+// digestMenus are a digest's feedback menus: one string select per action (Relevant, Not relevant, Save, More
+// like this: four of a message's five action rows), each listing the digest's papers in order, with the paper's
+// click token as the option's value. A paper whose token would be too long is left out of the menus; a digest
+// whose papers all are gets none. The menus show no counts: a digest is never edited.
+func digestMenus(cards []bot.Card) []discordgo.MessageComponent {
+	type entry struct {
+		label, desc string
+		key         string
+	}
+	var entries []entry
+	for _, c := range cards {
+		key := command.CardKey(c.Paper)
+		if _, ok := command.ClickToken(command.ActionRelevant, key); !ok || len(entries) == limitOptions {
+			continue
+		}
+		label := oneLine(bot.CleanLaTeX(c.Paper.Title))
+		if label == "" {
+			label = "(untitled)"
+		}
+		var desc []string
+		if a := bot.ShortAuthors(c.Paper.Authors); a != "" {
+			desc = append(desc, oneLine(a))
+		}
+		if !c.Paper.Published.IsZero() {
+			desc = append(desc, c.Paper.Published.Format("2006-01-02"))
+		}
+		// Labels are plain text (not markdown), so they are only cut, not escaped.
+		entries = append(entries, entry{label: truncate(label, limitOptionText), desc: truncate(strings.Join(desc, " · "), limitOptionText), key: key})
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	rows := make([]discordgo.MessageComponent, 0, len(command.FeedbackActions))
+	for _, a := range command.FeedbackActions {
+		menu := discordgo.SelectMenu{MenuType: discordgo.StringSelectMenu, CustomID: command.PickID(a),
+			Placeholder: command.MenuLabel(a) + "…"}
+		for _, e := range entries {
+			tok, ok := command.ClickToken(a, e.key)
+			if !ok { // a longer action name may not fit where "up" did
+				continue
+			}
+			menu.Options = append(menu.Options, discordgo.SelectMenuOption{Label: e.label, Value: tok, Description: e.desc})
+		}
+		if len(menu.Options) > 0 && len(rows) < limitRows {
+			rows = append(rows, discordgo.ActionsRow{Components: []discordgo.MessageComponent{menu}})
+		}
+	}
+	return rows
 }
 
 // withCounts relabels the vote buttons of paperKey in components with up and down; false when there are none.
@@ -82,17 +133,38 @@ type componentsBody struct {
 	Components []discordgo.MessageComponent `json:"components"`
 }
 
-// click answers a message component interaction (a card's button): a vote updates the card's vote buttons with
-// the counts (UPDATE_MESSAGE, one click one update, so within Discord's limits by construction); Save, More like
-// this and refusals are ephemeral replies. A click slower than the budget is acknowledged with
-// DEFERRED_UPDATE_MESSAGE and finished through the interaction's webhook.
+// clickToken is the click token of a component interaction: a feedback button's custom_id, or the option chosen
+// from a digest's menu (a string select, component type 3, whose custom_id names the action); false for a
+// component paperboy did not make. A menu's choice that is not a token of its action is returned as is, to be
+// refused by the command core like any forged token.
+func clickToken(data discordgo.MessageComponentInteractionData) (string, bool) {
+	if !command.IsClickToken(data.CustomID) {
+		return "", false
+	}
+	if data.ComponentType != discordgo.SelectMenuComponent {
+		return data.CustomID, true
+	}
+	tok, err := command.PickedToken(data.CustomID, data.Values)
+	if err != nil {
+		return data.CustomID, true
+	}
+	return tok, true
+}
+
+// click answers a message component interaction (a card's button or a digest's menu). A vote on a posted card is
+// acknowledged with DEFERRED_UPDATE_MESSAGE (type 6) and nothing else: the card shows the new counts through the
+// coalesced card-edit queue, so a burst of votes is one edit rendered from the store's latest counts, within the
+// channel's rate limit. A vote on a card the queue cannot edit (a look-up's ephemeral card) updates that message
+// (UPDATE_MESSAGE, type 7); a vote from a digest, Save, More like this and refusals are ephemeral replies. A click
+// slower than the budget is acknowledged with type 6 and finished through the interaction's webhook.
 func (d *Discord) click(ctx context.Context, in *discordgo.Interaction, respond responder) {
 	data := in.MessageComponentData()
-	if d.opts.Clicks == nil || !command.IsClickToken(data.CustomID) || in.ChannelID == "" || userID(in) == "" {
+	token, ok := clickToken(data)
+	if d.opts.Clicks == nil || !ok || in.ChannelID == "" || userID(in) == "" {
 		d.answer(ctx, in, respond, replyResponse(bot.Reply{Private: true, Text: []string{"paperboy does not handle that button."}}))
 		return
 	}
-	k := command.Click{Channel: channel.Ref{Platform: d.Name(), ID: in.ChannelID}, User: userID(in), Token: data.CustomID}
+	k := command.Click{Channel: channel.Ref{Platform: d.Name(), ID: in.ChannelID}, User: userID(in), Token: token}
 	var res command.ClickResult
 	var err error
 	d.runner.Do(ctx, command.Job{
@@ -105,16 +177,17 @@ func (d *Discord) click(ctx context.Context, in *discordgo.Interaction, respond 
 			return res.Reply
 		},
 		Answer: func(ctx context.Context, reply bot.Reply) {
-			if !res.Voted { // also the busy reply, when res was never set
+			switch {
+			case !res.Voted: // also the busy reply, when res was never set
 				d.answer(ctx, in, respond, replyResponse(privately(reply)))
-				return
-			}
-			if in.Message != nil && withCounts(in.Message.Components, res.PaperKey, res.Up, res.Down) {
+			case res.Queued:
+				d.answer(ctx, in, respond, interactionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate})
+			case in.Message != nil && withCounts(in.Message.Components, res.PaperKey, res.Up, res.Down):
 				d.answer(ctx, in, respond, interactionResponse{Type: discordgo.InteractionResponseUpdateMessage,
 					Data: componentsBody{Components: in.Message.Components}})
-				return
+			default:
+				d.answer(ctx, in, respond, replyResponse(privately(res.Reply)))
 			}
-			d.answer(ctx, in, respond, replyResponse(votedReply(res)))
 		},
 		Defer: func(ctx context.Context) {
 			d.answer(ctx, in, respond, interactionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate})
@@ -129,13 +202,13 @@ func privately(r bot.Reply) bot.Reply {
 	return r
 }
 
-func votedReply(res command.ClickResult) bot.Reply {
-	return bot.Reply{Private: true, Text: []string{fmt.Sprintf("Thanks, your vote is recorded: 👍 %d · 👎 %d", res.Up, res.Down)}}
-}
-
-// clickFollowUp finishes a deferred click: the card's buttons are edited through the interaction's webhook
-// (@original is the message the button is on), other answers are ephemeral follow-up messages.
+// clickFollowUp finishes a deferred click: a vote the card-edit queue shows needs nothing more; a card it cannot
+// edit has its buttons edited through the interaction's webhook (@original is the message the button is on);
+// other answers are ephemeral follow-up messages.
 func (d *Discord) clickFollowUp(ctx context.Context, in *discordgo.Interaction, res command.ClickResult) {
+	if res.Queued {
+		return
+	}
 	appID := in.AppID
 	if appID == "" {
 		var err error
@@ -150,8 +223,6 @@ func (d *Discord) clickFollowUp(ctx context.Context, in *discordgo.Interaction, 
 	case res.Voted && in.Message != nil && withCounts(in.Message.Components, res.PaperKey, res.Up, res.Down):
 		method, endpoint = http.MethodPatch, discordgo.EndpointWebhookMessage(appID, in.Token, "@original")
 		body = componentsBody{Components: in.Message.Components}
-	case res.Voted:
-		body = renderReply(votedReply(res))
 	default:
 		body = renderReply(privately(res.Reply))
 	}

@@ -33,6 +33,9 @@ const (
 	limitNonce       = 25
 	limitChoice      = 100
 	limitChoices     = 25
+	limitRows        = 5   // action rows of a message
+	limitOptions     = 25  // options of a select menu
+	limitOptionText  = 100 // an option's label and description
 )
 
 // Sizes chosen for readability, well inside the limits, so that one card never needs the total budget.
@@ -119,6 +122,7 @@ func renderMessage(msg bot.Message) (messageBody, error) {
 		embeds, dropped := fitEmbeds(embeds)
 		b.Embeds = embeds
 		b.Content = digestContent(msg, msg.Overflow+dropped)
+		b.Components = digestMenus(msg.Cards[:len(embeds)])
 		return b, nil
 	}
 	embeds := make([]*discordgo.MessageEmbed, 0, len(msg.Cards))

@@ -25,6 +25,8 @@ const (
 	maxAltText     = 2000
 	maxActionElems = 25
 	maxURL         = 3000 // button url and image_url
+	maxOptionText  = 75   // an overflow or select option's text
+	maxOptionValue = 150  // and its value
 )
 
 // Our own budgets, kept under Slack's limits with room to spare: Slack counts characters in ways it does not
@@ -382,7 +384,30 @@ func digestLine(c bot.Card) string {
 	return line
 }
 
+// renderDigest renders a digest as one message: a header, then the papers as a compact list. The best papers get
+// a section of their own with an overflow menu of the feedback actions (digestMenu); when the digest is too long
+// for a menu on every paper within Slack's 50 blocks and our size budget, the rest are grouped into shared
+// sections, as many lines to a section as fit, without menus. The number of papers with menus is the largest that
+// shows as many papers as the plain list would: menus never cost a paper its place in the digest.
 func renderDigest(msg bot.Message) rendered {
+	best, shown := digestWithMenus(msg, 0)
+	if shown == 0 {
+		return best
+	}
+	lo, hi := 0, len(msg.Cards) // menus on lo papers keep every paper shown; find the most
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if r, n := digestWithMenus(msg, mid); n == shown {
+			lo, best = mid, r
+		} else {
+			hi = mid - 1
+		}
+	}
+	return best
+}
+
+// digestWithMenus renders msg with menus on its first menus papers, and returns how many papers it shows.
+func digestWithMenus(msg bot.Message, menus int) (rendered, int) {
 	title := clean(msg.Title)
 	if title == "" {
 		title = fmt.Sprintf("%d new papers", len(msg.Cards)+msg.Overflow)
@@ -400,11 +425,23 @@ func renderDigest(msg bot.Message) rendered {
 		return ok
 	}
 	pending := 0 // lines in sect not yet added
-	for _, c := range msg.Cards {
+	full := false
+	for i, c := range msg.Cards {
 		line := digestLine(c)
+		if i < menus {
+			if acc := digestMenu(c, i); acc != nil {
+				if !b.add(1, slack.NewSectionBlock(mrkdwn(line), nil, acc)) {
+					full = true
+					break
+				}
+				shown++
+				continue
+			}
+		}
 		if sect.Len() > 0 && units(sect.String())+1+units(line) > sectionBudget {
 			if !flush() {
 				pending = 0
+				full = true
 				break
 			}
 			shown += pending
@@ -416,13 +453,29 @@ func renderDigest(msg bot.Message) rendered {
 		sect.WriteString(line)
 		pending++
 	}
-	if pending > 0 && flush() {
+	if !full && pending > 0 && flush() {
 		shown += pending
 	}
 	if more := len(msg.Cards) - shown + msg.Overflow; more > 0 {
 		b.note(fmt.Sprintf("and %d more", more))
 	}
-	return rendered{blocks: b.blocks, text: fitEscaped(title, fallbackBudget)}
+	return rendered{blocks: b.blocks, text: fitEscaped(title, fallbackBudget)}, shown
+}
+
+// digestMenu is the overflow menu of a digest's paper: its feedback actions, each option's value the paper's
+// click token (as the card's buttons carry it); nil when the paper's key makes a token too long. The action id only
+// needs to be unique within the message.
+func digestMenu(c bot.Card, n int) *slack.Accessory {
+	key := command.CardKey(c.Paper)
+	var opts []*slack.OptionBlockObject
+	for _, a := range command.FeedbackActions {
+		tok, ok := command.ClickToken(a, key)
+		if !ok {
+			return nil
+		}
+		opts = append(opts, slack.NewOptionBlockObject(tok, plain(command.MenuLabel(a)), nil))
+	}
+	return slack.NewAccessory(slack.NewOverflowBlockElement("fb-pick-"+strconv.Itoa(n), opts...))
 }
 
 // renderReply renders a command's answer: its text as plain_text (it quotes what the user typed, so it is never

@@ -30,14 +30,22 @@ type ClickHandler interface {
 	Click(ctx context.Context, k command.Click) (command.ClickResult, error)
 }
 
-// clickOf finds the feedback button pressed in a block_actions payload; false for any other interaction (the
-// link buttons, which Slack reports too).
+// clickOf finds the feedback click in a block_actions payload: a feedback button (its value is the click token),
+// or the option chosen from a digest's menu (an overflow or static_select whose selected_option's value is the
+// token). False for any other interaction (the link buttons, which Slack reports too).
 func clickOf(cb *slack.InteractionCallback) (command.Click, bool) {
 	if cb.Type != slack.InteractionTypeBlockActions {
 		return command.Click{}, false
 	}
 	for _, a := range cb.ActionCallback.BlockActions {
-		if a == nil || !command.IsClickToken(a.Value) {
+		if a == nil {
+			continue
+		}
+		tok := a.Value
+		if a.Type == slack.ActionType(slack.OptTypeStatic) || a.Type == slack.ActionType(slack.METOverflow) {
+			tok = a.SelectedOption.Value
+		}
+		if !command.IsClickToken(tok) {
 			continue
 		}
 		ch := cb.Channel.ID
@@ -47,7 +55,7 @@ func clickOf(cb *slack.InteractionCallback) (command.Click, bool) {
 		if ch == "" || cb.User.ID == "" {
 			return command.Click{}, false
 		}
-		return command.Click{Channel: channel.Ref{Platform: "slack", ID: ch}, User: cb.User.ID, Token: a.Value}, true
+		return command.Click{Channel: channel.Ref{Platform: "slack", ID: ch}, User: cb.User.ID, Token: tok}, true
 	}
 	return command.Click{}, false
 }
@@ -80,19 +88,23 @@ func (s *Slack) click(ctx context.Context, cb *slack.InteractionCallback, k comm
 	})
 }
 
-// answerClick shows a click's outcome: a vote relabels the card's vote buttons with the new counts, replacing the
-// message through response_url (one click, one update: within Slack's limits by construction); anything else is a
-// private reply.
+// answerClick shows a click's outcome. A vote on a posted card needs nothing more than the acknowledgement: the
+// card shows the new counts through the coalesced card-edit queue (one chat.update for a burst of votes, rendered
+// from the store's latest counts, within the channel's rate limit). A card the queue cannot edit (edits off, a
+// card older than the kept outbox) is replaced through response_url with its vote buttons relabelled; a vote from
+// a digest, or on an ephemeral card, is confirmed privately, and so are Save, More like this and refusals.
 func (s *Slack) answerClick(ctx context.Context, cb *slack.InteractionCallback, res command.ClickResult) {
 	if !res.Voted {
 		s.respondClick(ctx, cb, toResponse(res.Reply))
 		return
 	}
+	if res.Queued {
+		return
+	}
 	blocks := cb.Message.Blocks.BlockSet
 	if cb.Container.IsEphemeral || len(blocks) == 0 || !withCounts(blocks, res.PaperKey, res.Up, res.Down) {
-		// An ephemeral card (a look-up's answer) comes without its blocks: say the counts privately instead.
-		s.respondClick(ctx, cb, response{ResponseType: slack.ResponseTypeEphemeral,
-			Text: fmt.Sprintf("Thanks, your vote is recorded: 👍 %d · 👎 %d", res.Up, res.Down)})
+		// An ephemeral card (a look-up's answer) comes without its blocks; a digest has no count to show.
+		s.respondClick(ctx, cb, toResponse(res.Reply))
 		return
 	}
 	if !s.responseURLAllowed(cb.ResponseURL) {

@@ -488,12 +488,32 @@ func checkMessage(t *testing.T, text string, blocks []map[string]any) {
 				t.Errorf("%s: %d fields", where, len(fs))
 			}
 			if acc, ok := b["accessory"].(map[string]any); ok {
-				if acc["type"] != "image" {
+				switch acc["type"] {
+				case "image":
+					checkURL(where+" image", acc["image_url"])
+					if alt, _ := acc["alt_text"].(string); alt == "" || units(alt) > maxAltText {
+						t.Errorf("%s: alt_text %q", where, alt)
+					}
+				case "overflow":
+					// A digest's feedback menu: 2 to 5 options, each a plain_text label and a click token as value.
+					opts, _ := acc["options"].([]any)
+					if len(opts) < 2 || len(opts) > 5 {
+						t.Errorf("%s: overflow with %d options", where, len(opts))
+					}
+					if id, _ := acc["action_id"].(string); id == "" || len(id) > 255 {
+						t.Errorf("%s: overflow action_id %q", where, id)
+					}
+					for _, o := range opts {
+						opt, _ := o.(map[string]any)
+						checkText(where+" option", opt["text"], maxOptionText, "plain_text")
+						if v, _ := opt["value"].(string); len(v) > maxOptionValue {
+							t.Errorf("%s option: value of %d characters", where, len(v))
+						} else if _, _, err := command.ParseClickToken(v); err != nil {
+							t.Errorf("%s option: value %q is not a click token", where, v)
+						}
+					}
+				default:
 					t.Errorf("%s: accessory %v", where, acc["type"])
-				}
-				checkURL(where+" image", acc["image_url"])
-				if alt, _ := acc["alt_text"].(string); alt == "" || units(alt) > maxAltText {
-					t.Errorf("%s: alt_text %q", where, alt)
 				}
 			}
 		case "actions":

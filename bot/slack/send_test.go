@@ -2,6 +2,7 @@ package slack
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -228,8 +229,42 @@ func TestSendDigest(t *testing.T) {
 			if shown+more != n+msg.Overflow {
 				t.Errorf("%d shown + %d more, want %d in all", shown, more, n+msg.Overflow)
 			}
+			// Menus go on the best papers, as many as fit without costing a paper its place in the list.
+			menus := 0
+			for i, sec := range blocksOfType(p.Blocks, "section") {
+				if acc, ok := sec["accessory"].(map[string]any); ok && acc["type"] == "overflow" {
+					if menus != i {
+						t.Errorf("section %d has a menu after a section without one: menus go on the best papers", i)
+					}
+					menus++
+				}
+			}
+			_, plainShown := digestWithMenus(msg, 0)
+			if shown != plainShown {
+				t.Errorf("%d papers shown with menus, %d without: menus must not cost a paper its place", shown, plainShown)
+			}
+			if n <= 12 && menus != n {
+				t.Errorf("%d of %d papers have a menu, want all", menus, n)
+			}
+			if _, more := digestWithMenus(msg, menus+1); menus < n && more == shown {
+				t.Errorf("%d papers have a menu, but %d would fit as well", menus, menus+1)
+			}
 		})
 	}
+}
+
+// TestDigestGolden pins a digest's blocks: a header, one section per paper with its overflow menu of the four
+// feedback actions (values are click tokens), hostile text escaped, and the overflow note.
+func TestDigestGolden(t *testing.T) {
+	msg := bot.Message{Channel: slackChannel("C1"), Digest: true, Title: "3 new papers since Tuesday <!channel>", Overflow: 2,
+		Cards: []bot.Card{{Paper: hfPaper(), Matched: []string{"eeg"}}, {Paper: hostile(), Matched: []string{"<!here>"}},
+			{Paper: testkit.Paper(testNow, "2611.00009", "A third paper", "abstract", 1)}}}
+	r := renderMessage(msg, true)
+	raw, err := json.Marshal(map[string]any{"text": r.text, "blocks": r.blocks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "digest.golden.json", raw)
 }
 
 // deliver does what the delivery engine does with a *bot.RateLimitError: wait it out (through sleep), then

@@ -57,6 +57,36 @@ SELECT o.message_id, o.matched FROM outbox o
 WHERE o.chan = ` + chanNumSQL + ` AND o.paper = (SELECT id FROM papers WHERE key = ?3)
 	AND o.state = 'sent' AND o.batch_id IS NULL AND o.message_id <> ''`
 
+// queueCardEditSQL queues an edit of the card of paper ?3 posted to channel (?1, ?2), due at ?5, or folds the
+// change into its pending edit (keeping that one's due time, so that a stream of changes cannot hold it back).
+// Nothing is queued for a card that was not posted on its own or whose message is gone.
+const queueCardEditSQL = `
+INSERT INTO edits (platform, channel_id, paper_key, created_at, retry_at)
+SELECT ?1, ?2, p.key, ?4, ?5
+FROM papers p CROSS JOIN outbox o
+WHERE p.key = ?3 AND o.chan = ` + chanNumSQL + ` AND o.paper = p.id
+	AND o.state = 'sent' AND o.batch_id IS NULL AND o.message_id <> ''
+ON CONFLICT (platform, channel_id, paper_key) DO UPDATE SET rev = rev + 1 WHERE state = 'pending'`
+
+// cardCountsSQL is the channel's votes on a paper, as its card shows them.
+const cardCountsSQL = `SELECT count(*) FILTER (WHERE vote > 0), count(*) FILTER (WHERE vote < 0)
+FROM votes WHERE platform = ?1 AND channel_id = ?2 AND paper_key = ?3`
+
+// QueueCardEdit queues an edit of the card of paperKey posted to ch, due at due (the end of a coalescing
+// window), or folds it into the card's pending edit. It reports false when there is no card to edit: the paper
+// was not posted to ch on its own (a digest, a command's reply), or its message is gone.
+func (s *Store) QueueCardEdit(ctx context.Context, ch channel.Ref, paperKey string, at, due time.Time) (bool, error) {
+	res, err := s.w.ExecContext(ctx, queueCardEditSQL, ch.Platform, ch.ID, paperKey, at.UnixNano(), due.UnixNano())
+	if err = s.wrote(ctx, err); err != nil {
+		return false, fmt.Errorf("queue card edit of %s in %s: %w", paperKey, ch, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("queue card edit of %s in %s: %w", paperKey, ch, err)
+	}
+	return n > 0, nil
+}
+
 // SetCardEdits turns the queueing of card edits in Ingest on or off ([delivery] edits). Off by default.
 func (s *Store) SetCardEdits(on bool) { s.edits.Store(on) }
 
@@ -161,6 +191,9 @@ ORDER BY e.created_at, e.paper_key LIMIT ?4`, ch.Platform, ch.ID, now.UnixNano()
 				return nil, err
 			}
 			continue
+		}
+		if err := s.r.QueryRowContext(ctx, cardCountsSQL, ch.Platform, ch.ID, e.Paper.Key).Scan(&e.Up, &e.Down); err != nil {
+			return nil, fmt.Errorf("votes on the card of %s in %s: %w", e.Paper.Key, ch, err)
 		}
 		kept = append(kept, e)
 	}

@@ -52,6 +52,30 @@ const postedMessageSQL = `
 SELECT message_id, matched::text FROM outbox
 WHERE platform = $1 AND channel_id = $2 AND paper_key = $3 AND state = 'sent' AND batch_id IS NULL AND message_id <> ''`
 
+// queueCardEditSQL queues an edit of the card of paper $3 posted to channel ($1, $2), due at $5, or folds the
+// change into its pending edit (keeping that one's due time), as the SQLite store's.
+const queueCardEditSQL = `
+INSERT INTO edits AS e (platform, channel_id, paper_key, created_at, retry_at)
+SELECT o.platform, o.channel_id, o.paper_key, $4, $5 FROM outbox o
+WHERE o.platform = $1 AND o.channel_id = $2 AND o.paper_key = $3
+	AND o.state = 'sent' AND o.batch_id IS NULL AND o.message_id <> ''
+ON CONFLICT (platform, channel_id, paper_key) DO UPDATE SET rev = e.rev + 1 WHERE e.state = 'pending'`
+
+// cardCountsSQL is the channel's votes on a paper, as its card shows them.
+const cardCountsSQL = `SELECT count(*) FILTER (WHERE vote > 0), count(*) FILTER (WHERE vote < 0)
+FROM votes WHERE platform = $1 AND channel_id = $2 AND paper_key = $3`
+
+// QueueCardEdit queues an edit of the card of paperKey posted to ch, due at due (the end of a coalescing
+// window), or folds it into the card's pending edit. It reports false when there is no card to edit: the paper
+// was not posted to ch on its own (a digest, a command's reply), or its message is gone.
+func (s *Store) QueueCardEdit(ctx context.Context, ch channel.Ref, paperKey string, at, due time.Time) (bool, error) {
+	ct, err := s.pool.Exec(ctx, queueCardEditSQL, ch.Platform, ch.ID, paperKey, at.UnixNano(), due.UnixNano())
+	if err != nil {
+		return false, fmt.Errorf("queue card edit of %s in %s: %w", paperKey, ch, err)
+	}
+	return ct.RowsAffected() > 0, nil
+}
+
 // SetCardEdits turns the queueing of card edits in Ingest on or off ([delivery] edits). Off by default.
 func (s *Store) SetCardEdits(on bool) { s.edits.Store(on) }
 
@@ -154,6 +178,11 @@ ORDER BY e.created_at, e.paper_key LIMIT $4`, ch.Platform, ch.ID, now.UnixNano()
 			}
 			continue
 		}
+		var up, down int64
+		if err := s.pool.QueryRow(ctx, cardCountsSQL, ch.Platform, ch.ID, e.Paper.Key).Scan(&up, &down); err != nil {
+			return nil, fmt.Errorf("votes on the card of %s in %s: %w", e.Paper.Key, ch, err)
+		}
+		e.Up, e.Down = int(up), int(down)
 		kept = append(kept, e)
 	}
 	return kept, nil
