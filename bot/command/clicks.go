@@ -170,9 +170,13 @@ type ClickResult struct {
 	PaperKey string
 	Up, Down int
 	// Queued is set when the vote queued an edit of the posted card: the transport only acknowledges the click,
-	// and the card shows the counts when the edit goes out. A vote not Queued (a digest, a command's reply, no
-	// edit queue) updates the clicked message itself where it shows the vote buttons, else answers with Reply.
+	// and the card shows the counts when the edit goes out. A vote not Queued answers with Reply, except that
+	// with InPlace the transport may instead update the clicked message itself where it shows the vote buttons.
 	Queued bool
+	// InPlace is set on a vote when there is no card-edit queue ([delivery] edits = false): the click's own
+	// response is then the only way to show the counts on the card. With a queue, a card it cannot edit (a
+	// digest, a deleted message, a command's reply) is not rewritten behind its back.
+	InPlace bool
 	// Reply is a private answer to the clicker: the click's outcome, or a vote's confirmation with the counts.
 	Reply bot.Reply
 }
@@ -246,7 +250,7 @@ func (c *Clicks) Click(ctx context.Context, k Click) (ClickResult, error) {
 			return ClickResult{}, fmt.Errorf("vote on %s in %s: %w", key, k.Channel, err)
 		}
 		res := ClickResult{Voted: true, PaperKey: key, Up: up, Down: down}
-		res.Queued = c.queueEdit(ctx, k.Channel, key, now())
+		res.Queued, res.InPlace = c.queueEdit(ctx, k.Channel, key, now()), c.Edits == nil
 		res.Reply = c.voteReply(ctx, action, key, up, down)
 		return res, nil
 	case ActionSave:

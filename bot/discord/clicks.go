@@ -154,9 +154,10 @@ func clickToken(data discordgo.MessageComponentInteractionData) (string, bool) {
 // click answers a message component interaction (a card's button or a digest's menu). A vote on a posted card is
 // acknowledged with DEFERRED_UPDATE_MESSAGE (type 6) and nothing else: the card shows the new counts through the
 // coalesced card-edit queue, so a burst of votes is one edit rendered from the store's latest counts, within the
-// channel's rate limit. A vote on a card the queue cannot edit (a look-up's ephemeral card) updates that message
-// (UPDATE_MESSAGE, type 7); a vote from a digest, Save, More like this and refusals are ephemeral replies. A click
-// slower than the budget is acknowledged with type 6 and finished through the interaction's webhook.
+// channel's rate limit. Without the queue ([delivery] edits = false) a vote updates the clicked message's buttons
+// (UPDATE_MESSAGE, type 7). Any other vote (from a digest, on a look-up's ephemeral card, on a card the queue
+// cannot edit), Save, More like this and refusals are ephemeral replies. A click slower than the budget is
+// acknowledged with type 6 and finished through the interaction's webhook.
 func (d *Discord) click(ctx context.Context, in *discordgo.Interaction, respond responder) {
 	data := in.MessageComponentData()
 	token, ok := clickToken(data)
@@ -182,7 +183,7 @@ func (d *Discord) click(ctx context.Context, in *discordgo.Interaction, respond 
 				d.answer(ctx, in, respond, replyResponse(privately(reply)))
 			case res.Queued:
 				d.answer(ctx, in, respond, interactionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate})
-			case in.Message != nil && withCounts(in.Message.Components, res.PaperKey, res.Up, res.Down):
+			case res.InPlace && in.Message != nil && withCounts(in.Message.Components, res.PaperKey, res.Up, res.Down):
 				d.answer(ctx, in, respond, interactionResponse{Type: discordgo.InteractionResponseUpdateMessage,
 					Data: componentsBody{Components: in.Message.Components}})
 			default:
@@ -220,7 +221,7 @@ func (d *Discord) clickFollowUp(ctx context.Context, in *discordgo.Interaction, 
 	method, endpoint := http.MethodPost, discordgo.EndpointWebhookToken(appID, in.Token)
 	var body any
 	switch {
-	case res.Voted && in.Message != nil && withCounts(in.Message.Components, res.PaperKey, res.Up, res.Down):
+	case res.Voted && res.InPlace && in.Message != nil && withCounts(in.Message.Components, res.PaperKey, res.Up, res.Down):
 		method, endpoint = http.MethodPatch, discordgo.EndpointWebhookMessage(appID, in.Token, "@original")
 		body = componentsBody{Components: in.Message.Components}
 	default:

@@ -90,9 +90,10 @@ func (s *Slack) click(ctx context.Context, cb *slack.InteractionCallback, k comm
 
 // answerClick shows a click's outcome. A vote on a posted card needs nothing more than the acknowledgement: the
 // card shows the new counts through the coalesced card-edit queue (one chat.update for a burst of votes, rendered
-// from the store's latest counts, within the channel's rate limit). A card the queue cannot edit (edits off, a
-// card older than the kept outbox) is replaced through response_url with its vote buttons relabelled; a vote from
-// a digest, or on an ephemeral card, is confirmed privately, and so are Save, More like this and refusals.
+// from the store's latest counts, within the channel's rate limit). Without the queue ([delivery] edits = false)
+// the card is replaced through response_url with its vote buttons relabelled. Any other vote (from a digest, on
+// an ephemeral card, on a card the queue cannot edit) is confirmed privately with the counts, and so are Save,
+// More like this and refusals.
 func (s *Slack) answerClick(ctx context.Context, cb *slack.InteractionCallback, res command.ClickResult) {
 	if !res.Voted {
 		s.respondClick(ctx, cb, toResponse(res.Reply))
@@ -102,7 +103,7 @@ func (s *Slack) answerClick(ctx context.Context, cb *slack.InteractionCallback, 
 		return
 	}
 	blocks := cb.Message.Blocks.BlockSet
-	if cb.Container.IsEphemeral || len(blocks) == 0 || !withCounts(blocks, res.PaperKey, res.Up, res.Down) {
+	if !res.InPlace || cb.Container.IsEphemeral || len(blocks) == 0 || !withCounts(blocks, res.PaperKey, res.Up, res.Down) {
 		// An ephemeral card (a look-up's answer) comes without its blocks; a digest has no count to show.
 		s.respondClick(ctx, cb, toResponse(res.Reply))
 		return
