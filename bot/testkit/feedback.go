@@ -119,3 +119,15 @@ func (f *MemFeedback) Saved(platform, user, paperKey string) bool {
 	defer f.mu.Unlock()
 	return f.saved[platform+"/"+user+"/"+paperKey]
 }
+
+// PaperByKey returns a paper the fake knows (command.PaperLookup); it is not counted in Calls, as it records
+// nothing.
+func (f *MemFeedback) PaperByKey(_ context.Context, key string) (paper.Paper, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, ok := f.papers[key]
+	if !ok {
+		return paper.Paper{}, fmt.Errorf("paper %s: %w", key, channel.ErrNotFound)
+	}
+	return p, nil
+}
