@@ -23,6 +23,8 @@ var editCases = []testCase{
 	{"crash between the edit and its record", testEditCrash},
 	{"a 429 on an edit lets new cards go first", testEditRateLimited},
 	{"digests and edits off queue nothing", testEditNotQueued},
+	{"votes queue one edit per window, with the last counts", testVoteEdits},
+	{"vote edits never go before new cards", testVoteEditsAfterCards},
 }
 
 // editPlatform is a platform that records posts and edits, and can say that a message is gone or answer an edit
@@ -333,5 +335,123 @@ func testEditNotQueued(t *testing.T, s Store) {
 	}
 	if w, err := s.EditWork(t.Context(), f.now); err != nil || len(w) != 0 {
 		t.Errorf("EditWork = %v, %v; want none", w, err)
+	}
+}
+
+// voter is the votes part of the stores' feedback (command.Feedback).
+type voter interface {
+	Vote(ctx context.Context, ch channel.Ref, paperKey, user string, vote int, at time.Time) (up, down int, err error)
+}
+
+// testVoteEdits: a vote queues an edit of the posted card due at the end of its window; the votes of the window
+// fold into it, and the edit shows the counts as they are when it is sent. A paper's own change keeps the counts
+// on the card. Nothing is queued for a card that was not posted on its own or whose message is gone.
+func testVoteEdits(t *testing.T, s Store) {
+	ctx := t.Context()
+	f := newEditFixture(t, s)
+	v := s.(voter)
+	p := simple("2609.00001", t0)
+	f.poll("arxiv", p)
+	f.deliver(s)
+	queue := func(key string) bool {
+		t.Helper()
+		ok, err := s.QueueCardEdit(ctx, slackA, key, f.now, f.now.Add(2*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	for i, vote := range []int{1, 1, -1, 1} {
+		if _, _, err := v.Vote(ctx, slackA, p.Key, fmt.Sprintf("U%d", i), vote, f.now); err != nil {
+			t.Fatal(err)
+		}
+		if !queue(p.Key) {
+			t.Fatalf("vote %d queued no edit of a posted card", i)
+		}
+		f.now = f.now.Add(400 * time.Millisecond) // all four within the first vote's window
+	}
+	if w, err := s.EditWork(ctx, f.now); err != nil || len(w) != 0 {
+		t.Errorf("EditWork within the window = %v, %v; want nothing due yet", w, err)
+	}
+	if _, _, err := v.Vote(ctx, slackA, p.Key, "U9", -1, f.now); err != nil { // after the last queue, before the send
+		t.Fatal(err)
+	}
+	f.now = f.now.Add(time.Second)
+	f.deliver(s)
+	f.deliver(s)
+	_, edits, _ := f.plat.snapshot()
+	if len(edits) != 1 || edits[0].msgID != "m1" {
+		t.Fatalf("edits %+v, want exactly one, of m1", edits)
+	}
+	if c := edits[0].msg.Cards[0]; c.Up != 3 || c.Down != 2 {
+		t.Errorf("the edit shows 👍 %d 👎 %d, want the counts when it was sent: 3 and 2", c.Up, c.Down)
+	}
+
+	// A paper's own change (an upvote milestone) edits the card with its counts, not without them.
+	f.poll("hf", hf(p, 12, ""))
+	f.deliver(s)
+	if _, edits, _ = f.plat.snapshot(); len(edits) != 2 || edits[1].msg.Cards[0].Up != 3 || edits[1].msg.Cards[0].Down != 2 {
+		t.Errorf("edits %+v, want a second one keeping 👍 3 👎 2", edits)
+	}
+
+	// A paper that was never posted here, or only to another channel, has no card to edit.
+	q := simple("2609.00002", t0)
+	mustRoute(t, s, "arxiv", []paper.Paper{q}, f.now, routeAll(slackB).route)
+	if queue(q.Key) || queue("arxiv:2609.99999") {
+		t.Error("an edit was queued for a card not posted in the channel")
+	}
+
+	// The message is gone: the edit forgets the card, and later votes queue nothing.
+	f.plat.mu.Lock()
+	f.plat.gone["m1"] = true
+	f.plat.mu.Unlock()
+	if !queue(p.Key) {
+		t.Fatal("no edit queued")
+	}
+	f.now = f.now.Add(3 * time.Second)
+	f.deliver(s)
+	if queue(p.Key) {
+		t.Error("a vote on a gone card queued an edit")
+	}
+	if w, err := s.EditWork(ctx, f.now.Add(time.Hour)); err != nil || len(w) != 0 {
+		t.Errorf("EditWork = %v, %v; want nothing", w, err)
+	}
+}
+
+// testVoteEditsAfterCards: with vote edits due on more cards than one turn edits, a new card arriving is posted
+// before any of them: votes never delay a delivery.
+func testVoteEditsAfterCards(t *testing.T, s Store) {
+	ctx := t.Context()
+	f := newEditFixture(t, s)
+	var ps []paper.Paper
+	for i := range 15 {
+		ps = append(ps, simple(fmt.Sprintf("2609.%05d", i+1), t0.Add(time.Duration(i)*time.Minute)))
+	}
+	f.poll("arxiv", ps...)
+	f.deliver(s)
+	if posts, _, _ := f.plat.snapshot(); len(posts) != len(ps) {
+		t.Fatalf("%d posts, want %d", len(posts), len(ps))
+	}
+	for _, p := range ps {
+		if _, _, err := s.(voter).Vote(ctx, slackA, p.Key, "U1", 1, f.now); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := s.QueueCardEdit(ctx, slackA, p.Key, f.now, f.now); err != nil || !ok {
+			t.Fatalf("QueueCardEdit = %v, %v", ok, err)
+		}
+	}
+	fresh := simple("2609.00099", t0.Add(time.Hour))
+	f.poll("arxiv", fresh)
+	f.deliver(s)
+	_, edits, events := f.plat.snapshot()
+	if i := slices.Index(events, "post "+fresh.Key); i != len(ps) {
+		t.Errorf("events %v: the new card is event %d, want %d, before any edit", events, i, len(ps))
+	}
+	if len(edits) == 0 || len(edits) > 10 {
+		t.Errorf("%d edits in the pass, want some, at most a turn's 10", len(edits))
+	}
+	f.deliver(s)
+	if _, edits, _ = f.plat.snapshot(); len(edits) != len(ps) {
+		t.Errorf("%d edits after two passes, want %d", len(edits), len(ps))
 	}
 }

@@ -36,6 +36,7 @@ type Store interface {
 	delivery.Store
 	delivery.CardEdits
 	command.Store
+	command.CardEditQueue
 	// SetCardEdits turns the queueing of card edits in the ingest transaction on or off.
 	SetCardEdits(on bool)
 	// SyncConfigChannels makes the configuration-managed subscriptions match chans (bot/app at start-up).
