@@ -66,6 +66,10 @@ func TestConsoleEdits(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer a.Close()
+			// Votes show on cards through the same queue, when there is one.
+			if queued := a.Clicks.Edits != nil && a.Clicks.WakeEdits != nil; queued != tt.edited {
+				t.Errorf("votes through the card-edit queue: %v, want %v", queued, tt.edited)
+			}
 			poll := func(p paper.Paper) paper.IngestResult {
 				t.Helper()
 				now = now.Add(time.Minute)

@@ -212,3 +212,92 @@ func TestReplayGuard(t *testing.T) {
 		t.Errorf("remembers %d ids, max 3", n)
 	}
 }
+
+func TestPickedToken(t *testing.T) {
+	key := "arxiv:2611.00001"
+	for _, tc := range []struct {
+		name   string
+		menu   string
+		values []string
+		want   string
+	}{
+		{"relevant", PickID(ActionRelevant), []string{tok(ActionRelevant, key)}, tok(ActionRelevant, key)},
+		{"save", PickID(ActionSave), []string{tok(ActionSave, key)}, tok(ActionSave, key)},
+		{"a value of another menu", PickID(ActionRelevant), []string{tok(ActionNotRelevant, key)}, ""},
+		{"two values", PickID(ActionRelevant), []string{tok(ActionRelevant, key), tok(ActionRelevant, "arxiv:2611.00002")}, ""},
+		{"no value", PickID(ActionRelevant), nil, ""},
+		{"a forged value", PickID(ActionRelevant), []string{"pb1:up:\x00"}, ""},
+		{"a menu of no action", "pb1:pick:delete", []string{"pb1:delete:" + key}, ""},
+		{"not a menu", tok(ActionRelevant, key), []string{tok(ActionRelevant, key)}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := PickedToken(tc.menu, tc.values)
+			if tc.want == "" {
+				if !errors.Is(err, ErrBadToken) {
+					t.Errorf("PickedToken = %q, %v; want ErrBadToken", got, err)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Errorf("PickedToken = %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
+
+// editQueue records the card edits votes queue; a card in posted is one it can edit.
+type editQueue struct {
+	posted map[string]bool
+	err    error
+	due    []time.Time
+}
+
+func (q *editQueue) QueueCardEdit(_ context.Context, _ channel.Ref, key string, _, due time.Time) (bool, error) {
+	if q.err != nil {
+		return false, q.err
+	}
+	q.due = append(q.due, due)
+	return q.posted[key], nil
+}
+
+// TestVotesQueueCardEdits: with an edit queue, a vote on a posted card is Queued (due a window after the click,
+// with the sender woken then) and nothing is rewritten in place; a vote on a card the queue cannot edit, or when
+// queueing fails, is confirmed privately, naming the paper. Without a queue the transport updates the card itself.
+func TestVotesQueueCardEdits(t *testing.T) {
+	ctx := context.Background()
+	papers := testkit.SamplePapers(testNow)
+	c, fb := newClicks(t, papers...)
+	c.Papers = fb
+	posted, digest := paper.KeyOf(papers[0]), paper.KeyOf(papers[1])
+	q := &editQueue{posted: map[string]bool{posted: true}}
+	var woken []time.Duration
+	c.Edits, c.EditWindow, c.WakeEdits = q, 3*time.Second, func(d time.Duration) { woken = append(woken, d) }
+
+	res, err := c.Click(ctx, Click{slackC1, "U1", tok(ActionRelevant, posted)})
+	if err != nil || !res.Voted || !res.Queued || res.InPlace || res.Up != 1 {
+		t.Fatalf("vote on a posted card: %+v, %v; want Queued", res, err)
+	}
+	if len(q.due) != 1 || !q.due[0].Equal(testNow.Add(3*time.Second)) || len(woken) != 1 || woken[0] != 3*time.Second {
+		t.Errorf("edit due %v, sender woken after %v; want due and woken at the end of the 3s window", q.due, woken)
+	}
+
+	res, err = c.Click(ctx, Click{slackC1, "U1", tok(ActionNotRelevant, digest)})
+	want := "Marked not relevant: “" + papers[1].Title + "”. Votes in this channel: 👍 0 · 👎 1"
+	if err != nil || !res.Voted || res.Queued || res.InPlace || !res.Reply.Private || strings.Join(res.Reply.Text, " ") != want {
+		t.Errorf("vote on a digest's paper: %+v, %v; want not queued, confirmed privately: %q", res, err, want)
+	}
+	if len(woken) != 1 {
+		t.Error("the sender was woken for an edit that was not queued")
+	}
+
+	q.err = errors.New("database is locked")
+	res, err = c.Click(ctx, Click{slackC1, "U2", tok(ActionRelevant, posted)})
+	if err != nil || !res.Voted || res.Queued || res.Up != 2 || !strings.Contains(strings.Join(res.Reply.Text, " "), "👍 2 · 👎 0") {
+		t.Errorf("vote when the queue fails: %+v, %v; want the vote kept and confirmed privately", res, err)
+	}
+
+	c.Edits = nil
+	if res, err = c.Click(ctx, Click{slackC1, "U3", tok(ActionRelevant, posted)}); err != nil || res.Queued || !res.InPlace {
+		t.Errorf("vote without a queue: %+v, %v; want InPlace", res, err)
+	}
+}
