@@ -269,6 +269,9 @@ func TestClicksOverGateway(t *testing.T) {
 	p := samplePaper()
 	d, fb, _ := newClickDiscord(t, f, []paper.Paper{p}, func(o *Options) { o.Mode = ModeGateway })
 	payload := buttonPayload(t, "846462639134605312", buttonChannel, "1001", command.ActionRelevant, p)
+	// And a choice from a digest's menu (a string select), which the gateway delivers the same way.
+	pick := selectPayload(t, "846462639134605313", "1002", []paper.Paper{p}, command.PickID(command.ActionRelevant),
+		menuOption(t, []paper.Paper{p}, command.ActionRelevant, p))
 	up := websocket.Upgrader{}
 	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		conn, err := up.Upgrade(w, r, nil)
@@ -293,6 +296,9 @@ func TestClicksOverGateway(t *testing.T) {
 				return
 			}
 		}
+		if conn.WriteMessage(websocket.TextMessage, fmt.Appendf(nil, `{"op":0,"s":4,"t":"INTERACTION_CREATE","d":%s}`, pick)) != nil {
+			return
+		}
 		for {
 			if _, _, err := conn.ReadMessage(); err != nil {
 				return
@@ -307,6 +313,7 @@ func TestClicksOverGateway(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
 	waitUntil(t, "the click's callback", func() bool { return len(f.requestsTo("/api/v10/interactions/846462639134605312/")) >= 1 })
+	waitUntil(t, "the pick's callback", func() bool { return len(f.requestsTo("/api/v10/interactions/846462639134605313/")) >= 1 })
 	time.Sleep(200 * time.Millisecond) // room for a second, wrong, answer to arrive
 	cancel()
 	if err := <-done; err != nil {
@@ -323,8 +330,16 @@ func TestClicksOverGateway(t *testing.T) {
 	if resp.Type != int(discordgo.InteractionResponseUpdateMessage) || resp.feedbackLabels()[0] != "👍 Relevant · 1" {
 		t.Errorf("callback %s", calls[0].Body)
 	}
-	if fb.Calls() != 1 {
-		t.Errorf("the store was asked %d times, want 1", fb.Calls())
+	if fb.Calls() != 2 {
+		t.Errorf("the store was asked %d times, want 2: the click and the pick", fb.Calls())
+	}
+	var picked clickResponse
+	if err := json.Unmarshal(f.requestsTo("/api/v10/interactions/846462639134605313/")[0].Body, &picked); err != nil {
+		t.Fatal(err)
+	}
+	if picked.Type != int(discordgo.InteractionResponseChannelMessageWithSource) || picked.Data.Flags&int(discordgo.MessageFlagsEphemeral) == 0 ||
+		!strings.Contains(picked.Data.Content, "Marked relevant. Votes in this channel: 👍 2 · 👎 0") {
+		t.Errorf("pick callback %+v, want an ephemeral confirmation", picked)
 	}
 }
 

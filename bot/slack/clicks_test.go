@@ -391,6 +391,16 @@ func TestClicksOverSocketMode(t *testing.T) {
 	if fb.Calls() != calls {
 		t.Error("a redelivered click reached the store")
 	}
+	// A choice from a digest's overflow menu, over the same connection: a vote, confirmed privately.
+	pick, _ := json.Marshal(digestPick(t, "U2", testkit.SamplePapers(testNow)[:3], 0, command.ActionRelevant, "trigger-socket-pick", f))
+	b, _ := json.Marshal(map[string]any{"envelope_id": "env-3", "type": "interactive", "payload": json.RawMessage(pick),
+		"accepts_response_payload": false, "retry_attempt": 0, "retry_reason": ""})
+	sends <- b
+	waitAck("env-3")
+	if m := f.waitResponse(t); m["response_type"] != "ephemeral" || !strings.Contains(allText(blocksOf(t, m)), "Marked relevant") ||
+		!strings.Contains(allText(blocksOf(t, m)), "👍 2 · 👎 0") {
+		t.Errorf("digest pick over Socket Mode: %v", m)
+	}
 	close(sends)
 	if err := stop(); err != nil {
 		t.Errorf("Run: %v", err)
