@@ -345,3 +345,29 @@ func TestDigestPicksOverHTTP(t *testing.T) {
 		}
 	})
 }
+
+// TestDigestPickFitsTheCap: Slack sends the whole digest with a menu choice, url-encoded; a digest of ten
+// papers whose every text is as long and as costly to encode as rendering allows (emoji, and characters that
+// mrkdwn escaping lengthens) still fits under the endpoint's body cap with room to spare.
+func TestDigestPickFitsTheCap(t *testing.T) {
+	costly := strings.Repeat("😀&<é", 150)
+	msg := bot.Message{Channel: slackChannel("C1"), Digest: true, Title: costly}
+	var ps []paper.Paper
+	for i := range 10 {
+		p := hostile()
+		p.ArxivID = fmt.Sprintf("2611.%05d", i)
+		p.Key, p.Title, p.Authors = "arxiv:"+p.ArxivID, costly, []string{costly, costly, costly, costly}
+		ps = append(ps, p)
+		msg.Cards = append(msg.Cards, bot.Card{Paper: p, Matched: []string{costly}})
+	}
+	f := newFakeSlack(t)
+	payload := digestPick(t, "U1", ps, 9, command.ActionRelevant, "trigger", f)
+	r := renderMessage(msg, false)
+	blocksJSON, _ := json.Marshal(r.blocks)
+	var blocks []any
+	_ = json.Unmarshal(blocksJSON, &blocks)
+	payload["message"].(map[string]any)["blocks"] = blocks
+	if n := len(formBody(t, payload)); n > maxInteractionBytes/2 {
+		t.Errorf("a digest pick is %d bytes url-encoded; the cap is %d: keep twice the room", n, maxInteractionBytes)
+	}
+}
