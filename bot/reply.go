@@ -16,6 +16,9 @@ type Request struct {
 	Channel channel.Ref
 	// User is the platform's user id of who typed it, recorded with subscriptions.
 	User string
+	// Workspace is the Slack team id or Discord guild id the command comes from; "" where there is none (a
+	// Discord DM, paperboy cmd without --workspace). Reading lists and forget-me are per workspace.
+	Workspace string
 	// CanManage says whether the user may manage this channel's subscriptions, as the platform decided it
 	// (Slack: channel member or configured manager; Discord: Manage Channels).
 	CanManage bool
@@ -55,6 +58,11 @@ func (inv Invocation) String() string {
 		}
 	}
 	return strings.Join(parts, " ")
+}
+
+// Member is who typed the command, in its workspace: whose reading list and votes it reads.
+func (r Request) Member() channel.User {
+	return channel.User{Platform: r.Channel.Platform, Workspace: r.Workspace, ID: r.User}
 }
 
 // CommandLine is the command as typed, for logs: Text, or the rendered Invocation.

@@ -95,18 +95,18 @@ func TestClicks(t *testing.T) {
 		click Click
 		want  want
 	}{
-		{"relevant", Click{slackC1, "U1", tok(ActionRelevant, key)}, want{voted: true, up: 1}},
-		{"another user, not relevant", Click{slackC1, "U2", tok(ActionNotRelevant, key)}, want{voted: true, up: 1, down: 1}},
-		{"the first user changes their mind", Click{slackC1, "U1", tok(ActionNotRelevant, key)}, want{voted: true, down: 2}},
-		{"the same vote again counts once", Click{slackC1, "U1", tok(ActionNotRelevant, key)}, want{voted: true, down: 2}},
-		{"save", Click{slackC1, "U1", tok(ActionSave, key)}, want{text: "Saved to your reading list"}},
-		{"save twice", Click{slackC1, "U1", tok(ActionSave, key)}, want{text: "Already in your reading list"}},
-		{"more like this", Click{slackC1, "U1", tok(ActionMore, key)}, want{text: "most like this one", cards: len(papers) - 1}},
-		{"unknown paper", Click{slackC1, "U1", tok(ActionRelevant, "arxiv:9999.99999")}, want{refusal: true, text: "no longer know that paper"}},
-		{"unknown paper, save", Click{slackC1, "U1", tok(ActionSave, "arxiv:9999.99999")}, want{refusal: true, text: "no longer know that paper"}},
-		{"another workspace's channel", Click{channel.Ref{Platform: "slack", ID: "COTHER"}, "U1", tok(ActionRelevant, key)}, want{refusal: true, text: "does not serve here"}},
-		{"a forged token", Click{slackC1, "U1", "pb1:delete:" + key}, want{refusal: true, text: "do not recognise that button"}},
-		{"a token of a later version", Click{slackC1, "U1", "pb9:up:" + key}, want{refusal: true, text: "do not recognise that button"}},
+		{"relevant", Click{slackC1, "U1", "T1", tok(ActionRelevant, key)}, want{voted: true, up: 1}},
+		{"another user, not relevant", Click{slackC1, "U2", "T1", tok(ActionNotRelevant, key)}, want{voted: true, up: 1, down: 1}},
+		{"the first user changes their mind", Click{slackC1, "U1", "T1", tok(ActionNotRelevant, key)}, want{voted: true, down: 2}},
+		{"the same vote again counts once", Click{slackC1, "U1", "T1", tok(ActionNotRelevant, key)}, want{voted: true, down: 2}},
+		{"save", Click{slackC1, "U1", "T1", tok(ActionSave, key)}, want{text: "Saved to your reading list"}},
+		{"save twice", Click{slackC1, "U1", "T1", tok(ActionSave, key)}, want{text: "Already in your reading list"}},
+		{"more like this", Click{slackC1, "U1", "T1", tok(ActionMore, key)}, want{text: "most like this one", cards: len(papers) - 1}},
+		{"unknown paper", Click{slackC1, "U1", "T1", tok(ActionRelevant, "arxiv:9999.99999")}, want{refusal: true, text: "no longer know that paper"}},
+		{"unknown paper, save", Click{slackC1, "U1", "T1", tok(ActionSave, "arxiv:9999.99999")}, want{refusal: true, text: "no longer know that paper"}},
+		{"another workspace's channel", Click{channel.Ref{Platform: "slack", ID: "COTHER"}, "U1", "T1", tok(ActionRelevant, key)}, want{refusal: true, text: "does not serve here"}},
+		{"a forged token", Click{slackC1, "U1", "T1", "pb1:delete:" + key}, want{refusal: true, text: "do not recognise that button"}},
+		{"a token of a later version", Click{slackC1, "U1", "T1", "pb9:up:" + key}, want{refusal: true, text: "do not recognise that button"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := c.Click(ctx, tc.click)
@@ -131,14 +131,14 @@ func TestClicks(t *testing.T) {
 			}
 		})
 	}
-	if !fb.Saved("slack", "U1", key) {
+	if !fb.Saved(channel.User{Platform: "slack", Workspace: "T1", ID: "U1"}, key) {
 		t.Error("the paper is not in U1's reading list")
 	}
 
 	t.Run("store down", func(t *testing.T) {
 		fb.Err = errors.New("database is locked")
 		defer func() { fb.Err = nil }()
-		if _, err := c.Click(ctx, Click{slackC1, "U1", tok(ActionRelevant, key)}); err == nil || !strings.Contains(err.Error(), "database is locked") {
+		if _, err := c.Click(ctx, Click{slackC1, "U1", "T1", tok(ActionRelevant, key)}); err == nil || !strings.Contains(err.Error(), "database is locked") {
 			t.Errorf("err = %v, want the store's error", err)
 		}
 	})
@@ -158,7 +158,7 @@ func TestClickFlood(t *testing.T) {
 		if i%2 == 1 {
 			action = ActionNotRelevant
 		}
-		res, err := c.Click(ctx, Click{slackC1, "UFLOOD", tok(action, key)})
+		res, err := c.Click(ctx, Click{slackC1, "UFLOOD", "T1", tok(action, key)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,7 +175,7 @@ func TestClickFlood(t *testing.T) {
 	if n := fb.Calls(); n != DefaultClickBurst {
 		t.Errorf("the store was asked %d times, want %d", n, DefaultClickBurst)
 	}
-	res, err := c.Click(ctx, Click{slackC1, "UCALM", tok(ActionRelevant, key)})
+	res, err := c.Click(ctx, Click{slackC1, "UCALM", "T1", tok(ActionRelevant, key)})
 	if err != nil || !res.Voted {
 		t.Errorf("another user's click: %+v, %v", res, err)
 	}

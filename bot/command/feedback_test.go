@@ -49,7 +49,7 @@ func TestFeedbackAndRanking(t *testing.T) {
 	ch := channel.Ref{Platform: "slack", ID: "C1"}
 	do := func(user, text string) bot.Reply {
 		t.Helper()
-		r, err := c.Handle(t.Context(), bot.Request{Channel: ch, User: user, Text: text})
+		r, err := c.Handle(t.Context(), bot.Request{Channel: ch, User: user, Workspace: "T1", Text: text})
 		if err != nil {
 			t.Fatalf("%q: %v", text, err)
 		}
@@ -85,12 +85,12 @@ func TestFeedbackAndRanking(t *testing.T) {
 		{"U3", "2611.10001", 1},
 	}
 	for i, v := range votes {
-		if _, _, err := st.Vote(t.Context(), ch, "arxiv:"+v.id, v.user, v.vote, testNow.Add(-time.Duration(len(votes)-i)*time.Hour)); err != nil {
+		if _, _, err := st.Vote(t.Context(), ch, "arxiv:"+v.id, channel.User{Platform: ch.Platform, Workspace: "T1", ID: v.user}, v.vote, testNow.Add(-time.Duration(len(votes)-i)*time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// An old vote is outside the 30 days of /papers feedback.
-	if _, _, err := st.Vote(t.Context(), ch, "arxiv:2611.10007", "U4", -1, testNow.Add(-31*24*time.Hour)); err != nil {
+	if _, _, err := st.Vote(t.Context(), ch, "arxiv:2611.10007", channel.User{Platform: ch.Platform, Workspace: "T1", ID: "U4"}, -1, testNow.Add(-31*24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -169,11 +169,11 @@ func TestFeedbackAndRanking(t *testing.T) {
 		}
 	})
 	t.Run("forget-me", func(t *testing.T) {
-		if _, err := st.Save(t.Context(), ch, "arxiv:2611.10001", "U1", testNow); err != nil {
+		if _, err := st.Save(t.Context(), channel.User{Platform: ch.Platform, Workspace: "T1", ID: "U1"}, "arxiv:2611.10001", testNow); err != nil {
 			t.Fatal(err)
 		}
 		r := do("U1", "forget-me")
-		if !r.Private || !strings.HasPrefix(r.Text[0], "Deleted your 3 votes and the 1 paper of your reading list, in every channel of this Slack") {
+		if !r.Private || !strings.HasPrefix(r.Text[0], "Deleted your 3 votes and the 1 paper of your reading list in this Slack workspace; what you keep in other workspaces stays.") {
 			t.Errorf("forget-me = %q", r.Text)
 		}
 		if r := do("U1", "forget-me"); !strings.HasPrefix(r.Text[0], "Deleted your 0 votes and the 0 papers") {
@@ -197,7 +197,7 @@ func TestReadingList(t *testing.T) {
 	ch := channel.Ref{Platform: "discord", ID: "42"}
 	do := func(text string) bot.Reply {
 		t.Helper()
-		r, err := c.Handle(t.Context(), bot.Request{Channel: ch, User: "U1", Text: text})
+		r, err := c.Handle(t.Context(), bot.Request{Channel: ch, User: "U1", Workspace: "G1", Text: text})
 		if err != nil {
 			t.Fatalf("%q: %v", text, err)
 		}
@@ -207,7 +207,7 @@ func TestReadingList(t *testing.T) {
 		t.Errorf("saved of an empty list = %q", r.Text)
 	}
 	for i, p := range ps {
-		if _, err := st.Save(t.Context(), ch, p.Key, "U1", testNow.Add(time.Duration(i)*time.Minute)); err != nil {
+		if _, err := st.Save(t.Context(), channel.User{Platform: ch.Platform, Workspace: "G1", ID: "U1"}, p.Key, testNow.Add(time.Duration(i)*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	}

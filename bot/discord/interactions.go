@@ -168,6 +168,7 @@ func (d *Discord) request(in *discordgo.Interaction, inv bot.Invocation) bot.Req
 	return bot.Request{
 		Channel:    channel.Ref{Platform: d.Name(), ID: in.ChannelID},
 		User:       userID(in),
+		Workspace:  in.GuildID, // "" in a DM
 		CanManage:  canManage(in),
 		Invocation: &inv,
 		CannotPost: cannotPost(in),

@@ -47,7 +47,12 @@ func clickOf(cb *slack.InteractionCallback) (command.Click, bool) {
 		if ch == "" || cb.User.ID == "" {
 			return command.Click{}, false
 		}
-		return command.Click{Channel: channel.Ref{Platform: "slack", ID: ch}, User: cb.User.ID, Token: a.Value}, true
+		// The workspace the click comes from: block_actions carries it as team.id, and as user.team_id.
+		team := cb.Team.ID
+		if team == "" {
+			team = cb.User.TeamID
+		}
+		return command.Click{Channel: channel.Ref{Platform: "slack", ID: ch}, User: cb.User.ID, Workspace: team, Token: a.Value}, true
 	}
 	return command.Click{}, false
 }

@@ -169,6 +169,7 @@ func (s *Slack) request(cmd slack.SlashCommand) bot.Request {
 	return bot.Request{
 		Channel:   channel.Ref{Platform: "slack", ID: cmd.ChannelID},
 		User:      cmd.UserID,
+		Workspace: cmd.TeamID,
 		CanManage: len(s.managers) == 0 || s.managers[cmd.UserID],
 		Text:      cmd.Text,
 	}
