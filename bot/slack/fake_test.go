@@ -366,10 +366,15 @@ func sign(secret string, ts int64, body string) http.Header {
 	return h
 }
 
-// commandBody is a slash command form as Slack posts it.
+// commandBody is a slash command form as Slack posts it, from workspace T1.
 func commandBody(channel, user, text, responseURL string) string {
+	return commandBodyIn("T1", channel, user, text, responseURL)
+}
+
+// commandBodyIn is a slash command form as Slack posts it, from workspace team.
+func commandBodyIn(team, channel, user, text, responseURL string) string {
 	return url.Values{
-		"token": {"legacy-verification-token"}, "team_id": {"T1"}, "channel_id": {channel}, "channel_name": {"papers"},
+		"token": {"legacy-verification-token"}, "team_id": {team}, "channel_id": {channel}, "channel_name": {"papers"},
 		"user_id": {user}, "user_name": {"someone"}, "command": {"/papers"}, "text": {text},
 		"response_url": {responseURL}, "trigger_id": {"1.2.3"},
 	}.Encode()
