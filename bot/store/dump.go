@@ -441,7 +441,9 @@ func (l *load) Votes(ctx context.Context, batch []dump.Vote) error {
 // Saved inserts papers of reading lists.
 func (l *load) Saved(ctx context.Context, batch []dump.Saved) error {
 	err := each(ctx, l.tx, `INSERT INTO saved (platform, workspace, user_id, paper_key, at) VALUES (?, ?, ?, ?, ?)`, batch,
-		func(sv dump.Saved) []any { return []any{sv.Platform, sv.Workspace, sv.User, sv.PaperKey, sv.At.UnixNano()} })
+		func(sv dump.Saved) []any {
+			return []any{sv.Platform, sv.Workspace, sv.User, sv.PaperKey, sv.At.UnixNano()}
+		})
 	if err != nil {
 		return fmt.Errorf("import reading lists: %w", err)
 	}
