@@ -323,22 +323,40 @@ func (c *Commander) export(ctx context.Context, req bot.Request, args Args) (bot
 		}
 	}
 	blocks := codeBlocks(papers)
-	shown := len(papers)
-	if !c.WholeExports && len(blocks) > MaxCodeBlocks {
-		shown = 0
-		for _, b := range blocks[:MaxCodeBlocks] {
-			shown += b.entries
+	if c.WholeExports || len(blocks) == 1 {
+		r := private(fmt.Sprintf("BibTeX of %s: %s.", source, entries(len(papers))))
+		for _, b := range blocks {
+			r.Code = append(r.Code, b.text)
 		}
-		blocks = blocks[:MaxCodeBlocks]
+		return r, nil
 	}
-	r := private(fmt.Sprintf("BibTeX of %s: %d entr%s.", source, shown, map[bool]string{true: "y", false: "ies"}[shown == 1]))
-	if shown < len(papers) {
-		r.Text = append(r.Text, fmt.Sprintf("A message holds %d of the %d entries; export a narrower query, or run paperboy cmd on the bot's machine for all of them.", shown, len(papers)))
+	// Longer than one code block: a file, with what a message holds of it for an adapter that cannot send it.
+	whole := bibtex.Write(papers)
+	r := private(fmt.Sprintf("BibTeX of %s: %s.", source, entries(len(papers))))
+	r.Document = &bot.Document{
+		File:    bot.File{Name: ExportFile, Data: []byte(whole), Title: fmt.Sprintf("BibTeX of %s (%s)", source, entries(len(papers)))},
+		Summary: fmt.Sprintf("%s (%s)", ExportFile, entries(len(papers))),
 	}
-	for _, b := range blocks {
+	shown := 0
+	for _, b := range blocks[:min(MaxCodeBlocks, len(blocks))] {
 		r.Code = append(r.Code, b.text)
+		shown += b.entries
+	}
+	if shown < len(papers) {
+		r.Document.Shortfall = []string{fmt.Sprintf("A message holds %d of the %d entries; export a narrower query, or run paperboy cmd on the bot's machine for all of them.", shown, len(papers))}
 	}
 	return r, nil
+}
+
+// ExportFile is the name of the file a long BibTeX export is delivered as.
+const ExportFile = "papers.bib"
+
+// entries is "1 entry", "37 entries".
+func entries(n int) string {
+	if n == 1 {
+		return "1 entry"
+	}
+	return fmt.Sprintf("%d entries", n)
 }
 
 // codeBlock is a run of whole BibTeX entries that fits in one code block.

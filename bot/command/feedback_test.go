@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/paperboy-bot/paperboy/bot"
+	"github.com/paperboy-bot/paperboy/bot/bibtex"
 	"github.com/paperboy-bot/paperboy/bot/channel"
 	"github.com/paperboy-bot/paperboy/bot/paper"
 	"github.com/paperboy-bot/paperboy/bot/store"
@@ -244,8 +245,22 @@ func TestReadingList(t *testing.T) {
 	})
 	t.Run("export bibtex", func(t *testing.T) {
 		r := do("export bibtex")
-		if len(r.Code) != MaxCodeBlocks || !strings.Contains(strings.Join(r.Text, "\n"), "A message holds") {
-			t.Fatalf("export of 24 long entries: %d blocks, %q; want %d and a note", len(r.Code), r.Text, MaxCodeBlocks)
+		if len(r.Code) != MaxCodeBlocks || r.Document == nil || len(r.Document.Shortfall) != 1 || !strings.Contains(r.Document.Shortfall[0], "A message holds") {
+			t.Fatalf("export of 24 long entries: %d blocks, document %+v; want %d blocks and a note", len(r.Code), r.Document, MaxCodeBlocks)
+		}
+		// The file is the whole export, every entry, newest saved first, as bibtex.Write makes it.
+		var list []paper.Paper
+		for i := len(ps) - 1; i >= 0; i-- {
+			if ps[i].ArxivID != "2611.20023" { // unsaved above
+				list = append(list, ps[i])
+			}
+		}
+		doc := r.Document
+		if want := bibtex.Write(list); string(doc.File.Data) != want || doc.File.Name != "papers.bib" || doc.Summary != "papers.bib (24 entries)" {
+			t.Errorf("document %s %q: %d bytes, want %d bytes of bibtex.Write", doc.File.Name, doc.Summary, len(doc.File.Data), len(want))
+		}
+		if r.Text[0] != "BibTeX of your reading list: 24 entries." || !r.Private {
+			t.Errorf("text %q", r.Text)
 		}
 		for _, b := range r.Code {
 			if n := len([]rune(b)); n > CodeBlockRunes {
@@ -262,8 +277,8 @@ func TestReadingList(t *testing.T) {
 			t.Errorf("whole export: %d entries, want 24", got)
 		}
 		r = do("export bibtex title:\"paper 7\"")
-		if got := strings.Count(strings.Join(r.Code, ""), "@misc{"); got != 1 || !strings.Contains(r.Code[0], "eprint        = {2611.20007}") {
-			t.Errorf("export of a query = %q", r.Code)
+		if got := strings.Count(strings.Join(r.Code, ""), "@misc{"); got != 1 || !strings.Contains(r.Code[0], "eprint        = {2611.20007}") || r.Document != nil {
+			t.Errorf("export of a query = %q, document %v; want one code block and no file", r.Code, r.Document)
 		}
 		if r := do("export csv"); !r.Error {
 			t.Errorf("export csv = %q", r.Text)
