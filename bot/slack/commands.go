@@ -183,6 +183,11 @@ func (s *Slack) answer(ctx context.Context, req bot.Request) bot.Reply {
 		s.log.ErrorContext(ctx, "slash command failed", "channel", req.Channel.ID, "user", req.User, "err", err)
 		reply = bot.Reply{Private: true, Text: []string{"Sorry, something went wrong on paperboy's side. Please try again later."}}
 	}
+	if reply.Document != nil {
+		// Both transports answer through here, before the reply is rendered: the file goes out first, and the
+		// answer says where it went, or why it did not.
+		reply = s.sendDocument(ctx, req, reply)
+	}
 	return reply
 }
 
