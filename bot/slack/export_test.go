@@ -2,12 +2,16 @@ package slack
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
 
 	"github.com/paperboy-bot/paperboy/bot"
 	"github.com/paperboy-bot/paperboy/bot/channel"
@@ -95,6 +99,10 @@ func TestExportAsFile(t *testing.T) {
 			if got := strings.Contains(text, "@misc{"); got != tt.wantCodeBlock {
 				t.Errorf("answer holds a code block: %v, want %v:\n%s", got, tt.wantCodeBlock, text)
 			}
+			// A scope this one feature lacks does not make the platform unready: cards still go out.
+			if _, why := s.ready.Ready(); strings.Contains(why, "token") {
+				t.Errorf("readiness after the export: %q", why)
+			}
 			shared := f.files.sharedFiles()
 			if !tt.wantFile {
 				if len(shared) != 0 {
@@ -118,5 +126,45 @@ func TestExportAsFile(t *testing.T) {
 				t.Errorf("direct messages opened with %v, want U1's", f.dmOpened)
 			}
 		})
+	}
+}
+
+// TestExportAsFileOverSocketMode: over Socket Mode the command is acknowledged at once, the file goes to the
+// DM, and the answer follows through response_url; the workspace is the slash command's team_id there too, so the
+// same user in another workspace has an empty reading list.
+func TestExportAsFileOverSocketMode(t *testing.T) {
+	f := newFakeSlack(t)
+	c, _ := exportFixture(t, 12)
+	s := newTestSlack(t, f, ModeSocket, c)
+	slash := func(envelope, team, text string) socketmode.Event {
+		e := slashEvent(envelope, "U1", text, f.responseURL(envelope))
+		cmd := e.Data.(slack.SlashCommand)
+		cmd.TeamID = team
+		e.Data = cmd
+		return e
+	}
+	fs := newFakeSocket(func(ctx context.Context, emit func(socketmode.Event) bool) error {
+		emit(socketmode.Event{Type: socketmode.EventTypeConnected, Data: &socketmode.ConnectedEvent{}})
+		emit(slash("env-1", "T1", "export bibtex saved"))
+		return untilDone(ctx)
+	})
+	s.newSocket = func() socketClient { return fs }
+	stop := runSlack(t, s)
+	defer func() {
+		if err := stop(); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	fs.waitAck(t)
+	m := f.waitResponse(t)
+	if text := allText(blocksOf(t, m)); m["response_type"] != "ephemeral" || !strings.Contains(text, "Sent papers.bib (12 entries) to your direct messages") || strings.Contains(text, "@misc{") {
+		t.Errorf("answer %v", m)
+	}
+	if shared := f.files.sharedFiles(); len(shared) != 1 || shared[0].Channel != "DU1" || strings.Count(string(shared[0].Data), "@misc{") != 12 {
+		t.Errorf("shared %d files, want papers.bib with 12 entries in DU1", len(shared))
+	}
+	other, err := c.Handle(t.Context(), bot.Request{Channel: slackChannel("C1"), User: "U1", Workspace: "T2", Text: "saved"})
+	if err != nil || !strings.Contains(strings.Join(other.Text, " "), "empty") {
+		t.Errorf("U1's list in T2 = %q, %v; want empty", other.Text, err)
 	}
 }
