@@ -16,8 +16,8 @@ import (
 	"github.com/paperboy-bot/paperboy/bot/store"
 )
 
-// TestReadingListPerServer: one Discord account clicking Save in two servers keeps two reading lists, each
-// shown only in its server, and /papers forget-me in one leaves the other's list and votes. Clicks and commands
+// TestReadingListPerServer: one Discord account clicking Save in two servers and in a DM with the bot keeps
+// three reading lists, each shown only where it was made, and /papers forget-me in one leaves the other's list and votes. Clicks and commands
 // are signed interactions through the HTTP endpoint into a real store; the server is the payload's guild_id.
 func TestReadingListPerServer(t *testing.T) {
 	f := newFakeDiscord(t)
@@ -33,9 +33,9 @@ func TestReadingListPerServer(t *testing.T) {
 	if _, err := st.Ingest(ctx, "arxiv", []paper.Paper{p1, p2}, nil, testNow); err != nil {
 		t.Fatal(err)
 	}
-	const chanG1, chanG2, user = buttonChannel, "745027906669510668", "1001"
+	const chanG1, chanG2, chanDM, user = buttonChannel, "745027906669510668", "845027906669510669", "1001"
 	subs := &memStore{}
-	for _, c := range []string{chanG1, chanG2} {
+	for _, c := range []string{chanG1, chanG2, chanDM} {
 		if _, err := subs.AddSubscription(ctx, channel.Subscription{Channel: ch(c), Query: "eeg", Canonical: "eeg"}); err != nil {
 			t.Fatal(err)
 		}
@@ -51,8 +51,16 @@ func TestReadingListPerServer(t *testing.T) {
 		if err := json.Unmarshal(payload, &m); err != nil {
 			t.Fatal(err)
 		}
-		m["guild_id"], m["channel_id"] = guild, chID
+		m["channel_id"] = chID
 		m["member"].(map[string]any)["user"].(map[string]any)["id"] = user
+		if guild == "" {
+			// A DM: Discord sends user instead of member, and no guild_id.
+			m["user"] = m["member"].(map[string]any)["user"]
+			delete(m, "member")
+			delete(m, "guild_id")
+		} else {
+			m["guild_id"] = guild
+		}
 		b, _ := json.Marshal(m)
 		return b
 	}
@@ -78,12 +86,16 @@ func TestReadingListPerServer(t *testing.T) {
 	click("G1", chanG1, command.ActionRelevant, p1)
 	click("G2", chanG2, command.ActionSave, p2)
 	click("G2", chanG2, command.ActionRelevant, p2)
+	click("", chanDM, command.ActionSave, p2)
 
 	if got := run("G1", chanG1, "saved"); !strings.Contains(got, p1.URL) || strings.Contains(got, p2.URL) {
 		t.Errorf("G1's list:\n%s\nwant only %s", got, p1.URL)
 	}
 	if got := run("G2", chanG2, "saved"); !strings.Contains(got, p2.URL) || strings.Contains(got, p1.URL) {
 		t.Errorf("G2's list:\n%s\nwant only %s", got, p2.URL)
+	}
+	if got := run("", chanDM, "saved"); !strings.Contains(got, p2.URL) || strings.Contains(got, p1.URL) || !strings.Contains(got, "1 paper") {
+		t.Errorf("the DM's list:\n%s\nwant only %s", got, p2.URL)
 	}
 	if got := run("G1", chanG1, "forget-me"); !strings.Contains(got, "Deleted your 1 vote and the 1 paper of your reading list in this Discord server") {
 		t.Errorf("forget-me in G1: %q", got)
@@ -93,6 +105,9 @@ func TestReadingListPerServer(t *testing.T) {
 	}
 	if got := run("G2", chanG2, "saved"); !strings.Contains(got, p2.URL) {
 		t.Errorf("G2's list after forget-me in G1:\n%s", got)
+	}
+	if got := run("", chanDM, "saved"); !strings.Contains(got, p2.URL) {
+		t.Errorf("the DM's list after forget-me in G1:\n%s", got)
 	}
 	if v, err := st.ChannelVotes(ctx, ch(chanG2), time.Time{}); err != nil || len(v) != 1 || v[0].User != user {
 		t.Errorf("votes in G2's channel after forget-me in G1: %+v, %v; want %s's", v, err, user)
