@@ -16,6 +16,9 @@ type Request struct {
 	Channel channel.Ref
 	// User is the platform's user id of who typed it, recorded with subscriptions.
 	User string
+	// Workspace is the Slack team id or Discord guild id the command comes from; "" where there is none (a
+	// Discord DM, paperboy cmd without --workspace). Reading lists and forget-me are per workspace.
+	Workspace string
 	// CanManage says whether the user may manage this channel's subscriptions, as the platform decided it
 	// (Slack: channel member or configured manager; Discord: Manage Channels).
 	CanManage bool
@@ -57,6 +60,11 @@ func (inv Invocation) String() string {
 	return strings.Join(parts, " ")
 }
 
+// Member is who typed the command, in its workspace: whose reading list and votes it reads.
+func (r Request) Member() channel.User {
+	return channel.User{Platform: r.Channel.Platform, Workspace: r.Workspace, ID: r.User}
+}
+
 // CommandLine is the command as typed, for logs: Text, or the rendered Invocation.
 func (r Request) CommandLine() string {
 	if r.Invocation != nil {
@@ -79,9 +87,47 @@ type Reply struct {
 	// Code holds preformatted blocks shown verbatim after the text and cards (a BibTeX export): a code block on
 	// Slack and Discord, plain lines on the terminal. Each is at most about 1,900 characters.
 	Code []string
+	// Document, when not nil, is the whole of a preformatted answer too long for one message (a BibTeX export),
+	// as a file for the caller alone. An adapter that can deliver a file privately sends it (Slack: to the
+	// caller's direct messages; Discord: attached to the ephemeral answer) and shows Text, without Code, saying
+	// where it went. Otherwise, or when that fails, it shows Text, the Document's Shortfall, why the file did not
+	// come, and Code: what one message holds of it. Only private replies carry one.
+	Document *Document
 	// Error marks a reply that refuses what was asked or could not do it (bad arguments, no permission, an invalid
 	// query, a rate limit, a look-up that took too long): adapters show it like any reply, `paperboy cmd` exits 1.
 	Error bool
+}
+
+// Document is a long answer delivered as a file, with what to say when it cannot be (Reply.Document).
+type Document struct {
+	File File
+	// Summary names it in the sentence that says where it went: "papers.bib (37 entries)".
+	Summary string
+	// Shortfall says what Code lacks of the file, shown with Code when the file cannot be delivered; empty when
+	// Code holds all of it.
+	Shortfall []string
+}
+
+// WithoutDocument is the reply shown when the Document cannot be delivered: Text, the Document's Shortfall and
+// why (one sentence), then Code.
+func (r Reply) WithoutDocument(why string) Reply {
+	if r.Document == nil {
+		return r
+	}
+	out := r
+	out.Text = append(append(append([]string(nil), r.Text...), r.Document.Shortfall...), why)
+	out.Document = nil
+	return out
+}
+
+// DocumentSent is the reply shown once the Document went out: Text and where it went (one sentence), without
+// Code.
+func (r Reply) DocumentSent(where string) Reply {
+	out := r
+	out.Text = append(append([]string(nil), r.Text...), where)
+	out.Code = nil
+	out.Document = nil
+	return out
 }
 
 // Card is one paper to show, with why it matched.

@@ -23,7 +23,7 @@ func testDigestFollowsVotes(t *testing.T, newEngineFixture fixtureFunc) {
 	f := newEngineFixture(t)
 	f.newSender(func(o *delivery.Options) { o.Ranker = relevance.DigestRanker{Votes: f.st, Now: f.clock.Now} })
 	voter, ok := f.st.(interface {
-		Vote(ctx context.Context, ch channel.Ref, paperKey, user string, vote int, at time.Time) (up, down int, err error)
+		Vote(ctx context.Context, ch channel.Ref, paperKey string, user channel.User, vote int, at time.Time) (up, down int, err error)
 	})
 	if !ok {
 		t.Fatal("the store has no Vote")
@@ -44,11 +44,11 @@ func testDigestFollowsVotes(t *testing.T, newEngineFixture fixtureFunc) {
 		if strings.HasPrefix(p.Title, "Survey") {
 			v = -1
 		}
-		if _, _, err := voter.Vote(ctx, chA, p.Key, "U1", v, f.clock.Now()); err != nil {
+		if _, _, err := voter.Vote(ctx, chA, p.Key, channel.User{Platform: chA.Platform, ID: "U1"}, v, f.clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 		if i < 9 {
-			if _, _, err := voter.Vote(ctx, chB, p.Key, "U1", v, f.clock.Now()); err != nil {
+			if _, _, err := voter.Vote(ctx, chB, p.Key, channel.User{Platform: chB.Platform, ID: "U1"}, v, f.clock.Now()); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -28,3 +28,21 @@ type SavedPaper struct {
 	Paper   paper.Paper
 	SavedAt time.Time
 }
+
+// User is a person as a platform knows them in one workspace (a Slack team, a Discord server): reading lists,
+// votes and /papers forget-me are per User, so the same Discord account in two servers keeps two reading lists.
+type User struct {
+	Platform string
+	// Workspace is the Slack team id or the Discord guild id the person acts in; "" where there is none (a
+	// Discord DM, the console, paperboy cmd without --workspace), which is a workspace of its own.
+	Workspace string
+	ID        string
+}
+
+// String is "platform:workspace/id", for logs.
+func (u User) String() string { return u.Platform + ":" + u.Workspace + "/" + u.ID }
+
+// AnyWorkspace is the workspace the stores give votes and reading-list entries recorded before they kept
+// workspaces: such an entry is the user's in every workspace of the platform (the stores' workspace migration
+// says how each command treats it). No platform names a workspace so.
+const AnyWorkspace = "*"

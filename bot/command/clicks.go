@@ -19,9 +19,9 @@ import (
 type Feedback interface {
 	// Vote records user's vote (+1 relevant, -1 not relevant, 0 withdrawn) on paperKey in ch, replacing an earlier one,
 	// and returns the card's counts after it.
-	Vote(ctx context.Context, ch channel.Ref, paperKey, user string, vote int, at time.Time) (up, down int, err error)
-	// Save adds paperKey to user's reading list in the workspace/server of ch; false when it was already saved.
-	Save(ctx context.Context, ch channel.Ref, paperKey, user string, at time.Time) (added bool, err error)
+	Vote(ctx context.Context, ch channel.Ref, paperKey string, user channel.User, vote int, at time.Time) (up, down int, err error)
+	// Save adds paperKey to user's reading list (in user's workspace); false when it was already saved.
+	Save(ctx context.Context, user channel.User, paperKey string, at time.Time) (added bool, err error)
 }
 
 // SimilarPapers finds the stored papers most like one, for "More like this".
@@ -159,8 +159,16 @@ type Click struct {
 	Channel channel.Ref
 	// User clicked.
 	User string
+	// Workspace is the Slack team id or Discord guild id of the click, "" in a Discord DM: the reading list a
+	// Save goes to, and the workspace a vote is recorded in.
+	Workspace string
 	// Token is the button's custom_id (Discord) or value (Slack).
 	Token string
+}
+
+// Member is who clicked, in the click's workspace.
+func (k Click) Member() channel.User {
+	return channel.User{Platform: k.Channel.Platform, Workspace: k.Workspace, ID: k.User}
 }
 
 // ClickResult is how to answer a click.
@@ -242,7 +250,7 @@ func (c *Clicks) Click(ctx context.Context, k Click) (ClickResult, error) {
 		if action == ActionNotRelevant {
 			vote = -1
 		}
-		up, down, err := c.Feedback.Vote(ctx, k.Channel, key, k.User, vote, now())
+		up, down, err := c.Feedback.Vote(ctx, k.Channel, key, k.Member(), vote, now())
 		if errors.Is(err, channel.ErrNotFound) {
 			return refusal(clickUnknown), nil
 		}
@@ -254,7 +262,7 @@ func (c *Clicks) Click(ctx context.Context, k Click) (ClickResult, error) {
 		res.Reply = c.voteReply(ctx, action, key, up, down)
 		return res, nil
 	case ActionSave:
-		added, err := c.Feedback.Save(ctx, k.Channel, key, k.User, now())
+		added, err := c.Feedback.Save(ctx, k.Member(), key, now())
 		if errors.Is(err, channel.ErrNotFound) {
 			return refusal(clickUnknown), nil
 		}

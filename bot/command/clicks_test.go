@@ -96,18 +96,18 @@ func TestClicks(t *testing.T) {
 		click Click
 		want  want
 	}{
-		{"relevant", Click{slackC1, "U1", tok(ActionRelevant, key)}, want{voted: true, up: 1}},
-		{"another user, not relevant", Click{slackC1, "U2", tok(ActionNotRelevant, key)}, want{voted: true, up: 1, down: 1}},
-		{"the first user changes their mind", Click{slackC1, "U1", tok(ActionNotRelevant, key)}, want{voted: true, down: 2}},
-		{"the same vote again counts once", Click{slackC1, "U1", tok(ActionNotRelevant, key)}, want{voted: true, down: 2}},
-		{"save", Click{slackC1, "U1", tok(ActionSave, key)}, want{text: "Saved to your reading list"}},
-		{"save twice", Click{slackC1, "U1", tok(ActionSave, key)}, want{text: "Already in your reading list"}},
-		{"more like this", Click{slackC1, "U1", tok(ActionMore, key)}, want{text: "most like this one", cards: len(papers) - 1}},
-		{"unknown paper", Click{slackC1, "U1", tok(ActionRelevant, "arxiv:9999.99999")}, want{refusal: true, text: "no longer know that paper"}},
-		{"unknown paper, save", Click{slackC1, "U1", tok(ActionSave, "arxiv:9999.99999")}, want{refusal: true, text: "no longer know that paper"}},
-		{"another workspace's channel", Click{channel.Ref{Platform: "slack", ID: "COTHER"}, "U1", tok(ActionRelevant, key)}, want{refusal: true, text: "does not serve here"}},
-		{"a forged token", Click{slackC1, "U1", "pb1:delete:" + key}, want{refusal: true, text: "do not recognise that button"}},
-		{"a token of a later version", Click{slackC1, "U1", "pb9:up:" + key}, want{refusal: true, text: "do not recognise that button"}},
+		{"relevant", Click{slackC1, "U1", "T1", tok(ActionRelevant, key)}, want{voted: true, up: 1}},
+		{"another user, not relevant", Click{slackC1, "U2", "T1", tok(ActionNotRelevant, key)}, want{voted: true, up: 1, down: 1}},
+		{"the first user changes their mind", Click{slackC1, "U1", "T1", tok(ActionNotRelevant, key)}, want{voted: true, down: 2}},
+		{"the same vote again counts once", Click{slackC1, "U1", "T1", tok(ActionNotRelevant, key)}, want{voted: true, down: 2}},
+		{"save", Click{slackC1, "U1", "T1", tok(ActionSave, key)}, want{text: "Saved to your reading list"}},
+		{"save twice", Click{slackC1, "U1", "T1", tok(ActionSave, key)}, want{text: "Already in your reading list"}},
+		{"more like this", Click{slackC1, "U1", "T1", tok(ActionMore, key)}, want{text: "most like this one", cards: len(papers) - 1}},
+		{"unknown paper", Click{slackC1, "U1", "T1", tok(ActionRelevant, "arxiv:9999.99999")}, want{refusal: true, text: "no longer know that paper"}},
+		{"unknown paper, save", Click{slackC1, "U1", "T1", tok(ActionSave, "arxiv:9999.99999")}, want{refusal: true, text: "no longer know that paper"}},
+		{"another workspace's channel", Click{channel.Ref{Platform: "slack", ID: "COTHER"}, "U1", "T1", tok(ActionRelevant, key)}, want{refusal: true, text: "does not serve here"}},
+		{"a forged token", Click{slackC1, "U1", "T1", "pb1:delete:" + key}, want{refusal: true, text: "do not recognise that button"}},
+		{"a token of a later version", Click{slackC1, "U1", "T1", "pb9:up:" + key}, want{refusal: true, text: "do not recognise that button"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := c.Click(ctx, tc.click)
@@ -134,14 +134,14 @@ func TestClicks(t *testing.T) {
 			}
 		})
 	}
-	if !fb.Saved("slack", "U1", key) {
+	if !fb.Saved(channel.User{Platform: "slack", Workspace: "T1", ID: "U1"}, key) {
 		t.Error("the paper is not in U1's reading list")
 	}
 
 	t.Run("store down", func(t *testing.T) {
 		fb.Err = errors.New("database is locked")
 		defer func() { fb.Err = nil }()
-		if _, err := c.Click(ctx, Click{slackC1, "U1", tok(ActionRelevant, key)}); err == nil || !strings.Contains(err.Error(), "database is locked") {
+		if _, err := c.Click(ctx, Click{slackC1, "U1", "T1", tok(ActionRelevant, key)}); err == nil || !strings.Contains(err.Error(), "database is locked") {
 			t.Errorf("err = %v, want the store's error", err)
 		}
 	})
@@ -161,7 +161,7 @@ func TestClickFlood(t *testing.T) {
 		if i%2 == 1 {
 			action = ActionNotRelevant
 		}
-		res, err := c.Click(ctx, Click{slackC1, "UFLOOD", tok(action, key)})
+		res, err := c.Click(ctx, Click{slackC1, "UFLOOD", "T1", tok(action, key)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -178,7 +178,7 @@ func TestClickFlood(t *testing.T) {
 	if n := fb.Calls(); n != DefaultClickBurst {
 		t.Errorf("the store was asked %d times, want %d", n, DefaultClickBurst)
 	}
-	res, err := c.Click(ctx, Click{slackC1, "UCALM", tok(ActionRelevant, key)})
+	res, err := c.Click(ctx, Click{slackC1, "UCALM", "T1", tok(ActionRelevant, key)})
 	if err != nil || !res.Voted {
 		t.Errorf("another user's click: %+v, %v", res, err)
 	}
@@ -273,7 +273,7 @@ func TestVotesQueueCardEdits(t *testing.T) {
 	var woken []time.Duration
 	c.Edits, c.EditWindow, c.WakeEdits = q, 3*time.Second, func(d time.Duration) { woken = append(woken, d) }
 
-	res, err := c.Click(ctx, Click{slackC1, "U1", tok(ActionRelevant, posted)})
+	res, err := c.Click(ctx, Click{slackC1, "U1", "T1", tok(ActionRelevant, posted)})
 	if err != nil || !res.Voted || !res.Queued || res.InPlace || res.Up != 1 {
 		t.Fatalf("vote on a posted card: %+v, %v; want Queued", res, err)
 	}
@@ -281,7 +281,7 @@ func TestVotesQueueCardEdits(t *testing.T) {
 		t.Errorf("edit due %v, sender woken after %v; want due and woken at the end of the 3s window", q.due, woken)
 	}
 
-	res, err = c.Click(ctx, Click{slackC1, "U1", tok(ActionNotRelevant, digest)})
+	res, err = c.Click(ctx, Click{slackC1, "U1", "T1", tok(ActionNotRelevant, digest)})
 	want := "Marked not relevant: “" + papers[1].Title + "”. Votes in this channel: 👍 0 · 👎 1"
 	if err != nil || !res.Voted || res.Queued || res.InPlace || !res.Reply.Private || strings.Join(res.Reply.Text, " ") != want {
 		t.Errorf("vote on a digest's paper: %+v, %v; want not queued, confirmed privately: %q", res, err, want)
@@ -291,13 +291,13 @@ func TestVotesQueueCardEdits(t *testing.T) {
 	}
 
 	q.err = errors.New("database is locked")
-	res, err = c.Click(ctx, Click{slackC1, "U2", tok(ActionRelevant, posted)})
+	res, err = c.Click(ctx, Click{slackC1, "U2", "T1", tok(ActionRelevant, posted)})
 	if err != nil || !res.Voted || res.Queued || res.Up != 2 || !strings.Contains(strings.Join(res.Reply.Text, " "), "👍 2 · 👎 0") {
 		t.Errorf("vote when the queue fails: %+v, %v; want the vote kept and confirmed privately", res, err)
 	}
 
 	c.Edits = nil
-	if res, err = c.Click(ctx, Click{slackC1, "U3", tok(ActionRelevant, posted)}); err != nil || res.Queued || !res.InPlace {
+	if res, err = c.Click(ctx, Click{slackC1, "U3", "T1", tok(ActionRelevant, posted)}); err != nil || res.Queued || !res.InPlace {
 		t.Errorf("vote without a queue: %+v, %v; want InPlace", res, err)
 	}
 }

@@ -21,12 +21,13 @@ import (
 // FeedbackStore is what /papers feedback, like, saved, unsave, export and forget-me and the ranked look-ups need
 // from the store. Both stores implement it; Commander.Feedback defaults to the Store when it does.
 type FeedbackStore interface {
-	// Saved returns up to limit papers of user's reading list from offset on, newest first, and how many it holds.
-	Saved(ctx context.Context, ch channel.Ref, user string, offset, limit int) ([]channel.SavedPaper, int, error)
+	// Saved returns up to limit papers of user's reading list (in user's workspace) from offset on, newest
+	// first, and how many it holds.
+	Saved(ctx context.Context, user channel.User, offset, limit int) ([]channel.SavedPaper, int, error)
 	// Unsave takes paperKey off user's reading list; false when it was not on it.
-	Unsave(ctx context.Context, ch channel.Ref, paperKey, user string) (bool, error)
-	// Forget deletes user's votes and reading list (on ch's platform) and says how many of each went.
-	Forget(ctx context.Context, ch channel.Ref, user string) (votes, saved int, err error)
+	Unsave(ctx context.Context, user channel.User, paperKey string) (bool, error)
+	// Forget deletes user's votes and reading list in user's workspace and says how many of each went.
+	Forget(ctx context.Context, user channel.User) (votes, saved int, err error)
 	// ChannelVotes returns the votes cast in ch at or after since, with their papers, newest first.
 	ChannelVotes(ctx context.Context, ch channel.Ref, since time.Time) ([]channel.Vote, error)
 	// PaperByKey returns a stored paper; channel.ErrNotFound when there is none.
@@ -233,7 +234,7 @@ func (c *Commander) saved(ctx context.Context, req bot.Request, args Args) (bot.
 	if n, ok := args.Int("page"); ok {
 		page = n
 	}
-	list, total, err := f.Saved(ctx, req.Channel, req.User, int(page-1)*SavedPage, SavedPage)
+	list, total, err := f.Saved(ctx, req.Member(), int(page-1)*SavedPage, SavedPage)
 	if err != nil {
 		return bot.Reply{}, fmt.Errorf("saved: %w", err)
 	}
@@ -266,7 +267,7 @@ func (c *Commander) unsave(ctx context.Context, req bot.Request, args Args) (bot
 		sub, _ := Lookup("unsave")
 		return sub.badArgs(), nil
 	}
-	list, total, err := f.Saved(ctx, req.Channel, req.User, int(n-1), 1)
+	list, total, err := f.Saved(ctx, req.Member(), int(n-1), 1)
 	if err != nil {
 		return bot.Reply{}, fmt.Errorf("unsave: %w", err)
 	}
@@ -274,7 +275,7 @@ func (c *Commander) unsave(ctx context.Context, req bot.Request, args Args) (bot
 		return failed(fmt.Sprintf("Your reading list has no number %d; it holds %d paper%s (/papers saved).", n, total, plural(total))), nil
 	}
 	p := list[0].Paper
-	if _, err := f.Unsave(ctx, req.Channel, p.Key, req.User); err != nil {
+	if _, err := f.Unsave(ctx, req.Member(), p.Key); err != nil {
 		return bot.Reply{}, fmt.Errorf("unsave: %w", err)
 	}
 	title := strings.Join(strings.Fields(bot.CleanLaTeX(p.Title)), " ")
@@ -290,7 +291,7 @@ func (c *Commander) export(ctx context.Context, req bot.Request, args Args) (bot
 		if f == nil {
 			return unavailable(), nil
 		}
-		list, _, err := f.Saved(ctx, req.Channel, req.User, 0, MaxExport)
+		list, _, err := f.Saved(ctx, req.Member(), 0, MaxExport)
 		if err != nil {
 			return bot.Reply{}, fmt.Errorf("export: %w", err)
 		}
@@ -322,22 +323,40 @@ func (c *Commander) export(ctx context.Context, req bot.Request, args Args) (bot
 		}
 	}
 	blocks := codeBlocks(papers)
-	shown := len(papers)
-	if !c.WholeExports && len(blocks) > MaxCodeBlocks {
-		shown = 0
-		for _, b := range blocks[:MaxCodeBlocks] {
-			shown += b.entries
+	if c.WholeExports || len(blocks) == 1 {
+		r := private(fmt.Sprintf("BibTeX of %s: %s.", source, entries(len(papers))))
+		for _, b := range blocks {
+			r.Code = append(r.Code, b.text)
 		}
-		blocks = blocks[:MaxCodeBlocks]
+		return r, nil
 	}
-	r := private(fmt.Sprintf("BibTeX of %s: %d entr%s.", source, shown, map[bool]string{true: "y", false: "ies"}[shown == 1]))
-	if shown < len(papers) {
-		r.Text = append(r.Text, fmt.Sprintf("A message holds %d of the %d entries; export a narrower query, or run paperboy cmd on the bot's machine for all of them.", shown, len(papers)))
+	// Longer than one code block: a file, with what a message holds of it for an adapter that cannot send it.
+	whole := bibtex.Write(papers)
+	r := private(fmt.Sprintf("BibTeX of %s: %s.", source, entries(len(papers))))
+	r.Document = &bot.Document{
+		File:    bot.File{Name: ExportFile, Data: []byte(whole), Title: fmt.Sprintf("BibTeX of %s (%s)", source, entries(len(papers)))},
+		Summary: fmt.Sprintf("%s (%s)", ExportFile, entries(len(papers))),
 	}
-	for _, b := range blocks {
+	shown := 0
+	for _, b := range blocks[:min(MaxCodeBlocks, len(blocks))] {
 		r.Code = append(r.Code, b.text)
+		shown += b.entries
+	}
+	if shown < len(papers) {
+		r.Document.Shortfall = []string{fmt.Sprintf("A message holds %d of the %d entries; export a narrower query, or run paperboy cmd on the bot's machine for all of them.", shown, len(papers))}
 	}
 	return r, nil
+}
+
+// ExportFile is the name of the file a long BibTeX export is delivered as.
+const ExportFile = "papers.bib"
+
+// entries is "1 entry", "37 entries".
+func entries(n int) string {
+	if n == 1 {
+		return "1 entry"
+	}
+	return fmt.Sprintf("%d entries", n)
 }
 
 // codeBlock is a run of whole BibTeX entries that fits in one code block.
@@ -378,22 +397,26 @@ func (c *Commander) forgetMe(ctx context.Context, req bot.Request, _ Args) (bot.
 	if f == nil {
 		return unavailable(), nil
 	}
-	votes, saved, err := f.Forget(ctx, req.Channel, req.User)
+	votes, saved, err := f.Forget(ctx, req.Member())
 	if err != nil {
 		return bot.Reply{}, fmt.Errorf("forget-me: %w", err)
 	}
-	return private(fmt.Sprintf("Deleted your %d vote%s and the %d paper%s of your reading list, in every channel of this %s the bot serves. Votes you cast from now on are kept again.",
-		votes, plural(votes), saved, plural(saved), platformWord(req.Channel.Platform))), nil
+	here, elsewhere := workspaceWords(req)
+	return private(fmt.Sprintf("Deleted your %d vote%s and the %d paper%s of your reading list in %s; what you keep in %s stays. Votes you cast from now on are kept again.",
+		votes, plural(votes), saved, plural(saved), here, elsewhere)), nil
 }
 
-func platformWord(platform string) string {
-	switch platform {
-	case "slack":
-		return "Slack"
-	case "discord":
-		return "Discord"
+// workspaceWords name the workspace a request comes from and the others, as the platform calls them.
+func workspaceWords(req bot.Request) (here, elsewhere string) {
+	switch {
+	case req.Channel.Platform == "slack":
+		return "this Slack workspace", "other workspaces"
+	case req.Channel.Platform == "discord" && req.Workspace == "":
+		return "your direct messages with the bot", "servers"
+	case req.Channel.Platform == "discord":
+		return "this Discord server", "other servers"
 	}
-	return platform
+	return "this " + req.Channel.Platform + " workspace", "other workspaces"
 }
 
 // Sort orders of a look-up.

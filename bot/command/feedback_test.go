@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/paperboy-bot/paperboy/bot"
+	"github.com/paperboy-bot/paperboy/bot/bibtex"
 	"github.com/paperboy-bot/paperboy/bot/channel"
 	"github.com/paperboy-bot/paperboy/bot/paper"
 	"github.com/paperboy-bot/paperboy/bot/store"
@@ -49,7 +50,7 @@ func TestFeedbackAndRanking(t *testing.T) {
 	ch := channel.Ref{Platform: "slack", ID: "C1"}
 	do := func(user, text string) bot.Reply {
 		t.Helper()
-		r, err := c.Handle(t.Context(), bot.Request{Channel: ch, User: user, Text: text})
+		r, err := c.Handle(t.Context(), bot.Request{Channel: ch, User: user, Workspace: "T1", Text: text})
 		if err != nil {
 			t.Fatalf("%q: %v", text, err)
 		}
@@ -85,12 +86,12 @@ func TestFeedbackAndRanking(t *testing.T) {
 		{"U3", "2611.10001", 1},
 	}
 	for i, v := range votes {
-		if _, _, err := st.Vote(t.Context(), ch, "arxiv:"+v.id, v.user, v.vote, testNow.Add(-time.Duration(len(votes)-i)*time.Hour)); err != nil {
+		if _, _, err := st.Vote(t.Context(), ch, "arxiv:"+v.id, channel.User{Platform: ch.Platform, Workspace: "T1", ID: v.user}, v.vote, testNow.Add(-time.Duration(len(votes)-i)*time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// An old vote is outside the 30 days of /papers feedback.
-	if _, _, err := st.Vote(t.Context(), ch, "arxiv:2611.10007", "U4", -1, testNow.Add(-31*24*time.Hour)); err != nil {
+	if _, _, err := st.Vote(t.Context(), ch, "arxiv:2611.10007", channel.User{Platform: ch.Platform, Workspace: "T1", ID: "U4"}, -1, testNow.Add(-31*24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 
@@ -169,11 +170,11 @@ func TestFeedbackAndRanking(t *testing.T) {
 		}
 	})
 	t.Run("forget-me", func(t *testing.T) {
-		if _, err := st.Save(t.Context(), ch, "arxiv:2611.10001", "U1", testNow); err != nil {
+		if _, err := st.Save(t.Context(), channel.User{Platform: ch.Platform, Workspace: "T1", ID: "U1"}, "arxiv:2611.10001", testNow); err != nil {
 			t.Fatal(err)
 		}
 		r := do("U1", "forget-me")
-		if !r.Private || !strings.HasPrefix(r.Text[0], "Deleted your 3 votes and the 1 paper of your reading list, in every channel of this Slack") {
+		if !r.Private || !strings.HasPrefix(r.Text[0], "Deleted your 3 votes and the 1 paper of your reading list in this Slack workspace; what you keep in other workspaces stays.") {
 			t.Errorf("forget-me = %q", r.Text)
 		}
 		if r := do("U1", "forget-me"); !strings.HasPrefix(r.Text[0], "Deleted your 0 votes and the 0 papers") {
@@ -197,7 +198,7 @@ func TestReadingList(t *testing.T) {
 	ch := channel.Ref{Platform: "discord", ID: "42"}
 	do := func(text string) bot.Reply {
 		t.Helper()
-		r, err := c.Handle(t.Context(), bot.Request{Channel: ch, User: "U1", Text: text})
+		r, err := c.Handle(t.Context(), bot.Request{Channel: ch, User: "U1", Workspace: "G1", Text: text})
 		if err != nil {
 			t.Fatalf("%q: %v", text, err)
 		}
@@ -207,7 +208,7 @@ func TestReadingList(t *testing.T) {
 		t.Errorf("saved of an empty list = %q", r.Text)
 	}
 	for i, p := range ps {
-		if _, err := st.Save(t.Context(), ch, p.Key, "U1", testNow.Add(time.Duration(i)*time.Minute)); err != nil {
+		if _, err := st.Save(t.Context(), channel.User{Platform: ch.Platform, Workspace: "G1", ID: "U1"}, p.Key, testNow.Add(time.Duration(i)*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -244,8 +245,22 @@ func TestReadingList(t *testing.T) {
 	})
 	t.Run("export bibtex", func(t *testing.T) {
 		r := do("export bibtex")
-		if len(r.Code) != MaxCodeBlocks || !strings.Contains(strings.Join(r.Text, "\n"), "A message holds") {
-			t.Fatalf("export of 24 long entries: %d blocks, %q; want %d and a note", len(r.Code), r.Text, MaxCodeBlocks)
+		if len(r.Code) != MaxCodeBlocks || r.Document == nil || len(r.Document.Shortfall) != 1 || !strings.Contains(r.Document.Shortfall[0], "A message holds") {
+			t.Fatalf("export of 24 long entries: %d blocks, document %+v; want %d blocks and a note", len(r.Code), r.Document, MaxCodeBlocks)
+		}
+		// The file is the whole export, every entry, newest saved first, as bibtex.Write makes it.
+		var list []paper.Paper
+		for i := len(ps) - 1; i >= 0; i-- {
+			if ps[i].ArxivID != "2611.20023" { // unsaved above
+				list = append(list, ps[i])
+			}
+		}
+		doc := r.Document
+		if want := bibtex.Write(list); string(doc.File.Data) != want || doc.File.Name != "papers.bib" || doc.Summary != "papers.bib (24 entries)" {
+			t.Errorf("document %s %q: %d bytes, want %d bytes of bibtex.Write", doc.File.Name, doc.Summary, len(doc.File.Data), len(want))
+		}
+		if r.Text[0] != "BibTeX of your reading list: 24 entries." || !r.Private {
+			t.Errorf("text %q", r.Text)
 		}
 		for _, b := range r.Code {
 			if n := len([]rune(b)); n > CodeBlockRunes {
@@ -262,8 +277,8 @@ func TestReadingList(t *testing.T) {
 			t.Errorf("whole export: %d entries, want 24", got)
 		}
 		r = do("export bibtex title:\"paper 7\"")
-		if got := strings.Count(strings.Join(r.Code, ""), "@misc{"); got != 1 || !strings.Contains(r.Code[0], "eprint        = {2611.20007}") {
-			t.Errorf("export of a query = %q", r.Code)
+		if got := strings.Count(strings.Join(r.Code, ""), "@misc{"); got != 1 || !strings.Contains(r.Code[0], "eprint        = {2611.20007}") || r.Document != nil {
+			t.Errorf("export of a query = %q, document %v; want one code block and no file", r.Code, r.Document)
 		}
 		if r := do("export csv"); !r.Error {
 			t.Errorf("export csv = %q", r.Text)

@@ -165,7 +165,7 @@ func (d *Discord) click(ctx context.Context, in *discordgo.Interaction, respond 
 		d.answer(ctx, in, respond, replyResponse(bot.Reply{Private: true, Text: []string{"paperboy does not handle that button."}}))
 		return
 	}
-	k := command.Click{Channel: channel.Ref{Platform: d.Name(), ID: in.ChannelID}, User: userID(in), Token: token}
+	k := command.Click{Channel: channel.Ref{Platform: d.Name(), ID: in.ChannelID}, User: userID(in), Workspace: in.GuildID, Token: token}
 	var res command.ClickResult
 	var err error
 	d.runner.Do(ctx, command.Job{

@@ -179,7 +179,7 @@ func TestClicksOverHTTP(t *testing.T) {
 			}
 		})
 	}
-	if !fb.Saved("discord", "1001", command.CardKey(p)) {
+	if !fb.Saved(channel.User{Platform: "discord", Workspace: "290926798626357999", ID: "1001"}, command.CardKey(p)) {
 		t.Error("not saved")
 	}
 

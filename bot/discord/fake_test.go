@@ -123,9 +123,22 @@ func newFakeDiscord(t *testing.T) *fakeDiscord {
 		f.record(r)
 		writeJSON(w, map[string]string{"id": "424242"})
 	})
+	// Edits of the original interaction response are answered by the script of "original", then 200.
 	mux.HandleFunc("PATCH /api/v10/webhooks/{app}/{token}/messages/@original", func(w http.ResponseWriter, r *http.Request) {
 		payload, _ := splitMultipart(t, r.Header, f.record(r))
 		validateMessage(t, payload)
+		f.mu.Lock()
+		var canned *cannedResponse
+		if q := f.script["original"]; len(q) > 0 {
+			canned, f.script["original"] = &q[0], q[1:]
+		}
+		f.mu.Unlock()
+		if canned != nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(canned.status)
+			io.WriteString(w, canned.body)
+			return
+		}
 		writeJSON(w, map[string]string{"id": "orig"})
 	})
 	mux.HandleFunc("POST /api/v10/interactions/{id}/{token}/callback", func(w http.ResponseWriter, r *http.Request) {

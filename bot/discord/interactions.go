@@ -168,6 +168,7 @@ func (d *Discord) request(in *discordgo.Interaction, inv bot.Invocation) bot.Req
 	return bot.Request{
 		Channel:    channel.Ref{Platform: d.Name(), ID: in.ChannelID},
 		User:       userID(in),
+		Workspace:  in.GuildID, // "" in a DM
 		CanManage:  canManage(in),
 		Invocation: &inv,
 		CannotPost: cannotPost(in),
@@ -221,10 +222,15 @@ func (d *Discord) command(ctx context.Context, in *discordgo.Interaction, respon
 			return d.replyOrApology(req, reply, err)
 		},
 		Answer: func(ctx context.Context, reply bot.Reply) {
-			if hasFiles(reply) {
+			if hasFiles(reply) || reply.Document != nil {
 				// Files go in a multipart request, which an interaction response over HTTP cannot be: defer, then
-				// attach them to the deferred response.
-				d.answer(ctx, in, respond, interactionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource})
+				// attach them to the deferred response. A private reply's deferred response is ephemeral already:
+				// the edit cannot change that.
+				resp := interactionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource}
+				if reply.Private {
+					resp.Data = messageBody{AllowedMentions: noMentions(), Flags: discordgo.MessageFlagsEphemeral}
+				}
+				d.answer(ctx, in, respond, resp)
 				d.followUp(ctx, in, req, reply)
 				return
 			}
@@ -267,9 +273,15 @@ func (d *Discord) followUp(ctx context.Context, in *discordgo.Interaction, req b
 			return
 		}
 	}
+	endpoint := discordgo.EndpointWebhookMessage(appID, in.Token, "@original")
+	if r.Document != nil {
+		var sent bool
+		if r, sent = d.followUpDocument(ctx, endpoint, in, req, r); sent {
+			return
+		}
+	}
 	body := renderReply(r)
 	body.Flags = 0 // fixed by the deferred response; an edit cannot change it
-	endpoint := discordgo.EndpointWebhookMessage(appID, in.Token, "@original")
 	var err error
 	if hasFiles(r) {
 		err = d.followUpFiles(ctx, endpoint, body, r.Files)

@@ -88,3 +88,28 @@ func (d *Discord) followUpFiles(ctx context.Context, endpoint string, body messa
 		discordgo.WithContext(ctx), discordgo.WithRetryOnRatelimit(true))
 	return err
 }
+
+// followUpDocument replaces the deferred (ephemeral) response with the reply's text and its Document attached as a
+// file: Discord takes attachments on an edit of the original interaction response, which stays ephemeral, but not
+// in the HTTP answer to an interaction. sent says the file went out with its answer; otherwise the reply returned
+// is what to send instead: the code blocks and why the file could not be attached.
+func (d *Discord) followUpDocument(ctx context.Context, endpoint string, in *discordgo.Interaction, req bot.Request, r bot.Reply) (_ bot.Reply, sent bool) {
+	doc := r.Document
+	body := renderReply(r.DocumentSent(fmt.Sprintf("Attached: %s, visible only to you.", doc.Summary)))
+	body.Flags = 0 // fixed by the deferred response
+	err := d.followUpFiles(ctx, endpoint, body, []bot.File{doc.File})
+	if err == nil {
+		return r, true
+	}
+	d.log.Warn("attach export to the deferred response", "channel", req.Channel.String(), "user", req.User,
+		"err", fmt.Errorf("interaction %s: %w", in.ID, redactURL(err)))
+	why := "the upload failed; try again later"
+	var re *discordgo.RESTError
+	if errors.As(err, &re) && re.Response != nil {
+		why = "Discord answered " + re.Response.Status
+		if re.Message != nil && re.Message.Message != "" {
+			why = fmt.Sprintf("Discord answered %d %s", re.Response.StatusCode, re.Message.Message)
+		}
+	}
+	return r.WithoutDocument(fmt.Sprintf("I could not attach %s (%s), so here is what one message holds.", doc.File.Name, why)), false
+}

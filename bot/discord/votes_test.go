@@ -233,7 +233,7 @@ func TestDigestPicksOverHTTP(t *testing.T) {
 	private(t, pick("1001", command.ActionNotRelevant, ps[1]), "Marked not relevant: “"+title+"”. Votes in this channel: 👍 0 · 👎 2")
 	private(t, pick("1001", command.ActionSave, ps[2]), "Saved to your reading list")
 	private(t, pick("1001", command.ActionMore, ps[0]), "most like this one")
-	if !fb.Saved("discord", "1001", command.CardKey(ps[2])) {
+	if !fb.Saved(channel.User{Platform: "discord", Workspace: "290926798626357999", ID: "1001"}, command.CardKey(ps[2])) {
 		t.Error("Save from the digest did not save")
 	}
 	// The same member's vote from the paper's own card replaces the digest's.

@@ -152,8 +152,9 @@ func TestSubscribeWhereTheBotIsNot(t *testing.T) {
 	})
 }
 
-// TestManifestScopes checks that the app manifest users install from asks for the scopes CheckAccess needs: an
-// app without them only learns that the bot is not in a channel from the first failed post.
+// TestManifestScopes checks that the app manifest users install from asks for the scopes CheckAccess needs (an
+// app without them only learns that the bot is not in a channel from the first failed post) and those of a long
+// export's file in the caller's direct messages.
 func TestManifestScopes(t *testing.T) {
 	raw, err := os.ReadFile("../../slack-manifest.yml")
 	if err != nil {
@@ -165,7 +166,7 @@ func TestManifestScopes(t *testing.T) {
 			scopes[s] = true
 		}
 	}
-	for _, want := range []string{"chat:write", "commands", "channels:read", "groups:read"} {
+	for _, want := range []string{"chat:write", "commands", "channels:read", "groups:read", "files:write", "im:write"} {
 		if !scopes[want] {
 			t.Errorf("slack-manifest.yml lacks the bot scope %s", want)
 		}

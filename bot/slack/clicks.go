@@ -55,7 +55,12 @@ func clickOf(cb *slack.InteractionCallback) (command.Click, bool) {
 		if ch == "" || cb.User.ID == "" {
 			return command.Click{}, false
 		}
-		return command.Click{Channel: channel.Ref{Platform: "slack", ID: ch}, User: cb.User.ID, Token: tok}, true
+		// The workspace the click comes from: block_actions carries it as team.id, and as user.team_id.
+		team := cb.Team.ID
+		if team == "" {
+			team = cb.User.TeamID
+		}
+		return command.Click{Channel: channel.Ref{Platform: "slack", ID: ch}, User: cb.User.ID, Workspace: team, Token: tok}, true
 	}
 	return command.Click{}, false
 }

@@ -153,7 +153,7 @@ func TestClicksOverHTTP(t *testing.T) {
 		if m["response_type"] != "ephemeral" || m["replace_original"] == true || !strings.Contains(allText(blocksOf(t, m)), "Saved to your reading list") {
 			t.Errorf("save reply %v", m)
 		}
-		if !fb.Saved("slack", "U1", key) {
+		if !fb.Saved(channel.User{Platform: "slack", Workspace: "T3MDE", ID: "U1"}, key) {
 			t.Error("not saved")
 		}
 	})

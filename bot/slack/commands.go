@@ -169,6 +169,7 @@ func (s *Slack) request(cmd slack.SlashCommand) bot.Request {
 	return bot.Request{
 		Channel:   channel.Ref{Platform: "slack", ID: cmd.ChannelID},
 		User:      cmd.UserID,
+		Workspace: cmd.TeamID,
 		CanManage: len(s.managers) == 0 || s.managers[cmd.UserID],
 		Text:      cmd.Text,
 	}
@@ -181,6 +182,11 @@ func (s *Slack) answer(ctx context.Context, req bot.Request) bot.Reply {
 	if err != nil {
 		s.log.ErrorContext(ctx, "slash command failed", "channel", req.Channel.ID, "user", req.User, "err", err)
 		reply = bot.Reply{Private: true, Text: []string{"Sorry, something went wrong on paperboy's side. Please try again later."}}
+	}
+	if reply.Document != nil {
+		// Both transports answer through here, before the reply is rendered: the file goes out first, and the
+		// answer says where it went, or why it did not.
+		reply = s.sendDocument(ctx, req, reply)
 	}
 	return reply
 }

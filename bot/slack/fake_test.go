@@ -77,6 +77,9 @@ type fakeSlack struct {
 	updateErr           map[string]string // message ts -> Slack error code for chat.update
 	rateUpdates         int               // answer this many upcoming chat.update calls with 429 Retry-After: 7
 	files               *fakeFiles        // files.uploadV2's endpoints
+	// conversations.open: the users whose direct message was opened, and an error code to answer instead.
+	dmOpened []string
+	dmErr    string
 }
 
 func newFakeSlack(t *testing.T) *fakeSlack {
@@ -87,6 +90,7 @@ func newFakeSlack(t *testing.T) *fakeSlack {
 	mux.HandleFunc("POST /api/chat.postMessage", f.postMessage)
 	mux.HandleFunc("POST /api/conversations.info", f.conversationInfo)
 	mux.HandleFunc("POST /api/chat.update", f.update)
+	mux.HandleFunc("POST /api/conversations.open", f.openConversation)
 	f.files = addFiles(mux, func() *httptest.Server { return f.srv })
 	mux.HandleFunc("POST /response/{id}", func(w http.ResponseWriter, r *http.Request) {
 		var m map[string]any
@@ -131,6 +135,37 @@ func newFakeSlack(t *testing.T) *fakeSlack {
 		f.srv.Close()
 	})
 	return f
+}
+
+// openConversation answers conversations.open as Slack does for a bot token: the IM channel with the one user
+// given (D + the user id), or ok:false with an error code; missing_scope names the scope needed, as Slack does.
+func (f *fakeSlack) openConversation(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if r.PostForm.Get("token") != testBotToken {
+		slackJSON(w, map[string]any{"ok": false, "error": "invalid_auth"})
+		return
+	}
+	switch f.dmErr {
+	case "":
+	case "missing_scope":
+		slackJSON(w, map[string]any{"ok": false, "error": "missing_scope", "needed": "im:write", "provided": "chat:write,commands,files:write"})
+		return
+	default:
+		slackJSON(w, map[string]any{"ok": false, "error": f.dmErr})
+		return
+	}
+	users := r.PostForm.Get("users")
+	if users == "" || strings.Contains(users, ",") {
+		slackJSON(w, map[string]any{"ok": false, "error": "invalid_arguments"})
+		return
+	}
+	f.dmOpened = append(f.dmOpened, users)
+	slackJSON(w, map[string]any{"ok": true, "no_op": true, "already_open": true, "channel": map[string]any{"id": "D" + users}})
 }
 
 func (f *fakeSlack) apiURL() string { return f.srv.URL + "/api/" }
@@ -366,10 +401,15 @@ func sign(secret string, ts int64, body string) http.Header {
 	return h
 }
 
-// commandBody is a slash command form as Slack posts it.
+// commandBody is a slash command form as Slack posts it, from workspace T1.
 func commandBody(channel, user, text, responseURL string) string {
+	return commandBodyIn("T1", channel, user, text, responseURL)
+}
+
+// commandBodyIn is a slash command form as Slack posts it, from workspace team.
+func commandBodyIn(team, channel, user, text, responseURL string) string {
 	return url.Values{
-		"token": {"legacy-verification-token"}, "team_id": {"T1"}, "channel_id": {channel}, "channel_name": {"papers"},
+		"token": {"legacy-verification-token"}, "team_id": {team}, "channel_id": {channel}, "channel_name": {"papers"},
 		"user_id": {user}, "user_name": {"someone"}, "command": {"/papers"}, "text": {text},
 		"response_url": {responseURL}, "trigger_id": {"1.2.3"},
 	}.Encode()

@@ -66,6 +66,8 @@ type slackAPI interface {
 	// UploadFileContext is files.uploadV2: files.getUploadURLExternal, a POST of the bytes to the URL it gives,
 	// files.completeUploadExternal sharing the file in the channel.
 	UploadFileContext(ctx context.Context, params slack.UploadFileParameters) (*slack.FileSummary, error)
+	// OpenConversationContext is conversations.open: the direct message channel with a user.
+	OpenConversationContext(ctx context.Context, params *slack.OpenConversationParameters) (*slack.Channel, bool, bool, error)
 }
 
 var _ slackAPI = (*slack.Client)(nil)

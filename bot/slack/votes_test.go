@@ -278,7 +278,7 @@ func TestDigestPicksOverHTTP(t *testing.T) {
 			t.Errorf("%s %s on paper %d: reply %v, want a private one saying %q", step.user, step.action, step.i, m, step.want)
 		}
 	}
-	if !fb.Saved("slack", "U1", paper.KeyOf(ps[2])) {
+	if !fb.Saved(channel.User{Platform: "slack", Workspace: "T3MDE", ID: "U1"}, paper.KeyOf(ps[2])) {
 		t.Error("Save from the digest did not save")
 	}
 	// The same user's vote from the paper's own card replaces the digest's: still one vote per user.

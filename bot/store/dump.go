@@ -189,23 +189,24 @@ func exportImports(ctx context.Context, tx *sql.Tx, w dump.Writer) error {
 }
 
 func exportVotes(ctx context.Context, tx *sql.Tx, w dump.Writer) error {
-	return exportRows(ctx, tx, `SELECT platform, channel_id, paper_key, user_id, vote, at FROM votes
+	return exportRows(ctx, tx, `SELECT platform, channel_id, paper_key, user_id, workspace, vote, at FROM votes
 		ORDER BY platform, channel_id, paper_key, user_id`, w.Votes,
 		func(rows *sql.Rows) (dump.Vote, error) {
 			var v dump.Vote
 			var at int64
-			err := rows.Scan(&v.Channel.Platform, &v.Channel.ID, &v.PaperKey, &v.User, &v.Vote, &at)
+			err := rows.Scan(&v.Channel.Platform, &v.Channel.ID, &v.PaperKey, &v.User, &v.Workspace, &v.Vote, &at)
 			v.At = time.Unix(0, at).UTC()
 			return v, err
 		})
 }
 
 func exportSaved(ctx context.Context, tx *sql.Tx, w dump.Writer) error {
-	return exportRows(ctx, tx, `SELECT platform, user_id, paper_key, at FROM saved ORDER BY platform, user_id, paper_key`, w.Saved,
+	return exportRows(ctx, tx, `SELECT platform, workspace, user_id, paper_key, at FROM saved
+		ORDER BY platform, workspace, user_id, paper_key`, w.Saved,
 		func(rows *sql.Rows) (dump.Saved, error) {
 			var sv dump.Saved
 			var at int64
-			err := rows.Scan(&sv.Platform, &sv.User, &sv.PaperKey, &at)
+			err := rows.Scan(&sv.Platform, &sv.Workspace, &sv.User, &sv.PaperKey, &at)
 			sv.At = time.Unix(0, at).UTC()
 			return sv, err
 		})
@@ -427,9 +428,9 @@ func (l *load) Imports(ctx context.Context, batch []dump.Import) error {
 
 // Votes inserts votes on cards.
 func (l *load) Votes(ctx context.Context, batch []dump.Vote) error {
-	err := each(ctx, l.tx, `INSERT INTO votes (platform, channel_id, paper_key, user_id, vote, at) VALUES (?, ?, ?, ?, ?, ?)`, batch,
+	err := each(ctx, l.tx, `INSERT INTO votes (platform, channel_id, paper_key, user_id, workspace, vote, at) VALUES (?, ?, ?, ?, ?, ?, ?)`, batch,
 		func(v dump.Vote) []any {
-			return []any{v.Channel.Platform, v.Channel.ID, v.PaperKey, v.User, v.Vote, v.At.UnixNano()}
+			return []any{v.Channel.Platform, v.Channel.ID, v.PaperKey, v.User, v.Workspace, v.Vote, v.At.UnixNano()}
 		})
 	if err != nil {
 		return fmt.Errorf("import votes: %w", err)
@@ -439,8 +440,10 @@ func (l *load) Votes(ctx context.Context, batch []dump.Vote) error {
 
 // Saved inserts papers of reading lists.
 func (l *load) Saved(ctx context.Context, batch []dump.Saved) error {
-	err := each(ctx, l.tx, `INSERT INTO saved (platform, user_id, paper_key, at) VALUES (?, ?, ?, ?)`, batch,
-		func(sv dump.Saved) []any { return []any{sv.Platform, sv.User, sv.PaperKey, sv.At.UnixNano()} })
+	err := each(ctx, l.tx, `INSERT INTO saved (platform, workspace, user_id, paper_key, at) VALUES (?, ?, ?, ?, ?)`, batch,
+		func(sv dump.Saved) []any {
+			return []any{sv.Platform, sv.Workspace, sv.User, sv.PaperKey, sv.At.UnixNano()}
+		})
 	if err != nil {
 		return fmt.Errorf("import reading lists: %w", err)
 	}

@@ -14,9 +14,8 @@ import (
 	"github.com/paperboy-bot/paperboy/filters"
 )
 
-// feedbackMigration adds votes on cards and reading lists. The store does not know a channel's
-// workspace (Slack team, Discord server), so a reading list belongs to a user of a platform: Slack and Discord
-// user ids are unique across workspaces and servers. A vote is one per channel, paper and user; 0 withdraws it
+// feedbackMigration adds votes on cards and reading lists, a reading list then belonging to a user of a platform
+// (workspaceMigration makes it a user of a workspace). A vote is one per channel, paper and user; 0 withdraws it
 // (the row goes).
 const feedbackMigration = `
 CREATE TABLE votes (
@@ -40,9 +39,36 @@ CREATE TABLE saved (
 CREATE INDEX saved_at ON saved(platform, user_id, at);
 `
 
+// workspaceMigration records the workspace (Slack team, Discord server) of each vote and reading-list entry, so
+// that a reading list and /papers forget-me are per workspace: the same Discord account in two servers keeps two
+// lists, and forgetting it in one leaves the other. A reading list's key gains the workspace.
+//
+// Rows written before it have no known workspace: they get channel.AnyWorkspace ('*'), and stay what they were, the user's on
+// the whole platform. Such an entry of a reading list shows in, and is removed from, every workspace of that user
+// id (saving it again in a workspace finds it saved); forget-me in any workspace deletes the user's such votes and
+// entries, erring on forgetting. A vote cast again takes the workspace of the new click.
+const workspaceMigration = `
+ALTER TABLE votes ADD COLUMN workspace TEXT NOT NULL DEFAULT '*';
+DROP INDEX votes_user;
+CREATE INDEX votes_user ON votes(platform, user_id, workspace);
+CREATE TABLE saved_ws (
+	platform  TEXT    NOT NULL,
+	workspace TEXT    NOT NULL,
+	user_id   TEXT    NOT NULL,
+	paper_key TEXT    NOT NULL,
+	at        INTEGER NOT NULL,
+	PRIMARY KEY (platform, workspace, user_id, paper_key)
+) WITHOUT ROWID;
+INSERT INTO saved_ws (platform, workspace, user_id, paper_key, at) SELECT platform, '*', user_id, paper_key, at FROM saved;
+DROP TABLE saved;
+ALTER TABLE saved_ws RENAME TO saved;
+CREATE INDEX saved_at ON saved(platform, user_id, at);
+`
+
 // Vote records user's vote (+1 relevant, -1 not relevant, 0 withdrawn) on paperKey in ch, replacing an earlier
-// one, and returns the card's counts after it. A paper the store does not know is channel.ErrNotFound.
-func (s *Store) Vote(ctx context.Context, ch channel.Ref, paperKey, user string, vote int, at time.Time) (up, down int, err error) {
+// one, and returns the card's counts after it. user is on ch's platform; the vote records user's workspace, for
+// Forget. A paper the store does not know is channel.ErrNotFound.
+func (s *Store) Vote(ctx context.Context, ch channel.Ref, paperKey string, user channel.User, vote int, at time.Time) (up, down int, err error) {
 	if vote < -1 || vote > 1 {
 		return 0, 0, fmt.Errorf("vote %d on %s: want -1, 0 or 1", vote, paperKey)
 	}
@@ -52,13 +78,13 @@ func (s *Store) Vote(ctx context.Context, ch channel.Ref, paperKey, user string,
 		}
 		if vote == 0 {
 			_, err := tx.ExecContext(ctx, `DELETE FROM votes WHERE platform = ? AND channel_id = ? AND paper_key = ? AND user_id = ?`,
-				ch.Platform, ch.ID, paperKey, user)
+				ch.Platform, ch.ID, paperKey, user.ID)
 			if err != nil {
 				return err
 			}
-		} else if _, err := tx.ExecContext(ctx, `INSERT INTO votes (platform, channel_id, paper_key, user_id, vote, at)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET vote = excluded.vote, at = excluded.at`,
-			ch.Platform, ch.ID, paperKey, user, vote, at.UnixNano()); err != nil {
+		} else if _, err := tx.ExecContext(ctx, `INSERT INTO votes (platform, channel_id, paper_key, user_id, vote, at, workspace)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET vote = excluded.vote, at = excluded.at, workspace = excluded.workspace`,
+			ch.Platform, ch.ID, paperKey, user.ID, vote, at.UnixNano(), user.Workspace); err != nil {
 			return err
 		}
 		return tx.QueryRowContext(ctx, `SELECT count(*) FILTER (WHERE vote > 0), count(*) FILTER (WHERE vote < 0)
@@ -80,16 +106,17 @@ func paperKnown(ctx context.Context, tx *sql.Tx, key string) error {
 	return err
 }
 
-// Save adds paperKey to user's reading list in the workspace/server of ch; false when it was already saved. The
-// store keeps reading lists per platform and user (see feedbackMigration). A paper the store does not know is
-// channel.ErrNotFound.
-func (s *Store) Save(ctx context.Context, ch channel.Ref, paperKey, user string, at time.Time) (added bool, err error) {
+// Save adds paperKey to user's reading list (in user's workspace); false when it was already on it. A paper the
+// store does not know is channel.ErrNotFound.
+func (s *Store) Save(ctx context.Context, user channel.User, paperKey string, at time.Time) (added bool, err error) {
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := paperKnown(ctx, tx, paperKey); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO saved (platform, user_id, paper_key, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-			ch.Platform, user, paperKey, at.UnixNano())
+		res, err := tx.ExecContext(ctx, `INSERT INTO saved (platform, workspace, user_id, paper_key, at)
+			SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM saved
+				WHERE platform = ?1 AND workspace IN (?2, ?6) AND user_id = ?3 AND paper_key = ?4)`,
+			user.Platform, user.Workspace, user.ID, paperKey, at.UnixNano(), channel.AnyWorkspace)
 		if err != nil {
 			return err
 		}
@@ -98,30 +125,33 @@ func (s *Store) Save(ctx context.Context, ch channel.Ref, paperKey, user string,
 		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("save %s for %s on %s: %w", paperKey, user, ch.Platform, err)
+		return false, fmt.Errorf("save %s for %s: %w", paperKey, user, err)
 	}
 	return added, nil
 }
 
 // Unsave takes paperKey off user's reading list; false when it was not on it.
-func (s *Store) Unsave(ctx context.Context, ch channel.Ref, paperKey, user string) (bool, error) {
-	res, err := s.w.ExecContext(ctx, `DELETE FROM saved WHERE platform = ? AND user_id = ? AND paper_key = ?`, ch.Platform, user, paperKey)
+func (s *Store) Unsave(ctx context.Context, user channel.User, paperKey string) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM saved WHERE platform = ? AND workspace IN (?, ?) AND user_id = ? AND paper_key = ?`,
+		user.Platform, user.Workspace, channel.AnyWorkspace, user.ID, paperKey)
 	if err != nil {
 		return false, fmt.Errorf("unsave %s for %s: %w", paperKey, user, err)
 	}
 	n, err := res.RowsAffected()
-	return n == 1, err
+	return n >= 1, err
 }
 
 // Saved returns up to limit papers (all when limit <= 0) of user's reading list from offset on, newest first,
 // and how many the list holds.
-func (s *Store) Saved(ctx context.Context, ch channel.Ref, user string, offset, limit int) ([]channel.SavedPaper, int, error) {
+func (s *Store) Saved(ctx context.Context, user channel.User, offset, limit int) ([]channel.SavedPaper, int, error) {
 	var total int
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM saved WHERE platform = ? AND user_id = ?`, ch.Platform, user).Scan(&total); err != nil {
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM saved WHERE platform = ? AND user_id = ? AND workspace IN (?, ?)`,
+		user.Platform, user.ID, user.Workspace, channel.AnyWorkspace).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("saved papers of %s: %w", user, err)
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT s.at, p.key, p.title, p.abstract, p.data FROM saved s JOIN papers p ON p.key = s.paper_key
-		WHERE s.platform = ? AND s.user_id = ? ORDER BY s.at DESC, s.paper_key LIMIT ? OFFSET ?`, ch.Platform, user, sqlLimit(limit), max(0, offset))
+		WHERE s.platform = ? AND s.user_id = ? AND s.workspace IN (?, ?) ORDER BY s.at DESC, s.paper_key LIMIT ? OFFSET ?`,
+		user.Platform, user.ID, user.Workspace, channel.AnyWorkspace, sqlLimit(limit), max(0, offset))
 	if err != nil {
 		return nil, 0, fmt.Errorf("saved papers of %s: %w", user, err)
 	}
@@ -146,16 +176,19 @@ func (s *Store) Saved(ctx context.Context, ch channel.Ref, user string, offset, 
 	return out, total, nil
 }
 
-// Forget deletes user's votes and reading list on ch's platform and returns how many of each went.
-func (s *Store) Forget(ctx context.Context, ch channel.Ref, user string) (votes, saved int, err error) {
+// Forget deletes user's votes and reading list in user's workspace (and those recorded before workspaces were;
+// see workspaceMigration) and returns how many of each went.
+func (s *Store) Forget(ctx context.Context, user channel.User) (votes, saved int, err error) {
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM votes WHERE platform = ? AND user_id = ?`, ch.Platform, user)
+		res, err := tx.ExecContext(ctx, `DELETE FROM votes WHERE platform = ? AND user_id = ? AND workspace IN (?, ?)`,
+			user.Platform, user.ID, user.Workspace, channel.AnyWorkspace)
 		if err != nil {
 			return err
 		}
 		n, _ := res.RowsAffected()
 		votes = int(n)
-		res, err = tx.ExecContext(ctx, `DELETE FROM saved WHERE platform = ? AND user_id = ?`, ch.Platform, user)
+		res, err = tx.ExecContext(ctx, `DELETE FROM saved WHERE platform = ? AND user_id = ? AND workspace IN (?, ?)`,
+			user.Platform, user.ID, user.Workspace, channel.AnyWorkspace)
 		if err != nil {
 			return err
 		}
@@ -164,7 +197,7 @@ func (s *Store) Forget(ctx context.Context, ch channel.Ref, user string) (votes,
 		return nil
 	})
 	if err != nil {
-		return 0, 0, fmt.Errorf("forget %s on %s: %w", user, ch.Platform, err)
+		return 0, 0, fmt.Errorf("forget %s: %w", user, err)
 	}
 	return votes, saved, nil
 }

@@ -118,6 +118,8 @@ CREATE TABLE source_state (
 		leanOutboxMigration,
 		// 13: votes on cards and reading lists (feedback.go).
 		feedbackMigration,
+		// 14: the workspace of votes and reading-list entries (feedback.go).
+		workspaceMigration,
 	}
 }
 

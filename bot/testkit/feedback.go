@@ -18,7 +18,8 @@ type MemFeedback struct {
 	mu     sync.Mutex
 	papers map[string]paper.Paper
 	votes  map[string]map[string]int // channel/paper -> user -> vote
-	saved  map[string]bool           // platform/user/paper
+	voters map[string]channel.User   // channel/paper/user -> who voted, with their workspace
+	saved  map[string]bool           // user (channel.User's String)/paper
 	calls  int
 	// Err, when set, is returned by every call (a store that is down).
 	Err error
@@ -26,7 +27,7 @@ type MemFeedback struct {
 
 // NewMemFeedback returns a fake knowing papers.
 func NewMemFeedback(papers ...paper.Paper) *MemFeedback {
-	f := &MemFeedback{papers: map[string]paper.Paper{}, votes: map[string]map[string]int{}, saved: map[string]bool{}}
+	f := &MemFeedback{papers: map[string]paper.Paper{}, votes: map[string]map[string]int{}, voters: map[string]channel.User{}, saved: map[string]bool{}}
 	for _, p := range papers {
 		f.papers[paper.KeyOf(p)] = p
 	}
@@ -45,7 +46,7 @@ func (f *MemFeedback) known(key string) error {
 }
 
 // Vote records user's vote on paperKey in ch, replacing an earlier one, and returns the counts.
-func (f *MemFeedback) Vote(_ context.Context, ch channel.Ref, paperKey, user string, vote int, _ time.Time) (up, down int, err error) {
+func (f *MemFeedback) Vote(_ context.Context, ch channel.Ref, paperKey string, user channel.User, vote int, _ time.Time) (up, down int, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.known(paperKey); err != nil {
@@ -56,9 +57,11 @@ func (f *MemFeedback) Vote(_ context.Context, ch channel.Ref, paperKey, user str
 		f.votes[k] = map[string]int{}
 	}
 	if vote == 0 {
-		delete(f.votes[k], user)
+		delete(f.votes[k], user.ID)
+		delete(f.voters, k+"/"+user.ID)
 	} else {
-		f.votes[k][user] = vote
+		f.votes[k][user.ID] = vote
+		f.voters[k+"/"+user.ID] = user
 	}
 	for _, v := range f.votes[k] {
 		if v > 0 {
@@ -71,13 +74,13 @@ func (f *MemFeedback) Vote(_ context.Context, ch channel.Ref, paperKey, user str
 }
 
 // Save adds paperKey to user's reading list; false when it was there.
-func (f *MemFeedback) Save(_ context.Context, ch channel.Ref, paperKey, user string, _ time.Time) (bool, error) {
+func (f *MemFeedback) Save(_ context.Context, user channel.User, paperKey string, _ time.Time) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.known(paperKey); err != nil {
 		return false, err
 	}
-	k := ch.Platform + "/" + user + "/" + paperKey
+	k := user.String() + "/" + paperKey
 	if f.saved[k] {
 		return false, nil
 	}
@@ -113,11 +116,20 @@ func (f *MemFeedback) Calls() int {
 	return f.calls
 }
 
-// Saved reports whether user of platform saved paperKey.
-func (f *MemFeedback) Saved(platform, user, paperKey string) bool {
+// Saved reports whether user saved paperKey.
+func (f *MemFeedback) Saved(user channel.User, paperKey string) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.saved[platform+"/"+user+"/"+paperKey]
+	return f.saved[user.String()+"/"+paperKey]
+}
+
+// Voter returns who voted on paperKey in ch with user id, with the workspace the vote was recorded in; false when
+// they have no vote there.
+func (f *MemFeedback) Voter(ch channel.Ref, paperKey, user string) (channel.User, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u, ok := f.voters[ch.String()+"/"+paperKey+"/"+user]
+	return u, ok
 }
 
 // PaperByKey returns a paper the fake knows (command.PaperLookup); it is not counted in Calls, as it records

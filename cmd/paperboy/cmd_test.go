@@ -228,5 +228,9 @@ func TestFeedbackCLI(t *testing.T) {
 			wantOut: []string{"Your reading list is empty."}},
 		{name: "forget-me", args: as("slack:C1", false, "forget-me"),
 			wantOut: []string{"Deleted your 0 votes and the 0 papers of your reading list"}},
+		{name: "forget-me in a workspace", args: []string{"cmd", "--channel", "slack:C1", "--workspace", "T1", "--", "forget-me"},
+			wantOut: []string{"Deleted your 0 votes and the 0 papers of your reading list in this Slack workspace"}},
+		{name: "the pre-workspace marker is no workspace", args: []string{"cmd", "--channel", "slack:C1", "--workspace", "*", "--", "saved"},
+			wantCode: 2, wantErr: `paperboy cmd: --workspace "*" is not a workspace id`},
 	})
 }

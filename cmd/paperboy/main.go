@@ -34,7 +34,7 @@ Commands:
   poll      poll every source (--once: one round, print a report, exit 1 if any source failed)
   search    search the local store: paperboy search [--json] [--limit N] [--] QUERY...
   cmd       run a /papers command as if typed in a channel:
-            paperboy cmd --channel PLATFORM:ID [--manager] [--user ID] [--] TEXT...
+            paperboy cmd --channel PLATFORM:ID [--manager] [--user ID] [--workspace ID] [--] TEXT...
             (exit 1 when the reply is an error)
   check     validate the configuration file: errors with file:line and the fix (exit 1), then the platforms
             that are on and warnings about channels none can serve (exit 0)
@@ -258,13 +258,14 @@ func searchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int
 }
 
 func cmdCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("cmd", "cmd --channel PLATFORM:ID [--manager] [--user ID] [--config FILE] [--] TEXT...",
+	fs := newFlags("cmd", "cmd --channel PLATFORM:ID [--manager] [--user ID] [--workspace ID] [--config FILE] [--] TEXT...",
 		"Run a /papers command as if typed in a channel, and print the reply. Exit 1 when the reply is an error\n"+
 			"(bad arguments, no permission, an invalid query).", stdout, stderr)
 	configPath := fs.configFlag()
 	channel := fs.String("channel", "", "the channel, as PLATFORM:ID (e.g. slack:C0123ABCD)")
 	manager := fs.Bool("manager", false, "act as someone who may manage the channel")
 	user := fs.String("user", "cli", "the user id to act as")
+	workspace := fs.String("workspace", "", "the Slack team id or Discord server id to act in: whose reading list and votes saved, export and forget-me see")
 	pos, code, stop := fs.parse(args, true, false)
 	if stop {
 		return code
@@ -274,7 +275,7 @@ func cmdCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	defer func() { _ = a.Close() }()
-	return command(ctx, a, *channel, *user, *manager, strings.Join(pos, " "), stdout, stderr)
+	return command(ctx, a, *channel, *user, *workspace, *manager, strings.Join(pos, " "), stdout, stderr)
 }
 
 // discordCmd runs "paperboy discord invite".
@@ -442,7 +443,11 @@ type searchResult struct {
 	Matched []string `json:"matched"`
 }
 
-func command(ctx context.Context, a *app.App, chanArg, user string, manager bool, text string, stdout, stderr io.Writer) int {
+func command(ctx context.Context, a *app.App, chanArg, user, workspace string, manager bool, text string, stdout, stderr io.Writer) int {
+	if workspace == channel.AnyWorkspace {
+		fmt.Fprintf(stderr, "paperboy cmd: --workspace %q is not a workspace id\n", workspace)
+		return 2
+	}
 	ref, err := channel.ParseRef(chanArg)
 	if err == nil && !slices.Contains(app.PlatformNames(), ref.Platform) {
 		err = fmt.Errorf("channel %q: unknown platform %q (want %s)", chanArg, ref.Platform, strings.Join(app.PlatformNames(), ", "))
@@ -453,7 +458,7 @@ func command(ctx context.Context, a *app.App, chanArg, user string, manager bool
 	}
 	// The terminal has no message size: an export prints every entry.
 	a.Commander.WholeExports = true
-	reply, err := a.Commander.Handle(ctx, bot.Request{Channel: ref, User: user, CanManage: manager, Text: text})
+	reply, err := a.Commander.Handle(ctx, bot.Request{Channel: ref, User: user, Workspace: workspace, CanManage: manager, Text: text})
 	if err != nil {
 		fmt.Fprintf(stderr, "paperboy cmd: %v\n", err)
 		return 1

@@ -112,16 +112,21 @@ type Vote struct {
 	Channel  channel.Ref
 	PaperKey string
 	User     string
-	Vote     int
-	At       time.Time
+	// Workspace is the voter's workspace (channel.User's), channel.AnyWorkspace for a vote recorded before the
+	// stores kept workspaces.
+	Workspace string
+	Vote      int
+	At        time.Time
 }
 
-// Saved is a paper on a user's reading list; reading lists belong to a user of a platform.
+// Saved is a paper on a user's reading list; reading lists belong to a user of a workspace (channel.User).
 type Saved struct {
 	Platform string
-	User     string
-	PaperKey string
-	At       time.Time
+	// Workspace is channel.User's, channel.AnyWorkspace for an entry recorded before the stores kept workspaces.
+	Workspace string
+	User      string
+	PaperKey  string
+	At        time.Time
 }
 
 // Writer receives a store's records, one call per batch of at most BatchSize records of one kind; it must not keep

@@ -178,24 +178,25 @@ func exportOutbox(ctx context.Context, tx pgx.Tx, w dump.Writer) error {
 }
 
 func exportVotes(ctx context.Context, tx pgx.Tx, w dump.Writer) error {
-	return exportRows(ctx, tx, `SELECT platform, channel_id, paper_key, user_id, vote, at FROM votes
+	return exportRows(ctx, tx, `SELECT platform, channel_id, paper_key, user_id, workspace, vote, at FROM votes
 		ORDER BY platform, channel_id, paper_key, user_id`, w.Votes,
 		func(rows pgx.Rows) (dump.Vote, error) {
 			var v dump.Vote
 			var vote int16
 			var at int64
-			err := rows.Scan(&v.Channel.Platform, &v.Channel.ID, &v.PaperKey, &v.User, &vote, &at)
+			err := rows.Scan(&v.Channel.Platform, &v.Channel.ID, &v.PaperKey, &v.User, &v.Workspace, &vote, &at)
 			v.Vote, v.At = int(vote), time.Unix(0, at).UTC()
 			return v, err
 		})
 }
 
 func exportSaved(ctx context.Context, tx pgx.Tx, w dump.Writer) error {
-	return exportRows(ctx, tx, `SELECT platform, user_id, paper_key, at FROM saved ORDER BY platform, user_id, paper_key`, w.Saved,
+	return exportRows(ctx, tx, `SELECT platform, workspace, user_id, paper_key, at FROM saved
+		ORDER BY platform, workspace, user_id, paper_key`, w.Saved,
 		func(rows pgx.Rows) (dump.Saved, error) {
 			var sv dump.Saved
 			var at int64
-			err := rows.Scan(&sv.Platform, &sv.User, &sv.PaperKey, &at)
+			err := rows.Scan(&sv.Platform, &sv.Workspace, &sv.User, &sv.PaperKey, &at)
 			sv.At = time.Unix(0, at).UTC()
 			return sv, err
 		})
@@ -439,12 +440,15 @@ SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[
 // Votes inserts votes on cards.
 func (l *load) Votes(ctx context.Context, batch []dump.Vote) error {
 	n := len(batch)
-	plats, chans, keys, users, votes, ats := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]int16, n), make([]int64, n)
+	plats, chans, keys, users, spaces := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	votes, ats := make([]int16, n), make([]int64, n)
 	for i, v := range batch {
-		plats[i], chans[i], keys[i], users[i], votes[i], ats[i] = v.Channel.Platform, v.Channel.ID, v.PaperKey, v.User, int16(v.Vote), v.At.UnixNano()
+		plats[i], chans[i], keys[i], users[i], spaces[i] = v.Channel.Platform, v.Channel.ID, v.PaperKey, v.User, v.Workspace
+		votes[i], ats[i] = int16(v.Vote), v.At.UnixNano()
 	}
-	if _, err := l.tx.Exec(ctx, `INSERT INTO votes (platform, channel_id, paper_key, user_id, vote, at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::smallint[], $6::bigint[])`, plats, chans, keys, users, votes, ats); err != nil {
+	if _, err := l.tx.Exec(ctx, `INSERT INTO votes (platform, channel_id, paper_key, user_id, workspace, vote, at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::bigint[])`,
+		plats, chans, keys, users, spaces, votes, ats); err != nil {
 		return fmt.Errorf("import votes: %w", err)
 	}
 	return nil
@@ -453,12 +457,12 @@ SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::smallin
 // Saved inserts papers of reading lists.
 func (l *load) Saved(ctx context.Context, batch []dump.Saved) error {
 	n := len(batch)
-	plats, users, keys, ats := make([]string, n), make([]string, n), make([]string, n), make([]int64, n)
+	plats, spaces, users, keys, ats := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]int64, n)
 	for i, sv := range batch {
-		plats[i], users[i], keys[i], ats[i] = sv.Platform, sv.User, sv.PaperKey, sv.At.UnixNano()
+		plats[i], spaces[i], users[i], keys[i], ats[i] = sv.Platform, sv.Workspace, sv.User, sv.PaperKey, sv.At.UnixNano()
 	}
-	if _, err := l.tx.Exec(ctx, `INSERT INTO saved (platform, user_id, paper_key, at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])`, plats, users, keys, ats); err != nil {
+	if _, err := l.tx.Exec(ctx, `INSERT INTO saved (platform, workspace, user_id, paper_key, at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[])`, plats, spaces, users, keys, ats); err != nil {
 		return fmt.Errorf("import reading lists: %w", err)
 	}
 	return nil

@@ -15,8 +15,8 @@ import (
 	"github.com/paperboy-bot/paperboy/filters"
 )
 
-// feedbackV10 adds votes on cards and reading lists, as the SQLite store's feedbackMigration: the
-// store does not know a channel's workspace, so a reading list belongs to a user of a platform.
+// feedbackV10 adds votes on cards and reading lists, as the SQLite store's feedbackMigration: a reading list then
+// belongs to a user of a platform (workspaceV11 makes it a user of a workspace).
 const feedbackV10 = `
 CREATE TABLE votes (
 	platform   text   COLLATE "C" NOT NULL,
@@ -39,9 +39,23 @@ CREATE TABLE saved (
 CREATE INDEX saved_at ON saved (platform, user_id, at);
 `
 
+// workspaceV11 records the workspace (Slack team, Discord server) of each vote and reading-list entry, as the
+// SQLite store's workspaceMigration, whose comment says what becomes of the rows written before it (channel.AnyWorkspace).
+const workspaceV11 = `
+ALTER TABLE votes ADD COLUMN workspace text COLLATE "C" NOT NULL DEFAULT '*';
+DROP INDEX votes_user;
+CREATE INDEX votes_user ON votes (platform, user_id, workspace);
+ALTER TABLE saved ADD COLUMN workspace text COLLATE "C" NOT NULL DEFAULT '*';
+ALTER TABLE saved DROP CONSTRAINT saved_pkey;
+ALTER TABLE saved ADD PRIMARY KEY (platform, workspace, user_id, paper_key);
+ALTER TABLE votes ALTER COLUMN workspace DROP DEFAULT;
+ALTER TABLE saved ALTER COLUMN workspace DROP DEFAULT;
+`
+
 // Vote records user's vote (+1 relevant, -1 not relevant, 0 withdrawn) on paperKey in ch, replacing an earlier
-// one, and returns the card's counts after it. A paper the store does not know is channel.ErrNotFound.
-func (s *Store) Vote(ctx context.Context, ch channel.Ref, paperKey, user string, vote int, at time.Time) (up, down int, err error) {
+// one, and returns the card's counts after it. user is on ch's platform; the vote records user's workspace, for
+// Forget. A paper the store does not know is channel.ErrNotFound.
+func (s *Store) Vote(ctx context.Context, ch channel.Ref, paperKey string, user channel.User, vote int, at time.Time) (up, down int, err error) {
 	if vote < -1 || vote > 1 {
 		return 0, 0, fmt.Errorf("vote %d on %s: want -1, 0 or 1", vote, paperKey)
 	}
@@ -51,12 +65,13 @@ func (s *Store) Vote(ctx context.Context, ch channel.Ref, paperKey, user string,
 		}
 		if vote == 0 {
 			if _, err := tx.Exec(ctx, `DELETE FROM votes WHERE platform = $1 AND channel_id = $2 AND paper_key = $3 AND user_id = $4`,
-				ch.Platform, ch.ID, paperKey, user); err != nil {
+				ch.Platform, ch.ID, paperKey, user.ID); err != nil {
 				return err
 			}
-		} else if _, err := tx.Exec(ctx, `INSERT INTO votes (platform, channel_id, paper_key, user_id, vote, at)
-			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (platform, channel_id, paper_key, user_id) DO UPDATE SET vote = excluded.vote, at = excluded.at`,
-			ch.Platform, ch.ID, paperKey, user, vote, at.UnixNano()); err != nil {
+		} else if _, err := tx.Exec(ctx, `INSERT INTO votes (platform, channel_id, paper_key, user_id, vote, at, workspace)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (platform, channel_id, paper_key, user_id)
+			DO UPDATE SET vote = excluded.vote, at = excluded.at, workspace = excluded.workspace`,
+			ch.Platform, ch.ID, paperKey, user.ID, vote, at.UnixNano(), user.Workspace); err != nil {
 			return err
 		}
 		return tx.QueryRow(ctx, `SELECT count(*) FILTER (WHERE vote > 0), count(*) FILTER (WHERE vote < 0)
@@ -79,43 +94,48 @@ func paperKnown(ctx context.Context, tx pgx.Tx, key string) error {
 	return err
 }
 
-// Save adds paperKey to user's reading list in the workspace/server of ch; false when it was already saved. The
-// store keeps reading lists per platform and user (see feedbackV10). A paper the store does not know is
-// channel.ErrNotFound.
-func (s *Store) Save(ctx context.Context, ch channel.Ref, paperKey, user string, at time.Time) (added bool, err error) {
+// Save adds paperKey to user's reading list (in user's workspace); false when it was already on it. A paper the
+// store does not know is channel.ErrNotFound.
+func (s *Store) Save(ctx context.Context, user channel.User, paperKey string, at time.Time) (added bool, err error) {
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		if err := paperKnown(ctx, tx, paperKey); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `INSERT INTO saved (platform, user_id, paper_key, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-			ch.Platform, user, paperKey, at.UnixNano())
+		tag, err := tx.Exec(ctx, `INSERT INTO saved (platform, workspace, user_id, paper_key, at)
+			SELECT $1, $2, $3, $4, $5 WHERE NOT EXISTS (SELECT 1 FROM saved
+				WHERE platform = $1 AND workspace IN ($2, $6) AND user_id = $3 AND paper_key = $4)
+			ON CONFLICT DO NOTHING`,
+			user.Platform, user.Workspace, user.ID, paperKey, at.UnixNano(), channel.AnyWorkspace)
 		added = tag.RowsAffected() == 1
 		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("save %s for %s on %s: %w", paperKey, user, ch.Platform, err)
+		return false, fmt.Errorf("save %s for %s: %w", paperKey, user, err)
 	}
 	return added, nil
 }
 
 // Unsave takes paperKey off user's reading list; false when it was not on it.
-func (s *Store) Unsave(ctx context.Context, ch channel.Ref, paperKey, user string) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM saved WHERE platform = $1 AND user_id = $2 AND paper_key = $3`, ch.Platform, user, paperKey)
+func (s *Store) Unsave(ctx context.Context, user channel.User, paperKey string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM saved WHERE platform = $1 AND workspace IN ($2, $3) AND user_id = $4 AND paper_key = $5`,
+		user.Platform, user.Workspace, channel.AnyWorkspace, user.ID, paperKey)
 	if err != nil {
 		return false, fmt.Errorf("unsave %s for %s: %w", paperKey, user, err)
 	}
-	return tag.RowsAffected() == 1, nil
+	return tag.RowsAffected() >= 1, nil
 }
 
 // Saved returns up to limit papers (all when limit <= 0) of user's reading list from offset on, newest first,
 // and how many the list holds.
-func (s *Store) Saved(ctx context.Context, ch channel.Ref, user string, offset, limit int) ([]channel.SavedPaper, int, error) {
+func (s *Store) Saved(ctx context.Context, user channel.User, offset, limit int) ([]channel.SavedPaper, int, error) {
 	var total int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM saved WHERE platform = $1 AND user_id = $2`, ch.Platform, user).Scan(&total); err != nil {
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM saved WHERE platform = $1 AND user_id = $2 AND workspace IN ($3, $4)`,
+		user.Platform, user.ID, user.Workspace, channel.AnyWorkspace).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("saved papers of %s: %w", user, err)
 	}
 	rows, err := s.pool.Query(ctx, `SELECT s.at, p.key, p.title, p.abstract, p.data FROM saved s JOIN papers p ON p.key = s.paper_key
-		WHERE s.platform = $1 AND s.user_id = $2 ORDER BY s.at DESC, s.paper_key LIMIT $3 OFFSET $4`, ch.Platform, user, sqlLimit(limit), max(0, offset))
+		WHERE s.platform = $1 AND s.user_id = $2 AND s.workspace IN ($3, $4) ORDER BY s.at DESC, s.paper_key LIMIT $5 OFFSET $6`,
+		user.Platform, user.ID, user.Workspace, channel.AnyWorkspace, sqlLimit(limit), max(0, offset))
 	if err != nil {
 		return nil, 0, fmt.Errorf("saved papers of %s: %w", user, err)
 	}
@@ -140,20 +160,23 @@ func (s *Store) Saved(ctx context.Context, ch channel.Ref, user string, offset, 
 	return out, total, nil
 }
 
-// Forget deletes user's votes and reading list on ch's platform and returns how many of each went.
-func (s *Store) Forget(ctx context.Context, ch channel.Ref, user string) (votes, saved int, err error) {
+// Forget deletes user's votes and reading list in user's workspace (and those recorded before workspaces were)
+// and returns how many of each went.
+func (s *Store) Forget(ctx context.Context, user channel.User) (votes, saved int, err error) {
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM votes WHERE platform = $1 AND user_id = $2`, ch.Platform, user)
+		tag, err := tx.Exec(ctx, `DELETE FROM votes WHERE platform = $1 AND user_id = $2 AND workspace IN ($3, $4)`,
+			user.Platform, user.ID, user.Workspace, channel.AnyWorkspace)
 		if err != nil {
 			return err
 		}
 		votes = int(tag.RowsAffected())
-		tag, err = tx.Exec(ctx, `DELETE FROM saved WHERE platform = $1 AND user_id = $2`, ch.Platform, user)
+		tag, err = tx.Exec(ctx, `DELETE FROM saved WHERE platform = $1 AND user_id = $2 AND workspace IN ($3, $4)`,
+			user.Platform, user.ID, user.Workspace, channel.AnyWorkspace)
 		saved = int(tag.RowsAffected())
 		return err
 	})
 	if err != nil {
-		return 0, 0, fmt.Errorf("forget %s on %s: %w", user, ch.Platform, err)
+		return 0, 0, fmt.Errorf("forget %s: %w", user, err)
 	}
 	return votes, saved, nil
 }

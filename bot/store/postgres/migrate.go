@@ -39,6 +39,8 @@ func migrations() []string {
 		postedV9,
 		// 10: votes on cards and reading lists (feedback.go).
 		feedbackV10,
+		// 11: the workspace of votes and reading-list entries (feedback.go).
+		workspaceV11,
 	}
 }
 

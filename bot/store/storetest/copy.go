@@ -141,13 +141,17 @@ func FillCopyFixture(t *testing.T, s Store) time.Time {
 	_, err = s.ImportBatch(ctx, "snapshot", nil, []byte{0, 1, 2, 0xff}, at(2))
 	must("import checkpoint", err)
 	if f, ok := s.(Feedback); ok {
-		_, _, err = f.Vote(ctx, slackA, papers[0].Key, "U1", channel.VoteRelevant, at(1))
+		_, _, err = f.Vote(ctx, slackA, papers[0].Key, slackU1, channel.VoteRelevant, at(1))
 		must("vote", err)
-		_, _, err = f.Vote(ctx, discordC, papers[1].Key, "U2", channel.VoteNotRelevant, at(2))
+		_, _, err = f.Vote(ctx, discordC, papers[1].Key, discordU1, channel.VoteNotRelevant, at(2))
 		must("vote", err)
-		_, err = f.Save(ctx, slackA, papers[0].Key, "U1", at(1))
+		_, err = f.Save(ctx, slackU1, papers[0].Key, at(1))
 		must("save", err)
-		_, err = f.Save(ctx, slackB, papers[2].Key, "U1", at(3))
+		_, err = f.Save(ctx, slackU1, papers[2].Key, at(3))
+		must("save", err)
+		// The same paper on the same user id's lists in two workspaces: a copy dropping the workspace would
+		// merge them, or fail.
+		_, err = f.Save(ctx, channel.User{Platform: "slack", Workspace: "T2", ID: "U1"}, papers[0].Key, at(4))
 		must("save", err)
 	}
 	// The digest's next 09:00 Berlin after at(1) is 07:00 UTC the next day; at(14) is 10:00 UTC.

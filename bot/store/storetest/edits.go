@@ -340,7 +340,7 @@ func testEditNotQueued(t *testing.T, s Store) {
 
 // voter is the votes part of the stores' feedback (command.Feedback).
 type voter interface {
-	Vote(ctx context.Context, ch channel.Ref, paperKey, user string, vote int, at time.Time) (up, down int, err error)
+	Vote(ctx context.Context, ch channel.Ref, paperKey string, user channel.User, vote int, at time.Time) (up, down int, err error)
 }
 
 // testVoteEdits: a vote queues an edit of the posted card due at the end of its window; the votes of the window
@@ -362,7 +362,7 @@ func testVoteEdits(t *testing.T, s Store) {
 		return ok
 	}
 	for i, vote := range []int{1, 1, -1, 1} {
-		if _, _, err := v.Vote(ctx, slackA, p.Key, fmt.Sprintf("U%d", i), vote, f.now); err != nil {
+		if _, _, err := v.Vote(ctx, slackA, p.Key, channel.User{Platform: "slack", Workspace: "T1", ID: fmt.Sprintf("U%d", i)}, vote, f.now); err != nil {
 			t.Fatal(err)
 		}
 		if !queue(p.Key) {
@@ -373,7 +373,7 @@ func testVoteEdits(t *testing.T, s Store) {
 	if w, err := s.EditWork(ctx, f.now); err != nil || len(w) != 0 {
 		t.Errorf("EditWork within the window = %v, %v; want nothing due yet", w, err)
 	}
-	if _, _, err := v.Vote(ctx, slackA, p.Key, "U9", -1, f.now); err != nil { // after the last queue, before the send
+	if _, _, err := v.Vote(ctx, slackA, p.Key, channel.User{Platform: "slack", Workspace: "T1", ID: "U9"}, -1, f.now); err != nil { // after the last queue, before the send
 		t.Fatal(err)
 	}
 	f.now = f.now.Add(time.Second)
@@ -433,7 +433,7 @@ func testVoteEditsAfterCards(t *testing.T, s Store) {
 		t.Fatalf("%d posts, want %d", len(posts), len(ps))
 	}
 	for _, p := range ps {
-		if _, _, err := s.(voter).Vote(ctx, slackA, p.Key, "U1", 1, f.now); err != nil {
+		if _, _, err := s.(voter).Vote(ctx, slackA, p.Key, channel.User{Platform: "slack", Workspace: "T1", ID: "U1"}, 1, f.now); err != nil {
 			t.Fatal(err)
 		}
 		if ok, err := s.QueueCardEdit(ctx, slackA, p.Key, f.now, f.now); err != nil || !ok {

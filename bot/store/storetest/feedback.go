@@ -14,11 +14,11 @@ import (
 
 // Feedback is what both stores keep of votes on cards and reading lists (bot/command's FeedbackStore).
 type Feedback interface {
-	Vote(ctx context.Context, ch channel.Ref, paperKey, user string, vote int, at time.Time) (up, down int, err error)
-	Save(ctx context.Context, ch channel.Ref, paperKey, user string, at time.Time) (added bool, err error)
-	Unsave(ctx context.Context, ch channel.Ref, paperKey, user string) (bool, error)
-	Saved(ctx context.Context, ch channel.Ref, user string, offset, limit int) ([]channel.SavedPaper, int, error)
-	Forget(ctx context.Context, ch channel.Ref, user string) (votes, saved int, err error)
+	Vote(ctx context.Context, ch channel.Ref, paperKey string, user channel.User, vote int, at time.Time) (up, down int, err error)
+	Save(ctx context.Context, user channel.User, paperKey string, at time.Time) (added bool, err error)
+	Unsave(ctx context.Context, user channel.User, paperKey string) (bool, error)
+	Saved(ctx context.Context, user channel.User, offset, limit int) ([]channel.SavedPaper, int, error)
+	Forget(ctx context.Context, user channel.User) (votes, saved int, err error)
 	ChannelVotes(ctx context.Context, ch channel.Ref, since time.Time) ([]channel.Vote, error)
 	PaperByKey(ctx context.Context, key string) (paper.Paper, error)
 	Similar(ctx context.Context, paperKey string, n int) ([]paper.Paper, error)
@@ -31,9 +31,17 @@ var feedbackCases = []testCase{
 	{"VoteOnUnknownPaper", testVoteUnknown},
 	{"ReadingList", testReadingList},
 	{"Forget", testForget},
+	{"WorkspacesKeepApart", testWorkspaces},
 	{"Similar", testSimilar},
 	{"Ranked", testRanked},
 }
+
+// Users of the feedback cases: U1 of Slack workspace T1 votes and saves in slackA and slackB (both of T1).
+var (
+	slackU1   = channel.User{Platform: "slack", Workspace: "T1", ID: "U1"}
+	slackU2   = channel.User{Platform: "slack", Workspace: "T1", ID: "U2"}
+	discordU1 = channel.User{Platform: "discord", Workspace: "G1", ID: "U1"}
+)
 
 func feedbackPapers() []paper.Paper {
 	return []paper.Paper{
@@ -52,16 +60,16 @@ func testVotes(t *testing.T, s Store) {
 	key := ps[0].Key
 	steps := []struct {
 		ch       channel.Ref
-		user     string
+		user     channel.User
 		vote     int
 		up, down int
 	}{
-		{slackA, "U1", 1, 1, 0},
-		{slackA, "U2", 1, 2, 0},
-		{slackA, "U1", -1, 1, 1}, // changed, not added
-		{slackA, "U1", -1, 1, 1}, // the same again changes nothing
-		{slackB, "U1", 1, 1, 0},  // another channel counts apart
-		{slackA, "U2", 0, 0, 1},  // withdrawn
+		{slackA, slackU1, 1, 1, 0},
+		{slackA, slackU2, 1, 2, 0},
+		{slackA, slackU1, -1, 1, 1}, // changed, not added
+		{slackA, slackU1, -1, 1, 1}, // the same again changes nothing
+		{slackB, slackU1, 1, 1, 0},  // another channel counts apart
+		{slackA, slackU2, 0, 0, 1},  // withdrawn
 	}
 	for i, st := range steps {
 		up, down, err := f.Vote(t.Context(), st.ch, key, st.user, st.vote, at(i))
@@ -78,17 +86,17 @@ func testVotes(t *testing.T, s Store) {
 	if votes, _ := f.ChannelVotes(t.Context(), slackA, at(4)); len(votes) != 0 {
 		t.Errorf("ChannelVotes since after the last vote = %d votes, want 0", len(votes))
 	}
-	if _, _, err := f.Vote(t.Context(), slackA, key, "U1", 2, at(9)); err == nil {
+	if _, _, err := f.Vote(t.Context(), slackA, key, slackU1, 2, at(9)); err == nil {
 		t.Error("a vote of 2 was accepted")
 	}
 }
 
 func testVoteUnknown(t *testing.T, s Store) {
 	f := s.(Feedback)
-	if _, _, err := f.Vote(t.Context(), slackA, "arxiv:2609.99999", "U1", 1, at(0)); !errors.Is(err, channel.ErrNotFound) {
+	if _, _, err := f.Vote(t.Context(), slackA, "arxiv:2609.99999", slackU1, 1, at(0)); !errors.Is(err, channel.ErrNotFound) {
 		t.Errorf("Vote on an unknown paper: %v, want channel.ErrNotFound", err)
 	}
-	if _, err := f.Save(t.Context(), slackA, "arxiv:2609.99999", "U1", at(0)); !errors.Is(err, channel.ErrNotFound) {
+	if _, err := f.Save(t.Context(), slackU1, "arxiv:2609.99999", at(0)); !errors.Is(err, channel.ErrNotFound) {
 		t.Errorf("Save of an unknown paper: %v, want channel.ErrNotFound", err)
 	}
 	if _, err := f.PaperByKey(t.Context(), "arxiv:2609.99999"); !errors.Is(err, channel.ErrNotFound) {
@@ -99,9 +107,9 @@ func testVoteUnknown(t *testing.T, s Store) {
 	}
 }
 
-func savedKeys(t *testing.T, f Feedback, ch channel.Ref, user string, offset, limit int) ([]string, int) {
+func savedKeys(t *testing.T, f Feedback, user channel.User, offset, limit int) ([]string, int) {
 	t.Helper()
-	list, total, err := f.Saved(t.Context(), ch, user, offset, limit)
+	list, total, err := f.Saved(t.Context(), user, offset, limit)
 	check(t, err, "Saved")
 	var keys []string
 	for _, sp := range list {
@@ -115,34 +123,34 @@ func testReadingList(t *testing.T, s Store) {
 	ps := feedbackPapers()
 	mustIngest(t, s, "arxiv", ps, nil, at(0))
 	for i, p := range ps[:3] {
-		added, err := f.Save(t.Context(), slackA, p.Key, "U1", at(i))
+		added, err := f.Save(t.Context(), slackU1, p.Key, at(i))
 		check(t, err, "Save")
 		if !added {
 			t.Errorf("Save(%s) = false, want true the first time", p.Key)
 		}
 	}
-	if added, _ := f.Save(t.Context(), slackB, ps[0].Key, "U1", at(9)); added {
-		t.Error("saving a paper again from another channel of the platform added it twice")
+	if added, _ := f.Save(t.Context(), slackU1, ps[0].Key, at(9)); added {
+		t.Error("saving a paper again added it twice")
 	}
-	if added, _ := f.Save(t.Context(), discordC, ps[0].Key, "U1", at(9)); !added {
-		t.Error("the same user id on another platform shares the reading list")
+	if added, _ := f.Save(t.Context(), channel.User{Platform: "discord", Workspace: "T1", ID: "U1"}, ps[0].Key, at(9)); !added {
+		t.Error("the same user and workspace ids on another platform share the reading list")
 	}
-	keys, total := savedKeys(t, f, slackA, "U1", 0, 0)
+	keys, total := savedKeys(t, f, slackU1, 0, 0)
 	if want := []string{ps[2].Key, ps[1].Key, ps[0].Key}; !slices.Equal(keys, want) || total != 3 {
 		t.Errorf("Saved = %v (%d), want newest first %v (3)", keys, total, want)
 	}
-	if keys, total := savedKeys(t, f, slackA, "U1", 1, 1); !slices.Equal(keys, []string{ps[1].Key}) || total != 3 {
+	if keys, total := savedKeys(t, f, slackU1, 1, 1); !slices.Equal(keys, []string{ps[1].Key}) || total != 3 {
 		t.Errorf("Saved page 2 of 1 = %v (%d), want [%s] (3)", keys, total, ps[1].Key)
 	}
-	ok, err := f.Unsave(t.Context(), slackA, ps[1].Key, "U1")
+	ok, err := f.Unsave(t.Context(), slackU1, ps[1].Key)
 	check(t, err, "Unsave")
-	if again, _ := f.Unsave(t.Context(), slackA, ps[1].Key, "U1"); !ok || again {
+	if again, _ := f.Unsave(t.Context(), slackU1, ps[1].Key); !ok || again {
 		t.Errorf("Unsave = %v then %v, want true then false", ok, again)
 	}
-	if keys, _ := savedKeys(t, f, slackA, "U1", 0, 0); !slices.Equal(keys, []string{ps[2].Key, ps[0].Key}) {
+	if keys, _ := savedKeys(t, f, slackU1, 0, 0); !slices.Equal(keys, []string{ps[2].Key, ps[0].Key}) {
 		t.Errorf("Saved after Unsave = %v", keys)
 	}
-	if keys, total := savedKeys(t, f, slackA, "U2", 0, 0); len(keys) != 0 || total != 0 {
+	if keys, total := savedKeys(t, f, slackU2, 0, 0); len(keys) != 0 || total != 0 {
 		t.Errorf("another user's list = %v (%d), want empty", keys, total)
 	}
 }
@@ -153,23 +161,23 @@ func testForget(t *testing.T, s Store) {
 	mustIngest(t, s, "arxiv", ps, nil, at(0))
 	ctx := t.Context()
 	for _, p := range ps[:2] {
-		_, _, err := f.Vote(ctx, slackA, p.Key, "U1", 1, at(1))
+		_, _, err := f.Vote(ctx, slackA, p.Key, slackU1, 1, at(1))
 		check(t, err, "Vote")
-		_, _, err = f.Vote(ctx, slackB, p.Key, "U1", -1, at(1))
+		_, _, err = f.Vote(ctx, slackB, p.Key, slackU1, -1, at(1))
 		check(t, err, "Vote")
-		_, _, err = f.Vote(ctx, slackA, p.Key, "U2", 1, at(1))
+		_, _, err = f.Vote(ctx, slackA, p.Key, slackU2, 1, at(1))
 		check(t, err, "Vote")
-		_, _, err = f.Vote(ctx, discordC, p.Key, "U1", 1, at(1))
+		_, _, err = f.Vote(ctx, discordC, p.Key, discordU1, 1, at(1))
 		check(t, err, "Vote")
-		_, err = f.Save(ctx, slackA, p.Key, "U1", at(1))
+		_, err = f.Save(ctx, slackU1, p.Key, at(1))
 		check(t, err, "Save")
 	}
-	votes, saved, err := f.Forget(ctx, slackA, "U1")
+	votes, saved, err := f.Forget(ctx, slackU1)
 	check(t, err, "Forget")
 	if votes != 4 || saved != 2 {
 		t.Errorf("Forget = %d votes, %d saved; want 4 and 2", votes, saved)
 	}
-	if keys, _ := savedKeys(t, f, slackA, "U1", 0, 0); len(keys) != 0 {
+	if keys, _ := savedKeys(t, f, slackU1, 0, 0); len(keys) != 0 {
 		t.Errorf("saved after Forget: %v", keys)
 	}
 	left, err := f.ChannelVotes(ctx, slackA, time.Time{})
@@ -184,6 +192,74 @@ func testForget(t *testing.T, s Store) {
 	}
 	if d, _ := f.ChannelVotes(ctx, discordC, time.Time{}); len(d) != 2 {
 		t.Errorf("Forget on Slack removed Discord votes: %d left, want 2", len(d))
+	}
+}
+
+// testWorkspaces: the same user id in two workspaces of a platform (a Discord account in two servers) keeps two
+// reading lists, and forget-me in one leaves the other's list and votes. The channel-wide counts include every
+// voter whatever their workspace.
+func testWorkspaces(t *testing.T, s Store) {
+	f := s.(Feedback)
+	ps := feedbackPapers()
+	mustIngest(t, s, "arxiv", ps, nil, at(0))
+	ctx := t.Context()
+	inG1 := channel.User{Platform: "discord", Workspace: "G1", ID: "42"}
+	inG2 := channel.User{Platform: "discord", Workspace: "G2", ID: "42"}
+	inDM := channel.User{Platform: "discord", Workspace: "", ID: "42"}
+	g1Chan, g2Chan := channel.Ref{Platform: "discord", ID: "9001"}, channel.Ref{Platform: "discord", ID: "9002"}
+	for i, step := range []struct {
+		user channel.User
+		key  string
+	}{{inG1, ps[0].Key}, {inG1, ps[1].Key}, {inG2, ps[1].Key}, {inG2, ps[2].Key}, {inDM, ps[3].Key}} {
+		added, err := f.Save(ctx, step.user, step.key, at(i))
+		check(t, err, "Save")
+		if !added {
+			t.Errorf("Save(%s, %s) = false, want true: another workspace's list does not hold it", step.user, step.key)
+		}
+	}
+	for _, tc := range []struct {
+		user channel.User
+		want []string
+	}{
+		{inG1, []string{ps[1].Key, ps[0].Key}},
+		{inG2, []string{ps[2].Key, ps[1].Key}},
+		{inDM, []string{ps[3].Key}},
+	} {
+		if keys, total := savedKeys(t, f, tc.user, 0, 0); !slices.Equal(keys, tc.want) || total != len(tc.want) {
+			t.Errorf("Saved(%s) = %v (%d), want %v", tc.user, keys, total, tc.want)
+		}
+	}
+	if ok, _ := f.Unsave(ctx, inG1, ps[2].Key); ok {
+		t.Error("Unsave in G1 removed a paper saved only in G2")
+	}
+	_, _, err := f.Vote(ctx, g1Chan, ps[0].Key, inG1, 1, at(1))
+	check(t, err, "Vote")
+	_, _, err = f.Vote(ctx, g2Chan, ps[0].Key, inG2, -1, at(1))
+	check(t, err, "Vote")
+	up, down, err := f.Vote(ctx, g1Chan, ps[0].Key, channel.User{Platform: "discord", Workspace: "G1", ID: "43"}, 1, at(2))
+	check(t, err, "Vote")
+	if up != 2 || down != 0 {
+		t.Errorf("counts in the G1 channel = %d/%d, want 2/0", up, down)
+	}
+	votes, saved, err := f.Forget(ctx, inG1)
+	check(t, err, "Forget")
+	if votes != 1 || saved != 2 {
+		t.Errorf("Forget(G1) = %d votes, %d saved; want 1 and 2", votes, saved)
+	}
+	if keys, _ := savedKeys(t, f, inG1, 0, 0); len(keys) != 0 {
+		t.Errorf("G1's list after Forget(G1) = %v", keys)
+	}
+	if keys, _ := savedKeys(t, f, inG2, 0, 0); !slices.Equal(keys, []string{ps[2].Key, ps[1].Key}) {
+		t.Errorf("G2's list after Forget(G1) = %v, want it whole", keys)
+	}
+	if keys, _ := savedKeys(t, f, inDM, 0, 0); !slices.Equal(keys, []string{ps[3].Key}) {
+		t.Errorf("the DM list after Forget(G1) = %v, want it whole", keys)
+	}
+	if v, _ := f.ChannelVotes(ctx, g2Chan, time.Time{}); len(v) != 1 || v[0].User != "42" {
+		t.Errorf("G2's votes after Forget(G1) = %+v, want 42's vote", v)
+	}
+	if v, _ := f.ChannelVotes(ctx, g1Chan, time.Time{}); len(v) != 1 || v[0].User != "43" {
+		t.Errorf("G1's votes after Forget(G1) = %+v, want only 43's", v)
 	}
 }
 
