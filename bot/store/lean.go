@@ -91,9 +91,9 @@ CREATE TABLE outbox_work (
 	oldest   INTEGER,
 	oldest_n INTEGER NOT NULL DEFAULT 0
 );
-` + outboxWorkTriggers + rebuildWorkSQL
+` + outboxWorkTriggers12 + rebuildWorkSQL12
 
-// outboxWorkTriggers keep outbox_work, the per-channel summary Work reads instead of grouping every unsent row on
+// outboxWorkTriggers12 are migration 12's triggers (migration 14 replaces them with outboxWorkTriggers); they keep outbox_work, the per-channel summary Work reads instead of grouping every unsent row on
 // every dispatch (a million-row backlog drained 50 cards at a time would group it twenty thousand times):
 //   - total counts a channel's unsent rows; pending, overflow, backfill and retry are channel.Work's counts;
 //   - oldest is the creation time of its oldest waiting match row, and oldest_n how many rows share it: when
@@ -102,8 +102,8 @@ CREATE TABLE outbox_work (
 //
 // Inserts do not fire a trigger: insertLean adds each channel's inserted rows in one statement, so a poll's
 // hundred thousand rows cost a thousand summary updates, not a hundred thousand. Every other way rows enter the
-// outbox (a copy's load, this migration) rebuilds the summary of the channels it touched (rebuildWorkSQL).
-const outboxWorkTriggers = `
+// outbox (a copy's load, this migration) rebuilds the summary of the channels it touched (rebuildWorkSQL12).
+const outboxWorkTriggers12 = `
 CREATE TRIGGER outbox_work_update AFTER UPDATE OF state, kind, retry_at, created_at ON outbox
 	WHEN old.state IN ('pending', 'overflow') OR new.state IN ('pending', 'overflow')
 BEGIN
@@ -118,8 +118,8 @@ BEGIN
 		retry = retry - (old.state IN ('pending', 'overflow') AND old.retry_at IS NOT NULL)
 			+ (new.state IN ('pending', 'overflow') AND new.retry_at IS NOT NULL)
 	WHERE chan = new.chan;
-	` + leaveOldest + `
-	` + enterOldest + `
+	` + leaveOldest12 + `
+	` + enterOldest12 + `
 END;
 CREATE TRIGGER outbox_work_delete AFTER DELETE ON outbox WHEN old.state IN ('pending', 'overflow')
 BEGIN
@@ -129,13 +129,13 @@ BEGIN
 		backfill = backfill - (old.kind = 'backfill' AND old.retry_at IS NULL),
 		retry = retry - (old.retry_at IS NOT NULL)
 	WHERE chan = old.chan;
-	` + leaveOldest + `
+	` + leaveOldest12 + `
 END;
 `
 
-// leaveOldest is the trigger step for a row that was counted in oldest: the count of rows at oldest drops, and
+// leaveOldest12 is migration 12's trigger step for a row that was counted in oldest: the count of rows at oldest drops, and
 // the last one out finds the next oldest (and how many rows have it).
-const leaveOldest = `UPDATE outbox_work SET oldest_n = oldest_n - 1
+const leaveOldest12 = `UPDATE outbox_work SET oldest_n = oldest_n - 1
 	WHERE chan = old.chan AND old.state IN ('pending', 'overflow') AND old.kind = 'match' AND old.retry_at IS NULL
 		AND oldest = old.created_at;
 	UPDATE outbox_work SET oldest = (SELECT min(created_at) FROM outbox INDEXED BY outbox_unsent
@@ -146,15 +146,15 @@ const leaveOldest = `UPDATE outbox_work SET oldest_n = oldest_n - 1
 			AND created_at = outbox_work.oldest)
 	WHERE chan = old.chan AND oldest_n = -1;`
 
-// enterOldest is the trigger step for a row that is counted in oldest after the update.
-const enterOldest = `UPDATE outbox_work SET
+// enterOldest12 is migration 12's trigger step for a row that is counted in oldest after the update.
+const enterOldest12 = `UPDATE outbox_work SET
 		oldest_n = CASE WHEN oldest IS NULL OR new.created_at < oldest THEN 1 WHEN new.created_at = oldest THEN oldest_n + 1 ELSE oldest_n END,
 		oldest = CASE WHEN oldest IS NULL OR new.created_at < oldest THEN new.created_at ELSE oldest END
 	WHERE chan = new.chan AND new.state IN ('pending', 'overflow') AND new.kind = 'match' AND new.retry_at IS NULL;`
 
-// rebuildWorkSQL recomputes outbox_work from the outbox, for the channels chosen by workScope (every channel in the
+// rebuildWorkSQL12 is migration 12's rebuildWorkSQL: it recomputes outbox_work from the outbox, for the channels chosen by workScope (every channel in the
 // migration; a copy's load narrows it with a temporary table).
-const rebuildWorkSQL = `
+const rebuildWorkSQL12 = `
 DELETE FROM outbox_work WHERE chan IN (SELECT chan FROM outbox_work_scope);
 INSERT INTO outbox_work (chan, total, pending, overflow, backfill, retry, oldest)
 SELECT chan, count(*),
@@ -308,7 +308,7 @@ func insertLean(ctx context.Context, tx *sql.Tx, rows []leanRow, kind string, at
 			added += int(n)
 		}
 		if added > 0 {
-			if _, err := work.ExecContext(ctx, chanRows[0].num, added, match, at.UnixNano()); err != nil {
+			if _, err := work.ExecContext(ctx, chanRows[0].num, added, match, at.UnixNano(), chanRows[0].paper); err != nil {
 				return 0, fmt.Errorf("write outbox summary: %w", err)
 			}
 		}
@@ -317,11 +317,14 @@ func insertLean(ctx context.Context, tx *sql.Tx, rows []leanRow, kind string, at
 	return total, nil
 }
 
-// addWorkSQL adds ?2 new pending rows of channel ?1 to outbox_work: match rows (?3) created at ?4, or backfill rows.
+// addWorkSQL adds ?2 new pending rows of channel ?1 to outbox_work: match rows (?3) created at ?4, or backfill rows,
+// of papers ?5 and above (the smallest paper the insert tried: a row it skipped leaves low lower than it could be,
+// which the next row to leave corrects).
 const addWorkSQL = `
-INSERT INTO outbox_work (chan, total, pending, backfill, oldest, oldest_n)
-VALUES (?1, ?2, CASE WHEN ?3 THEN ?2 ELSE 0 END, CASE WHEN ?3 THEN 0 ELSE ?2 END, CASE WHEN ?3 THEN ?4 END, CASE WHEN ?3 THEN ?2 ELSE 0 END)
+INSERT INTO outbox_work (chan, total, pending, backfill, oldest, oldest_n, low)
+VALUES (?1, ?2, CASE WHEN ?3 THEN ?2 ELSE 0 END, CASE WHEN ?3 THEN 0 ELSE ?2 END, CASE WHEN ?3 THEN ?4 END, CASE WHEN ?3 THEN ?2 ELSE 0 END, ?5)
 ON CONFLICT (chan) DO UPDATE SET
+	low = min(coalesce(low, ?5), ?5),
 	total = total + ?2,
 	pending = pending + CASE WHEN ?3 THEN ?2 ELSE 0 END,
 	backfill = backfill + CASE WHEN ?3 THEN 0 ELSE ?2 END,

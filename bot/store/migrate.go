@@ -118,6 +118,8 @@ CREATE TABLE source_state (
 		leanOutboxMigration,
 		// 13: votes on cards and reading lists (feedback.go).
 		feedbackMigration,
+		// 14: the outbox without its unsent index: readers start at a per-channel low-water mark (outboxlow.go).
+		outboxLowMigration,
 	}
 }
 
