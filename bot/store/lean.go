@@ -28,6 +28,8 @@ import (
 //   - outbox_sent_at serves the hourly budget (MessagesSince) and pruning; rows enter it when sent, not on insert;
 //   - outbox_open_batches holds only rows of a digest being sent, so it is empty but for a crash's leftovers.
 //
+// Migration 14 (outboxlow.go) drops outbox_unsent: readers start at a per-channel low-water mark instead.
+//
 // outbox_posted is what pruning keeps of a sent row older than [delivery] keep_sent: the (channel, paper) pair,
 // so that a paper is still announced once ever in a channel.
 const leanOutboxMigration = `
