@@ -45,8 +45,9 @@ func (s *Store) OpenBatch(ctx context.Context, ch channel.Ref, kind, title strin
 			VALUES (?, ?, ?, ?, ?) RETURNING id`, ch.Platform, ch.ID, kind, title, at.UnixNano()).Scan(&id); err != nil {
 			return err
 		}
+		// +chan: the rows are found by id; a search of outbox_key by channel would read its whole history.
 		res, err := tx.ExecContext(ctx, `UPDATE outbox SET batch_id = ?1
-			WHERE chan = (SELECT num FROM outbox_channels WHERE platform = ?2 AND channel_id = ?3)
+			WHERE +chan = (SELECT num FROM outbox_channels WHERE platform = ?2 AND channel_id = ?3)
 			AND state IN ('pending', 'overflow') AND id IN (SELECT value FROM json_each(?4))`,
 			id, ch.Platform, ch.ID, string(data))
 		if err != nil {
@@ -72,11 +73,12 @@ func cmpErr(err, fallback error) error {
 }
 
 // OpenBatches returns ch's batches that still have unsent rows, oldest first, each with those rows. Rows waiting
-// for a retry after a rejection are left to Retries.
+// for a retry after a rejection are left to Retries. The batches are found in outbox_open_batches, which holds
+// only the rows of digests being sent, not in the channel's unsent backlog.
 func (s *Store) OpenBatches(ctx context.Context, ch channel.Ref) ([]channel.Batch, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT b.id, b.kind, b.title FROM outbox_batches b
-		WHERE b.id IN (SELECT o.batch_id FROM outbox o WHERE o.chan = `+chanNumSQL+` AND o.batch_id IS NOT NULL
-			AND o.state IN ('pending', 'overflow') AND o.retry_at IS NULL)
+		WHERE b.id IN (SELECT o.batch_id FROM outbox o INDEXED BY outbox_open_batches WHERE o.chan = `+chanNumSQL+`
+			AND o.batch_id IS NOT NULL AND o.state IN ('pending', 'overflow') AND o.retry_at IS NULL)
 		ORDER BY b.id`, ch.Platform, ch.ID)
 	if err != nil {
 		return nil, fmt.Errorf("open batches of %s: %w", ch, err)

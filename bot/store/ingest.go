@@ -235,10 +235,24 @@ func writeRoutes(ctx context.Context, tx *sql.Tx, route channel.Router, cands []
 	terms := map[string]string{}
 	var key []byte
 	total := 0
+	// The chunk's routes are gathered first so that rows is allocated once at its size: grown by append, the
+	// copies of a 184k-row poll's rows were a tenth of its Go time.
+	routes := make([][]channel.Route, 0, min(routeChunk, len(cands)))
 	for start := 0; start < len(cands); start += routeChunk {
-		rows = rows[:0]
+		routes = routes[:0]
+		n := 0
 		for i := start; i < min(start+routeChunk, len(cands)); i++ {
-			for _, r := range route(&cands[i].p, time.UnixMilli(cands[i].firstSeen)) {
+			rs := route(&cands[i].p, time.UnixMilli(cands[i].firstSeen))
+			routes = append(routes, rs)
+			n += len(rs)
+		}
+		if cap(rows) < n {
+			rows = make([]leanRow, 0, n)
+		}
+		rows = rows[:0]
+		for k, rs := range routes {
+			i := start + k
+			for _, r := range rs {
 				num, err := nums.num(ctx, r.Channel)
 				if err != nil {
 					return 0, err

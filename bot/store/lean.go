@@ -28,6 +28,8 @@ import (
 //   - outbox_sent_at serves the hourly budget (MessagesSince) and pruning; rows enter it when sent, not on insert;
 //   - outbox_open_batches holds only rows of a digest being sent, so it is empty but for a crash's leftovers.
 //
+// Migration 15 (outboxlow.go) drops outbox_unsent: readers start at a per-channel low-water mark instead.
+//
 // outbox_posted is what pruning keeps of a sent row older than [delivery] keep_sent: the (channel, paper) pair,
 // so that a paper is still announced once ever in a channel.
 const leanOutboxMigration = `
@@ -91,9 +93,9 @@ CREATE TABLE outbox_work (
 	oldest   INTEGER,
 	oldest_n INTEGER NOT NULL DEFAULT 0
 );
-` + outboxWorkTriggers + rebuildWorkSQL
+` + outboxWorkTriggers12 + rebuildWorkSQL12
 
-// outboxWorkTriggers keep outbox_work, the per-channel summary Work reads instead of grouping every unsent row on
+// outboxWorkTriggers12 are migration 12's triggers (migration 15 replaces them with outboxWorkTriggers); they keep outbox_work, the per-channel summary Work reads instead of grouping every unsent row on
 // every dispatch (a million-row backlog drained 50 cards at a time would group it twenty thousand times):
 //   - total counts a channel's unsent rows; pending, overflow, backfill and retry are channel.Work's counts;
 //   - oldest is the creation time of its oldest waiting match row, and oldest_n how many rows share it: when
@@ -102,8 +104,8 @@ CREATE TABLE outbox_work (
 //
 // Inserts do not fire a trigger: insertLean adds each channel's inserted rows in one statement, so a poll's
 // hundred thousand rows cost a thousand summary updates, not a hundred thousand. Every other way rows enter the
-// outbox (a copy's load, this migration) rebuilds the summary of the channels it touched (rebuildWorkSQL).
-const outboxWorkTriggers = `
+// outbox (a copy's load, this migration) rebuilds the summary of the channels it touched (rebuildWorkSQL12).
+const outboxWorkTriggers12 = `
 CREATE TRIGGER outbox_work_update AFTER UPDATE OF state, kind, retry_at, created_at ON outbox
 	WHEN old.state IN ('pending', 'overflow') OR new.state IN ('pending', 'overflow')
 BEGIN
@@ -118,8 +120,8 @@ BEGIN
 		retry = retry - (old.state IN ('pending', 'overflow') AND old.retry_at IS NOT NULL)
 			+ (new.state IN ('pending', 'overflow') AND new.retry_at IS NOT NULL)
 	WHERE chan = new.chan;
-	` + leaveOldest + `
-	` + enterOldest + `
+	` + leaveOldest12 + `
+	` + enterOldest12 + `
 END;
 CREATE TRIGGER outbox_work_delete AFTER DELETE ON outbox WHEN old.state IN ('pending', 'overflow')
 BEGIN
@@ -129,13 +131,13 @@ BEGIN
 		backfill = backfill - (old.kind = 'backfill' AND old.retry_at IS NULL),
 		retry = retry - (old.retry_at IS NOT NULL)
 	WHERE chan = old.chan;
-	` + leaveOldest + `
+	` + leaveOldest12 + `
 END;
 `
 
-// leaveOldest is the trigger step for a row that was counted in oldest: the count of rows at oldest drops, and
+// leaveOldest12 is migration 12's trigger step for a row that was counted in oldest: the count of rows at oldest drops, and
 // the last one out finds the next oldest (and how many rows have it).
-const leaveOldest = `UPDATE outbox_work SET oldest_n = oldest_n - 1
+const leaveOldest12 = `UPDATE outbox_work SET oldest_n = oldest_n - 1
 	WHERE chan = old.chan AND old.state IN ('pending', 'overflow') AND old.kind = 'match' AND old.retry_at IS NULL
 		AND oldest = old.created_at;
 	UPDATE outbox_work SET oldest = (SELECT min(created_at) FROM outbox INDEXED BY outbox_unsent
@@ -146,15 +148,15 @@ const leaveOldest = `UPDATE outbox_work SET oldest_n = oldest_n - 1
 			AND created_at = outbox_work.oldest)
 	WHERE chan = old.chan AND oldest_n = -1;`
 
-// enterOldest is the trigger step for a row that is counted in oldest after the update.
-const enterOldest = `UPDATE outbox_work SET
+// enterOldest12 is migration 12's trigger step for a row that is counted in oldest after the update.
+const enterOldest12 = `UPDATE outbox_work SET
 		oldest_n = CASE WHEN oldest IS NULL OR new.created_at < oldest THEN 1 WHEN new.created_at = oldest THEN oldest_n + 1 ELSE oldest_n END,
 		oldest = CASE WHEN oldest IS NULL OR new.created_at < oldest THEN new.created_at ELSE oldest END
 	WHERE chan = new.chan AND new.state IN ('pending', 'overflow') AND new.kind = 'match' AND new.retry_at IS NULL;`
 
-// rebuildWorkSQL recomputes outbox_work from the outbox, for the channels chosen by workScope (every channel in the
+// rebuildWorkSQL12 is migration 12's rebuildWorkSQL: it recomputes outbox_work from the outbox, for the channels chosen by workScope (every channel in the
 // migration; a copy's load narrows it with a temporary table).
-const rebuildWorkSQL = `
+const rebuildWorkSQL12 = `
 DELETE FROM outbox_work WHERE chan IN (SELECT chan FROM outbox_work_scope);
 INSERT INTO outbox_work (chan, total, pending, overflow, backfill, retry, oldest)
 SELECT chan, count(*),
@@ -236,6 +238,11 @@ type leanRow struct {
 // cost vanishes, small enough that a statement's parameters stay far below SQLite's limit.
 const insertChunk = 256
 
+// insertStep is the granularity of a statement's row count: a channel's last chunk is padded up to a multiple of
+// it, so that a poll prepares at most insertChunk/insertStep statements. Preparing one per exact count (every
+// count from 1 to 256 occurs among a thousand channels) cost more than the padding's extra conflict probes.
+const insertStep = 16
+
 // insertLean inserts rows of kind, created at at, in (channel, paper) order, skipping pairs that already have a
 // row or were posted and pruned; it returns how many it inserted. A statement never spans two channels, so that
 // its count of inserted rows is the channel's, which outbox_work gets in one update per channel.
@@ -252,6 +259,10 @@ func insertLean(ctx context.Context, tx *sql.Tx, rows []leanRow, kind string, at
 			_ = st.Close()
 		}
 	}()
+	// OR IGNORE would also skip a row that breaks the kind CHECK, silently: reject a bad kind here instead.
+	if kind != channel.KindMatch && kind != channel.KindBackfill {
+		return 0, fmt.Errorf("write outbox: unknown kind %q", kind)
+	}
 	work, err := tx.PrepareContext(ctx, addWorkSQL)
 	if err != nil {
 		return 0, fmt.Errorf("prepare outbox summary: %w", err)
@@ -270,17 +281,23 @@ func insertLean(ctx context.Context, tx *sql.Tx, rows []leanRow, kind string, at
 		added := 0
 		for start := 0; start < len(chanRows); start += insertChunk {
 			chunk := chanRows[start:min(start+insertChunk, len(chanRows))]
-			st, ok := stmts[len(chunk)]
+			size := (len(chunk) + insertStep - 1) / insertStep * insertStep
+			st, ok := stmts[size]
 			if !ok {
 				var err error
-				if st, err = tx.PrepareContext(ctx, insertLeanSQL(len(chunk))); err != nil {
+				if st, err = tx.PrepareContext(ctx, insertLeanSQL(size)); err != nil {
 					return 0, fmt.Errorf("prepare outbox insert: %w", err)
 				}
-				stmts[len(chunk)] = st
+				stmts[size] = st
 			}
 			args = append(args[:0], kind, at.UnixNano())
 			for _, r := range chunk {
 				args = append(args, r.num, r.paper, r.matched)
+			}
+			// The padding repeats the last row, which its first copy makes a conflict: skipped, and not counted.
+			last := chunk[len(chunk)-1]
+			for range size - len(chunk) {
+				args = append(args, last.num, last.paper, last.matched)
 			}
 			res, err := st.ExecContext(ctx, args...)
 			if err != nil {
@@ -293,7 +310,7 @@ func insertLean(ctx context.Context, tx *sql.Tx, rows []leanRow, kind string, at
 			added += int(n)
 		}
 		if added > 0 {
-			if _, err := work.ExecContext(ctx, chanRows[0].num, added, match, at.UnixNano()); err != nil {
+			if _, err := work.ExecContext(ctx, chanRows[0].num, added, match, at.UnixNano(), chanRows[0].paper); err != nil {
 				return 0, fmt.Errorf("write outbox summary: %w", err)
 			}
 		}
@@ -302,11 +319,14 @@ func insertLean(ctx context.Context, tx *sql.Tx, rows []leanRow, kind string, at
 	return total, nil
 }
 
-// addWorkSQL adds ?2 new pending rows of channel ?1 to outbox_work: match rows (?3) created at ?4, or backfill rows.
+// addWorkSQL adds ?2 new pending rows of channel ?1 to outbox_work: match rows (?3) created at ?4, or backfill rows,
+// of papers ?5 and above (the smallest paper the insert tried: a row it skipped leaves low lower than it could be,
+// which the next row to leave corrects).
 const addWorkSQL = `
-INSERT INTO outbox_work (chan, total, pending, backfill, oldest, oldest_n)
-VALUES (?1, ?2, CASE WHEN ?3 THEN ?2 ELSE 0 END, CASE WHEN ?3 THEN 0 ELSE ?2 END, CASE WHEN ?3 THEN ?4 END, CASE WHEN ?3 THEN ?2 ELSE 0 END)
+INSERT INTO outbox_work (chan, total, pending, backfill, oldest, oldest_n, low)
+VALUES (?1, ?2, CASE WHEN ?3 THEN ?2 ELSE 0 END, CASE WHEN ?3 THEN 0 ELSE ?2 END, CASE WHEN ?3 THEN ?4 END, CASE WHEN ?3 THEN ?2 ELSE 0 END, ?5)
 ON CONFLICT (chan) DO UPDATE SET
+	low = min(coalesce(low, ?5), ?5),
 	total = total + ?2,
 	pending = pending + CASE WHEN ?3 THEN ?2 ELSE 0 END,
 	backfill = backfill + CASE WHEN ?3 THEN 0 ELSE ?2 END,
@@ -333,9 +353,15 @@ func rebuildWork(ctx context.Context, tx *sql.Tx, nums []int64) error {
 // insertLeanSQL inserts n rows given as (channel, paper, matched) triples after kind and created_at. The
 // parameters are anonymous: the driver looks up each parameter's name as it binds it, a scan of the statement's
 // named parameters that made binding a 768-parameter statement cost more than running it.
+//
+// OR IGNORE rather than ON CONFLICT DO NOTHING: an upsert clause leaves the NOT NULL and CHECK constraints
+// aborting, and a multi-row statement that may abort midway has SQLite copy every page it touches to a statement
+// journal first (a temporary file: 14% of a poll's rows' cost, all of it pwrite calls). With every constraint
+// ignoring, the statement cannot abort and needs none; the values bound here are never NULL, and insertLean checks
+// the kind.
 func insertLeanSQL(n int) string {
 	var b strings.Builder
-	b.WriteString(`INSERT INTO outbox (chan, paper, matched, kind, created_at)
+	b.WriteString(`INSERT OR IGNORE INTO outbox (chan, paper, matched, kind, created_at)
 SELECT v.column1, v.column2, v.column3, ?, ? FROM (VALUES `)
 	for i := range n {
 		if i > 0 {
@@ -344,8 +370,7 @@ SELECT v.column1, v.column2, v.column3, ?, ? FROM (VALUES `)
 		b.WriteString("(?, ?, ?)")
 	}
 	b.WriteString(`) AS v
-WHERE NOT EXISTS (SELECT 1 FROM outbox_posted d WHERE d.chan = v.column1 AND d.paper = v.column2)
-ON CONFLICT (chan, paper) DO NOTHING`)
+WHERE NOT EXISTS (SELECT 1 FROM outbox_posted d WHERE d.chan = v.column1 AND d.paper = v.column2)`)
 	return b.String()
 }
 

@@ -16,7 +16,10 @@ import (
 // workSummary reads outbox_work as text rows, channels with unsent rows only.
 func workSummary(t *testing.T, s *Store) []string {
 	t.Helper()
-	return textRows(t, s, `SELECT chan, total, pending, overflow, backfill, retry, oldest, oldest_n FROM outbox_work WHERE total > 0 ORDER BY chan`)
+	// The last column counts the channel's unsent rows below its low-water mark, where readers do not look: 0.
+	return textRows(t, s, `SELECT chan, total, pending, overflow, backfill, retry, oldest, oldest_n,
+	(SELECT count(*) FROM outbox o WHERE o.chan = w.chan AND o.state IN ('pending', 'overflow') AND (w.low IS NULL OR o.paper < w.low))
+FROM outbox_work w WHERE total > 0 ORDER BY chan`)
 }
 
 // groupedSummary computes the same from the rows themselves, as Work did before the summary.
@@ -27,7 +30,8 @@ func groupedSummary(t *testing.T, s *Store) []string {
 	sum(kind = 'backfill' AND retry_at IS NULL), sum(retry_at IS NOT NULL),
 	min(CASE WHEN kind = 'match' AND retry_at IS NULL THEN created_at END) AS oldest,
 	(SELECT count(*) FROM outbox i WHERE i.chan = o.chan AND i.state IN ('pending', 'overflow') AND i.kind = 'match'
-		AND i.retry_at IS NULL AND i.created_at = min(CASE WHEN o.kind = 'match' AND o.retry_at IS NULL THEN o.created_at END))
+		AND i.retry_at IS NULL AND i.created_at = min(CASE WHEN o.kind = 'match' AND o.retry_at IS NULL THEN o.created_at END)),
+	0
 FROM outbox o WHERE state IN ('pending', 'overflow') GROUP BY chan ORDER BY chan`)
 }
 
@@ -39,9 +43,13 @@ func textRows(t *testing.T, s *Store, q string) []string {
 	}
 	defer rows.Close()
 	var out []string
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for rows.Next() {
-		v := make([]any, 8)
-		p := make([]any, 8)
+		v := make([]any, len(cols))
+		p := make([]any, len(cols))
 		for i := range v {
 			p[i] = &v[i]
 		}
@@ -83,6 +91,16 @@ func TestOutboxWorkSummary(t *testing.T) {
 			ids = append(ids, it.ID)
 		}
 		return ids
+	}
+	firstUnsent := func(ch channel.Ref, key string) error {
+		items, err := s.Unsent(ctx, ch, channel.KindMatch, []string{channel.StatePending}, 1)
+		if err != nil {
+			return err
+		}
+		if len(items) != 1 || items[0].Paper.Key != key {
+			return fmt.Errorf("first unsent row of %s: %+v, want paper %s", ch, items, key)
+		}
+		return nil
 	}
 	steps := []struct {
 		name string
@@ -134,6 +152,28 @@ func TestOutboxWorkSummary(t *testing.T) {
 			_, err := s.Enqueue(ctx, channel.Ref{Platform: "slack", ID: "C"}, channel.KindBackfill,
 				map[string][]string{mk(1).Key: nil, mk(2).Key: {"x"}}, t0.Add(5*time.Hour))
 			return err
+		}},
+		{"send B's newest row before its older ones", func() error {
+			ids := unsent(b, channel.StatePending)
+			return s.MarkSent(ctx, ids[len(ids)-1:], "m", t0.Add(5*time.Hour))
+		}},
+		{"route to B a paper older than its unsent rows", func() error {
+			// Below the channel's low-water mark: the mark must come down for Unsent to see it, first.
+			old := mk(0)
+			if _, err := s.IngestAndRoute(ctx, "arxiv", []paper.Paper{old}, nil, t0.Add(5*time.Hour),
+				func(*paper.Paper, time.Time) []channel.Route { return []channel.Route{{Channel: b}} }); err != nil {
+				return err
+			}
+			return firstUnsent(b, old.Key)
+		}},
+		{"a pending row's paper moves below every other", func() error {
+			// A newer publication date for paper 5 moves it to a smaller papers.id: its rows follow it.
+			moved := mk(5)
+			moved.Published = t0.Add(-time.Hour)
+			if _, err := s.IngestAndRoute(ctx, "arxiv", []paper.Paper{moved}, nil, t0.Add(5*time.Hour), route); err != nil {
+				return err
+			}
+			return firstUnsent(b, moved.Key)
 		}},
 		{"prune", func() error {
 			_, err := s.PruneSent(ctx, t0.Add(10*time.Hour))

@@ -120,6 +120,8 @@ CREATE TABLE source_state (
 		feedbackMigration,
 		// 14: the workspace of votes and reading-list entries (feedback.go).
 		workspaceMigration,
+		// 15: the outbox without its unsent index: readers start at a per-channel low-water mark (outboxlow.go).
+		outboxLowMigration,
 	}
 }
 

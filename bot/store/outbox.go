@@ -125,8 +125,8 @@ func (s *Store) Work(ctx context.Context) ([]channel.Work, error) {
 SELECT n.platform, n.channel_id,
 	coalesce(c.mode, 'instant'), coalesce(c.digest_at, ''), coalesce(c.digest_tz, ''), coalesce(c.blocked, ''), c.last_digest_at,
 	w.pending, w.overflow, w.backfill, w.oldest, w.retry,
-	CASE WHEN w.retry > 0 THEN (SELECT min(retry_at) FROM outbox INDEXED BY outbox_unsent
-		WHERE chan = w.chan AND state IN ('pending', 'overflow') AND retry_at IS NOT NULL) END
+	CASE WHEN w.retry > 0 THEN (SELECT min(retry_at) FROM outbox INDEXED BY outbox_key
+		WHERE chan = w.chan AND paper >= w.low AND state IN ('pending', 'overflow') AND retry_at IS NOT NULL) END
 FROM outbox_work w
 JOIN outbox_channels n ON n.num = w.chan
 LEFT JOIN channels c ON c.platform = n.platform AND c.id = n.channel_id
@@ -155,16 +155,16 @@ ORDER BY n.platform, n.channel_id`)
 
 // Unsent returns up to limit (all if <= 0) unsent rows of ch of the given kind and states, oldest paper first
 // (papers.id is published order). Rows waiting for a retry after a rejection are not listed: Retries hands them
-// out when they are due. The rows come in outbox_unsent's order, (channel, paper): the first limit rows of the
-// channel's unsent set are read, not the whole set sorted.
+// out when they are due. The rows come in outbox_key's order, (channel, paper), from the channel's low-water mark
+// on: the first limit rows of the channel's unsent set are read, not the whole set sorted.
 func (s *Store) Unsent(ctx context.Context, ch channel.Ref, kind string, states []string, limit int) ([]channel.OutboxItem, error) {
 	st, err := json.Marshal(states)
 	if err != nil {
 		return nil, err
 	}
-	// Unsent states are read from outbox_unsent; other states (failed) from the channel's whole range of rows.
-	from := `outbox o INDEXED BY outbox_unsent JOIN papers p ON p.id = o.paper
-WHERE o.chan = ` + chanNumSQL + ` AND o.state IN ('pending', 'overflow') AND`
+	// Unsent states are read from the channel's low-water mark on; other states (failed) from its whole range.
+	from := `outbox o INDEXED BY outbox_key JOIN papers p ON p.id = o.paper
+WHERE ` + unsentFrom(chanNumSQL) + ` AND`
 	for _, state := range states {
 		if state != channel.StatePending && state != channel.StateOverflow {
 			from = `outbox o JOIN papers p ON p.id = o.paper WHERE o.chan = ` + chanNumSQL + ` AND`

@@ -61,8 +61,8 @@ func (s *Store) queryOutboxItems(ctx context.Context, ch channel.Ref, query stri
 func (s *Store) Retries(ctx context.Context, ch channel.Ref, now time.Time, limit int) ([]channel.OutboxItem, error) {
 	items, err := s.queryOutboxItems(ctx, ch, `
 SELECT `+outboxItemColumns+`
-FROM outbox o JOIN papers p ON p.id = o.paper
-WHERE o.chan = `+chanNumSQL+` AND o.state IN ('pending', 'overflow') AND o.retry_at <= ?3
+FROM outbox o INDEXED BY outbox_key JOIN papers p ON p.id = o.paper
+WHERE `+unsentFrom(chanNumSQL)+` AND o.retry_at <= ?3
 ORDER BY o.retry_at, o.id LIMIT ?4`, ch.Platform, ch.ID, now.UnixNano(), sqlLimit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("rows of %s due for a retry: %w", ch, err)
