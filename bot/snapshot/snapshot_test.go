@@ -81,6 +81,9 @@ func TestImportFixture(t *testing.T) {
 			if rep.Papers != 5 || rep.New != 5 || rep.Lines != 5 || rep.Withdrawn != 1 || !rep.Done {
 				t.Errorf("report = %+v, want 5 lines, 5 new papers, 1 withdrawn, done", rep)
 			}
+			if rep.Took <= 0 {
+				t.Errorf("report.Took = %v, want the import's duration", rep.Took)
+			}
 			got := all(t, s)
 			want := map[string]paper.Paper{
 				"arxiv:0704.0001": {
