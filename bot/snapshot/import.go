@@ -35,6 +35,12 @@ type deferredStore interface {
 	IndexPending(ctx context.Context) error
 }
 
+// indexMerger is a store whose full-text index an import should merge once it has stored everything (the SQLite
+// store: FTS5 keeps the index as segments, merged as they accumulate).
+type indexMerger interface {
+	MergeIndex(ctx context.Context) error
+}
+
 // Name is the import's name in the store: its checkpoint's, and the source the imported papers list.
 const Name = "snapshot"
 
@@ -225,6 +231,13 @@ func Run(ctx context.Context, st Store, o Options) (rep Report, err error) {
 	}
 	if deferred {
 		if err := ds.IndexPending(ctx); err != nil {
+			return rep, err
+		}
+	}
+	// Merged into one segment, the index answers look-ups faster; done here, once, rather than left to the
+	// automerges of later polls. An interrupted merge costs nothing: the next merge continues it.
+	if m, ok := st.(indexMerger); ok {
+		if err := m.MergeIndex(ctx); err != nil {
 			return rep, err
 		}
 	}

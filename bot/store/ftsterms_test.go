@@ -153,3 +153,38 @@ func TestPrefixLookups(t *testing.T) {
 		t.Errorf("spelled expression %s", expr)
 	}
 }
+
+// TestMergeIndex checks that MergeIndex leaves the index of many segments as one, intact, answering as before.
+func TestMergeIndex(t *testing.T) {
+	s, _ := openTest(t)
+	prefixCorpus(t, s, 800)
+	pre := mustPrefilter(t, "neuro* spiking")
+	before, err := s.Candidates(t.Context(), pre, time.Time{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	segs, err := ftsSegments(t.Context(), s.r)
+	if err != nil || len(segs) < 5 {
+		t.Fatalf("%d segments before the merge (%v): the test wants many", len(segs), err)
+	}
+	if err := s.MergeIndex(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if segs, err = ftsSegments(t.Context(), s.r); err != nil || len(segs) != 1 {
+		t.Errorf("%d segments after the merge (%v), want 1", len(segs), err)
+	}
+	if _, err := s.w.ExecContext(t.Context(), `INSERT INTO papers_fts(papers_fts) VALUES ('integrity-check')`); err != nil {
+		t.Errorf("integrity-check after the merge: %v", err)
+	}
+	after, err := s.Candidates(t.Context(), pre, time.Time{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(before) == 0 || !slices.Equal(keysOf(after), keysOf(before)) {
+		t.Errorf("after the merge %d candidates, before %d", len(after), len(before))
+	}
+	// Merged already: one more merge has nothing to do.
+	if err := s.MergeIndex(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
