@@ -52,7 +52,7 @@ func prefixTerms(ctx context.Context, q queryer, prefix string, limit int) (term
 		return nil, false, nil
 	}
 	for i := 0; i < len(prefix); i++ {
-		if c := prefix[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9') {
+		if c := prefix[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') {
 			return nil, false, nil
 		}
 	}
