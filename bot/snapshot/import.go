@@ -35,6 +35,12 @@ type deferredStore interface {
 	IndexPending(ctx context.Context) error
 }
 
+// indexMerger is a store whose full-text index an import should merge once it has stored everything (the SQLite
+// store: FTS5 keeps the index as segments, merged as they accumulate).
+type indexMerger interface {
+	MergeIndex(ctx context.Context) error
+}
+
 // Name is the import's name in the store: its checkpoint's, and the source the imported papers list.
 const Name = "snapshot"
 
@@ -128,7 +134,7 @@ type batch struct {
 // Run imports the snapshot at o.Path into st. It returns the report so far with any error: an error ends the
 // import after the last stored batch, whose checkpoint a later Run with Resume continues from. Records that cannot
 // be imported are counted and reported, not errors: the caller decides what they mean for its exit status.
-func Run(ctx context.Context, st Store, o Options) (Report, error) {
+func Run(ctx context.Context, st Store, o Options) (rep Report, err error) {
 	start := time.Now()
 	if o.BatchSize <= 0 {
 		o.BatchSize = DefaultBatchSize
@@ -161,7 +167,9 @@ func Run(ctx context.Context, st Store, o Options) (Report, error) {
 		}
 		cp = saved
 	}
-	rep := Report{Checkpoint: cp, ResumedAt: cp.Offset}
+	rep = Report{Checkpoint: cp, ResumedAt: cp.Offset}
+	// The named result: a deferred assignment to a local would come after the return value was copied, and every
+	// report would say the import took 0s.
 	defer func() { rep.Took = time.Since(start) }()
 
 	f, err := os.Open(abs)
@@ -223,6 +231,13 @@ func Run(ctx context.Context, st Store, o Options) (Report, error) {
 	}
 	if deferred {
 		if err := ds.IndexPending(ctx); err != nil {
+			return rep, err
+		}
+	}
+	// Merged into one segment, the index answers look-ups faster; done here, once, rather than left to the
+	// automerges of later polls. An interrupted merge costs nothing: the next merge continues it.
+	if m, ok := st.(indexMerger); ok {
+		if err := m.MergeIndex(ctx); err != nil {
 			return rep, err
 		}
 	}

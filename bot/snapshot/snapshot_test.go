@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/paperboy-bot/paperboy/bot/snapshot"
 	"github.com/paperboy-bot/paperboy/bot/store"
 	"github.com/paperboy-bot/paperboy/bot/testkit"
+	"github.com/paperboy-bot/paperboy/filters"
 )
 
 var now = time.Date(2026, 9, 28, 20, 0, 0, 0, time.UTC)
@@ -80,6 +82,9 @@ func TestImportFixture(t *testing.T) {
 			}
 			if rep.Papers != 5 || rep.New != 5 || rep.Lines != 5 || rep.Withdrawn != 1 || !rep.Done {
 				t.Errorf("report = %+v, want 5 lines, 5 new papers, 1 withdrawn, done", rep)
+			}
+			if rep.Took <= 0 {
+				t.Errorf("report.Took = %v, want the import's duration", rep.Took)
 			}
 			got := all(t, s)
 			want := map[string]paper.Paper{
@@ -388,3 +393,77 @@ func jsonOf(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// TestImportLeavesMergedIndex: an import leaves the full-text index as one segment, even when indexing wrote many
+// (here a tiny FTS5 hash and no automerge, set on the file before the import), and the look-ups still find the
+// papers.
+func TestImportLeavesMergedIndex(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "paperboy.db")
+	s, err := store.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(t.Context(), `INSERT INTO papers_fts(papers_fts, rank) VALUES ('hashsize', 4096);
+		INSERT INTO papers_fts(papers_fts, rank) VALUES ('automerge', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	var raw bytes.Buffer
+	if err := testkit.SyntheticSnapshot(&raw, 300, 5); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "s.jsonl")
+	if err := os.WriteFile(file, raw.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	segments := func() int {
+		var n int
+		if err := db.QueryRowContext(t.Context(), `SELECT count(DISTINCT segid) FROM papers_fts_idx`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// Without the merge the same import leaves many segments: the import in batches of 50 through a store
+	// wrapper that hides MergeIndex.
+	if _, err := snapshot.Run(t.Context(), noMerge{s}, snapshot.Options{Path: file, BatchSize: 50}); err != nil {
+		t.Fatal(err)
+	}
+	if n := segments(); n < 5 {
+		t.Fatalf("%d segments without the merge: the test wants many", n)
+	}
+	if _, err := snapshot.Run(t.Context(), s, snapshot.Options{Path: file, BatchSize: 50}); err != nil {
+		t.Fatal(err)
+	}
+	if n := segments(); n != 1 {
+		t.Errorf("%d segments after the import, want 1", n)
+	}
+	q, err := filters.Parse("neural")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Candidates(t.Context(), q.Prefilter(), time.Time{}, 0); err != nil || len(got) == 0 {
+		t.Errorf("look-up after the merge: %d papers, %v", len(got), err)
+	}
+}
+
+// noMerge is a store whose index an import cannot merge (it has no MergeIndex).
+type noMerge struct{ s *store.Store }
+
+func (n noMerge) ImportState(ctx context.Context, name string) ([]byte, bool, error) {
+	return n.s.ImportState(ctx, name)
+}
+
+func (n noMerge) ImportBatch(ctx context.Context, name string, ps []paper.Paper, state []byte, at time.Time) (paper.IngestResult, error) {
+	return n.s.ImportBatch(ctx, name, ps, state, at)
+}
+
+func (n noMerge) ImportBatchDeferred(ctx context.Context, name string, ps []paper.Paper, state []byte, at time.Time) (paper.IngestResult, error) {
+	return n.s.ImportBatchDeferred(ctx, name, ps, state, at)
+}
+
+func (n noMerge) IndexPending(ctx context.Context) error { return n.s.IndexPending(ctx) }

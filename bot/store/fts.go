@@ -30,6 +30,13 @@ const maxPhraseForms = 16
 // word's plain spelling. The authors column is all names in one text, so a phrase may match across two names:
 // an over-approximation the matcher then removes.
 func ftsMatch(pre *filters.Prefilter) string {
+	return ftsMatchSpelled(pre, nil)
+}
+
+// ftsMatchSpelled is ftsMatch with prefixes spelled out: a prefix term whose word is a key of spelled is the OR
+// of those indexed words instead (see prefixTerms), which FTS5 reads lazily where it would merge every doclist of
+// the prefix first. It matches the same rows, as long as spelled lists every indexed word with the prefix.
+func ftsMatchSpelled(pre *filters.Prefilter, spelled map[string][]string) string {
 	switch pre.Kind {
 	case filters.PreAnd, filters.PreOr:
 		sep := " AND "
@@ -38,11 +45,39 @@ func ftsMatch(pre *filters.Prefilter) string {
 		}
 		parts := make([]string, len(pre.Kids))
 		for i, k := range pre.Kids {
-			parts[i] = "(" + ftsMatch(k) + ")"
+			parts[i] = "(" + ftsMatchSpelled(k, spelled) + ")"
 		}
 		return strings.Join(parts, sep)
 	}
+	if words, ok := spelled[prefixWord(pre)]; ok && len(words) > 0 {
+		qs := make([]string, len(words))
+		for i, w := range words {
+			qs[i] = ftsQuote(w)
+		}
+		return ftsColumnFilter(pre.Fields) + " : (" + strings.Join(qs, " OR ") + ")"
+	}
 	return ftsColumnFilter(pre.Fields) + " : " + ftsTerm(pre)
+}
+
+// prefixWord is the word of a prefix term with one position and one form (every prefix term the filters package
+// makes), "" for any other node.
+func prefixWord(pre *filters.Prefilter) string {
+	if pre.Kind != filters.PreTerm || !pre.Prefix || len(pre.Words) != 1 || len(pre.Words[0]) != 1 {
+		return ""
+	}
+	return pre.Words[0][0]
+}
+
+// prefixWords returns the words of pre's prefix terms (see prefixWord).
+func prefixWords(pre *filters.Prefilter) []string {
+	if w := prefixWord(pre); w != "" {
+		return []string{w}
+	}
+	var out []string
+	for _, k := range pre.Kids {
+		out = append(out, prefixWords(k)...)
+	}
+	return out
 }
 
 // ftsColumnFilter writes a column filter: one column by name, several as {a b}.

@@ -387,3 +387,50 @@ WHERE f.id <= ? ORDER BY f.id`, last.Int64); err != nil {
 	}
 	return count, nil
 }
+
+// mergeStep is how many pages of the full-text index one step of MergeIndex writes: each step is a write
+// transaction of its own (a few MB), so a bot sharing the file waits for one step, never for the whole merge.
+const mergeStep = 2000
+
+// MergeIndex merges the full-text index's segments into one, as FTS5's 'optimize' does, but incrementally: in
+// steps of mergeStep pages, each its own transaction, until a step finds nothing left to merge. A bulk import
+// leaves a dozen segments (13 after 3M papers), which every look-up reads one by one; merged, /papers look-ups on
+// the 3M-paper store took about half the time (p99 51-81 ms against 154-161 ms on a loaded machine), for 61 s of
+// CPU at the end of the import.
+func (s *Store) MergeIndex(ctx context.Context) error {
+	for {
+		done, err := s.mergeStep(ctx)
+		if err != nil {
+			return fmt.Errorf("merge the full-text index: %w", err)
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// mergeStep runs one step of MergeIndex and reports whether the index is merged: one segment left, or a step that
+// changed nothing (FTS5's sign that a merge found no work). A negative 'merge' makes every segment eligible, as
+// 'optimize' does.
+func (s *Store) mergeStep(ctx context.Context) (done bool, err error) {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer func() { _ = conn.Close() }() // returns the write connection to its pool
+	segs, err := ftsSegments(ctx, conn)
+	if err != nil || len(segs) <= 1 {
+		return err == nil, err
+	}
+	var before, after int64
+	if err := conn.QueryRowContext(ctx, `SELECT total_changes()`).Scan(&before); err != nil {
+		return false, err
+	}
+	if _, err := conn.ExecContext(ctx, `INSERT INTO papers_fts(papers_fts, rank) VALUES ('merge', ?)`, -mergeStep); err != nil {
+		return false, err
+	}
+	if err := conn.QueryRowContext(ctx, `SELECT total_changes()`).Scan(&after); err != nil {
+		return false, err
+	}
+	return after == before, nil
+}

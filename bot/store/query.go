@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -141,8 +142,36 @@ func (s *Store) ScanCandidates(ctx context.Context, pre *filters.Prefilter, sinc
 		}
 		return nil
 	}
-	expr := ftsMatch(pre)
-	if err := s.scan(ctx, s.look, yield, candidatesSQL, expr, sinceID(since), sqlLimit(limit)); err != nil {
+	words := prefixWords(pre)
+	if len(words) == 0 {
+		expr := ftsMatch(pre)
+		if err := s.scan(ctx, s.look, yield, candidatesSQL, expr, sinceID(since), sqlLimit(limit)); err != nil {
+			return fmt.Errorf("search %q: %w", expr, err)
+		}
+		return nil
+	}
+	// The prefixes are spelled out from the index and the index then searched in one read transaction, so that no
+	// write in between (a new word, a merge of segments) can make the words miss a row.
+	tx, err := s.look.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("search: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }() // read only: nothing to undo
+	spelled := map[string][]string{}
+	for _, w := range words {
+		terms, ok, err := prefixTerms(ctx, tx, w, maxPrefixTerms)
+		switch {
+		case errors.Is(err, errFTSFormat):
+			// A page this code cannot read: FTS5's own prefix query is slower, never wrong.
+			continue
+		case err != nil:
+			return fmt.Errorf("search: spell out %s*: %w", w, err)
+		case ok:
+			spelled[w] = terms
+		}
+	}
+	expr := ftsMatchSpelled(pre, spelled)
+	if err := s.scan(ctx, tx, yield, candidatesSQL, expr, sinceID(since), sqlLimit(limit)); err != nil {
 		return fmt.Errorf("search %q: %w", expr, err)
 	}
 	return nil
@@ -160,7 +189,7 @@ func (s *Store) papers(ctx context.Context, db *sql.DB, query string, args ...an
 
 // scan runs a query selecting key, title, abstract, data on db and calls yield with each paper, decoded, until
 // yield returns false or the rows end.
-func (s *Store) scan(ctx context.Context, db *sql.DB, yield func(paper.Paper) bool, query string, args ...any) error {
+func (s *Store) scan(ctx context.Context, db queryer, yield func(paper.Paper) bool, query string, args ...any) error {
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
